@@ -1,0 +1,47 @@
+// The whole application as one fastify plugin. The server entry (server.ts) only reads config, listens and
+// closes with grace; tests build it with `buildApp` and use `app.inject` or a real port.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import authPlugin from './auth/plugin.js';
+import { migrate } from './clickhouse/migrate.js';
+import clickhousePlugin from './clickhouse/plugin.js';
+import type { AppConfig } from './config/load.js';
+import { registerErrorHandler } from './http/errorHandler.js';
+import healthRoutes from './http/health.js';
+import redisPlugin from './redis/plugin.js';
+
+export interface AppOptions {
+  config: AppConfig;
+  /** Apply ClickHouse migrations during boot (default true; `npm run migrate` does it on its own). */
+  migrate?: boolean;
+}
+
+async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise<void> {
+  const { config } = opts;
+  registerErrorHandler(app);
+  await app.register(clickhousePlugin, { config });
+  await app.register(redisPlugin, { config });
+  if (opts.migrate !== false) {
+    const result = await migrate(app.warehouse, app.redis);
+    if (result.applied.length) app.log.info({ applied: result.applied }, 'clickhouse migrations applied');
+  }
+  await app.register(healthRoutes, { role: config.role });
+  await app.register(authPlugin, { config });
+}
+
+/** Decorators (warehouse, redis, authenticate, …) stay visible on the instance that registers it. */
+export const spendhouse = fp(spendhousePlugin, { name: 'spendhouse' });
+
+export async function buildApp(
+  opts: AppOptions & { logger?: FastifyServerOptions['logger'] },
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.config.bodyLimitBytes,
+    // Callers may send their own x-request-id; ours are UUIDv7 made per call by the proxy.
+    requestIdHeader: false,
+  });
+  await app.register(spendhouse, opts);
+  await app.ready();
+  return app;
+}

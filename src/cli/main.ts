@@ -1,0 +1,186 @@
+// The `spendhouse` command. `start` is the one-command local run (starts ClickHouse/Redis when needed, demo
+// config); `serve` is the production entry (uses the configured URLs only); `migrate` applies migrations;
+// `test` runs type-check, lint and every test against real local services.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildApp } from '../app.js';
+import { migrate } from '../clickhouse/migrate.js';
+import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
+import { type AppConfig, ConfigError, type Env, loadConfig } from '../config/load.js';
+import { roleSchema } from '../config/schema.js';
+import { ensureLocalServices, type LocalServices } from '../devservices/localServices.js';
+import { createRedis } from '../redis/plugin.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEMO_CONFIG = join(ROOT, 'config.demo.yaml');
+export const DEMO_MASTER_KEY = 'sk-spendhouse-demo-master-key';
+
+function parseCli(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      role: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+    },
+  });
+  return { command: positionals[0] ?? 'start', rest: positionals.slice(1), values };
+}
+
+function configPathFrom(values: { config?: string }, env: Env, demoDefault: boolean): string | null {
+  const path = values.config ?? env.CONFIG_FILE_PATH ?? env.SPENDHOUSE_CONFIG;
+  if (path) return path;
+  return demoDefault && existsSync(DEMO_CONFIG) ? DEMO_CONFIG : null;
+}
+
+function loadOrExit(path: string | null, env: Env, role: string | undefined, demo: boolean): AppConfig {
+  try {
+    const roleOverride = role === undefined ? undefined : roleSchema.parse(role);
+    const config = loadConfig({
+      configPath: path,
+      env,
+      roleOverride,
+      fallbackMasterKey: demo ? DEMO_MASTER_KEY : undefined,
+    });
+    for (const warning of config.warnings) console.warn(`[spendhouse] config warning: ${warning}`);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function runServer(config: AppConfig, services: LocalServices | null): Promise<void> {
+  const app = await buildApp({ config, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shown = config.masterKey.length > 12 ? `${config.masterKey.slice(0, 8)}…` : '(set)';
+  console.log(
+    [
+      '',
+      `  Spendhouse is running (role: ${config.role})`,
+      `  Proxy:      http://localhost:${port}/v1   (OpenAI / Anthropic base_url)`,
+      `  Dashboard:  http://localhost:${port}/ui   (user: ${config.uiUsername})`,
+      `  Master key: ${config.masterKey === DEMO_MASTER_KEY ? config.masterKey : `${shown} (from your config)`}`,
+      services?.started.length ? `  Started:    ${services.started.join(', ')} (data in .data/)` : '',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`[spendhouse] ${signal}: shutting down…`);
+    const force = setTimeout(() => process.exit(1), 30_000);
+    await app.close();
+    await services?.stop();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function findTests(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(path);
+  }
+  return out.sort();
+}
+
+function step(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): boolean {
+  console.log(`\n[spendhouse test] ${name}: ${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env });
+  return result.status === 0;
+}
+
+async function runTests(rest: string[]): Promise<number> {
+  const env = process.env;
+  const services = await ensureLocalServices(ROOT, { CLICKHOUSE_URL: env.CLICKHOUSE_URL, REDIS_URL: env.REDIS_URL });
+  const testEnv = { ...env, CLICKHOUSE_URL: services.clickhouseUrl, REDIS_URL: services.redisUrl };
+  try {
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+    const biome = join(ROOT, 'node_modules', '.bin', 'biome');
+    if (!step('type-check', tsc, ['--noEmit', '-p', 'tsconfig.json'], testEnv)) return 1;
+    if (!step('lint', biome, ['check', '.'], testEnv)) return 1;
+    const files = rest.length ? rest : [...findTests(join(ROOT, 'src')), ...findTests(join(ROOT, 'test'))];
+    const ok = step(
+      'tests',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        `--test-concurrency=${env.TEST_CONCURRENCY ?? 2}`,
+        ...files,
+      ],
+      testEnv,
+    );
+    return ok ? 0 : 1;
+  } finally {
+    await services.stop();
+  }
+}
+
+async function runMigrate(config: AppConfig): Promise<void> {
+  await ensureDatabase(config.clickhouse);
+  const warehouse = createWarehouse(config.clickhouse);
+  const redis = createRedis(config.redis);
+  try {
+    const result = await migrate(warehouse, redis);
+    console.log(`applied: ${result.applied.join(', ') || '(none)'}; already applied: ${result.skipped.length}`);
+  } finally {
+    await warehouse.client.close();
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const { command, rest, values } = parseCli(process.argv.slice(2));
+  const env: Env = { ...process.env };
+  if (values.port) env.PORT = values.port;
+  switch (command) {
+    case 'start': {
+      const configPath = configPathFrom(values, env, true);
+      const services = await ensureLocalServices(ROOT, env);
+      env.CLICKHOUSE_URL = services.clickhouseUrl;
+      env.REDIS_URL = services.redisUrl;
+      const config = loadOrExit(configPath, env, values.role, true);
+      await runServer(config, services);
+      return;
+    }
+    case 'serve': {
+      const config = loadOrExit(configPathFrom(values, env, false), env, values.role, false);
+      await runServer(config, null);
+      return;
+    }
+    case 'migrate': {
+      const configPath = configPathFrom(values, env, true);
+      await runMigrate(loadOrExit(configPath, env, values.role, true));
+      return;
+    }
+    case 'test':
+      process.exit(await runTests(rest));
+      return;
+    default:
+      console.error(`unknown command "${command}". Commands: start, serve, migrate, test`);
+      process.exit(2);
+  }
+}
+
+await main();

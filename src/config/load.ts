@@ -1,0 +1,185 @@
+// Boot-time config: read the YAML file, resolve `os.environ/NAME` references, validate with the one zod
+// schema (every problem listed by path), turn unknown keys into named warnings, then apply env overrides.
+// This module and the CLI are the only places that read the environment.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
+
+export interface AppConfig {
+  configPath: string | null;
+  port: number;
+  host: string;
+  role: Role;
+  masterKey: string;
+  uiUsername: string;
+  uiPassword: string;
+  bodyLimitBytes: number;
+  clickhouse: { url: string; database: string; username: string; password: string; cluster: string | null };
+  redis: { url: string; keyPrefix: string };
+  models: ModelEntry[];
+  file: FileConfig;
+  storePrompts: boolean;
+  /** Raw spend log retention from `spend_logs_max_age` / `maximum_spend_logs_retention_period`. */
+  spendLogsMaxAge: string | null;
+  budgetFailMode: 'closed' | 'open';
+  budgetTimezone: string;
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** `model_list[2].litellm_params.model` — the path style LiteLLM users read in their own YAML. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(root)';
+}
+
+function resolveEnvRefs(value: unknown, env: Env, path: PropertyKey[], problems: string[]): unknown {
+  if (typeof value === 'string' && value.startsWith('os.environ/')) {
+    const name = value.slice('os.environ/'.length);
+    const resolved = env[name];
+    if (resolved === undefined) problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+    return resolved;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, [...path, i], problems));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveEnvRefs(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function deleteAtPath(root: unknown, path: ReadonlyArray<PropertyKey>, key: string): void {
+  let node: unknown = root;
+  for (const part of path) {
+    if (!node || typeof node !== 'object') return;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  if (node && typeof node === 'object') delete (node as Record<string, unknown>)[key];
+}
+
+/**
+ * Validates a parsed file. Unknown keys are reported as warnings and dropped; any other issue is an error.
+ * Returns every problem at once so a user fixes the file in one pass.
+ */
+export function validateFileConfig(raw: unknown, env: Env, source: string): { config: FileConfig; warnings: string[] } {
+  const problems: string[] = [];
+  const resolved = resolveEnvRefs(raw ?? {}, env, [], problems);
+  const warnings: string[] = [];
+  // Pass one drops unknown keys (each one a warning); pass two reports every remaining problem by path.
+  const first = fileConfigSchema.safeParse(resolved);
+  if (!first.success) {
+    for (const issue of first.error.issues) {
+      if (issue.code !== 'unrecognized_keys') continue;
+      for (const key of issue.keys) {
+        warnings.push(`${formatPath([...issue.path, key])}: not supported by Spendhouse, ignored`);
+        deleteAtPath(resolved, issue.path, key);
+      }
+    }
+  }
+  const second = first.success ? first : fileConfigSchema.safeParse(resolved);
+  if (!second.success) problems.push(...second.error.issues.map(describeIssue));
+  if (second.success && problems.length === 0) return { config: second.data, warnings };
+  throw new ConfigError(source, problems);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
+  return `${formatPath(issue.path)}: ${message}`;
+}
+
+export function readConfigFile(path: string, env: Env): { config: FileConfig; warnings: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read file: ${(err as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  return validateFileConfig(raw, env, path);
+}
+
+function envInt(env: Env, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError('environment', [`${name}: not a valid port`]);
+  return n;
+}
+
+export interface LoadOptions {
+  configPath: string | null;
+  env: Env;
+  /** `npm start` without any key configured gets this demo key (printed at boot). */
+  fallbackMasterKey?: string;
+  roleOverride?: Role;
+}
+
+export function loadConfig(options: LoadOptions): AppConfig {
+  const { env } = options;
+  const { config: file, warnings } = options.configPath
+    ? readConfigFile(options.configPath, env)
+    : validateFileConfig({}, env, 'defaults');
+  const gs = file.general_settings;
+  if (gs.database_url) {
+    warnings.push(
+      'general_settings.database_url: Spendhouse keeps spend and keys in ClickHouse, not Postgres; this URL is not used (set CLICKHOUSE_URL instead)',
+    );
+  }
+  const masterKey = env.MASTER_KEY || env.LITELLM_MASTER_KEY || gs.master_key || options.fallbackMasterKey;
+  if (!masterKey) {
+    throw new ConfigError(options.configPath ?? 'environment', [
+      'general_settings.master_key: required (or set MASTER_KEY / LITELLM_MASTER_KEY)',
+    ]);
+  }
+  const roleEnv = env.SPENDHOUSE_ROLE ? roleSchema.safeParse(env.SPENDHOUSE_ROLE) : undefined;
+  if (roleEnv && !roleEnv.success) throw new ConfigError('environment', ['SPENDHOUSE_ROLE: one of all, proxy, worker']);
+  return {
+    configPath: options.configPath,
+    port: envInt(env, 'PORT') ?? file.server.port ?? 4000,
+    host: env.HOST || file.server.host || '0.0.0.0',
+    role: options.roleOverride ?? roleEnv?.data ?? file.server.role ?? 'all',
+    masterKey,
+    uiUsername: env.UI_USERNAME || file.server.ui_username || 'admin',
+    uiPassword: env.UI_PASSWORD || file.server.ui_password || masterKey,
+    bodyLimitBytes: file.server.body_limit_bytes ?? 10 * 1024 * 1024,
+    clickhouse: {
+      url: env.CLICKHOUSE_URL || file.clickhouse.url || 'http://127.0.0.1:8123',
+      database: env.CLICKHOUSE_DATABASE || file.clickhouse.database || 'spendhouse',
+      username: env.CLICKHOUSE_USER || file.clickhouse.username || 'default',
+      password: env.CLICKHOUSE_PASSWORD ?? file.clickhouse.password ?? '',
+      cluster: file.clickhouse.cluster ?? null,
+    },
+    redis: {
+      url: env.REDIS_URL || file.redis.url || 'redis://127.0.0.1:6379',
+      keyPrefix: env.REDIS_KEY_PREFIX ?? file.redis.key_prefix ?? 'spendhouse:',
+    },
+    models: file.model_list,
+    file,
+    storePrompts: gs.store_prompts_in_spend_logs ?? false,
+    spendLogsMaxAge: gs.spend_logs_max_age ?? gs.maximum_spend_logs_retention_period ?? null,
+    budgetFailMode: file.budgets.fail_mode ?? 'closed',
+    budgetTimezone: file.budgets.timezone ?? 'UTC',
+    warnings,
+  };
+}

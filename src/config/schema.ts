@@ -1,0 +1,140 @@
+// The one config schema: LiteLLM's config.yaml shape (model_list, general_settings, litellm_settings) plus
+// Spendhouse's own sections. Objects are strict so that unknown keys can be reported by name
+// (see load.ts: they become warnings, never silent drops).
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+
+/** `30s`, `15m`, `2h`, `1d`, `7d`, `30d`, `1mo` — LiteLLM's duration strings. */
+export const durationSchema = z.string().regex(/^\d+(s|m|h|d|w|mo)$/, 'a duration like 30s, 15m, 2h, 1d, 7d or 1mo');
+
+export const litellmParamsSchema = z.strictObject({
+  model: z.string().min(1),
+  api_base: z.url().optional(),
+  api_key: z.string().optional(),
+  api_version: z.string().optional(),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  timeout: z.number().positive().optional(),
+  stream_timeout: z.number().positive().optional(),
+  max_retries: z.number().int().nonnegative().optional(),
+  mock_response: z.string().optional(),
+  organization: z.string().optional(),
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+});
+
+export const modelInfoSchema = z.strictObject({
+  id: z.string().optional(),
+  mode: z.enum(['chat', 'completion', 'embedding']).optional(),
+  base_model: z.string().optional(),
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+  cache_read_input_token_cost: nonNegative.optional(),
+  cache_creation_input_token_cost: nonNegative.optional(),
+  output_cost_per_reasoning_token: nonNegative.optional(),
+  max_tokens: positiveInt.optional(),
+  max_input_tokens: positiveInt.optional(),
+  max_output_tokens: positiveInt.optional(),
+});
+
+export const modelEntrySchema = z.strictObject({
+  model_name: z.string().min(1),
+  litellm_params: litellmParamsSchema,
+  model_info: modelInfoSchema.optional(),
+});
+
+export const generalSettingsSchema = z.strictObject({
+  master_key: z.string().min(8).optional(),
+  database_url: z.string().optional(),
+  spend_logs_max_age: durationSchema.optional(),
+  maximum_spend_logs_retention_period: durationSchema.optional(),
+  maximum_spend_logs_retention_interval: durationSchema.optional(),
+  store_prompts_in_spend_logs: z.boolean().optional(),
+  disable_spend_logs: z.boolean().optional(),
+  alerting: z.array(z.string()).optional(),
+  alerting_threshold: z.number().positive().optional(),
+});
+
+export const s3CallbackParamsSchema = z.strictObject({
+  s3_bucket_name: z.string().min(1),
+  s3_region_name: z.string().optional(),
+  s3_endpoint_url: z.url().optional(),
+  s3_path: z.string().optional(),
+  s3_aws_access_key_id: z.string().optional(),
+  s3_aws_secret_access_key: z.string().optional(),
+  s3_use_path_style: z.boolean().optional(),
+});
+
+export const litellmSettingsSchema = z.strictObject({
+  callbacks: z.array(z.string()).optional(),
+  success_callback: z.array(z.string()).optional(),
+  failure_callback: z.array(z.string()).optional(),
+  s3_callback_params: s3CallbackParamsSchema.optional(),
+  request_timeout: z.number().positive().optional(),
+  num_retries: z.number().int().nonnegative().optional(),
+  drop_params: z.boolean().optional(),
+});
+
+export const roleSchema = z.enum(['all', 'proxy', 'worker']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const fileConfigSchema = z.strictObject({
+  model_list: z.array(modelEntrySchema).default([]),
+  general_settings: generalSettingsSchema.default({}),
+  litellm_settings: litellmSettingsSchema.default({}),
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().optional(),
+      role: roleSchema.optional(),
+      ui_username: z.string().optional(),
+      ui_password: z.string().optional(),
+      body_limit_bytes: positiveInt.optional(),
+    })
+    .default({}),
+  clickhouse: z
+    .strictObject({
+      url: z.url().optional(),
+      database: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')
+        .optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      cluster: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .optional(),
+    })
+    .default({}),
+  redis: z
+    .strictObject({
+      url: z.string().optional(),
+      key_prefix: z.string().optional(),
+    })
+    .default({}),
+  budgets: z
+    .strictObject({
+      fail_mode: z.enum(['closed', 'open']).optional(),
+      timezone: z.string().optional(),
+    })
+    .default({}),
+  /** Keys usable before the management API exists or for static deployments: hashed at load. */
+  keys: z
+    .array(
+      z.strictObject({
+        key: z.string().min(8),
+        key_alias: z.string().optional(),
+        user_id: z.string().optional(),
+        team_id: z.string().optional(),
+        models: z.array(z.string()).optional(),
+        tags: z.array(z.string()).optional(),
+      }),
+    )
+    .default([]),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type ModelEntry = z.infer<typeof modelEntrySchema>;

@@ -1,0 +1,58 @@
+// Starts Debian's clickhouse-server (18.16) for `npm start` and `npm test` when no CLICKHOUSE_URL answers.
+// The config is ours, the data lives under .data/, and the ports are not ClickHouse's defaults so a
+// system-wide server (or a second checkout) is never disturbed.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBinary, type ManagedProcess, spawnManaged, waitFor } from './process.js';
+
+export const LOCAL_CLICKHOUSE_HTTP_PORT = 18123;
+const LOCAL_CLICKHOUSE_TCP_PORT = 19000;
+
+export function clickhouseConfigXml(dataDir: string, httpPort: number, tcpPort: number): string {
+  return `<?xml version="1.0"?>
+<!-- Written by Spendhouse's local-services launcher. Root element <yandex> so 18.16 accepts it. -->
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>${dataDir}/log/clickhouse-server.log</log>
+    <errorlog>${dataDir}/log/clickhouse-server.err.log</errorlog>
+    <size>50M</size>
+    <count>2</count>
+  </logger>
+  <http_port>${httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${dataDir}/</path>
+  <tmp_path>${dataDir}/tmp/</tmp_path>
+  <user_files_path>${dataDir}/user_files/</user_files_path>
+  <format_schema_path>${dataDir}/format_schemas/</format_schema_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>1073741824</mark_cache_size>
+  <max_concurrent_queries>200</max_concurrent_queries>
+</yandex>
+`;
+}
+
+export async function pingClickhouse(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/ping', url), { signal: AbortSignal.timeout(1500) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startLocalClickhouse(dataRoot: string): Promise<ManagedProcess & { url: string }> {
+  await ensureBinary('clickhouse-server', ['clickhouse-server', 'clickhouse-client']);
+  const dataDir = join(dataRoot, 'clickhouse');
+  for (const sub of ['log', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dataDir, sub), { recursive: true });
+  const configPath = join(dataDir, 'config.xml');
+  writeFileSync(configPath, clickhouseConfigXml(dataDir, LOCAL_CLICKHOUSE_HTTP_PORT, LOCAL_CLICKHOUSE_TCP_PORT));
+  const url = `http://127.0.0.1:${LOCAL_CLICKHOUSE_HTTP_PORT}`;
+  const proc = spawnManaged('clickhouse-server', ['--config-file', configPath], join(dataDir, 'log', 'stdout.log'));
+  await waitFor(() => pingClickhouse(url), 60_000, `clickhouse-server (log: ${dataDir}/log/)`, proc);
+  return { ...proc, url };
+}
