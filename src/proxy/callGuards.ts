@@ -1,0 +1,45 @@
+// Extension point run by the proxy before it forwards a call and after the call ends. Budgets and rate
+// limits (src/budgets), guardrails and tag policies register guards here; the proxy does not know them.
+// A guard refuses a call by throwing an AppError (429 budget_exceeded, 403 policy_violation, …).
+import type { Principal } from '../auth/principal.js';
+
+export interface CallContext {
+  requestId: string;
+  principal: Principal;
+  /** The model name the client asked for (a `model_name` of model_list). */
+  model: string;
+  provider: string;
+  upstreamModel: string;
+  callType: string;
+  customerId: string | null;
+  /** Merged, sorted, de-duplicated tags. */
+  tags: string[];
+  /** Input tokens counted locally before forwarding. */
+  promptTokens: number;
+  /** Output tokens the call may produce at most (max_tokens or the model's limit). */
+  maxCompletionTokens: number;
+  /** Worst-case cost in nano-USD (prompt counted + max output, priced); 0 when the model is unpriced. */
+  maxCostNano: number;
+  /** The call start time (injectable clock for tests). */
+  now: Date;
+}
+
+export interface CallOutcome {
+  costNano: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  status: number;
+}
+
+export interface Admission {
+  /** Headers to add to the response (x-ratelimit-*, …). */
+  headers?: Record<string, string>;
+  /** Called exactly once when the call ends (success, error or client disconnect). */
+  settle(outcome: CallOutcome): Promise<void>;
+}
+
+export interface CallGuard {
+  name: string;
+  admit(ctx: CallContext): Promise<Admission>;
+}
