@@ -1,6 +1,6 @@
 // Fastify plugin owning the ClickHouse client: creates the configured database if needed, decorates
 // `app.warehouse`, closes the client on shutdown.
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
@@ -21,6 +21,9 @@ export function createWarehouse(config: AppConfig['clickhouse'], database = conf
     database,
     request_timeout: 60_000,
     max_open_connections: 20,
+    // Failures surface as thrown errors that we handle (retry, readiness, 5xx); the client's own
+    // error log would print each one a second time.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return new Warehouse(client, database, config.cluster);
 }

@@ -1,0 +1,96 @@
+// Migrations against the real server: applied once, recorded, idempotent, safe with concurrent runners,
+// cluster rendering, and readiness reporting what is missing.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { z } from 'zod';
+import { loadMigrations, migrate, renderMigration } from '../src/clickhouse/migrate.js';
+import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
+import { sql } from '../src/clickhouse/sql.js';
+import { createRedis } from '../src/redis/plugin.js';
+import { dropTestState, startTestApp, testConfig } from './helpers/testApp.js';
+
+test('every migration applies once; a second and concurrent runs change nothing', async (t) => {
+  const config = testConfig();
+  t.after(() => dropTestState(config));
+  await ensureDatabase(config.clickhouse);
+  const warehouses = [createWarehouse(config.clickhouse), createWarehouse(config.clickhouse)];
+  const redis = [createRedis(config.redis), createRedis(config.redis)];
+  t.after(async () => {
+    for (const w of warehouses) await w.client.close();
+    for (const r of redis) r.disconnect();
+  });
+  const all = loadMigrations().map((m) => m.name);
+  // Two processes starting at once: the lock serialises them; exactly one applies each migration.
+  const results = await Promise.all([migrate(warehouses[0]!, redis[0]!), migrate(warehouses[1]!, redis[1]!)]);
+  const applied = results.flatMap((r) => r.applied).sort();
+  assert.deepEqual(applied, [...all].sort());
+  const again = await migrate(warehouses[0]!, redis[0]!);
+  assert.deepEqual(again.applied, []);
+  assert.deepEqual(again.skipped, all);
+  const recorded = await warehouses[0]!.rows(
+    sql`SELECT name, count() AS n FROM schema_migrations GROUP BY name ORDER BY name`,
+    z.object({ name: z.string(), n: z.coerce.number() }),
+  );
+  assert.deepEqual(
+    recorded,
+    [...all].sort().map((name) => ({ name, n: 1 })),
+  );
+});
+
+test('a migration edited after it was applied is refused', async (t) => {
+  const config = testConfig();
+  t.after(() => dropTestState(config));
+  await ensureDatabase(config.clickhouse);
+  const warehouse = createWarehouse(config.clickhouse);
+  const redis = createRedis(config.redis);
+  t.after(async () => {
+    await warehouse.client.close();
+    redis.disconnect();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  writeFileSync(
+    join(dir, '001_t.sql'),
+    'CREATE TABLE IF NOT EXISTS t {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;',
+  );
+  await migrate(warehouse, redis, loadMigrations(dir));
+  writeFileSync(join(dir, '001_t.sql'), 'CREATE TABLE IF NOT EXISTS t (a UInt16) ENGINE = MergeTree() ORDER BY a;');
+  await assert.rejects(migrate(warehouse, redis, loadMigrations(dir)), /001_t was changed after it was applied/);
+});
+
+test('cluster mode renders ON CLUSTER and Replicated engines; single server stays plain', () => {
+  const text = `-- comment
+CREATE TABLE IF NOT EXISTS rollup {{on_cluster}} (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a;
+CREATE TABLE IF NOT EXISTS raw {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;`;
+  assert.deepEqual(renderMigration(text, null, 'db'), [
+    'CREATE TABLE IF NOT EXISTS rollup  (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a',
+    'CREATE TABLE IF NOT EXISTS raw  (a UInt8) ENGINE = MergeTree() ORDER BY a',
+  ]);
+  assert.deepEqual(renderMigration(text, 'spend', 'db'), [
+    "CREATE TABLE IF NOT EXISTS rollup ON CLUSTER `spend` (a UInt8, c Int64) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/db/rollup', '{replica}', c) ORDER BY a",
+    "CREATE TABLE IF NOT EXISTS raw ON CLUSTER `spend` (a UInt8) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/raw', '{replica}') ORDER BY a",
+  ]);
+});
+
+test('readiness is 200 when all is well and 503 naming the dependency that failed', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const live = await app.inject({ method: 'GET', url: '/health/liveliness' });
+  assert.equal(live.statusCode, 200);
+  const ready = await app.inject({ method: 'GET', url: '/health/readiness' });
+  assert.equal(ready.statusCode, 200, ready.body);
+  assert.equal(ready.json().status, 'ok');
+
+  await app.warehouse.exec(sql`DROP TABLE schema_migrations`);
+  const noMigrations = await app.inject({ method: 'GET', url: '/health/readiness' });
+  assert.equal(noMigrations.statusCode, 503);
+  assert.deepEqual(noMigrations.json().failed, ['migrations']);
+
+  app.redis.disconnect();
+  const noRedis = await app.inject({ method: 'GET', url: '/health/readiness' });
+  assert.equal(noRedis.statusCode, 503);
+  assert.ok(noRedis.json().failed.includes('redis'));
+  assert.equal((await app.inject({ method: 'GET', url: '/health/liveliness' })).statusCode, 200);
+});
