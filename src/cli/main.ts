@@ -58,7 +58,7 @@ function loadOrExit(path: string | null, env: Env, role: string | undefined, dem
 }
 
 async function runServer(config: AppConfig, services: LocalServices | null): Promise<void> {
-  const app = await buildApp({ config, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+  const app = await buildApp({ config, logger: { level: config.logLevel } });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -6,8 +6,28 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
 
+/** Every environment variable the app reads (documented in the README's configuration table). */
+export const SUPPORTED_ENV_VARS = [
+  'CONFIG_FILE_PATH',
+  'PORT',
+  'HOST',
+  'SPENDHOUSE_ROLE',
+  'MASTER_KEY',
+  'LITELLM_MASTER_KEY',
+  'UI_USERNAME',
+  'UI_PASSWORD',
+  'CLICKHOUSE_URL',
+  'CLICKHOUSE_DATABASE',
+  'CLICKHOUSE_USER',
+  'CLICKHOUSE_PASSWORD',
+  'REDIS_URL',
+  'REDIS_KEY_PREFIX',
+  'LOG_LEVEL',
+] as const;
+
 export interface AppConfig {
   configPath: string | null;
+  logLevel: string;
   port: number;
   host: string;
   role: Role;
@@ -156,6 +176,7 @@ export function loadConfig(options: LoadOptions): AppConfig {
   if (roleEnv && !roleEnv.success) throw new ConfigError('environment', ['SPENDHOUSE_ROLE: one of all, proxy, worker']);
   return {
     configPath: options.configPath,
+    logLevel: env.LOG_LEVEL || 'info',
     port: envInt(env, 'PORT') ?? file.server.port ?? 4000,
     host: env.HOST || file.server.host || '0.0.0.0',
     role: options.roleOverride ?? roleEnv?.data ?? file.server.role ?? 'all',

@@ -1,0 +1,21 @@
+# Production image: Node 20, dependencies from the lock file, the dashboard bundle built at image time.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY src ./src
+COPY clickhouse ./clickhouse
+COPY config.demo.yaml config.example.yaml ./
+EXPOSE 4000
+ENTRYPOINT ["node", "bin/spendhouse.mjs"]
+CMD ["serve"]
