@@ -8,10 +8,19 @@ import { AppError } from '../errors.js';
 import { type KeyResolver, masterPrincipal, staticKeyResolver } from './keyStore.js';
 import { extractKey, hashKey, type Principal } from './principal.js';
 
+/**
+ * Authenticates a request that carries no API key (the dashboard's session cookie). Returns null when the
+ * request has no credential of its kind, so the next authenticator (or the 401) applies.
+ */
+export type RequestAuthenticator = (request: FastifyRequest) => Promise<Principal | null>;
+
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate(request: FastifyRequest): Promise<Principal>;
     addKeyResolver(resolver: KeyResolver): void;
+    addRequestAuthenticator(authenticator: RequestAuthenticator): void;
+    /** The principal a key hash stands for right now (master, config or virtual key), or null. */
+    principalForKeyHash(keyHash: string): Promise<Principal | null>;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -22,24 +31,39 @@ async function authPlugin(app: FastifyInstance, opts: { config: AppConfig }): Pr
   const master = masterPrincipal(opts.config.masterKey);
   const masterHash = Buffer.from(master.keyHash, 'hex');
   const resolvers: KeyResolver[] = [staticKeyResolver(opts.config)];
+  const requestAuthenticators: RequestAuthenticator[] = [];
   app.decorate('addKeyResolver', (resolver: KeyResolver) => {
     resolvers.push(resolver);
   });
+  app.decorate('addRequestAuthenticator', (authenticator: RequestAuthenticator) => {
+    requestAuthenticators.push(authenticator);
+  });
+  const principalForKeyHash = async (keyHash: string): Promise<Principal | null> => {
+    if (timingSafeEqual(Buffer.from(keyHash, 'hex'), masterHash)) return master;
+    for (const resolve of resolvers) {
+      const principal = await resolve(keyHash);
+      if (principal) return principal;
+    }
+    return null;
+  };
+  app.decorate('principalForKeyHash', principalForKeyHash);
   app.decorate('authenticate', async (request: FastifyRequest): Promise<Principal> => {
     if (request.principal) return request.principal;
     const secret = extractKey(request.headers);
     if (!secret) {
+      // A bearer key always wins; only a request without one may be authenticated by its session cookie.
+      for (const authenticate of requestAuthenticators) {
+        const principal = await authenticate(request);
+        if (principal) {
+          request.principal = principal;
+          return principal;
+        }
+      }
       throw new AppError('unauthorized', 'missing API key: send `Authorization: Bearer <key>`', {
         type: 'invalid_request_error',
       });
     }
-    const keyHash = hashKey(secret);
-    let principal: Principal | null = null;
-    if (timingSafeEqual(Buffer.from(keyHash, 'hex'), masterHash)) principal = master;
-    for (const resolve of resolvers) {
-      if (principal) break;
-      principal = await resolve(keyHash);
-    }
+    const principal = await principalForKeyHash(hashKey(secret));
     if (!principal) {
       throw new AppError('unauthorized', 'invalid API key', { type: 'invalid_request_error' });
     }
