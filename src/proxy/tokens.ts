@@ -1,0 +1,86 @@
+// Local token counting (js-tiktoken, o200k_base) for what the provider does not tell us: the prompt size
+// before forwarding (guards reserve budget on it) and the output seen when a stream ends without usage.
+// Counts are estimates for non-OpenAI tokenizers, which is why records built from them say usage_estimated.
+import { Tiktoken } from 'js-tiktoken/lite';
+import o200kBase from 'js-tiktoken/ranks/o200k_base';
+
+let encoder: Tiktoken | null = null;
+
+/** OpenAI's per-message framing overhead (role, separators) and the reply primer, from their cookbook. */
+const TOKENS_PER_MESSAGE = 4;
+const TOKENS_PER_REPLY = 3;
+/** An image's input cost depends on its size, which we do not decode; 85 is the low-detail base. */
+const TOKENS_PER_IMAGE = 85;
+
+export function countTextTokens(text: string): number {
+  if (!text) return 0;
+  encoder ??= new Tiktoken(o200kBase);
+  // The encoder treats special-token text as plain text when asked to: callers' prompts are data.
+  return encoder.encode(text, [], []).length;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Tokens of a message's content in either wire format: a string or a list of typed parts/blocks. */
+function contentTokens(content: unknown): number {
+  if (typeof content === 'string') return countTextTokens(content);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const part of content) {
+    if (!isRecord(part)) continue;
+    if (typeof part.text === 'string') total += countTextTokens(part.text);
+    else if (part.type === 'image_url' || part.type === 'image') total += TOKENS_PER_IMAGE;
+    else if (part.type === 'tool_use') total += countTextTokens(JSON.stringify(part.input ?? {}));
+    else if (part.type === 'tool_result') total += contentTokens(part.content);
+  }
+  return total;
+}
+
+function messagesTokens(messages: unknown): number {
+  if (!Array.isArray(messages)) return 0;
+  let total = TOKENS_PER_REPLY;
+  for (const message of messages) {
+    if (!isRecord(message)) continue;
+    total += TOKENS_PER_MESSAGE + contentTokens(message.content);
+    if (typeof message.name === 'string') total += countTextTokens(message.name);
+    if (Array.isArray(message.tool_calls)) total += countTextTokens(JSON.stringify(message.tool_calls));
+  }
+  return total;
+}
+
+function textInputTokens(input: unknown): number {
+  if (typeof input === 'string') return countTextTokens(input);
+  if (!Array.isArray(input)) return 0;
+  // Token-id arrays (number[] or number[][]) are already tokens.
+  let total = 0;
+  for (const item of input) {
+    if (typeof item === 'number') total += 1;
+    else if (typeof item === 'string') total += countTextTokens(item);
+    else if (Array.isArray(item)) total += item.length;
+  }
+  return total;
+}
+
+export type PromptShape = 'chat' | 'completion' | 'embedding' | 'messages';
+
+/** Input tokens of a request body in its client wire format. */
+export function countPromptTokens(shape: PromptShape, body: Record<string, unknown>): number {
+  switch (shape) {
+    case 'chat':
+      return (
+        messagesTokens(body.messages) + (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
+      );
+    case 'completion':
+      return textInputTokens(body.prompt);
+    case 'embedding':
+      return textInputTokens(body.input);
+    case 'messages':
+      return (
+        contentTokens(body.system) +
+        messagesTokens(body.messages) +
+        (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
+      );
+  }
+}
