@@ -8,7 +8,9 @@ import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
+import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
+import uiPlugin from './ui/plugin.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -27,6 +29,10 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   }
   await app.register(healthRoutes, { role: config.role });
   await app.register(authPlugin, { config });
+  // The dashboard (/ui) and its session cookie, which authenticates the API calls it makes.
+  if (config.role !== 'worker') await app.register(uiPlugin, { config });
+  // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.
+  if (config.role !== 'worker') await app.register(queryPlugin);
 }
 
 /** Decorators (warehouse, redis, authenticate, …) stay visible on the instance that registers it. */

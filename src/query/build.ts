@@ -1,0 +1,146 @@
+// Renders a planned spend question as one SELECT. Columns and functions come from the catalog (constant
+// text); every user value — filter ids, tags, timezone, times, limits — goes through the `sql` builder.
+import { joinSql, type Sql, type SqlValue, sql } from '../clickhouse/sql.js';
+import {
+  catalogSql,
+  DIMENSIONS,
+  type Dimension,
+  dimensionAlias,
+  type Granularity,
+  type Metric,
+  metricAlias,
+  type SourceCatalog,
+} from './catalog.js';
+import type { DimensionFilter, OrderTerm, TagFilter } from './request.js';
+import type { Window } from './time.js';
+
+/** Server-side restriction from the caller's identity; ANDed with whatever the caller asked. */
+export interface AccessScope {
+  keyHash?: string;
+  teamId?: string;
+}
+
+export interface SelectSpec {
+  source: SourceCatalog;
+  window: Window;
+  timezone: string;
+  granularity: Granularity;
+  groupBy: readonly Dimension[];
+  filters: Partial<Record<Dimension, DimensionFilter>>;
+  tags: TagFilter;
+  metrics: readonly Metric[];
+  scope: AccessScope;
+  order?: readonly OrderTerm[];
+  limit?: number;
+  offset?: number;
+}
+
+const TAG_ROW = 'g_tag';
+const stored = (values: readonly (string | null)[]) => values.map((v) => v ?? '');
+
+function bucketExpr(granularity: Granularity, time: Sql, tz: string): Sql | null {
+  switch (granularity) {
+    case 'none':
+      return null;
+    case 'hour':
+      return sql`toStartOfHour(${time}, ${tz})`;
+    case 'day':
+      return sql`toStartOfDay(${time}, ${tz})`;
+    case 'week':
+      return sql`toDateTime(toMonday(${time}, ${tz}), ${tz})`;
+    case 'month':
+      return sql`toDateTime(toStartOfMonth(${time}, ${tz}), ${tz})`;
+  }
+}
+
+function windowWhere(spec: SelectSpec): Sql[] {
+  const time = catalogSql(spec.source.time);
+  const from = new Date(spec.window.fromMs);
+  if (spec.source.name === 'rollup') {
+    return [sql`${time} >= ${from}`, sql`${time} < ${new Date(spec.window.toMs)}`];
+  }
+  // DateTime bounds prune partitions and the primary key; the ms column makes the edges exact.
+  const lastSecond = new Date(Math.floor((spec.window.toMs - 1) / 1000) * 1000);
+  return [
+    sql`${time} >= ${new Date(Math.floor(spec.window.fromMs / 1000) * 1000)}`,
+    sql`${time} <= ${lastSecond}`,
+    sql`start_time_ms >= ${spec.window.fromMs}`,
+    sql`start_time_ms < ${spec.window.toMs}`,
+  ];
+}
+
+/** The tag set with "untagged" as the one tag '' so null filters and tag rows can name it. */
+const tagSetExpr = (source: SourceCatalog) =>
+  sql`if(empty(${catalogSql(source.dimensions.tag)}), [''], ${catalogSql(source.dimensions.tag)})`;
+
+function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: DimensionFilter): Sql[] {
+  const out: Sql[] = [];
+  const explodedTag = dimension === 'tag' && spec.groupBy.includes('tag');
+  const match = (values: SqlValue[]): Sql => {
+    if (explodedTag) return sql`has(${values}, ${catalogSql(TAG_ROW)})`;
+    if (dimension === 'tag') return sql`hasAny(${tagSetExpr(spec.source)}, ${values})`;
+    return sql`has(${values}, ${catalogSql(spec.source.dimensions[dimension])})`;
+  };
+  if (filter.in) out.push(match(stored(filter.in)));
+  if (filter.not_in) out.push(sql`NOT ${match(stored(filter.not_in))}`);
+  return out;
+}
+
+function tagWhere(source: SourceCatalog, tags: TagFilter): Sql[] {
+  const column = catalogSql(source.dimensions.tag);
+  const out: Sql[] = [];
+  if (tags.all?.length) out.push(sql`hasAll(${column}, ${tags.all})`);
+  if (tags.any) out.push(sql`hasAny(${column}, ${tags.any})`);
+  if (tags.none?.length) out.push(sql`NOT hasAny(${column}, ${tags.none})`);
+  return out;
+}
+
+function scopeWhere(source: SourceCatalog, scope: AccessScope): Sql[] {
+  const out: Sql[] = [];
+  if (scope.keyHash !== undefined) out.push(sql`${catalogSql(source.dimensions.key)} = ${scope.keyHash}`);
+  if (scope.teamId !== undefined) out.push(sql`${catalogSql(source.dimensions.team)} = ${scope.teamId}`);
+  return out;
+}
+
+export function whereClause(spec: SelectSpec): Sql {
+  const parts = [...windowWhere(spec), ...scopeWhere(spec.source, spec.scope), ...tagWhere(spec.source, spec.tags)];
+  for (const [dimension, filter] of Object.entries(spec.filters) as [Dimension, DimensionFilter | undefined][]) {
+    if (filter) parts.push(...dimensionWhere(spec, dimension, filter));
+  }
+  return joinSql(parts, ' AND ');
+}
+
+const DIMENSION_SET: ReadonlySet<string> = new Set(DIMENSIONS);
+
+function orderAlias(field: OrderTerm['field']): string {
+  if (field === 'bucket') return 'bucket';
+  return DIMENSION_SET.has(field) ? dimensionAlias(field as Dimension) : metricAlias(field as Metric);
+}
+
+export function buildSelect(spec: SelectSpec): Sql {
+  const { source } = spec;
+  const select: Sql[] = [];
+  const groupBy: Sql[] = [];
+  const bucket = bucketExpr(spec.granularity, catalogSql(source.time), spec.timezone);
+  if (bucket) {
+    select.push(sql`toUnixTimestamp(${bucket}) AS bucket`);
+    groupBy.push(catalogSql('bucket'));
+  }
+  for (const d of spec.groupBy) {
+    if (d !== 'tag') select.push(sql`${catalogSql(source.dimensions[d])} AS ${catalogSql(dimensionAlias(d))}`);
+    else select.push(catalogSql(TAG_ROW));
+    groupBy.push(catalogSql(dimensionAlias(d)));
+  }
+  for (const m of spec.metrics) {
+    select.push(sql`${catalogSql(source.metrics[m] ?? 'NULL')} AS ${catalogSql(metricAlias(m))}`);
+  }
+  const arrayJoin = spec.groupBy.includes('tag')
+    ? sql` ARRAY JOIN ${tagSetExpr(source)} AS ${catalogSql(TAG_ROW)}`
+    : sql``;
+  const group = groupBy.length ? sql` GROUP BY ${joinSql(groupBy)}` : sql``;
+  const order = spec.order?.length
+    ? sql` ORDER BY ${joinSql(spec.order.map((t) => catalogSql(`${orderAlias(t.field)} ${t.direction === 'desc' ? 'DESC' : 'ASC'}`)))}`
+    : sql``;
+  const limit = spec.limit !== undefined ? sql` LIMIT ${spec.offset ?? 0}, ${spec.limit}` : sql``;
+  return sql`SELECT ${joinSql(select)} FROM ${catalogSql(source.table)}${arrayJoin} WHERE ${whereClause(spec)}${group}${order}${limit}`;
+}

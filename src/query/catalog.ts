@@ -1,0 +1,93 @@
+// What the query API can group, filter and measure, and how each name maps to SQL on each source.
+// User-chosen names (group_by, filters, metrics, order_by) only ever select entries of these constant
+// tables; no user text becomes SQL except through the `sql` builder as a literal.
+import { Sql } from '../clickhouse/sql.js';
+
+export const DIMENSIONS = [
+  'team',
+  'user',
+  'key',
+  'customer',
+  'model',
+  'provider',
+  'tag',
+  'status',
+  'call_type',
+] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const METRICS = [
+  'cost',
+  'requests',
+  'errors',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'total_tokens',
+  'avg_latency_ms',
+  'p95_latency_ms',
+  'unpriced_requests',
+] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const GRANULARITIES = ['none', 'hour', 'day', 'week', 'month'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+/** One physical table the planner can read: the raw calls or an hourly rollup. */
+export interface SourceCatalog {
+  name: 'raw' | 'rollup';
+  table: string;
+  /** DateTime column used for bucketing and partition pruning. */
+  time: string;
+  /** Dimension → scalar expression; `tag` is the Array(String) tag-set column (exploded with ARRAY JOIN). */
+  dimensions: Record<Dimension, string>;
+  /** Metric → aggregate expression; a missing metric means this source cannot answer it. */
+  metrics: Partial<Record<Metric, string>>;
+}
+
+// Status is exposed as its class ("2xx", "4xx", "5xx"): the rollup keeps only the class, and a class is
+// what dashboards ask about. Exact codes are in the logs endpoints.
+export const RAW: SourceCatalog = {
+  name: 'raw',
+  table: 'spend_logs',
+  time: 'start_time',
+  dimensions: {
+    team: 'team_id',
+    user: 'user_id',
+    key: 'key_hash',
+    customer: 'customer_id',
+    model: 'model',
+    provider: 'provider',
+    tag: 'tags',
+    status: "concat(toString(intDiv(status, 100)), 'xx')",
+    call_type: 'call_type',
+  },
+  metrics: {
+    cost: 'sum(cost_nano)',
+    requests: 'count()',
+    errors: 'countIf(status >= 400)',
+    prompt_tokens: 'sum(prompt_tokens)',
+    completion_tokens: 'sum(completion_tokens)',
+    cached_tokens: 'sum(cached_tokens)',
+    total_tokens: 'sum(total_tokens)',
+    avg_latency_ms: 'round(avg(duration_ms), 1)',
+    p95_latency_ms: 'quantile(0.95)(duration_ms)',
+    unpriced_requests: "countIf(cost_status = 'unpriced')",
+  },
+};
+
+/** Metrics a summing rollup cannot give (a percentile is not a sum). */
+const NOT_SUMMABLE: readonly Metric[] = ['avg_latency_ms', 'p95_latency_ms'];
+
+export function sourceCanAnswer(source: SourceCatalog, metric: Metric): boolean {
+  return source.metrics[metric] !== undefined && (source.name === 'raw' || !NOT_SUMMABLE.includes(metric));
+}
+
+/** Trusted constant SQL text from a catalog entry. */
+export function catalogSql(text: string): Sql {
+  return new Sql(text);
+}
+
+/** Output aliases are prefixed so they never shadow a column name (ClickHouse substitutes aliases everywhere). */
+export const dimensionAlias = (d: Dimension) => `g_${d}`;
+export const metricAlias = (m: Metric) => `m_${m}`;

@@ -1,0 +1,24 @@
+// CSV rendering of a /spend/query result (RFC 4180 quoting). The last line is the totals row, marked in
+// the leading `row_type` column, so a spreadsheet sum over `group` rows can be checked against it.
+import type { ResultRow, SpendQueryResult } from './engine.js';
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  // A leading =, +, - or @ would be read as a formula by spreadsheets: prefix a quote to keep it text.
+  const safe = /^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export function resultToCsv(result: SpendQueryResult): string {
+  const metricColumns = result.metrics.flatMap((m) => (m === 'cost' ? ['cost_usd', 'cost_nano'] : [m]));
+  const columns = [
+    ...(result.granularity !== 'none' ? ['bucket'] : []),
+    ...result.group_by,
+    ...metricColumns,
+  ] as (keyof ResultRow)[];
+  const line = (type: string, row: ResultRow) => [type, ...columns.map((c) => cell(row[c]))].join(',');
+  const lines = [['row_type', ...columns].join(','), ...result.rows.map((r) => line('group', r))];
+  lines.push(line('total', result.totals));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,159 @@
+// Runs a /spend/query request: plan, one grouped SELECT (a page of rows) and one totals SELECT (every
+// matching call counted once, even when tag rows overlap), then money as exact decimal USD strings.
+import { z } from 'zod';
+import type { Warehouse } from '../clickhouse/warehouse.js';
+import { badRequest } from '../errors.js';
+import { nanoToUsd } from '../spendRecord.js';
+import { type AccessScope, buildSelect, type SelectSpec } from './build.js';
+import { type Dimension, dimensionAlias, type Metric, metricAlias } from './catalog.js';
+import { choosePlan } from './planner.js';
+import type { OrderTerm, SpendQuery } from './request.js';
+import { availableRollup } from './rollup.js';
+import { checkTimezone, formatInZone, parseWindow } from './time.js';
+
+export type MetricValues = Partial<Record<Metric, number | string | null>> & {
+  cost_usd?: string;
+  cost_nano?: number | string;
+};
+export type ResultRow = { bucket?: string } & Partial<Record<Dimension, string | null>> & MetricValues;
+
+export interface SpendQueryResult {
+  source: 'rollup' | 'raw';
+  source_reason: string | null;
+  from: string;
+  to: string;
+  timezone: string;
+  granularity: SpendQuery['granularity'];
+  group_by: Dimension[];
+  metrics: Metric[];
+  /** True when grouped by tag: a call with several tags is in several rows, so rows sum to more than totals. */
+  tag_rows_overlap: boolean;
+  rows: ResultRow[];
+  totals: MetricValues;
+  next_cursor: string | null;
+}
+
+const rowSchema = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
+
+const MAX_OFFSET = 1_000_000;
+function decodeCursor(cursor: string | undefined): number {
+  if (!cursor) return 0;
+  try {
+    const { o } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown };
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
+  } catch {
+    // fall through to the 400 below
+  }
+  throw badRequest('cursor', 'not a cursor returned by this API');
+}
+const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+
+/** Explicit order first, then bucket, then the headline metric, then every dimension (stable paging). */
+function resolveOrder(query: SpendQuery): OrderTerm[] {
+  const requested =
+    query.order_by === undefined ? [] : Array.isArray(query.order_by) ? query.order_by : [query.order_by];
+  const selectable = new Set<string>([...query.group_by, ...query.metrics]);
+  if (query.granularity !== 'none') selectable.add('bucket');
+  for (const term of requested) {
+    if (!selectable.has(term.field))
+      throw badRequest('order_by', `${term.field} is not in group_by, metrics or bucket`);
+  }
+  const terms = [...requested];
+  const add = (field: OrderTerm['field'], direction: OrderTerm['direction']) => {
+    if (!terms.some((t) => t.field === field)) terms.push({ field, direction });
+  };
+  if (query.granularity !== 'none') add('bucket', 'asc');
+  const headline = query.metrics.find((m) => m === 'cost') ?? query.metrics.find((m) => m === 'requests');
+  if (headline && requested.length === 0) add(headline, 'desc');
+  for (const d of query.group_by) add(d, 'asc');
+  return terms;
+}
+
+/** UInt64 sums arrive as strings; cost_nano stays a JSON number while it is exactly representable. */
+function exactInteger(value: string | number | null | undefined): number | string {
+  const big = BigInt(value ?? 0);
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big.toString();
+}
+
+function metricValues(row: Record<string, string | number | null>, metrics: readonly Metric[]): MetricValues {
+  const out: MetricValues = {};
+  for (const m of metrics) {
+    const value = row[metricAlias(m)];
+    if (m === 'cost') {
+      out.cost_usd = nanoToUsd(BigInt(value ?? 0));
+      out.cost_nano = exactInteger(value);
+    } else if (m === 'avg_latency_ms' || m === 'p95_latency_ms') {
+      out[m] = value === null || value === undefined || Number.isNaN(Number(value)) ? null : Number(value);
+    } else out[m] = exactInteger(value);
+  }
+  return out;
+}
+
+export async function runSpendQuery(
+  warehouse: Warehouse,
+  query: SpendQuery,
+  scope: AccessScope,
+  nowMs = Date.now(),
+): Promise<SpendQueryResult> {
+  const timezone = checkTimezone(query.timezone);
+  const window = parseWindow(query.from, query.to, timezone, nowMs);
+  const offset = decodeCursor(query.cursor);
+  const order = resolveOrder(query);
+  const dimensions = [
+    ...new Set<Dimension>([
+      ...query.group_by,
+      ...(Object.keys(query.filters) as Dimension[]),
+      ...(scope.keyHash ? (['key'] as const) : []),
+    ]),
+  ];
+  const plan = choosePlan(
+    { window, timezone, granularity: query.granularity, dimensions, metrics: query.metrics, source: query.source },
+    await availableRollup(warehouse),
+  );
+  const base: SelectSpec = {
+    source: plan.source,
+    window,
+    timezone,
+    granularity: query.granularity,
+    groupBy: query.group_by,
+    filters: query.filters,
+    tags: query.tags,
+    metrics: query.metrics,
+    scope,
+  };
+  const grouped = query.group_by.length > 0 || query.granularity !== 'none';
+  const [page, totalRows] = await Promise.all([
+    grouped
+      ? warehouse.rows(buildSelect({ ...base, order, limit: query.limit + 1, offset }), rowSchema)
+      : Promise.resolve([]),
+    warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
+  ]);
+  const totals = metricValues(totalRows[0] ?? {}, query.metrics);
+  const rows: ResultRow[] = grouped
+    ? page.slice(0, query.limit).map((row) => formatRow(row, query, timezone))
+    : [{ ...totals }];
+  return {
+    source: plan.source.name,
+    source_reason: plan.reason,
+    from: new Date(window.fromMs).toISOString(),
+    to: new Date(window.toMs).toISOString(),
+    timezone,
+    granularity: query.granularity,
+    group_by: query.group_by,
+    metrics: query.metrics,
+    tag_rows_overlap: query.group_by.includes('tag'),
+    rows,
+    totals,
+    next_cursor: grouped && page.length > query.limit ? encodeCursor(offset + query.limit) : null,
+  };
+}
+
+function formatRow(row: Record<string, string | number | null>, query: SpendQuery, timezone: string): ResultRow {
+  const out: ResultRow = {};
+  if (query.granularity !== 'none') out.bucket = formatInZone(Number(row.bucket) * 1000, timezone);
+  for (const d of query.group_by) {
+    const value = row[dimensionAlias(d)];
+    out[d] = value === '' || value === null || value === undefined ? null : String(value);
+  }
+  return { ...out, ...metricValues(row, query.metrics) };
+}
