@@ -6,6 +6,7 @@ import {
   DIMENSIONS,
   type Dimension,
   dimensionAlias,
+  dimensionSql,
   type Granularity,
   type Metric,
   metricAlias,
@@ -30,6 +31,8 @@ export interface SelectSpec {
   tags: TagFilter;
   metrics: readonly Metric[];
   scope: AccessScope;
+  /** Conditions on raw-only columns (logs filters such as key_alias); only valid with the raw source. */
+  extraWhere?: readonly Sql[];
   order?: readonly OrderTerm[];
   limit?: number;
   offset?: number;
@@ -57,6 +60,7 @@ function windowWhere(spec: SelectSpec): Sql[] {
   const time = catalogSql(spec.source.time);
   const from = new Date(spec.window.fromMs);
   if (spec.source.name === 'rollup') {
+    // The planner only picks a rollup for windows made of whole buckets, so these bounds are exact.
     return [sql`${time} >= ${from}`, sql`${time} < ${new Date(spec.window.toMs)}`];
   }
   // DateTime bounds prune partitions and the primary key; the ms column makes the edges exact.
@@ -71,7 +75,7 @@ function windowWhere(spec: SelectSpec): Sql[] {
 
 /** The tag set with "untagged" as the one tag '' so null filters and tag rows can name it. */
 const tagSetExpr = (source: SourceCatalog) =>
-  sql`if(empty(${catalogSql(source.dimensions.tag)}), [''], ${catalogSql(source.dimensions.tag)})`;
+  sql`if(empty(${dimensionSql(source, 'tag')}), [''], ${dimensionSql(source, 'tag')})`;
 
 function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: DimensionFilter): Sql[] {
   const out: Sql[] = [];
@@ -79,7 +83,7 @@ function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: Dimensio
   const match = (values: SqlValue[]): Sql => {
     if (explodedTag) return sql`has(${values}, ${catalogSql(TAG_ROW)})`;
     if (dimension === 'tag') return sql`hasAny(${tagSetExpr(spec.source)}, ${values})`;
-    return sql`has(${values}, ${catalogSql(spec.source.dimensions[dimension])})`;
+    return sql`has(${values}, ${dimensionSql(spec.source, dimension)})`;
   };
   if (filter.in) out.push(match(stored(filter.in)));
   if (filter.not_in) out.push(sql`NOT ${match(stored(filter.not_in))}`);
@@ -87,8 +91,9 @@ function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: Dimensio
 }
 
 function tagWhere(source: SourceCatalog, tags: TagFilter): Sql[] {
-  const column = catalogSql(source.dimensions.tag);
   const out: Sql[] = [];
+  if (!tags.all?.length && !tags.any && !tags.none?.length) return out;
+  const column = dimensionSql(source, 'tag');
   if (tags.all?.length) out.push(sql`hasAll(${column}, ${tags.all})`);
   if (tags.any) out.push(sql`hasAny(${column}, ${tags.any})`);
   if (tags.none?.length) out.push(sql`NOT hasAny(${column}, ${tags.none})`);
@@ -97,13 +102,18 @@ function tagWhere(source: SourceCatalog, tags: TagFilter): Sql[] {
 
 function scopeWhere(source: SourceCatalog, scope: AccessScope): Sql[] {
   const out: Sql[] = [];
-  if (scope.keyHash !== undefined) out.push(sql`${catalogSql(source.dimensions.key)} = ${scope.keyHash}`);
-  if (scope.teamId !== undefined) out.push(sql`${catalogSql(source.dimensions.team)} = ${scope.teamId}`);
+  if (scope.keyHash !== undefined) out.push(sql`${dimensionSql(source, 'key')} = ${scope.keyHash}`);
+  if (scope.teamId !== undefined) out.push(sql`${dimensionSql(source, 'team')} = ${scope.teamId}`);
   return out;
 }
 
 export function whereClause(spec: SelectSpec): Sql {
-  const parts = [...windowWhere(spec), ...scopeWhere(spec.source, spec.scope), ...tagWhere(spec.source, spec.tags)];
+  const parts = [
+    ...windowWhere(spec),
+    ...scopeWhere(spec.source, spec.scope),
+    ...tagWhere(spec.source, spec.tags),
+    ...(spec.extraWhere ?? []),
+  ];
   for (const [dimension, filter] of Object.entries(spec.filters) as [Dimension, DimensionFilter | undefined][]) {
     if (filter) parts.push(...dimensionWhere(spec, dimension, filter));
   }
@@ -127,7 +137,7 @@ export function buildSelect(spec: SelectSpec): Sql {
     groupBy.push(catalogSql('bucket'));
   }
   for (const d of spec.groupBy) {
-    if (d !== 'tag') select.push(sql`${catalogSql(source.dimensions[d])} AS ${catalogSql(dimensionAlias(d))}`);
+    if (d !== 'tag') select.push(sql`${dimensionSql(source, d)} AS ${catalogSql(dimensionAlias(d))}`);
     else select.push(catalogSql(TAG_ROW));
     groupBy.push(catalogSql(dimensionAlias(d)));
   }

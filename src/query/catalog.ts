@@ -33,14 +33,16 @@ export type Metric = (typeof METRICS)[number];
 export const GRANULARITIES = ['none', 'hour', 'day', 'week', 'month'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-/** One physical table the planner can read: the raw calls or an hourly rollup. */
+/** One physical table the planner can read: the raw calls or a rollup. */
 export interface SourceCatalog {
   name: 'raw' | 'rollup';
   table: string;
-  /** DateTime column used for bucketing and partition pruning. */
+  /** DateTime expression used for bucketing and window bounds (a rollup's time key, so the index applies). */
   time: string;
+  /** Width of a rollup's time bucket: windows and buckets must be made of whole ones. 0 for raw. */
+  grainMs: number;
   /** Dimension → scalar expression; `tag` is the Array(String) tag-set column (exploded with ARRAY JOIN). */
-  dimensions: Record<Dimension, string>;
+  dimensions: Partial<Record<Dimension, string>>;
   /** Metric → aggregate expression; a missing metric means this source cannot answer it. */
   metrics: Partial<Record<Metric, string>>;
 }
@@ -51,6 +53,7 @@ export const RAW: SourceCatalog = {
   name: 'raw',
   table: 'spend_logs',
   time: 'start_time',
+  grainMs: 0,
   dimensions: {
     team: 'team_id',
     user: 'user_id',
@@ -76,11 +79,11 @@ export const RAW: SourceCatalog = {
   },
 };
 
-/** Metrics a summing rollup cannot give (a percentile is not a sum). */
-const NOT_SUMMABLE: readonly Metric[] = ['avg_latency_ms', 'p95_latency_ms'];
-
-export function sourceCanAnswer(source: SourceCatalog, metric: Metric): boolean {
-  return source.metrics[metric] !== undefined && (source.name === 'raw' || !NOT_SUMMABLE.includes(metric));
+/** The SQL for a dimension; callers have checked (planner) that the source has it. */
+export function dimensionSql(source: SourceCatalog, dimension: Dimension): Sql {
+  const text = source.dimensions[dimension];
+  if (text === undefined) throw new Error(`${source.table} has no ${dimension} column (planner bug)`);
+  return new Sql(text);
 }
 
 /** Trusted constant SQL text from a catalog entry. */

@@ -2,13 +2,13 @@
 // matching call counted once, even when tag rows overlap), then money as exact decimal USD strings.
 import { z } from 'zod';
 import type { Warehouse } from '../clickhouse/warehouse.js';
-import { badRequest } from '../errors.js';
+import { AppError, badRequest } from '../errors.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { type AccessScope, buildSelect, type SelectSpec } from './build.js';
 import { type Dimension, dimensionAlias, type Metric, metricAlias } from './catalog.js';
 import { choosePlan } from './planner.js';
-import type { OrderTerm, SpendQuery } from './request.js';
-import { availableRollup } from './rollup.js';
+import { type OrderTerm, type SpendQuery, type SpendQueryInput, spendQuerySchema } from './request.js';
+import { availableRollups } from './rollup.js';
 import { checkTimezone, formatInZone, parseWindow } from './time.js';
 
 export type MetricValues = Partial<Record<Metric, number | string | null>> & {
@@ -19,6 +19,9 @@ export type ResultRow = { bucket?: string } & Partial<Record<Dimension, string |
 
 export interface SpendQueryResult {
   source: 'rollup' | 'raw';
+  /** The table that answered (spend_daily, spend_key_daily, spend_hourly or spend_logs). */
+  source_table: string;
+  /** Why no rollup could answer, when the raw table did. */
   source_reason: string | null;
   from: string;
   to: string;
@@ -99,16 +102,19 @@ export async function runSpendQuery(
   const window = parseWindow(query.from, query.to, timezone, nowMs);
   const offset = decodeCursor(query.cursor);
   const order = resolveOrder(query);
+  const tagFiltered = query.tags.all?.length || query.tags.any || query.tags.none?.length;
   const dimensions = [
     ...new Set<Dimension>([
       ...query.group_by,
       ...(Object.keys(query.filters) as Dimension[]),
-      ...(scope.keyHash ? (['key'] as const) : []),
+      ...(tagFiltered ? (['tag'] as const) : []),
+      ...(scope.keyHash !== undefined ? (['key'] as const) : []),
+      ...(scope.teamId !== undefined ? (['team'] as const) : []),
     ]),
   ];
   const plan = choosePlan(
     { window, timezone, granularity: query.granularity, dimensions, metrics: query.metrics, source: query.source },
-    await availableRollup(warehouse),
+    await availableRollups(warehouse),
   );
   const base: SelectSpec = {
     source: plan.source,
@@ -134,6 +140,7 @@ export async function runSpendQuery(
     : [{ ...totals }];
   return {
     source: plan.source.name,
+    source_table: plan.source.table,
     source_reason: plan.reason,
     from: new Date(window.fromMs).toISOString(),
     to: new Date(window.toMs).toISOString(),
@@ -156,4 +163,21 @@ function formatRow(row: Record<string, string | number | null>, query: SpendQuer
     out[d] = value === '' || value === null || value === undefined ? null : String(value);
   }
   return { ...out, ...metricValues(row, query.metrics) };
+}
+
+/** Server-side reports (LiteLLM endpoints) read every row; past this they ask for a narrower window. */
+const REPORT_MAX_ROWS = 200_000;
+
+/** A query built in code, answered whole (no paging), through the same planner and totals as /spend/query. */
+export async function runReport(
+  warehouse: Warehouse,
+  input: SpendQueryInput,
+  scope: AccessScope,
+): Promise<SpendQueryResult> {
+  const query = { ...spendQuerySchema.parse(input), limit: REPORT_MAX_ROWS };
+  const result = await runSpendQuery(warehouse, query, scope);
+  if (result.next_cursor) {
+    throw new AppError('bad_request', `the report has more than ${REPORT_MAX_ROWS} rows: narrow the window`);
+  }
+  return result;
 }

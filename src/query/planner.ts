@@ -1,15 +1,16 @@
-// Chooses the table that answers a spend question. The rule: the hourly rollup whenever it can give the
-// exact same answer — every group_by and filter is a rollup dimension (all of them are, tags included:
-// the rollup keeps the exact tag set, so any combination is a hasAll/hasAny over it), every metric is a
-// sum, and the window and buckets fall on whole hours. Otherwise the raw table.
+// Chooses the table that answers a spend question. The rule: the smallest rollup that gives the exact same
+// answer as raw — it has every group_by and filter dimension (tags included: rollups keep the exact tag
+// set, so any combination is a hasAll/hasAny over it), every metric is a sum of its columns (p95 is not),
+// and the window and buckets are made of its whole time buckets. Otherwise the raw table.
 import { AppError } from '../errors.js';
-import { type Dimension, type Granularity, type Metric, RAW, type SourceCatalog, sourceCanAnswer } from './catalog.js';
-import { isWholeHour, type Window, zoneOffsetMinutes } from './time.js';
+import { type Dimension, type Granularity, type Metric, RAW, type SourceCatalog } from './catalog.js';
+import { type Window, zoneOffsetMinutes } from './time.js';
 
 export interface PlanInput {
   window: Window;
   timezone: string;
   granularity: Granularity;
+  /** Every dimension the query touches: group_by, filters, tag filters, access scope. */
   dimensions: readonly Dimension[];
   metrics: readonly Metric[];
   source: 'auto' | 'rollup' | 'raw';
@@ -17,37 +18,46 @@ export interface PlanInput {
 
 export interface Plan {
   source: SourceCatalog;
-  /** Why the raw table was needed (null when the rollup answers). */
+  /** Why no rollup could answer (null when one does). */
   reason: string | null;
 }
 
-/** Why the rollup cannot answer exactly, or null when it can. */
-export function rollupBlocker(input: PlanInput, rollup: SourceCatalog | null): string | null {
-  if (!rollup) return 'the hourly rollup is not installed';
-  const metric = input.metrics.find((m) => !sourceCanAnswer(rollup, m));
+const HOUR_MS = 3_600_000;
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT']);
+
+/** Why `rollup` cannot answer exactly, or null when it can. */
+export function rollupBlocker(input: PlanInput, rollup: SourceCatalog): string | null {
+  const metric = input.metrics.find((m) => rollup.metrics[m] === undefined);
   if (metric) return `metric ${metric} needs per-call values`;
-  const dimension = input.dimensions.find((d) => !rollup.dimensions[d]);
-  if (dimension) return `dimension ${dimension} is not in the rollup`;
-  if (!isWholeHour(input.window.fromMs) || !isWholeHour(input.window.toMs)) {
-    return 'the window does not start and end on whole hours';
+  const dimension = input.dimensions.find((d) => rollup.dimensions[d] === undefined);
+  if (dimension) return `${rollup.table} has no ${dimension}`;
+  const { fromMs, toMs } = input.window;
+  if (fromMs % rollup.grainMs !== 0 || toMs % rollup.grainMs !== 0) {
+    return `the window is not made of whole ${rollup.grainMs === HOUR_MS ? 'hours' : 'UTC days'}`;
   }
-  if (input.granularity !== 'none' && input.granularity !== 'hour') {
-    // Day/week/month buckets are made of whole UTC hours only if the zone's offset is whole hours.
-    for (const ms of [input.window.fromMs, input.window.toMs]) {
-      if (zoneOffsetMinutes(input.timezone, ms) % 60 !== 0) return 'the timezone offset is not whole hours';
-    }
-  } else if (input.granularity === 'hour' && zoneOffsetMinutes(input.timezone, input.window.fromMs) % 60 !== 0) {
-    return 'the timezone offset is not whole hours';
+  if (input.granularity === 'none') return null;
+  if (input.granularity === 'hour' && rollup.grainMs > HOUR_MS) return `${rollup.table} has no hours`;
+  if (rollup.grainMs > HOUR_MS) {
+    return UTC_ZONES.has(input.timezone) ? null : `${rollup.table} has UTC days only`;
+  }
+  // Hour-grain buckets are whole hours in the zone only if its offset is whole hours.
+  for (const ms of [fromMs, toMs - 1]) {
+    if (zoneOffsetMinutes(input.timezone, ms) % 60 !== 0) return 'the timezone offset is not whole hours';
   }
   return null;
 }
 
-export function choosePlan(input: PlanInput, rollup: SourceCatalog | null): Plan {
+export function choosePlan(input: PlanInput, rollups: readonly SourceCatalog[]): Plan {
   if (input.source === 'raw') return { source: RAW, reason: 'raw requested' };
-  const blocker = rollupBlocker(input, rollup);
-  if (!blocker && rollup) return { source: rollup, reason: null };
-  if (input.source === 'rollup') {
-    throw new AppError('bad_request', `source=rollup cannot answer this query: ${blocker}`, { param: 'source' });
+  const blockers: string[] = [];
+  for (const rollup of rollups) {
+    const blocker = rollupBlocker(input, rollup);
+    if (!blocker) return { source: rollup, reason: null };
+    blockers.push(blocker);
   }
-  return { source: RAW, reason: blocker };
+  const reason = blockers.length ? [...new Set(blockers)].join('; ') : 'no rollup is installed';
+  if (input.source === 'rollup') {
+    throw new AppError('bad_request', `source=rollup cannot answer this query: ${reason}`, { param: 'source' });
+  }
+  return { source: RAW, reason };
 }

@@ -1,17 +1,65 @@
-// The hourly spend rollup (owned by ingest: clickhouse/010–029, docs/ingest.md) as the planner sees it.
-// Its key is (hour, team, user, key, customer, model, provider, status class, call_type, exact sorted tag
-// set), so every dimension of the query API is a rollup column and any tag combination is a
-// hasAll/hasAny over the tag-set column. Availability is probed once per warehouse (the table appears
-// when its migration runs at boot), so the query API also works before the rollup exists.
+// The rollups as the planner sees them, smallest first, each with the dimensions it keeps:
+// - spend_daily (ingest, 012): day × team × model × provider × status class × exact tag set;
+// - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
+// - spend_hourly (ingest, 011): hour × every dimension, tag set included.
+// The exact tag set is a key column where present, so any tag combination is a hasAll/hasAny over it.
+// Availability is probed once per warehouse (tables appear when their migrations run at boot), so the query
+// API works, from raw, before any rollup exists. Daily rollups bucket by the server's toDate(): they are used
+// only when the server's timezone is UTC.
 import { z } from 'zod';
 import { sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
-import type { SourceCatalog } from './catalog.js';
+import type { Metric, SourceCatalog } from './catalog.js';
 
-export const ROLLUP: SourceCatalog = {
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+const summed = (extra: Partial<Record<Metric, string>> = {}): Partial<Record<Metric, string>> => ({
+  cost: 'sum(cost_nano)',
+  requests: 'sum(requests)',
+  errors: 'sum(errors)',
+  prompt_tokens: 'sum(prompt_tokens)',
+  completion_tokens: 'sum(completion_tokens)',
+  cached_tokens: 'sum(cached_tokens)',
+  total_tokens: 'sum(total_tokens)',
+  unpriced_requests: 'sum(unpriced)',
+  // Same division and rounding as raw's round(avg(duration_ms), 1): equal results, not merely close.
+  avg_latency_ms: 'round(sum(duration_ms_sum) / sum(requests), 1)',
+  ...extra,
+});
+
+export const DAILY: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  dimensions: { team: 'team_id', model: 'model', provider: 'provider', status: 'status_class', tag: 'tags' },
+  metrics: summed(),
+};
+
+export const KEY_DAILY: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_key_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  dimensions: {
+    key: 'key_hash',
+    user: 'user_id',
+    team: 'team_id',
+    customer: 'customer_id',
+    model: 'model',
+    provider: 'provider',
+    status: 'status_class',
+    call_type: 'call_type',
+  },
+  metrics: summed(),
+};
+
+export const HOURLY: SourceCatalog = {
   name: 'rollup',
   table: 'spend_hourly',
   time: 'hour',
+  grainMs: HOUR_MS,
   dimensions: {
     team: 'team_id',
     user: 'user_id',
@@ -23,34 +71,33 @@ export const ROLLUP: SourceCatalog = {
     status: 'status_class',
     call_type: 'call_type',
   },
-  metrics: {
-    cost: 'sum(cost_nano)',
-    requests: 'sum(requests)',
-    errors: 'sum(errors)',
-    prompt_tokens: 'sum(prompt_tokens)',
-    completion_tokens: 'sum(completion_tokens)',
-    cached_tokens: 'sum(cached_tokens)',
-    total_tokens: 'sum(total_tokens)',
-    unpriced_requests: 'sum(unpriced)',
-  },
+  metrics: summed(),
 };
 
-const POSITIVE_TTL_MS = Number.POSITIVE_INFINITY;
-const NEGATIVE_TTL_MS = 30_000;
-const probes = new WeakMap<Warehouse, { available: boolean; at: number }>();
+/** Planner preference: the smallest table that can answer wins. */
+export const ROLLUPS: readonly SourceCatalog[] = [DAILY, KEY_DAILY, HOURLY];
 
-/** The rollup catalog if its table exists in this warehouse's database, else null. */
-export async function availableRollup(warehouse: Warehouse): Promise<SourceCatalog | null> {
+const NEGATIVE_TTL_MS = 30_000;
+const probes = new WeakMap<Warehouse, { rollups: SourceCatalog[]; complete: boolean; at: number }>();
+const probeRow = z.object({ name: z.string(), tz: z.string() });
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Universal', 'Zulu', 'Etc/Universal', 'Etc/Zulu']);
+
+/** The rollups installed in this warehouse's database, in planner preference order. */
+export async function availableRollups(warehouse: Warehouse): Promise<SourceCatalog[]> {
   const cached = probes.get(warehouse);
-  const now = Date.now();
-  if (cached && now - cached.at < (cached.available ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS)) {
-    return cached.available ? ROLLUP : null;
-  }
+  if (cached && (cached.complete || Date.now() - cached.at < NEGATIVE_TTL_MS)) return cached.rollups;
   const rows = await warehouse.rows(
-    sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${ROLLUP.table}`,
-    z.object({ n: z.coerce.number() }),
+    sql`SELECT name, timezone() AS tz FROM system.tables WHERE database = currentDatabase() AND has(${ROLLUPS.map((r) => r.table)}, name)`,
+    probeRow,
   );
-  const available = (rows[0]?.n ?? 0) > 0;
-  probes.set(warehouse, { available, at: now });
-  return available ? ROLLUP : null;
+  const present = new Set(rows.map((r) => r.name));
+  const utc = rows.every((r) => UTC_NAMES.has(r.tz));
+  const rollups = ROLLUPS.filter((r) => present.has(r.table) && (r.grainMs < DAY_MS || utc));
+  probes.set(warehouse, { rollups, complete: rollups.length === ROLLUPS.length, at: Date.now() });
+  return rollups;
+}
+
+/** The hourly rollup if installed (the logs pager counts calls per hour with it). */
+export async function hourlyRollup(warehouse: Warehouse): Promise<SourceCatalog | null> {
+  return (await availableRollups(warehouse)).includes(HOURLY) ? HOURLY : null;
 }

@@ -1,0 +1,123 @@
+// One call as the logs endpoints return it: LiteLLM's LiteLLM_SpendLogs field names (so scripts written
+// against /spend/logs keep working) plus Spendhouse's exact fields (cost_nano, cost_usd, status_code).
+import { z } from 'zod';
+import { nanoToUsd } from '../../spendRecord.js';
+
+export const LOG_COLUMNS =
+  'request_id, response_id, start_time_ms, end_time_ms, duration_ms, ttft_ms, call_type, status, error_type, ' +
+  'key_hash, key_alias, user_id, team_id, customer_id, model, upstream_model, provider, prompt_tokens, ' +
+  'completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_nano, cost_status, ' +
+  'usage_estimated, tags, metadata_keys, metadata_values, stream, source';
+
+const int = z.coerce.number();
+export const logRowSchema = z.object({
+  request_id: z.string(),
+  response_id: z.string(),
+  start_time_ms: int,
+  end_time_ms: int,
+  duration_ms: int,
+  ttft_ms: int.nullable(),
+  call_type: z.string(),
+  status: int,
+  error_type: z.string(),
+  key_hash: z.string(),
+  key_alias: z.string(),
+  user_id: z.string(),
+  team_id: z.string(),
+  customer_id: z.string(),
+  model: z.string(),
+  upstream_model: z.string(),
+  provider: z.string(),
+  prompt_tokens: int,
+  completion_tokens: int,
+  cached_tokens: int,
+  cache_write_tokens: int,
+  reasoning_tokens: int,
+  total_tokens: int,
+  cost_nano: z.union([z.string(), z.number()]),
+  cost_status: z.string(),
+  usage_estimated: int,
+  tags: z.array(z.string()),
+  metadata_keys: z.array(z.string()),
+  metadata_values: z.array(z.string()),
+  stream: int,
+  source: z.string(),
+});
+export type LogRow = z.infer<typeof logRowSchema>;
+
+const orNull = (value: string) => (value === '' ? null : value);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** LiteLLM's `status` column: "success" or "failure". */
+export const outcome = (status: number) => (status < 400 ? 'success' : 'failure');
+
+export function toLogEntry(row: LogRow, payload?: { messages: string; response: string } | null) {
+  const costNano = BigInt(row.cost_nano);
+  const metadata: Record<string, string | number | null> = Object.fromEntries(
+    row.metadata_keys.map((k, i) => [k, row.metadata_values[i] ?? '']),
+  );
+  Object.assign(metadata, {
+    user_api_key: orNull(row.key_hash),
+    user_api_key_alias: orNull(row.key_alias),
+    user_api_key_team_id: orNull(row.team_id),
+    user_api_key_user_id: orNull(row.user_id),
+    status: outcome(row.status),
+    error_type: orNull(row.error_type),
+    cost_status: row.cost_status,
+  });
+  return {
+    request_id: row.request_id,
+    call_type: row.call_type,
+    api_key: row.key_hash,
+    spend: Number(nanoToUsd(costNano)),
+    total_tokens: row.total_tokens,
+    prompt_tokens: row.prompt_tokens,
+    completion_tokens: row.completion_tokens,
+    startTime: iso(row.start_time_ms),
+    endTime: iso(row.end_time_ms),
+    completionStartTime: row.ttft_ms === null ? null : iso(row.start_time_ms + row.ttft_ms),
+    request_duration_ms: row.duration_ms,
+    model: row.model,
+    model_id: '',
+    model_group: row.model,
+    custom_llm_provider: row.provider,
+    api_base: '',
+    user: row.user_id,
+    metadata,
+    cache_hit: row.cached_tokens > 0 ? 'True' : 'False',
+    cache_key: '',
+    request_tags: row.tags,
+    team_id: orNull(row.team_id),
+    organization_id: null,
+    end_user: row.customer_id,
+    requester_ip_address: null,
+    messages: payload ? parseStored(payload.messages) : {},
+    response: payload ? parseStored(payload.response) : {},
+    session_id: null,
+    status: outcome(row.status),
+    // Spendhouse's exact fields beside LiteLLM's float `spend`.
+    cost_nano: costNano <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(costNano) : costNano.toString(),
+    cost_usd: nanoToUsd(costNano),
+    cost_status: row.cost_status,
+    status_code: row.status,
+    response_id: orNull(row.response_id),
+    key_alias: orNull(row.key_alias),
+    customer_id: orNull(row.customer_id),
+    upstream_model: row.upstream_model,
+    cached_tokens: row.cached_tokens,
+    reasoning_tokens: row.reasoning_tokens,
+    stream: row.stream === 1,
+    source: row.source,
+  };
+}
+export type LogEntry = ReturnType<typeof toLogEntry>;
+
+/** Stored prompts/responses are JSON text when they came from the proxy; anything else stays a string. */
+function parseStored(text: string): unknown {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
