@@ -3,11 +3,13 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import authPlugin from './auth/plugin.js';
+import budgetsPlugin from './budgets/plugin.js';
 import { migrate } from './clickhouse/migrate.js';
 import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
+import managementPlugin from './management/plugin.js';
 import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
 import uiPlugin from './ui/plugin.js';
@@ -16,6 +18,8 @@ export interface AppOptions {
   config: AppConfig;
   /** Apply ClickHouse migrations during boot (default true; `npm run migrate` does it on its own). */
   migrate?: boolean;
+  /** Injectable clock for the control plane (key expiry, grace periods); tests move it. */
+  now?: () => Date;
 }
 
 async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -29,6 +33,11 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   }
   await app.register(healthRoutes, { role: config.role });
   await app.register(authPlugin, { config });
+  // Management API + control plane (virtual keys for auth), and the budget/rate-limit guard for the proxy.
+  if (config.role !== 'worker') {
+    await app.register(managementPlugin, { config, now: opts.now });
+    await app.register(budgetsPlugin, { config });
+  }
   // The dashboard (/ui) and its session cookie, which authenticates the API calls it makes.
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.

@@ -119,6 +119,8 @@ export const fileConfigSchema = z.strictObject({
     .strictObject({
       fail_mode: z.enum(['closed', 'open']).optional(),
       timezone: z.string().optional(),
+      /** Soft-budget alerts are POSTed here as JSON (docs/budgets.md). */
+      alert_webhook_url: z.url().optional(),
     })
     .default({}),
   /** Keys usable before the management API exists or for static deployments: hashed at load. */

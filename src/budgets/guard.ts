@@ -1,0 +1,201 @@
+// The budget and rate-limit CallGuard: before a call, reserve its worst-case cost on every scope and count
+// it against every rate window in one ADMIT_CALL; after it, settle to the actual cost (SETTLE_CALL).
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError } from '../errors.js';
+import type { ControlCache } from '../management/cache.js';
+import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
+import { type BudgetMetrics, postAlert, softBudgetAlert } from './alerts.js';
+import { isoSeconds } from './duration.js';
+import {
+  type AdmitResult,
+  type BudgetLedger,
+  counterExpiry,
+  type LedgerBudget,
+  type LedgerRate,
+  ledgerKeys,
+} from './ledger.js';
+import type { CounterRebuilder } from './rebuild.js';
+import { type CallScopes, resolveScopes } from './scopes.js';
+
+/**
+ * A reservation not settled within this time is given back by the next admit's sweep (the proxy holding it
+ * is presumed dead). Longer than any call we forward; a call that outlives it still settles its real cost.
+ */
+export const RESERVATION_TTL_MS = 15 * 60_000;
+const LOAD_ATTEMPTS = 3;
+
+export interface BudgetGuardDeps {
+  cache: ControlCache;
+  ledger: BudgetLedger;
+  rebuilder: CounterRebuilder;
+  timeZone: string;
+  failMode: 'closed' | 'open';
+  alertWebhookUrl: string | null;
+  metrics: BudgetMetrics;
+  log: FastifyBaseLogger;
+}
+
+const UNGUARDED: Admission = { settle: async () => {} };
+
+/** `$1000.00` — cents, truncated (a refusal never shows more spend than there is). */
+export function formatUsd(nano: number): string {
+  const cents = BigInt(Math.max(0, Math.trunc(nano))) / 10_000_000n;
+  return `$${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`;
+}
+
+const secondsUntil = (endMs: number, nowMs: number) => String(Math.max(1, Math.ceil((endMs - nowMs) / 1000)));
+
+function refusal(result: Exclude<AdmitResult, { ok: true } | { reason: 'load' }>, scopes: CallScopes, nowMs: number) {
+  if (result.reason === 'budget') {
+    const scope = scopes.budgets[result.index];
+    if (!scope) throw new Error('budget refusal for an unknown scope');
+    const end = scope.period.end;
+    const headers: Record<string, string> = { 'x-should-retry': 'false' };
+    if (end) headers['retry-after'] = secondsUntil(end.getTime(), nowMs);
+    const resets = end ? ` (resets ${isoSeconds(end)})` : '';
+    const message = `Budget exceeded for ${scope.label}: spent ${formatUsd(result.spent)} of ${formatUsd(scope.maxNano ?? 0)}${resets}`;
+    return new AppError('budget_exceeded', message, { headers });
+  }
+  const scope = scopes.rates[result.index];
+  if (!scope) throw new Error('rate refusal for an unknown scope');
+  const what = {
+    rpm: `${result.used} of ${scope.rpm} requests per minute`,
+    tpm: `${result.used} of ${scope.tpm} tokens per minute`,
+    parallel: `${result.used} of ${scope.parallel} parallel requests`,
+  }[result.reason];
+  const retryAfter = result.reason === 'parallel' ? '1' : secondsUntil(result.windowEnd, nowMs);
+  return new AppError('rate_limit_exceeded', `Rate limit exceeded for ${scope.label}: ${what}`, {
+    headers: { 'retry-after': retryAfter, ...rateHeaders(scopes, null, result.windowEnd, nowMs) },
+  });
+}
+
+/** x-ratelimit-* for the tightest request and token limits among the call's rate scopes. */
+function rateHeaders(
+  scopes: CallScopes,
+  used: { rpm: number[]; tpm: number[] } | null,
+  windowEnd: number,
+  nowMs: number,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const reset = `${secondsUntil(windowEnd, nowMs)}s`;
+  for (const [unit, field] of [
+    ['requests', 'rpm'],
+    ['tokens', 'tpm'],
+  ] as const) {
+    let best: { limit: number; remaining: number } | null = null;
+    scopes.rates.forEach((scope, i) => {
+      const limit = scope[field];
+      if (limit == null) return;
+      const remaining = used ? Math.max(0, limit - (used[field][i] ?? 0)) : 0;
+      if (!best || remaining < best.remaining) best = { limit, remaining };
+    });
+    const chosen = best as { limit: number; remaining: number } | null;
+    if (!chosen) continue;
+    headers[`x-ratelimit-limit-${unit}`] = String(chosen.limit);
+    headers[`x-ratelimit-remaining-${unit}`] = String(chosen.remaining);
+    headers[`x-ratelimit-reset-${unit}`] = reset;
+  }
+  return headers;
+}
+
+export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
+  const { ledger, rebuilder, metrics, log } = deps;
+
+  async function admitInLedger(ctx: CallContext, scopes: CallScopes, budgets: LedgerBudget[], rates: LedgerRate[]) {
+    for (let attempt = 1; ; attempt++) {
+      const result = await ledger.admit({
+        requestId: ctx.requestId,
+        nowMs: ctx.now.getTime(),
+        amountNano: Math.max(0, Math.ceil(ctx.maxCostNano)),
+        promptTokens: ctx.promptTokens,
+        reservationTtlMs: RESERVATION_TTL_MS,
+        budgets,
+        rates,
+      });
+      if (result.ok || result.reason !== 'load') return result;
+      if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
+      await Promise.all(result.indices.map((i) => (scopes.budgets[i] ? rebuilder.load(scopes.budgets[i]) : null)));
+    }
+  }
+
+  async function settle(
+    ctx: CallContext,
+    scopes: CallScopes,
+    budgets: LedgerBudget[],
+    rates: LedgerRate[],
+    outcome: CallOutcome,
+    admittedAt: number,
+  ) {
+    const nowMs = ctx.now.getTime() + (Date.now() - admittedAt);
+    const crossed = await ledger.settle({
+      requestId: ctx.requestId,
+      nowMs,
+      costNano: Math.max(0, Math.round(outcome.costNano)),
+      completionTokens: Math.max(0, outcome.completionTokens),
+      budgets,
+      rates,
+    });
+    for (const i of crossed ?? []) {
+      const scope = scopes.budgets[i];
+      const budget = budgets[i];
+      if (!scope || !budget) continue;
+      metrics.softBudgetAlerts.inc({ scope: scope.kind });
+      const { spent } = await ledger.read(budget.key);
+      const alert = softBudgetAlert(scope, spent);
+      log.warn({ alert }, 'soft budget crossed');
+      if (deps.alertWebhookUrl) {
+        postAlert(deps.alertWebhookUrl, alert).catch((err) => log.error({ err }, 'soft budget alert delivery failed'));
+      }
+    }
+  }
+
+  return {
+    name: 'budgets',
+    async admit(ctx: CallContext): Promise<Admission> {
+      const scopes = await resolveScopes(ctx, deps.cache, deps.timeZone);
+      if (scopes.budgets.length === 0 && scopes.rates.length === 0) return UNGUARDED;
+      const budgets: LedgerBudget[] = scopes.budgets.map((s) => ({
+        key: ledgerKeys.scope(s.id, s.period),
+        maxNano: s.maxNano,
+        softNano: s.softNano,
+        expireAt: counterExpiry(s.period),
+      }));
+      const rates: LedgerRate[] = scopes.rates.map((r) => ({
+        scopeId: r.id,
+        rpm: r.rpm,
+        tpm: r.tpm,
+        parallel: r.parallel,
+      }));
+      const nowMs = ctx.now.getTime();
+      let result: AdmitResult;
+      try {
+        result = await admitInLedger(ctx, scopes, budgets, rates);
+      } catch (err) {
+        // Redis (or the ClickHouse rebuild) is unreachable: the configured fail mode decides.
+        log.error({ err }, `budget ledger unavailable (budget_fail_mode: ${deps.failMode})`);
+        if (deps.failMode === 'open') return UNGUARDED;
+        throw new AppError('service_unavailable', 'budgets cannot be checked right now; the call was not forwarded', {
+          headers: { 'retry-after': '1' },
+          cause: err,
+        });
+      }
+      if (!result.ok) {
+        const scopeKind = result.reason === 'budget' ? scopes.budgets[result.index]?.kind : 'rate';
+        metrics.refusals.inc({ reason: result.reason, scope: scopeKind ?? 'unknown' });
+        throw refusal(result, scopes, nowMs);
+      }
+      const admittedAt = Date.now();
+      return {
+        headers: rateHeaders(scopes, { rpm: result.rpmUsed, tpm: result.tpmUsed }, result.windowEnd, nowMs),
+        settle: async (outcome) => {
+          try {
+            await settle(ctx, scopes, budgets, rates, outcome, admittedAt);
+          } catch (err) {
+            // The reservation expires on its own; the spend record still reaches ClickHouse for rebuilds.
+            log.error({ err, requestId: ctx.requestId }, 'budget settlement failed');
+          }
+        },
+      };
+    },
+  };
+}

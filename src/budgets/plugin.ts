@@ -1,0 +1,43 @@
+// Registers the budget/rate-limit guard in `app.callGuards` (run by the proxy around every call).
+// Depends on the management plugin for the control-plane cache.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AppConfig } from '../config/load.js';
+import type { CallGuard } from '../proxy/callGuards.js';
+import { type BudgetMetrics, createBudgetMetrics } from './alerts.js';
+import { assertTimeZone } from './duration.js';
+import { budgetGuard } from './guard.js';
+import { BudgetLedger } from './ledger.js';
+import { CounterRebuilder } from './rebuild.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    callGuards: CallGuard[];
+    budgetLedger: BudgetLedger;
+    budgetMetrics: BudgetMetrics;
+  }
+}
+
+async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }): Promise<void> {
+  const { config } = opts;
+  assertTimeZone(config.budgetTimezone);
+  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
+  const ledger = new BudgetLedger(app.redis);
+  const metrics = createBudgetMetrics();
+  app.decorate('budgetLedger', ledger);
+  app.decorate('budgetMetrics', metrics);
+  app.callGuards.push(
+    budgetGuard({
+      cache: app.controlPlane.cache,
+      ledger,
+      rebuilder: new CounterRebuilder(app.warehouse, ledger),
+      timeZone: config.budgetTimezone,
+      failMode: config.budgetFailMode,
+      alertWebhookUrl: config.file.budgets.alert_webhook_url ?? null,
+      metrics,
+      log: app.log.child({ component: 'budgets' }),
+    }),
+  );
+}
+
+export default fp(budgetsPlugin, { name: 'budgets', dependencies: ['redis', 'clickhouse', 'management'] });

@@ -1,0 +1,35 @@
+// Counters of a scope's current period are rebuilt from ClickHouse before the ledger admits anything
+// against it: the admit script answers "load" for a period without its `loaded` flag (a new period, or
+// Redis lost its keys), and we add the warehouse's spend for that period once. Loads are shared per
+// instance; across instances the first LOAD_SCOPE wins and the others are no-ops.
+// Known edge: calls settled in Redis but not yet ingested when Redis is lost are missing from the rebuild
+// (the ingest queue lives in the same Redis); calls settled after the loss are counted twice at worst.
+import type { Warehouse } from '../clickhouse/warehouse.js';
+import { scopeSpendNano } from '../management/spend.js';
+import type { BudgetLedger } from './ledger.js';
+import { counterExpiry, ledgerKeys } from './ledger.js';
+import type { BudgetScope } from './scopes.js';
+
+export class CounterRebuilder {
+  private inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly ledger: BudgetLedger,
+  ) {}
+
+  load(scope: BudgetScope): Promise<void> {
+    const key = ledgerKeys.scope(scope.id, scope.period);
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.rebuild(scope, key).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async rebuild(scope: BudgetScope, key: string): Promise<void> {
+    const spend = await scopeSpendNano(this.warehouse, scope.spend, scope.period);
+    await this.ledger.load(key, spend, counterExpiry(scope.period));
+  }
+}

@@ -1,0 +1,85 @@
+// The control plane as the management routes and the auth/budget paths see it: the store (fresh reads from
+// ClickHouse, used by management endpoints), the cache (hot path) and writes that invalidate the cache on
+// every instance. Alias uniqueness is enforced under a short Redis lock so two concurrent creates cannot
+// both pass the check.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { periodFor } from '../budgets/duration.js';
+import { AppError } from '../errors.js';
+import type { ControlCache } from './cache.js';
+import { type DocOf, type IndexColumns, KINDS, type Kind } from './entities.js';
+import { type SpendFilter, scopeSpendNano } from './spend.js';
+import type { ControlStore } from './store.js';
+
+const LOCK_MS = 10_000;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+
+export class ControlPlane {
+  constructor(
+    readonly store: ControlStore,
+    readonly cache: ControlCache,
+    private readonly redis: Redis,
+    readonly now: () => Date,
+    readonly timeZone: string,
+  ) {}
+
+  /** Spend of a scope in its current budget period (lifetime when it has no budget_duration). */
+  spendNano(filter: SpendFilter, budgetDuration: string | null): Promise<number> {
+    return scopeSpendNano(this.store.warehouse, filter, periodFor(budgetDuration, this.now(), this.timeZone));
+  }
+
+  /** LiteLLM's budget_reset_at: the end of the current period. */
+  resetAt(budgetDuration: string | null): string | null {
+    const end = periodFor(budgetDuration, this.now(), this.timeZone).end;
+    return end ? end.toISOString() : null;
+  }
+
+  async write<K extends Kind>(
+    kind: K,
+    change: { put?: readonly DocOf<K>[]; remove?: readonly string[] },
+  ): Promise<void> {
+    await this.store.write(kind, change);
+    await this.cache.invalidate();
+  }
+
+  /** Fails with 404 naming `param` when the id does not exist. */
+  async require<K extends Kind>(kind: K, id: string, param: string): Promise<DocOf<K>> {
+    const doc = await this.store.get(kind, id);
+    if (!doc) throw new AppError('not_found', `${param}: ${kind} ${JSON.stringify(id)} not found`, { param });
+    return doc;
+  }
+
+  /** 400 (not 404) for references inside a body: the request is malformed, e.g. an unknown team_id. */
+  async requireReference<K extends Kind>(kind: K, id: string, param: string): Promise<DocOf<K>> {
+    const doc = await this.store.get(kind, id);
+    if (!doc) throw new AppError('bad_request', `${param}: unknown ${kind} ${JSON.stringify(id)}`, { param });
+    return doc;
+  }
+
+  /** 409 when another live row of `kind` already has `alias` (the alias column of its table). */
+  async assertFree(kind: Kind, alias: string, param: string, exceptId?: string): Promise<void> {
+    const { docs } = await this.store.list(kind, { alias });
+    const columnsOf = KINDS[kind].columns as (d: unknown) => IndexColumns;
+    if (docs.some((d) => columnsOf(d).id !== exceptId)) {
+      throw new AppError('conflict', `${param}: ${JSON.stringify(alias)} is already in use`, { param });
+    }
+  }
+
+  /** Runs `fn` holding locks on the given names (alias claims), so check-then-insert is atomic across instances. */
+  async withLocks<T>(names: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const token = randomUUID();
+    const held: string[] = [];
+    try {
+      for (const name of [...new Set(names)].sort()) {
+        const key = `control:lock:${name}`;
+        if ((await this.redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+          throw new AppError('conflict', `${name} is being changed by another request; retry`);
+        }
+        held.push(key);
+      }
+      return await fn();
+    } finally {
+      for (const key of held) await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// Virtual keys for `app.authenticate`: key hash → Principal through the control-plane cache. A blocked or
+// expired key is refused with a 401 that says why; a rotated key resolves to its successor until its grace
+// period ends (spend is then attributed to the new key).
+import type { KeyResolver } from '../auth/keyStore.js';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+import type { ControlPlane } from './control.js';
+import type { KeyDoc } from './entities.js';
+
+const unauthorized = (message: string) => new AppError('unauthorized', message, { type: 'invalid_request_error' });
+
+function expired(doc: KeyDoc, now: Date): boolean {
+  return doc.expires !== null && Date.parse(doc.expires) <= now.getTime();
+}
+
+function metadataStrings(metadata: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+export function virtualKeyResolver(plane: ControlPlane): KeyResolver {
+  return async (keyHash) => {
+    const now = plane.now();
+    let doc = await plane.cache.get('key', keyHash);
+    if (!doc) return null;
+    if (doc.rotated_to) {
+      if (expired(doc, now)) return null;
+      doc = await plane.cache.get('key', doc.rotated_to);
+      if (!doc) return null;
+    }
+    if (doc.blocked) throw unauthorized('this key is blocked');
+    if (expired(doc, now)) throw unauthorized(`this key expired at ${doc.expires}`);
+    // A key without its own model list may call what its team may call (LiteLLM's rule).
+    const team = doc.team_id && doc.models.length === 0 ? await plane.cache.get('team', doc.team_id) : null;
+    const principal: Principal = {
+      kind: 'key',
+      isAdmin: false,
+      keyHash: doc.token,
+      keyAlias: doc.key_alias,
+      userId: doc.user_id,
+      teamId: doc.team_id,
+      models: doc.models.length ? doc.models : (team?.models ?? []),
+      tags: doc.tags,
+      metadata: metadataStrings(doc.metadata),
+    };
+    return principal;
+  };
+}

@@ -1,0 +1,231 @@
+// Internal users: /user/new (optionally joining teams and creating a key, as LiteLLM does by default),
+// /user/update, /user/delete, GET /user/info, GET /user/list.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireAdmin } from '../auth/plugin.js';
+import { AppError } from '../errors.js';
+import type { ControlPlane } from './control.js';
+import { type KeyDoc, type MemberDoc, memberId, type UserDoc, userRoleSchema } from './entities.js';
+import { pageOf, parseInput, totalPages } from './http.js';
+import { aliasLocks, keyToApi, prepareKey } from './keys.js';
+import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
+import { memberToApi } from './teams.js';
+
+const userFields = {
+  user_email: z.string().min(3).max(320).nullable().optional(),
+  user_alias: z.string().min(1).max(256).nullable().optional(),
+  user_role: userRoleSchema.optional(),
+  models: z.array(z.string().min(1)).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  blocked: z.boolean().optional(),
+  ...limitsInputShape,
+};
+const newUserSchema = z.strictObject({
+  ...userFields,
+  user_id: z.string().min(1).max(256).optional(),
+  team_id: z.string().min(1).optional(),
+  teams: z
+    .array(
+      z.union([
+        z.string().min(1),
+        z.strictObject({ team_id: z.string().min(1), user_role: z.enum(['admin', 'user']).optional() }),
+      ]),
+    )
+    .optional(),
+  auto_create_key: z.boolean().default(true),
+  key_alias: z.string().min(1).max(256).optional(),
+  duration: durationInput.optional(),
+  send_invite_email: z.boolean().optional(),
+});
+const updateUserSchema = z.strictObject({ ...userFields, user_id: z.string().min(1).optional() });
+const listSchema = z.strictObject({
+  page: z.coerce.number().int().min(1).default(1),
+  page_size: z.coerce.number().int().min(1).max(100).default(25),
+  user_ids: z.string().optional(),
+  team_id: z.string().optional(),
+  user_email: z.string().optional(),
+});
+
+function applyUserFields(base: UserDoc, input: z.infer<typeof updateUserSchema>, now: Date): UserDoc {
+  const doc: UserDoc = { ...base, ...applyLimits(base, input), updated_at: now.toISOString() };
+  if (input.user_email !== undefined) doc.user_email = input.user_email;
+  if (input.user_alias !== undefined) doc.user_alias = input.user_alias;
+  if (input.user_role !== undefined) doc.user_role = input.user_role;
+  if (input.models !== undefined) doc.models = input.models;
+  if (input.metadata !== undefined) doc.metadata = input.metadata;
+  if (input.blocked !== undefined) doc.blocked = input.blocked;
+  return doc;
+}
+
+async function userToApi(plane: ControlPlane, user: UserDoc) {
+  const [{ docs: members }, spend] = await Promise.all([
+    plane.store.list('member', { user_id: user.user_id }),
+    plane.spendNano({ user_id: user.user_id }, user.budget_duration),
+  ]);
+  const { max_budget_nano: _m, soft_budget_nano: _s, ...rest } = user;
+  return {
+    ...rest,
+    ...limitsToApi(user),
+    spend: nanoToUsdNumber(spend),
+    budget_reset_at: plane.resetAt(user.budget_duration),
+    teams: members.map((m) => m.team_id),
+  };
+}
+
+export default async function userRoutes(app: FastifyInstance, opts: { plane: ControlPlane }): Promise<void> {
+  const { plane } = opts;
+  app.addHook('preHandler', async (request) => {
+    await requireAdmin(app, request);
+  });
+
+  async function findUser(input: { user_id?: string; user_email?: string | null }): Promise<UserDoc> {
+    if (input.user_id) return plane.require('user', input.user_id, 'user_id');
+    if (!input.user_email) throw new AppError('bad_request', 'user_id: required (or user_email)', { param: 'user_id' });
+    const { docs } = await plane.store.list('user', { alias: input.user_email });
+    if (!docs[0])
+      throw new AppError('not_found', `user_email: no user with email ${JSON.stringify(input.user_email)}`, {
+        param: 'user_email',
+      });
+    return docs[0];
+  }
+
+  app.post('/user/new', async (request) => {
+    const input = parseInput(newUserSchema, request.body);
+    const userId = input.user_id ?? randomUUID();
+    const locks = [
+      `user_id:${userId}`,
+      ...aliasLocks('user_email', input.user_email),
+      ...aliasLocks('key_alias', input.key_alias),
+    ];
+    return plane.withLocks(locks, async () => {
+      // Everything is checked before anything is written.
+      if (input.user_id && (await plane.store.get('user', userId))) {
+        throw new AppError('conflict', `user_id: user ${JSON.stringify(userId)} already exists`, { param: 'user_id' });
+      }
+      if (input.user_email) await plane.assertFree('user', input.user_email, 'user_email');
+      if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
+      const teamRefs = [
+        ...(input.team_id ? [{ team_id: input.team_id, role: 'user' as const, param: 'team_id' }] : []),
+        ...(input.teams ?? []).map((t, i) =>
+          typeof t === 'string'
+            ? { team_id: t, role: 'user' as const, param: `teams[${i}]` }
+            : { team_id: t.team_id, role: t.user_role ?? 'user', param: `teams[${i}].team_id` },
+        ),
+      ];
+      for (const ref of teamRefs) await plane.requireReference('team', ref.team_id, ref.param);
+      const now = plane.now();
+      const user = applyUserFields(
+        {
+          ...EMPTY_LIMITS,
+          user_id: userId,
+          user_email: null,
+          user_alias: null,
+          user_role: 'internal_user',
+          models: [],
+          metadata: {},
+          blocked: false,
+          created_at: now.toISOString(),
+          updated_at: now.toISOString(),
+        },
+        input,
+        now,
+      );
+      const members: MemberDoc[] = teamRefs.map((t) => ({
+        team_id: t.team_id,
+        user_id: userId,
+        role: t.role,
+        max_budget_in_team_nano: null,
+        created_at: now.toISOString(),
+      }));
+      let key: { secret: string; doc: KeyDoc } | null = null;
+      if (input.auto_create_key) {
+        // The user's own budget lives on the user scope; the key only carries attribution.
+        key = await prepareKey(plane, {
+          user_id: userId,
+          team_id: input.team_id ?? null,
+          key_alias: input.key_alias,
+          duration: input.duration,
+          models: input.models,
+        });
+      }
+      await plane.write('user', { put: [user] });
+      if (members.length) await plane.write('member', { put: members });
+      if (key) await plane.write('key', { put: [key.doc] });
+      return {
+        ...(await userToApi(plane, user)),
+        key: key?.secret ?? null,
+        token: key?.doc.token ?? null,
+        key_name: key?.doc.key_name ?? null,
+        expires: key?.doc.expires ?? null,
+      };
+    });
+  });
+
+  app.post('/user/update', async (request) => {
+    const input = parseInput(updateUserSchema, request.body);
+    return plane.withLocks(aliasLocks('user_email', input.user_email), async () => {
+      const current = await findUser({
+        user_id: input.user_id,
+        user_email: input.user_id ? undefined : input.user_email,
+      });
+      if (input.user_email) await plane.assertFree('user', input.user_email, 'user_email', current.user_id);
+      if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
+      const user = applyUserFields(current, input, plane.now());
+      await plane.write('user', { put: [user] });
+      return userToApi(plane, user);
+    });
+  });
+
+  app.post('/user/delete', async (request) => {
+    const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(z.string().min(1)).min(1) }), request.body);
+    for (const [i, id] of user_ids.entries()) await plane.require('user', id, `user_ids[${i}]`);
+    // The user's keys and memberships go with it.
+    for (const id of user_ids) {
+      const [{ docs: keys }, { docs: members }] = await Promise.all([
+        plane.store.list('key', { user_id: id, includeUnlisted: true }),
+        plane.store.list('member', { user_id: id }),
+      ]);
+      if (keys.length) await plane.write('key', { remove: keys.map((k) => k.token) });
+      if (members.length) await plane.write('member', { remove: members.map((m) => memberId(m.team_id, m.user_id)) });
+    }
+    await plane.write('user', { remove: user_ids });
+    return { deleted_users: user_ids };
+  });
+
+  app.get('/user/info', async (request) => {
+    const q = parseInput(
+      z.strictObject({ user_id: z.string().min(1).optional(), user_email: z.string().optional() }),
+      request.query,
+    );
+    const user = await findUser(q);
+    const [info, { docs: keys }, { docs: members }] = await Promise.all([
+      userToApi(plane, user),
+      plane.store.list('key', { user_id: user.user_id }),
+      plane.store.list('member', { user_id: user.user_id }),
+    ]);
+    return {
+      user_id: user.user_id,
+      user_info: info,
+      keys: await Promise.all(keys.map((k) => keyToApi(plane, k))),
+      teams: members.map(memberToApi),
+    };
+  });
+
+  app.get('/user/list', async (request) => {
+    const q = parseInput(listSchema, request.query);
+    let ids = q.user_ids
+      ? q.user_ids
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
+    if (q.team_id) {
+      const inTeam = (await plane.store.list('member', { team_id: q.team_id })).docs.map((m) => m.user_id);
+      ids = ids ? ids.filter((id) => inTeam.includes(id)) : inTeam;
+    }
+    const { docs, total } = await plane.store.list('user', { ids, alias: q.user_email }, pageOf(q.page, q.page_size));
+    const users = await Promise.all(docs.map((u) => userToApi(plane, u)));
+    return { users, total, page: q.page, page_size: q.page_size, total_pages: totalPages(total, q.page_size) };
+  });
+}

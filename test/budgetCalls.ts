@@ -1,0 +1,73 @@
+// Test helpers for budget tests: run every registered CallGuard around a simulated call (the proxy's job),
+// and call the management API the way curl does.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from '../src/auth/principal.js';
+import { AppError } from '../src/errors.js';
+import type { Admission, CallContext } from '../src/proxy/callGuards.js';
+import { TEST_MASTER_KEY } from './helpers/testApp.js';
+
+export async function principalFor(app: FastifyInstance, secret: string): Promise<Principal> {
+  return app.authenticate({ headers: { authorization: `Bearer ${secret}` } } as unknown as FastifyRequest);
+}
+
+export interface SimulatedCall {
+  model?: string;
+  customerId?: string | null;
+  tags?: string[];
+  maxCostNano: number;
+  costNano: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  now?: Date;
+  requestId?: string;
+}
+
+export type CallResult = { ok: true; headers: Record<string, string> } | { ok: false; error: AppError };
+
+/** admit() on every guard, then settle() each admitted one: what the proxy does around an upstream call. */
+export async function simulateCall(app: FastifyInstance, principal: Principal, call: SimulatedCall): Promise<CallResult> {
+  const ctx: CallContext = {
+    requestId: call.requestId ?? randomUUID(),
+    principal,
+    model: call.model ?? 'gpt-4o',
+    provider: 'openai',
+    upstreamModel: call.model ?? 'gpt-4o',
+    callType: 'chat',
+    customerId: call.customerId ?? null,
+    tags: call.tags ?? [],
+    promptTokens: call.promptTokens ?? 10,
+    maxCompletionTokens: 100,
+    maxCostNano: call.maxCostNano,
+    now: call.now ?? new Date(),
+  };
+  const admitted: Admission[] = [];
+  try {
+    for (const guard of app.callGuards) admitted.push(await guard.admit(ctx));
+  } catch (err) {
+    for (const a of admitted) await a.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 499 });
+    if (err instanceof AppError) return { ok: false, error: err };
+    throw err;
+  }
+  const completion = call.completionTokens ?? 20;
+  for (const a of admitted) {
+    await a.settle({ costNano: call.costNano, promptTokens: ctx.promptTokens, completionTokens: completion, totalTokens: ctx.promptTokens + completion, status: 200 });
+  }
+  return { ok: true, headers: Object.assign({}, ...admitted.map((a) => a.headers ?? {})) };
+}
+
+/** POST like `curl -d '<json>'`: no content type given, so curl labels the JSON form-urlencoded. */
+export async function curlPost(app: FastifyInstance, url: string, body: unknown, key = TEST_MASTER_KEY) {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: JSON.stringify(body),
+  });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
+export async function adminGet(app: FastifyInstance, url: string) {
+  const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
