@@ -1,0 +1,191 @@
+// The Keys tab: every virtual key with its owner, team, spend against budget, reset date, limits and last
+// use; generate (secret shown once), edit limits, rotate with a grace period, block and delete.
+import { useState } from 'preact/hooks';
+import { Badge, Empty, ErrorBox, Loading, Progress, useAsync } from '../components.js';
+import { ago, dateTime, num, text, usd } from '../format.js';
+import { ConfirmDialog, EditLimitsDialog, GenerateKeyDialog, RotateDialog, SecretShown } from './KeyDialogs.js';
+import { blockKey, deleteKey, type KeyInfo, lastUsed, listKeys } from './keyApi.js';
+
+type Dialog =
+  | { kind: 'generate' }
+  | { kind: 'secret'; secret: string; title: string }
+  | { kind: 'edit' | 'rotate' | 'block' | 'delete'; key: KeyInfo };
+
+const nameOf = (k: KeyInfo) => k.key_alias || k.key_name || `${k.token.slice(0, 10)}…`;
+
+function limitsText(k: KeyInfo): string {
+  const parts = [
+    k.rpm_limit != null ? `${num(k.rpm_limit)} rpm` : '',
+    k.tpm_limit != null ? `${num(k.tpm_limit)} tpm` : '',
+    k.max_parallel_requests != null ? `${num(k.max_parallel_requests)} parallel` : '',
+  ].filter(Boolean);
+  return parts.join(' · ') || '—';
+}
+
+export function KeysTab() {
+  const [keys, reload] = useAsync((signal) => listKeys(signal), []);
+  const [used] = useAsync(
+    (signal) => lastUsed(signal).catch(() => ({}) as Record<string, string>),
+    [keys.status === 'ok' ? keys.data : null],
+  );
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [filter, setFilter] = useState('');
+  const close = () => setDialog(null);
+  const done = () => {
+    setDialog(null);
+    reload();
+  };
+  const lastUse = (k: KeyInfo) =>
+    k.last_used_at ?? k.last_active ?? (used.status === 'ok' ? used.data[k.token] : undefined) ?? null;
+
+  const shown =
+    keys.status === 'ok'
+      ? keys.data.filter((k) => {
+          const q = filter.trim().toLowerCase();
+          return !q || [k.key_alias, k.key_name, k.user_id, k.team_id].some((v) => v?.toLowerCase().includes(q));
+        })
+      : [];
+
+  return (
+    <div>
+      <div class="toolbar">
+        <input
+          type="search"
+          placeholder="Filter by alias, owner or team"
+          aria-label="Filter keys"
+          value={filter}
+          onInput={(e) => setFilter(e.currentTarget.value)}
+        />
+        <button type="button" class="primary" onClick={() => setDialog({ kind: 'generate' })}>
+          + Generate key
+        </button>
+      </div>
+      {keys.status === 'loading' && <Loading />}
+      {keys.status === 'error' && <ErrorBox error={keys.error} onRetry={reload} />}
+      {keys.status === 'ok' && shown.length === 0 && (
+        <Empty>{keys.data.length ? 'No key matches the filter.' : 'No keys yet. Generate one to start.'}</Empty>
+      )}
+      {shown.length > 0 && (
+        <div class="table-wrap card">
+          <table class="keys">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Team</th>
+                <th scope="col">Spend / budget</th>
+                <th scope="col" class="hide-sm">
+                  Resets
+                </th>
+                <th scope="col" class="hide-sm">
+                  Limits
+                </th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((k) => {
+                const spend = Number(k.spend ?? 0);
+                return (
+                  <tr key={k.token} data-key-alias={k.key_alias ?? ''}>
+                    <td>
+                      <strong>{nameOf(k)}</strong> {k.blocked && <Badge kind="bad">blocked</Badge>}
+                      {k.expires && <div class="muted small">expires {dateTime(k.expires)}</div>}
+                    </td>
+                    <td>{text(k.user_id)}</td>
+                    <td>{text(k.team_id)}</td>
+                    <td class="spend-cell">
+                      <div class="small">
+                        {usd(spend)} {k.max_budget != null && <span class="muted">of {usd(k.max_budget)}</span>}
+                      </div>
+                      <Progress value={spend} max={k.max_budget ?? null} soft={k.soft_budget} />
+                    </td>
+                    <td class="hide-sm small">
+                      {k.budget_reset_at
+                        ? dateTime(k.budget_reset_at)
+                        : k.budget_duration
+                          ? `every ${k.budget_duration}`
+                          : '—'}
+                    </td>
+                    <td class="hide-sm small">{limitsText(k)}</td>
+                    <td class="small" title={dateTime(lastUse(k))}>
+                      {ago(lastUse(k))}
+                    </td>
+                    <td class="row-actions">
+                      <button type="button" onClick={() => setDialog({ kind: 'edit', key: k })}>
+                        Limits
+                      </button>
+                      <button type="button" onClick={() => setDialog({ kind: 'rotate', key: k })}>
+                        Rotate
+                      </button>
+                      <button type="button" onClick={() => setDialog({ kind: 'block', key: k })}>
+                        {k.blocked ? 'Unblock' : 'Block'}
+                      </button>
+                      <button type="button" class="danger" onClick={() => setDialog({ kind: 'delete', key: k })}>
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {dialog?.kind === 'generate' && (
+        <GenerateKeyDialog
+          onClose={close}
+          onCreated={(secret) => {
+            reload();
+            setDialog({ kind: 'secret', secret, title: 'Your new key' });
+          }}
+        />
+      )}
+      {dialog?.kind === 'secret' && <SecretShown secret={dialog.secret} title={dialog.title} onClose={close} />}
+      {dialog?.kind === 'edit' && <EditLimitsDialog keyInfo={dialog.key} onClose={close} onSaved={done} />}
+      {dialog?.kind === 'rotate' && (
+        <RotateDialog
+          keyInfo={dialog.key}
+          onClose={close}
+          onRotated={(secret) => {
+            reload();
+            setDialog({ kind: 'secret', secret, title: 'Rotated: the new secret' });
+          }}
+        />
+      )}
+      {dialog?.kind === 'block' && (
+        <ConfirmDialog
+          title={`${dialog.key.blocked ? 'Unblock' : 'Block'} ${nameOf(dialog.key)}`}
+          message={
+            dialog.key.blocked
+              ? 'Calls with this key will be accepted again.'
+              : 'Calls with this key will be refused until it is unblocked.'
+          }
+          confirm={dialog.key.blocked ? 'Unblock' : 'Block'}
+          danger={!dialog.key.blocked}
+          onClose={close}
+          onConfirm={async () => {
+            await blockKey(dialog.key.token, !dialog.key.blocked);
+            done();
+          }}
+        />
+      )}
+      {dialog?.kind === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${nameOf(dialog.key)}`}
+          message="The key stops working at once. Its past spend stays in the warehouse."
+          confirm="Delete key"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            await deleteKey(dialog.key.token);
+            done();
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,147 @@
+// The Models tab: each configured model with its provider, price per 1M tokens, recent success rate, last
+// error, latency percentiles, RPM/TPM in the last minute against its limits, and a health badge.
+import { get } from '../api.js';
+import { Badge, Empty, Show, useAsync } from '../components.js';
+import { ago, compact, ms, num, pct } from '../format.js';
+
+interface ModelHealth {
+  model_name: string;
+  provider: string;
+  upstream_model: string;
+  input_per_1m_usd: string | null;
+  output_per_1m_usd: string | null;
+  price_source: 'config' | 'catalog' | 'unpriced';
+  window_minutes: number;
+  requests: number;
+  errors: number;
+  success_rate: number | null;
+  p50_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  last_call_at: string | null;
+  last_error: { at: string; status: number; error_type: string } | null;
+  rpm: number;
+  tpm: number;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  health: 'healthy' | 'degraded' | 'down' | 'idle';
+}
+
+const HEALTH_KIND = { healthy: 'good', degraded: 'warn', down: 'bad', idle: 'neutral' } as const;
+
+function UsageVsLimit({ used, limit, unit }: { used: number; limit: number | null; unit: string }) {
+  const share = limit ? used / limit : 0;
+  return (
+    <div class="usage">
+      <span>
+        {compact(used)}
+        {limit ? ` / ${compact(limit)}` : ''} {unit}
+      </span>
+      {limit ? (
+        <div class={`progress ${share >= 1 ? 'over' : share >= 0.8 ? 'warn' : 'ok'}`} aria-hidden="true">
+          <div style={{ width: `${Math.min(share, 1) * 100}%` }} />
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function ModelsTab() {
+  const [models, reload] = useAsync((signal) => get<{ data: ModelHealth[] }>('/ui/api/models', signal), []);
+  return (
+    <Show value={models} retry={reload}>
+      {({ data }) =>
+        data.length === 0 ? (
+          <Empty>No models configured (model_list is empty).</Empty>
+        ) : (
+          <div>
+            <div class="toolbar">
+              <p class="muted small">
+                Success rate, latency and last error over the last {data[0]?.window_minutes ?? 60} minutes; RPM/TPM over
+                the last minute.
+              </p>
+              <button type="button" onClick={reload}>
+                Refresh
+              </button>
+            </div>
+            <div class="table-wrap card">
+              <table class="models">
+                <thead>
+                  <tr>
+                    <th scope="col">Model</th>
+                    <th scope="col">Health</th>
+                    <th scope="col" class="num">
+                      $ / 1M in · out
+                    </th>
+                    <th scope="col" class="num">
+                      Success
+                    </th>
+                    <th scope="col" class="num hide-sm">
+                      p50 · p95
+                    </th>
+                    <th scope="col">RPM</th>
+                    <th scope="col">TPM</th>
+                    <th scope="col" class="hide-sm">
+                      Last error
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.map((m) => (
+                    <tr key={`${m.model_name}:${m.upstream_model}`}>
+                      <td>
+                        <strong>{m.model_name}</strong>
+                        <div class="muted small">
+                          {m.provider} · {m.upstream_model}
+                        </div>
+                      </td>
+                      <td>
+                        <Badge kind={HEALTH_KIND[m.health]}>{m.health}</Badge>
+                        <div class="muted small">
+                          {m.requests ? `${num(m.requests)} calls, last ${ago(m.last_call_at)}` : 'no calls'}
+                        </div>
+                      </td>
+                      <td class="num">
+                        {m.price_source === 'unpriced' ? (
+                          <Badge kind="warn">unpriced</Badge>
+                        ) : (
+                          <>
+                            ${m.input_per_1m_usd} · ${m.output_per_1m_usd}
+                            <div class="muted small">
+                              {m.price_source === 'config' ? 'from config' : 'catalog price'}
+                            </div>
+                          </>
+                        )}
+                      </td>
+                      <td class="num">{pct(m.success_rate)}</td>
+                      <td class="num hide-sm">
+                        {ms(m.p50_latency_ms)} · {ms(m.p95_latency_ms)}
+                      </td>
+                      <td>
+                        <UsageVsLimit used={m.rpm} limit={m.rpm_limit} unit="req" />
+                      </td>
+                      <td>
+                        <UsageVsLimit used={m.tpm} limit={m.tpm_limit} unit="tok" />
+                      </td>
+                      <td class="hide-sm small">
+                        {m.last_error ? (
+                          <>
+                            <span class="bad-text">
+                              {m.last_error.status} {m.last_error.error_type}
+                            </span>
+                            <div class="muted">{ago(m.last_error.at)}</div>
+                          </>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </div>
+        )
+      }
+    </Show>
+  );
+}

@@ -1,0 +1,81 @@
+// Cost over time with uPlot (≈ 20 KB gzipped, canvas-drawn, fast at thousands of points). Empty buckets
+// between the first and last are filled with zero for hour/day grains so gaps read as "no spend".
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { usd } from '../format.js';
+import type { Granularity, QueryRow } from './spendApi.js';
+
+const STEP_S: Partial<Record<Granularity, number>> = { hour: 3600, day: 86400 };
+
+export function chartSeries(
+  rows: QueryRow[],
+  granularity: Granularity,
+  fromIso: string,
+  toIso: string,
+): [number[], number[]] {
+  const points = new Map<number, number>();
+  for (const row of rows) {
+    if (!row.bucket) continue;
+    points.set(Math.floor(Date.parse(row.bucket) / 1000), Number(row.cost_usd ?? 0));
+  }
+  const step = STEP_S[granularity];
+  const known = [...points.keys()].sort((a, b) => a - b);
+  if (step && known.length) {
+    // Walk from the window start (aligned to the buckets we have) to its end.
+    const anchor = known[0] ?? 0;
+    const from = Date.parse(fromIso) / 1000;
+    const to = Date.parse(toIso) / 1000;
+    const first = anchor - Math.floor((anchor - from) / step) * step;
+    const xs: number[] = [];
+    for (let t = first; t < to && xs.length < 5000; t += step) xs.push(t);
+    return [xs, xs.map((t) => points.get(t) ?? 0)];
+  }
+  return [known, known.map((t) => points.get(t) ?? 0)];
+}
+
+export function CostChart({ xs, ys }: { xs: number[]; ys: number[] }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 600,
+      height: 220,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        { stroke: '#667085', grid: { stroke: '#eef0f3' } },
+        { stroke: '#667085', grid: { stroke: '#eef0f3' }, size: 70, values: (_u, splits) => splits.map((v) => usd(v)) },
+      ],
+      series: [
+        {},
+        {
+          label: 'Cost',
+          stroke: '#3f51b5',
+          width: 2,
+          fill: 'rgba(63,81,181,0.12)',
+          points: { show: xs.length < 60 },
+          value: (_u, v) => usd(v),
+        },
+      ],
+    };
+    plot.current = new uPlot(opts, [xs, ys], el);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 220 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [xs, ys]);
+
+  const total = ys.reduce((a, b) => a + b, 0);
+  return (
+    <figure class="chart">
+      <div ref={host} role="img" aria-label={`Cost over time: ${xs.length} points, ${usd(total)} in total`} />
+    </figure>
+  );
+}

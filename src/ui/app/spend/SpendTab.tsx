@@ -1,0 +1,164 @@
+// The Spend tab: date range + tag combination → totals, cost over time and seven breakdowns, every
+// number from POST /spend/query, and a CSV of what is shown.
+import { useState } from 'preact/hooks';
+import { get, listOf, type SessionInfo } from '../api.js';
+import { ErrorBox, Loading, useAsync } from '../components.js';
+import { num, usd } from '../format.js';
+import { BreakdownTable } from './BreakdownTable.js';
+import { CostChart, chartSeries } from './CostChart.js';
+import { download, spendCsv } from './csv.js';
+import { DateRange, PRESETS } from './DateRange.js';
+import {
+  BREAKDOWN_METRICS,
+  BREAKDOWNS,
+  type Breakdown,
+  type QueryResult,
+  querySpend,
+  type TagFilter,
+  TOTAL_METRICS,
+  type Window,
+} from './spendApi.js';
+import { NO_TAGS, TagPicker } from './TagPicker.js';
+
+type Settled = { ok: true; result: QueryResult } | { ok: false; error: Error };
+const settle = (p: Promise<QueryResult>): Promise<Settled> =>
+  p.then(
+    (result) => ({ ok: true as const, result }),
+    (error: Error) => ({ ok: false as const, error }),
+  );
+
+export function SpendTab({ session }: { session: SessionInfo }) {
+  const [rangeId, setRangeId] = useState('7d');
+  const [window, setWindow] = useState<Window>(() => (PRESETS[1] ?? PRESETS[0])!.window());
+  const [tags, setTags] = useState<TagFilter>(NO_TAGS);
+  const filterKey = JSON.stringify([window, tags]);
+
+  const [main, reloadMain] = useAsync(
+    async (signal) => {
+      const [totals, series] = await Promise.all([
+        querySpend(window, tags, { metrics: TOTAL_METRICS }, signal),
+        querySpend(
+          window,
+          tags,
+          { granularity: window.granularity, metrics: ['cost', 'requests'], limit: 5000 },
+          signal,
+        ),
+      ]);
+      return { totals, series, chart: chartSeries(series.rows, window.granularity, series.from, series.to) };
+    },
+    [filterKey],
+  );
+  const [breakdowns] = useAsync(
+    async (signal) => {
+      const results = await Promise.all(
+        BREAKDOWNS.map((d) =>
+          settle(querySpend(window, tags, { group_by: [d], metrics: BREAKDOWN_METRICS, limit: 10 }, signal)),
+        ),
+      );
+      return Object.fromEntries(BREAKDOWNS.map((d, i) => [d, results[i]])) as Record<Breakdown, Settled>;
+    },
+    [filterKey],
+  );
+  // Tags seen in the window (unfiltered) feed the picker's suggestions.
+  const [knownTags] = useAsync(
+    (signal) => querySpend(window, NO_TAGS, { group_by: ['tag'], metrics: ['requests'], limit: 500 }, signal),
+    [JSON.stringify(window)],
+  );
+  const [keyAliases] = useAsync(async (signal) => {
+    if (!session.isAdmin) return new Map<string, string>();
+    const keys = listOf<{ token?: string; key_alias?: string | null }>(
+      await get('/key/list?return_full_object=true&size=1000', signal).catch(() => []),
+    );
+    return new Map(keys.filter((k) => k.token && k.key_alias).map((k) => [k.token as string, k.key_alias as string]));
+  }, []);
+
+  const aliases = keyAliases.status === 'ok' ? keyAliases.data : new Map<string, string>();
+  const known = knownTags.status === 'ok' ? knownTags.data.rows.map((r) => r.tag).filter((t): t is string => !!t) : [];
+
+  const exportCsv = () => {
+    if (main.status !== 'ok') return;
+    const shown: Partial<Record<Breakdown, QueryResult>> = {};
+    if (breakdowns.status === 'ok') {
+      for (const d of BREAKDOWNS) {
+        const s = breakdowns.data[d];
+        if (s.ok) shown[d] = s.result;
+      }
+    }
+    download(
+      `spend-${new Date().toISOString().slice(0, 10)}.csv`,
+      spendCsv(window, tags, main.data.totals, main.data.series, shown),
+    );
+  };
+
+  const t = main.status === 'ok' ? main.data.totals.totals : null;
+  return (
+    <div class="spend">
+      <div class="toolbar">
+        <DateRange
+          value={rangeId}
+          onChange={(id, w) => {
+            setRangeId(id);
+            setWindow(w);
+          }}
+        />
+        <button type="button" onClick={exportCsv} disabled={main.status !== 'ok'}>
+          Download CSV
+        </button>
+      </div>
+      <TagPicker value={tags} known={known} onChange={setTags} />
+      {!session.isAdmin && <p class="muted small">Showing only the spend of your key.</p>}
+      {main.status === 'error' ? (
+        <ErrorBox error={main.error} onRetry={reloadMain} />
+      ) : (
+        <>
+          <div class="totals" aria-live="polite">
+            <Stat label="Cost" value={t ? usd(t.cost_usd) : null} />
+            <Stat label="Requests" value={t ? num(t.requests) : null} />
+            <Stat label="Tokens" value={t ? num(t.total_tokens) : null} />
+            <Stat label="Errors" value={t ? num(t.errors) : null} warn={Number(t?.errors ?? 0) > 0} />
+            <Stat
+              label="Unpriced calls"
+              value={t ? num(t.unpriced_requests) : null}
+              warn={Number(t?.unpriced_requests ?? 0) > 0}
+            />
+          </div>
+          <section class="card">
+            <h3>Cost over time</h3>
+            {main.status === 'loading' ? <Loading /> : <CostChart xs={main.data.chart[0]} ys={main.data.chart[1]} />}
+          </section>
+        </>
+      )}
+      <div class="breakdowns">
+        {breakdowns.status === 'loading' && <Loading />}
+        {breakdowns.status === 'error' && <ErrorBox error={breakdowns.error} />}
+        {breakdowns.status === 'ok' &&
+          BREAKDOWNS.map((d) => {
+            const s = breakdowns.data[d];
+            return s.ok ? (
+              <BreakdownTable key={d} dimension={d} rows={s.result.rows} keyAliases={aliases} />
+            ) : (
+              <section class="card breakdown" key={d}>
+                <h3>By {d}</h3>
+                <ErrorBox error={s.error} />
+              </section>
+            );
+          })}
+      </div>
+    </div>
+  );
+}
+
+function Stat({ label, value, warn }: { label: string; value: string | null; warn?: boolean }) {
+  return (
+    <div class={`stat${warn ? ' warn' : ''}`}>
+      <div class="stat-label">{label}</div>
+      <div class="stat-value">
+        {value ?? (
+          <span class="skeleton">
+            <span class="sr-only">loading</span>
+          </span>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+// CSV of exactly what the Spend tab shows: the totals, the time series and every breakdown table, one
+// section per block, money as the exact decimal strings the query API returned.
+import type { Breakdown, QueryResult, TagFilter, Window } from './spendApi.js';
+
+function cell(value: unknown): string {
+  const text = value === null || value === undefined ? '' : String(value);
+  // Quote when needed; a leading = + - @ is neutralised so spreadsheets do not run it as a formula.
+  const safe = /^[=+\-@]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function spendCsv(
+  window: Window,
+  tags: TagFilter,
+  totals: QueryResult | null,
+  series: QueryResult | null,
+  breakdowns: Partial<Record<Breakdown, QueryResult>>,
+): string {
+  const lines: string[][] = [];
+  lines.push(['section', 'dimension', 'value', 'cost_usd', 'requests', 'total_tokens', 'errors', 'unpriced_requests']);
+  const filter = [
+    `from=${window.from}`,
+    `to=${window.to}`,
+    ...(['all', 'any', 'none'] as const).filter((m) => tags[m].length).map((m) => `tags.${m}=${tags[m].join('|')}`),
+  ];
+  lines.push(['filter', '', filter.join(' '), '', '', '', '', '']);
+  if (totals) {
+    const t = totals.totals;
+    lines.push([
+      'totals',
+      '',
+      '',
+      t.cost_usd ?? '',
+      String(t.requests ?? ''),
+      String(t.total_tokens ?? ''),
+      String(t.errors ?? ''),
+      String(t.unpriced_requests ?? ''),
+    ]);
+  }
+  for (const row of series?.rows ?? []) {
+    lines.push(['time', 'bucket', row.bucket ?? '', row.cost_usd ?? '', String(row.requests ?? ''), '', '', '']);
+  }
+  for (const [dimension, result] of Object.entries(breakdowns)) {
+    for (const row of result?.rows ?? []) {
+      const value = row[dimension as Breakdown];
+      lines.push([
+        'breakdown',
+        dimension,
+        value ?? '',
+        row.cost_usd ?? '',
+        String(row.requests ?? ''),
+        String(row.total_tokens ?? ''),
+        '',
+        '',
+      ]);
+    }
+  }
+  return `${lines.map((l) => l.map(cell).join(',')).join('\r\n')}\r\n`;
+}
+
+export function download(filename: string, body: string, type = 'text/csv'): void {
+  const url = URL.createObjectURL(new Blob([body], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

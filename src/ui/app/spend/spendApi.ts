@@ -1,0 +1,74 @@
+// The Spend tab's questions to POST /spend/query (docs/query-api.md): one per chart, totals and breakdown.
+import { post } from '../api.js';
+
+export const BREAKDOWNS = ['team', 'user', 'key', 'customer', 'model', 'provider', 'tag'] as const;
+export type Breakdown = (typeof BREAKDOWNS)[number];
+export type Granularity = 'hour' | 'day' | 'week' | 'month';
+
+export interface TagFilter {
+  all: string[];
+  any: string[];
+  none: string[];
+}
+
+export interface Window {
+  from: string;
+  to: string;
+  granularity: Granularity;
+}
+
+export interface MetricValues {
+  cost_usd?: string;
+  requests?: number | string;
+  errors?: number | string;
+  total_tokens?: number | string;
+  prompt_tokens?: number | string;
+  completion_tokens?: number | string;
+  unpriced_requests?: number | string;
+}
+export type QueryRow = MetricValues & { bucket?: string } & Partial<Record<Breakdown, string | null>>;
+
+export interface QueryResult {
+  source: string;
+  from: string;
+  to: string;
+  rows: QueryRow[];
+  totals: MetricValues;
+  tag_rows_overlap?: boolean;
+  next_cursor: string | null;
+}
+
+export const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+function tagsBody(tags: TagFilter) {
+  const out: Partial<TagFilter> = {};
+  if (tags.all.length) out.all = tags.all;
+  if (tags.any.length) out.any = tags.any;
+  if (tags.none.length) out.none = tags.none;
+  return out;
+}
+
+export function querySpend(
+  window: Window,
+  tags: TagFilter,
+  shape: { granularity?: Granularity | 'none'; group_by?: Breakdown[]; metrics: string[]; limit?: number },
+  signal?: AbortSignal,
+): Promise<QueryResult> {
+  return post<QueryResult>(
+    '/spend/query',
+    {
+      from: window.from,
+      to: window.to,
+      timezone,
+      granularity: shape.granularity ?? 'none',
+      group_by: shape.group_by ?? [],
+      tags: tagsBody(tags),
+      metrics: shape.metrics,
+      ...(shape.limit ? { limit: shape.limit } : {}),
+    },
+    signal,
+  );
+}
+
+export const TOTAL_METRICS = ['cost', 'requests', 'total_tokens', 'errors', 'unpriced_requests'];
+export const BREAKDOWN_METRICS = ['cost', 'requests', 'total_tokens'];

@@ -1,0 +1,60 @@
+// The dashboard: the built Preact bundle at /ui (any deeper /ui path falls back to index.html so the
+// client-side router can own it), its login/session API under /ui/api, and `/` → /ui. The bundle is built
+// by `npm run build` (scripts/build-ui.mjs) into dist/ui; `spendhouse start` builds it when missing.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../config/load.js';
+import { AppError } from '../errors.js';
+import adminRoutes from './server/adminRoutes.js';
+import loginRoutes from './server/loginRoutes.js';
+
+export const DEFAULT_UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'ui');
+
+export interface UiPluginOptions {
+  config: AppConfig;
+  /** Folder holding the built bundle (index.html + hashed assets); default dist/ui. */
+  root?: string;
+}
+
+async function dashboard(app: FastifyInstance, opts: UiPluginOptions): Promise<void> {
+  const root = opts.root ?? DEFAULT_UI_ROOT;
+  await app.register(fastifyCookie);
+  await app.register(loginRoutes, { config: opts.config });
+  await app.register(adminRoutes, { config: opts.config });
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/',
+    index: false,
+    wildcard: true,
+    preCompressed: true,
+    // Asset names carry a content hash, so they never change; index.html is looked up on every visit.
+    setHeaders(reply, path) {
+      reply.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+    },
+  });
+
+  const sendIndex = async (reply: import('fastify').FastifyReply) => {
+    if (!existsSync(join(root, 'index.html'))) {
+      throw new AppError('service_unavailable', 'the dashboard is not built: run `npm run build`');
+    }
+    reply.header('cache-control', 'no-cache');
+    return reply.sendFile('index.html');
+  };
+  app.get('/', async (_request, reply) => sendIndex(reply));
+  app.setNotFoundHandler(async (request, reply) => {
+    // Unknown API paths stay JSON 404s; any other /ui path is a client-side route.
+    if (request.method !== 'GET' || request.url.startsWith('/ui/api/') || /\.[a-z0-9]+$/i.test(request.url)) {
+      throw new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    }
+    return sendIndex(reply);
+  });
+}
+
+export default async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions): Promise<void> {
+  app.get('/', async (_request, reply) => reply.redirect('/ui'));
+  await app.register(dashboard, { ...opts, prefix: '/ui' });
+}

@@ -1,0 +1,145 @@
+// What the Models tab shows for each configured model: where it routes, what it costs per 1M tokens, and
+// how it behaved recently (success rate, last error, latency percentiles, RPM/TPM in the last minute vs its
+// configured limits), read from the raw spend_logs in one grouped query.
+import { calcPrice } from '@pydantic/genai-prices';
+import { z } from 'zod';
+import { sql } from '../../clickhouse/sql.js';
+import type { Warehouse } from '../../clickhouse/warehouse.js';
+import type { ModelEntry } from '../../config/schema.js';
+
+export type Health = 'healthy' | 'degraded' | 'down' | 'idle';
+
+export interface ModelHealth {
+  model_name: string;
+  provider: string;
+  upstream_model: string;
+  /** USD per 1M tokens as decimal strings; null when no price is known (calls are recorded as unpriced). */
+  input_per_1m_usd: string | null;
+  output_per_1m_usd: string | null;
+  price_source: 'config' | 'catalog' | 'unpriced';
+  window_minutes: number;
+  requests: number;
+  errors: number;
+  success_rate: number | null;
+  p50_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  last_call_at: string | null;
+  last_error: { at: string; status: number; error_type: string } | null;
+  rpm: number;
+  tpm: number;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  health: Health;
+}
+
+const statsRowSchema = z.object({
+  model: z.string(),
+  requests: z.coerce.number(),
+  errors: z.coerce.number(),
+  p50: z.coerce.number(),
+  p95: z.coerce.number(),
+  last_call_ms: z.coerce.number(),
+  last_error_ms: z.coerce.number(),
+  last_error_type: z.string(),
+  last_error_status: z.coerce.number(),
+  rpm: z.coerce.number(),
+  tpm: z.coerce.number(),
+});
+type StatsRow = z.infer<typeof statsRowSchema>;
+
+/** `openai/gpt-4o` → openai + gpt-4o; a bare name is an OpenAI-compatible model, as in LiteLLM. */
+export function splitProvider(model: string): { provider: string; upstream: string } {
+  const slash = model.indexOf('/');
+  if (slash <= 0) return { provider: 'openai', upstream: model };
+  return { provider: model.slice(0, slash), upstream: model.slice(slash + 1) };
+}
+
+const perMillion = (perToken: number) => (perToken * 1e6).toFixed(4).replace(/\.?0+$/, '');
+
+function priceOf(entry: ModelEntry, provider: string, upstream: string) {
+  const input = entry.model_info?.input_cost_per_token ?? entry.litellm_params.input_cost_per_token;
+  const output = entry.model_info?.output_cost_per_token ?? entry.litellm_params.output_cost_per_token;
+  if (input !== undefined || output !== undefined) {
+    return { source: 'config' as const, input: perMillion(input ?? 0), output: perMillion(output ?? 0) };
+  }
+  const name = entry.model_info?.base_model ?? upstream;
+  const options = provider === 'openai' || provider === 'anthropic' ? { providerId: provider } : {};
+  const inPrice = calcPrice({ input_tokens: 1_000_000 }, name, options);
+  const outPrice = calcPrice({ output_tokens: 1_000_000 }, name, options);
+  if (!inPrice || !outPrice) return { source: 'unpriced' as const, input: null, output: null };
+  return {
+    source: 'catalog' as const,
+    input: perMillion(inPrice.total_price / 1e6),
+    output: perMillion(outPrice.total_price / 1e6),
+  };
+}
+
+/** Error share decides the badge: ≤ 5% healthy, ≤ 50% degraded, above that down; no calls = idle. */
+export function healthOf(requests: number, errors: number): Health {
+  if (requests === 0) return 'idle';
+  const share = errors / requests;
+  if (share > 0.5) return 'down';
+  if (share > 0.05) return 'degraded';
+  return 'healthy';
+}
+
+async function recentStats(warehouse: Warehouse, windowMinutes: number, nowMs: number): Promise<Map<string, StatsRow>> {
+  const since = new Date(nowMs - windowMinutes * 60_000);
+  const lastMinute = new Date(nowMs - 60_000);
+  const rows = await warehouse.rows(
+    sql`SELECT model,
+      count() AS requests,
+      countIf(status >= 400) AS errors,
+      quantile(0.5)(duration_ms) AS p50,
+      quantile(0.95)(duration_ms) AS p95,
+      max(start_time_ms) AS last_call_ms,
+      maxIf(start_time_ms, status >= 400) AS last_error_ms,
+      argMaxIf(error_type, start_time_ms, status >= 400) AS last_error_type,
+      argMaxIf(status, start_time_ms, status >= 400) AS last_error_status,
+      countIf(start_time >= ${lastMinute}) AS rpm,
+      sumIf(total_tokens, start_time >= ${lastMinute}) AS tpm
+    FROM spend_logs WHERE start_time >= ${since} GROUP BY model`,
+    statsRowSchema,
+  );
+  return new Map(rows.map((row) => [row.model, row]));
+}
+
+export async function modelHealth(
+  warehouse: Warehouse,
+  models: readonly ModelEntry[],
+  windowMinutes = 60,
+  nowMs = Date.now(),
+): Promise<ModelHealth[]> {
+  const stats = await recentStats(warehouse, windowMinutes, nowMs);
+  return models.map((entry): ModelHealth => {
+    const { provider, upstream } = splitProvider(entry.litellm_params.model);
+    const price = priceOf(entry, provider, upstream);
+    const s = stats.get(entry.model_name);
+    const requests = s?.requests ?? 0;
+    const errors = s?.errors ?? 0;
+    return {
+      model_name: entry.model_name,
+      provider,
+      upstream_model: upstream,
+      input_per_1m_usd: price.input,
+      output_per_1m_usd: price.output,
+      price_source: price.source,
+      window_minutes: windowMinutes,
+      requests,
+      errors,
+      success_rate: requests ? (requests - errors) / requests : null,
+      p50_latency_ms: s && requests ? Math.round(s.p50) : null,
+      p95_latency_ms: s && requests ? Math.round(s.p95) : null,
+      last_call_at: s?.last_call_ms ? new Date(s.last_call_ms).toISOString() : null,
+      last_error:
+        s && s.last_error_ms > 0
+          ? { at: new Date(s.last_error_ms).toISOString(), status: s.last_error_status, error_type: s.last_error_type }
+          : null,
+      rpm: s?.rpm ?? 0,
+      tpm: s?.tpm ?? 0,
+      rpm_limit: entry.litellm_params.rpm ?? null,
+      tpm_limit: entry.litellm_params.tpm ?? null,
+      health: healthOf(requests, errors),
+    };
+  });
+}
