@@ -2,6 +2,7 @@
 // closes with grace; tests build it with `buildApp` and use `app.inject` or a real port.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import archivePlugin from './archive/plugin.js';
 import authPlugin from './auth/plugin.js';
 import budgetsPlugin from './budgets/plugin.js';
 import { migrate } from './clickhouse/migrate.js';
@@ -42,6 +43,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.
   if (config.role !== 'worker') await app.register(queryPlugin);
+  // Closed windows to S3 / the local folder as Parquet + JSONL (docs/archive.md): a worker's job.
+  if (config.role !== 'proxy' && config.archive.enabled) await app.register(archivePlugin, { config });
 }
 
 /** Decorators (warehouse, redis, authenticate, …) stay visible on the instance that registers it. */

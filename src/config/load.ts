@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { type ArchiveSettings, resolveArchiveSettings } from '../archive/settings.js';
 import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
 
 /** Every environment variable the app reads (documented in the README's configuration table). */
@@ -44,6 +45,8 @@ export interface AppConfig {
   spendLogsMaxAge: string | null;
   budgetFailMode: 'closed' | 'open';
   budgetTimezone: string;
+  /** Closed-window archive to S3 or the local folder (src/archive/settings.ts). */
+  archive: ArchiveSettings;
   warnings: string[];
 }
 
@@ -155,6 +158,14 @@ export interface LoadOptions {
   roleOverride?: Role;
 }
 
+function archiveOrThrow(file: FileConfig, source: string | null): ArchiveSettings {
+  try {
+    return resolveArchiveSettings(file);
+  } catch (err) {
+    throw new ConfigError(source ?? 'defaults', [(err as Error).message]);
+  }
+}
+
 export function loadConfig(options: LoadOptions): AppConfig {
   const { env } = options;
   const { config: file, warnings } = options.configPath
@@ -201,6 +212,7 @@ export function loadConfig(options: LoadOptions): AppConfig {
     spendLogsMaxAge: gs.spend_logs_max_age ?? gs.maximum_spend_logs_retention_period ?? null,
     budgetFailMode: file.budgets.fail_mode ?? 'closed',
     budgetTimezone: file.budgets.timezone ?? 'UTC',
+    archive: archiveOrThrow(file, options.configPath),
     warnings,
   };
 }

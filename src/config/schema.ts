@@ -123,6 +123,26 @@ export const fileConfigSchema = z.strictObject({
       alert_webhook_url: z.url().optional(),
     })
     .default({}),
+  /** S3/local archive of closed windows (docs/archive.md); S3 itself comes from litellm_settings.s3_callback_params. */
+  archive: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      formats: z
+        .array(z.enum(['parquet', 'jsonl']))
+        .min(1)
+        .optional(),
+      /** Window length; must divide an hour (5m, 10m, 15m, 20m, 30m, 1h) so windows nest in hour partitions. */
+      window: durationSchema.optional(),
+      /** How long after a window ends before it is exported (records still in the queue land first). */
+      settle: durationSchema.optional(),
+      /** How often the worker looks for newly closed or changed windows. */
+      interval: durationSchema.optional(),
+      local_path: z.string().min(1).optional(),
+      /** Object key prefix; defaults to s3_callback_params.s3_path. */
+      prefix: z.string().optional(),
+      compression: z.enum(['zstd', 'snappy']).optional(),
+    })
+    .default({}),
   /** Keys usable before the management API exists or for static deployments: hashed at load. */
   keys: z
     .array(

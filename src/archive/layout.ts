@@ -1,0 +1,60 @@
+// Window arithmetic and object names. A window is [start, start + windowSeconds) in UTC; its objects sit in
+// the Hive partition of the hour it starts in, under names that depend only on the window, so a re-run
+// overwrites the same objects instead of adding new ones.
+import type { ArchiveFormat } from './settings.js';
+
+export const TABLE_DIR = 'spend_logs';
+
+export const FORMAT_EXTENSION: Record<ArchiveFormat, string> = { parquet: 'parquet', jsonl: 'jsonl.gz' };
+export const FORMAT_CONTENT_TYPE: Record<ArchiveFormat, string> = {
+  parquet: 'application/vnd.apache.parquet',
+  jsonl: 'application/x-ndjson',
+};
+
+/** Floors an epoch-seconds instant to its window start. */
+export function windowStartOf(epochSeconds: number, windowSeconds: number): number {
+  return Math.floor(epochSeconds / windowSeconds) * windowSeconds;
+}
+
+/** Every window start in [from, to): `from` floored, windows that start before `to`. */
+export function windowsBetween(fromSeconds: number, toSeconds: number, windowSeconds: number): number[] {
+  const out: number[] = [];
+  for (let w = windowStartOf(fromSeconds, windowSeconds); w < toSeconds; w += windowSeconds) out.push(w);
+  return out;
+}
+
+/** `2026-11-27T10:15Z`-style id for logs and tables. */
+export function windowLabel(windowStart: number): string {
+  return `${new Date(windowStart * 1000).toISOString().slice(0, 16)}Z`;
+}
+
+function partitionOf(windowStart: number): { dt: string; hour: string; stamp: string } {
+  const iso = new Date(windowStart * 1000).toISOString();
+  return {
+    dt: iso.slice(0, 10),
+    hour: iso.slice(11, 13),
+    stamp: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`,
+  };
+}
+
+function joinKey(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join('/');
+}
+
+/** `<prefix>/spend_logs/dt=2026-11-27/hour=10/part-20261127T1000Z.parquet` */
+export function objectKey(prefix: string, windowStart: number, format: ArchiveFormat): string {
+  const { dt, hour, stamp } = partitionOf(windowStart);
+  return joinKey(prefix, TABLE_DIR, `dt=${dt}`, `hour=${hour}`, `part-${stamp}.${FORMAT_EXTENSION[format]}`);
+}
+
+/** The folder Athena's LOCATION and DuckDB's glob point at. */
+export function tableRoot(prefix: string): string {
+  return joinKey(prefix, TABLE_DIR);
+}
+
+/** Parses `--from`/`--to` values: ISO-8601 (a date alone means midnight UTC) → epoch seconds. */
+export function parseInstant(text: string, name: string): number {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(ms)) throw new Error(`${name}: not an ISO-8601 date or time: ${JSON.stringify(text)}`);
+  return Math.floor(ms / 1000);
+}

@@ -1,0 +1,77 @@
+// Turns one window's rows (ClickHouse JSONEachRow in a temp file) into the archive files with DuckDB's
+// native writer: Parquet (standard logical types, zstd/snappy) and JSON lines, gzipped here with a fixed
+// header (no mtime) so identical rows always give identical bytes. DuckDB won the writer comparison by a
+// wide margin (bench/archive.ts, docs/archive.md); JavaScript never touches individual rows.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdbInputColumns, duckdbOutputList } from './columns.js';
+import type { ArchiveFormat } from './settings.js';
+
+export interface WindowFiles {
+  rows: number;
+  costNano: bigint;
+  /** File contents per format, ready to upload. */
+  bodies: Partial<Record<ArchiveFormat, Buffer>>;
+}
+
+/** A string literal for DuckDB SQL (paths we created ourselves, quoted anyway). */
+export function duckString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** An in-process DuckDB whose spill files stay in `tempDir` instead of the working directory. */
+export async function openDuckDb(tempDir: string): Promise<DuckDBInstance> {
+  return DuckDBInstance.create(':memory:', { temp_directory: tempDir });
+}
+
+// ISO-8601 with milliseconds, like the SpendRecord contract; cost_usd as the exact decimal string.
+const JSONL_REPLACE = [
+  `strftime(start_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS start_time`,
+  `strftime(end_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS end_time`,
+  'cost_usd::VARCHAR AS cost_usd',
+  'json(metadata) AS metadata',
+].join(', ');
+
+/**
+ * Loads `inputPath` and writes every requested format. Rows are sorted by all columns, request_id first,
+ * so the order (and so the bytes) never depends on how ClickHouse happened to return them.
+ */
+export async function writeWindowFiles(
+  inputPath: string,
+  workDir: string,
+  formats: readonly ArchiveFormat[],
+  compression: 'zstd' | 'snappy',
+): Promise<WindowFiles> {
+  const db = await openDuckDb(workDir);
+  const conn = await db.connect();
+  try {
+    await conn.run(
+      `CREATE TEMP TABLE win AS SELECT ${duckdbOutputList()} FROM read_json(${duckString(inputPath)}, ` +
+        `format = 'newline_delimited', columns = ${duckdbInputColumns()})`,
+    );
+    const totals = await conn.runAndReadAll(`SELECT count(*)::VARCHAR, coalesce(sum(cost_nano), 0)::VARCHAR FROM win`);
+    const [rows = '0', costNano = '0'] = (totals.getRows()[0] ?? []).map(String);
+    const bodies: WindowFiles['bodies'] = {};
+    if (formats.includes('parquet')) {
+      const path = join(workDir, 'part.parquet');
+      await conn.run(
+        `COPY (SELECT * FROM win ORDER BY ALL) TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION ${compression})`,
+      );
+      bodies.parquet = await readFile(path);
+    }
+    if (formats.includes('jsonl')) {
+      const path = join(workDir, 'part.jsonl');
+      await conn.run(
+        `COPY (SELECT * REPLACE (${JSONL_REPLACE}) FROM win ORDER BY ALL) TO ${duckString(path)} (FORMAT JSON)`,
+      );
+      // Node's gzip header carries mtime 0 and no file name: same input, same bytes.
+      bodies.jsonl = gzipSync(await readFile(path), { level: 6 });
+    }
+    return { rows: Number(rows), costNano: BigInt(costNano), bodies };
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}

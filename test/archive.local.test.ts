@@ -1,0 +1,135 @@
+// The embedded default: no S3 configured, so closed windows go to a local folder in the S3 layout.
+// DuckDB reads the files back with hive partitioning and must agree with ClickHouse to the nano-dollar.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { exportRange } from '../src/archive/exporter.js';
+import { objectKey } from '../src/archive/layout.js';
+import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
+import {
+  archiveConfig,
+  BASE,
+  clickhouseTotals,
+  duckTotals,
+  HOUR,
+  insertRecords,
+  record,
+  recordsFor,
+} from './archive.fixtures.js';
+import { startTestApp, type TestApp } from './helpers/testApp.js';
+
+describe('archive to the local folder', () => {
+  let t: TestApp;
+  let root: string;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'archive-local-'));
+    t = await startTestApp(archiveConfig({ archive: { local_path: root, interval: '1h', settle: '0s' } }));
+    await insertRecords(t.app, recordsFor(3, 40), BASE + 3 * HOUR + 60);
+  });
+
+  after(async () => {
+    await t?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('a scheduler pass exports the 3 closed windows in the hive layout', async () => {
+    const pass = await t.app.archive.scheduler.runOnce();
+    assert.deepEqual(
+      pass.results.map((r) => [r.windowStart, r.outcome, r.rows]),
+      [0, 1, 2].map((w) => [BASE + w * HOUR, 'exported', 40]),
+    );
+    const keys = pass.results.flatMap((r) => r.objects.map((o) => o.key));
+    assert.ok(keys.includes('spend_logs/dt=2026-01-05/hour=10/part-20260105T1000Z.parquet'));
+    assert.ok(keys.includes('spend_logs/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz'));
+  });
+
+  test('DuckDB per-window COUNT, SUM(cost_nano) and SUM(cost_usd) equal ClickHouse for both formats', async () => {
+    const expected = await clickhouseTotals(t.app);
+    assert.equal(expected.size, 3);
+    for (const format of ['parquet', 'jsonl'] as const) {
+      const got = await duckTotals(root, format);
+      assert.deepEqual([...got.keys()], [...expected.keys()], format);
+      for (const [w, want] of expected) {
+        const have = got.get(w);
+        assert.equal(have?.rows, want.rows, `${format} rows of ${w}`);
+        assert.equal(have?.costNano, want.costNano, `${format} cost_nano of ${w}`);
+        assert.equal(have?.costUsdNano, want.costNano, `${format} cost_usd of ${w}`);
+      }
+    }
+  });
+
+  test('Parquet uses the standard logical types Athena reads', async () => {
+    const db = await openDuckDb(root);
+    const conn = await db.connect();
+    const path = join(root, objectKey('', BASE, 'parquet'));
+    const reader = await conn.runAndReadAll(
+      `SELECT name, type, converted_type, logical_type FROM parquet_schema(${duckString(path)})`,
+    );
+    const meta = await conn.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata(${duckString(path)}) ORDER BY 1`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    const byName = new Map(reader.getRowObjectsJson().map((r) => [String(r.name), r]));
+    assert.equal(byName.get('start_time')?.converted_type, 'TIMESTAMP_MILLIS');
+    assert.equal(byName.get('cost_usd')?.converted_type, 'DECIMAL');
+    assert.match(String(byName.get('cost_usd')?.logical_type), /scale=9, precision=18/);
+    assert.equal(byName.get('cost_nano')?.type, 'INT64');
+    assert.equal(byName.get('tags')?.converted_type, 'LIST');
+    assert.equal(byName.get('metadata')?.converted_type, 'UTF8');
+    assert.deepEqual(meta.getRows().flat().map(String), ['ZSTD']);
+  });
+
+  test('JSON lines carry the SpendRecord field names and values', async () => {
+    const body = gunzipSync(await readFile(join(root, objectKey('', BASE, 'jsonl'))));
+    const lines = body.toString('utf8').trimEnd().split('\n');
+    assert.equal(lines.length, 40);
+    const first = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    const want = record(0, BASE);
+    assert.equal(first.request_id, want.request_id);
+    assert.equal(first.start_time, want.start_time);
+    assert.equal(first.response_id, null);
+    assert.equal(first.cost_usd, '0.001010000');
+    assert.equal(first.cost_nano, 1_010_000);
+    assert.deepEqual(first.tags, []);
+    assert.deepEqual(first.metadata, {});
+    const odd = JSON.parse(lines[1] as string) as Record<string, unknown>;
+    assert.deepEqual(odd.metadata, record(1, BASE).metadata);
+    assert.deepEqual(odd.tags, ['env:prod', 'feature:1', "it's \\ odd"]);
+    assert.equal(odd.key_alias, 'key "1"');
+  });
+
+  test('re-export rewrites the same names with the same bytes', async () => {
+    const before = await Promise.all(
+      [0, 1, 2].map((w) => readFile(join(root, objectKey('', BASE + w * HOUR, 'parquet')))),
+    );
+    const results = await exportRange(t.app.archive.context, BASE, BASE + 3 * HOUR, { force: true });
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      ['exported', 'exported', 'exported'],
+    );
+    for (const [w, bytes] of before.entries()) {
+      assert.ok(bytes.equals(await readFile(join(root, objectKey('', BASE + w * HOUR, 'parquet')))), `window ${w}`);
+    }
+    const again = await t.app.archive.scheduler.runOnce();
+    assert.equal(again.candidates, 0, 'nothing changed, nothing to export');
+  });
+
+  test('a late record re-exports its window and totals match again', async () => {
+    const late = record(9_999, BASE + HOUR + 1_234, { cost_nano: 123_456_789 });
+    await insertRecords(t.app, [late], Math.floor(Date.now() / 1000));
+    const pass = await t.app.archive.scheduler.runOnce();
+    assert.deepEqual(
+      pass.results.map((r) => [r.windowStart, r.outcome, r.rows]),
+      [[BASE + HOUR, 'exported', 41]],
+    );
+    const expected = await clickhouseTotals(t.app);
+    const got = await duckTotals(root, 'parquet');
+    assert.deepEqual(got.get(BASE + HOUR)?.costNano, expected.get(BASE + HOUR)?.costNano);
+    assert.equal(got.get(BASE + HOUR)?.rows, 41);
+  });
+});
