@@ -91,6 +91,15 @@ async function runServer(config: AppConfig, services: LocalServices | null): Pro
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
+/** `npm start` on a fresh checkout: build the dashboard bundle (scripts/build-ui.mjs) if it is missing. */
+function ensureDashboardBuilt(): void {
+  if (existsSync(join(ROOT, 'dist', 'ui', 'index.html'))) return;
+  console.log('[spendhouse] building the dashboard (dist/ui)…');
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0)
+    console.warn('[spendhouse] dashboard build failed: /ui will answer 503 until `npm run build` works');
+}
+
 function findTests(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
@@ -156,6 +165,7 @@ async function main(): Promise<void> {
   if (values.port) env.PORT = values.port;
   switch (command) {
     case 'start': {
+      ensureDashboardBuilt();
       const configPath = configPathFrom(values, env, true);
       const services = await ensureLocalServices(ROOT, env);
       env.CLICKHOUSE_URL = services.clickhouseUrl;
