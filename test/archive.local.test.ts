@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { exportRange } from '../src/archive/exporter.js';
+import { exportRange, exportWindow } from '../src/archive/exporter.js';
 import { objectKey } from '../src/archive/layout.js';
 import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
 import {
@@ -131,5 +131,11 @@ describe('archive to the local folder', () => {
     const got = await duckTotals(root, 'parquet');
     assert.deepEqual(got.get(BASE + HOUR)?.costNano, expected.get(BASE + HOUR)?.costNano);
     assert.equal(got.get(BASE + HOUR)?.rows, 41);
+  });
+
+  test('two workers never export the same window at once (Redis lock per window)', async () => {
+    const ctx = t.app.archive.context;
+    const outcomes = await Promise.all([exportWindow(ctx, BASE, true), exportWindow(ctx, BASE, true)]);
+    assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['exported', 'locked']);
   });
 });
