@@ -1,6 +1,9 @@
 -- Raw spend records: one row per call, partitioned by day so retention drops whole partitions.
 -- Nullable identity fields are stored as '' (null at the API edge); metadata is two parallel arrays
 -- (18.16 has no Map). Times: DateTime for partitioning/filters plus epoch-ms columns for precision.
+-- Sorted by hour, then team and key: the common filters (a team's or a key's calls in a time range) read a
+-- narrow slice; the ingest worker's duplicate check (request_id within the batch's time window) reads a
+-- few granules. Rollups: clickhouse/011_spend_hourly.sql, 012_spend_daily.sql.
 CREATE TABLE IF NOT EXISTS spend_logs {{on_cluster}} (
   request_id String,
   response_id String,
@@ -37,5 +40,5 @@ CREATE TABLE IF NOT EXISTS spend_logs {{on_cluster}} (
   inserted_at DateTime
 ) ENGINE = MergeTree()
 PARTITION BY toDate(start_time)
-ORDER BY (start_time, team_id, key_hash, request_id)
+ORDER BY (toStartOfHour(start_time), team_id, key_hash, start_time, request_id)
 SETTINGS index_granularity = 8192;

@@ -10,6 +10,8 @@ import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
+import ingestPlugin from './ingest/plugin.js';
+import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
 import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
@@ -19,6 +21,10 @@ export interface AppOptions {
   config: AppConfig;
   /** Apply ClickHouse migrations during boot (default true; `npm run migrate` does it on its own). */
   migrate?: boolean;
+  /** Where the proxy hands SpendRecords; default the BullMQ producer (tests may pass a MemorySink). */
+  sink?: SpendSink;
+  /** Run the ingest worker in this process; default by role (`worker`, `all`). */
+  ingestWorker?: boolean;
   /** Injectable clock for the control plane (key expiry, grace periods); tests move it. */
   now?: () => Date;
 }
@@ -39,6 +45,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
     await app.register(managementPlugin, { config, now: opts.now });
     await app.register(budgetsPlugin, { config });
   }
+  // Spend ingest: producer (app.spendSink), worker + retention by role, ingest API and dead letters.
+  await app.register(ingestPlugin, { config, sink: opts.sink, worker: opts.ingestWorker });
   // The dashboard (/ui) and its session cookie, which authenticates the API calls it makes.
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.

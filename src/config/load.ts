@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type ArchiveSettings, resolveArchiveSettings } from '../archive/settings.js';
+import { type IngestSettings, resolveIngestSettings } from '../ingest/settings.js';
 import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
 
 /** Every environment variable the app reads (documented in the README's configuration table). */
@@ -47,6 +48,8 @@ export interface AppConfig {
   budgetTimezone: string;
   /** Closed-window archive to S3 or the local folder (src/archive/settings.ts). */
   archive: ArchiveSettings;
+  /** Spend ingest pipeline knobs (src/ingest/settings.ts). */
+  ingest: IngestSettings;
   warnings: string[];
 }
 
@@ -213,6 +216,7 @@ export function loadConfig(options: LoadOptions): AppConfig {
     budgetFailMode: file.budgets.fail_mode ?? 'closed',
     budgetTimezone: file.budgets.timezone ?? 'UTC',
     archive: archiveOrThrow(file, options.configPath),
+    ingest: resolveIngestSettings(file),
     warnings,
   };
 }

@@ -143,6 +143,21 @@ export const fileConfigSchema = z.strictObject({
       compression: z.enum(['zstd', 'snappy']).optional(),
     })
     .default({}),
+  /** Spend ingest pipeline (docs/ingest.md). */
+  ingest: z
+    .strictObject({
+      /** The proxy's micro-batches: sealed at this many records or after batch_max_ms, whichever is first. */
+      batch_max_records: positiveInt.optional(),
+      batch_max_ms: positiveInt.optional(),
+      worker_concurrency: positiveInt.max(64).optional(),
+      /** Cap of the retry backoff while ClickHouse is down. */
+      retry_max_delay: durationSchema.optional(),
+      /** Retention of stored prompts/responses; defaults to the spend log retention. */
+      payload_max_age: durationSchema.optional(),
+      /** POST /ingest/v1/records body limit (after gzip decompression). */
+      max_body_bytes: positiveInt.optional(),
+    })
+    .default({}),
   /** Keys usable before the management API exists or for static deployments: hashed at load. */
   keys: z
     .array(

@@ -1,0 +1,102 @@
+// The ingest pipeline as a fastify plugin: the producer (`app.spendSink`, every role that takes calls or
+// ingest requests), the worker and the retention job (roles `worker` and `all`), the ingest/admin routes
+// and an `ingest` readiness check that reports a ClickHouse outage while the worker waits it out.
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Warehouse } from '../clickhouse/warehouse.js';
+import type { AppConfig } from '../config/load.js';
+import { DeadLetterStore } from './deadLetters.js';
+import { SpendProducer } from './producer.js';
+import { startRetentionSchedule } from './retention.js';
+import ingestRoutes from './routes.js';
+import type { SpendSink } from './sink.js';
+import { SpendWorker } from './worker.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Where finished SpendRecords go (the BullMQ producer, or a sink a test passed in). */
+    spendSink: SpendSink;
+    /** The queue producer itself: the ingest API and dead-letter replay enqueue whole batches with it. */
+    spendProducer: SpendProducer;
+    deadLetters: DeadLetterStore;
+    /** The in-process worker, when this role runs one. */
+    spendWorker: SpendWorker | null;
+  }
+}
+
+export interface IngestPluginOptions {
+  config: AppConfig;
+  sink?: SpendSink;
+  /** Run the worker in this process; defaults to the role (`worker`, `all`). */
+  worker?: boolean;
+}
+
+/** A ClickHouse client for the worker's inserts: a request timeout the batch lock can outlive. */
+export const INSERT_TIMEOUT_MS = 30_000;
+
+export function createInsertWarehouse(config: AppConfig['clickhouse'], url = config.url): Warehouse {
+  const client = createClient({
+    url,
+    username: config.username,
+    password: config.password,
+    database: config.database,
+    request_timeout: INSERT_TIMEOUT_MS,
+    max_open_connections: 10,
+    // Failed inserts are expected during outages and poison isolation; the worker reports them itself.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  return new Warehouse(client, config.database, config.cluster);
+}
+
+async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Promise<void> {
+  const { config } = opts;
+  const settings = config.ingest;
+  const producer = new SpendProducer(config.redis, {
+    maxBatchRecords: settings.batchMaxRecords,
+    maxBatchDelayMs: settings.batchMaxMs,
+    onError: (err, attempt) => app.log.warn({ err: err.message, attempt }, 'spend batch not queued yet; retrying'),
+  });
+  const deadLetters = new DeadLetterStore(app.redis);
+  app.decorate('spendProducer', producer);
+  app.decorate('spendSink', opts.sink ?? producer);
+  app.decorate('deadLetters', deadLetters);
+
+  const runWorker = opts.worker ?? config.role !== 'proxy';
+  let worker: SpendWorker | null = null;
+  let insertWarehouse: Warehouse | null = null;
+  let stopRetention: (() => void) | null = null;
+  if (runWorker) {
+    insertWarehouse = createInsertWarehouse(config.clickhouse);
+    worker = new SpendWorker(
+      { redisConfig: config.redis, redis: app.redis, warehouse: insertWarehouse, deadLetters, log: app.log },
+      {
+        concurrency: settings.workerConcurrency,
+        maxRetryDelayMs: settings.retryMaxDelayMs,
+        lockDurationMs: 30_000,
+        batchLockMs: INSERT_TIMEOUT_MS + 10_000,
+      },
+    );
+    worker.start();
+    stopRetention = startRetentionSchedule(app.warehouse, app.redis, settings, app.log);
+  }
+  app.decorate('spendWorker', worker);
+
+  app.addReadinessCheck('ingest', async () => {
+    const outage = worker?.status.clickhouse_outage;
+    if (outage) return { ok: false, detail: `ClickHouse unavailable since ${outage.since}: ${outage.last_error}` };
+    return { ok: true };
+  });
+  await app.register(ingestRoutes, { config });
+
+  app.addHook('onClose', async () => {
+    stopRetention?.();
+    // Hand every buffered record to Redis first, then let the worker finish the batch in hand.
+    if (opts.sink) await opts.sink.flush();
+    await producer.close();
+    await worker?.close();
+    await insertWarehouse?.client.close();
+  });
+}
+
+export default fp(ingestPlugin, { name: 'ingest', dependencies: ['clickhouse', 'redis', 'health', 'auth'] });

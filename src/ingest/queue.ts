@@ -1,0 +1,75 @@
+// The spend queue contract, in one place: queue name, the zod payload of a job (one micro-batch of
+// SpendRecords), job options and the Redis connection/prefix BullMQ uses. Producer, worker, the ingest API
+// and the dead-letter replay all go through this file, and the worker re-validates every payload with it.
+import type { DefaultJobOptions, QueueOptions, RedisOptions } from 'bullmq';
+import { z } from 'zod';
+import type { AppConfig } from '../config/load.js';
+
+export const SPEND_QUEUE_NAME = 'spend-records';
+/** BullMQ's job name (one kind of job on this queue). */
+export const SPEND_BATCH_JOB = 'spend-batch';
+
+/**
+ * Where a batch came from. Proxy batches hold fresh UUIDv7 ids made by this system, so their first attempt
+ * skips the ClickHouse duplicate check; ingest and replay batches carry caller ids and are always checked.
+ */
+export const batchOriginSchema = z.enum(['proxy', 'ingest', 'replay']);
+export type BatchOrigin = z.infer<typeof batchOriginSchema>;
+
+/**
+ * A job's payload. Records are `unknown` at this level on purpose: the worker validates each one with
+ * spendRecordSchema so a single bad record goes to the dead-letter queue instead of sinking the batch.
+ */
+export const spendBatchSchema = z.object({
+  batch_id: z.string().min(1).max(128),
+  origin: batchOriginSchema,
+  /** Epoch ms when the producer sealed the batch (lag metrics). */
+  created_at: z.number().int().nonnegative(),
+  records: z.array(z.unknown()).min(1),
+});
+export type SpendBatch = z.infer<typeof spendBatchSchema>;
+
+/** Retry delay for a failed attempt: exponential from 500 ms, capped (a ClickHouse outage may last hours). */
+export function retryDelayMs(attemptsMade: number, maxDelayMs: number): number {
+  const exponential = 500 * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 20);
+  return Math.min(exponential, maxDelayMs);
+}
+
+/** Effectively unlimited: a batch is never given up on; poison records leave through the dead-letter queue. */
+export const UNLIMITED_ATTEMPTS = 1_000_000_000;
+
+export const spendJobOptions: DefaultJobOptions = {
+  attempts: UNLIMITED_ATTEMPTS,
+  backoff: { type: 'capped-exponential' },
+  // Completed batches are only bookkeeping; keep a few for inspection. Failed ones never happen (unlimited
+  // attempts) but are kept if they do.
+  removeOnComplete: { count: 100 },
+  removeOnFail: false,
+};
+
+/** BullMQ connection options from the configured Redis URL (BullMQ needs maxRetriesPerRequest: null). */
+export function bullConnection(redis: AppConfig['redis']): RedisOptions {
+  const url = new URL(redis.url);
+  const db = Number(url.pathname.replace(/^\//, '') || 0);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: Number.isInteger(db) ? db : 0,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
+}
+
+/**
+ * BullMQ ignores ioredis' keyPrefix, so it gets its own prefix under the app's key prefix: two deployments
+ * (or two tests) on one Redis never share a queue. BullMQ appends `:<queue>:…` itself.
+ */
+export function bullPrefix(redis: AppConfig['redis']): string {
+  return `${redis.keyPrefix}bull`;
+}
+
+export function spendQueueOptions(redis: AppConfig['redis']): QueueOptions {
+  return { connection: bullConnection(redis), prefix: bullPrefix(redis), defaultJobOptions: spendJobOptions };
+}

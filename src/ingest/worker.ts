@@ -1,0 +1,167 @@
+// The ingest worker (role `worker` or `all`): takes batches off the spend queue and writes them into
+// ClickHouse exactly once (see docs/ingest.md, "Exactly once"), sending refused records to the dead-letter
+// queue. A ClickHouse outage holds the batch in hand and waits (capped backoff, forever), reported by
+// `status` (readiness check, GET /ingest/v1/status) and cleared by the next successful insert.
+import { randomUUID } from 'node:crypto';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Warehouse } from '../clickhouse/warehouse.js';
+import type { AppConfig } from '../config/load.js';
+import type { SpendRecord } from '../spendRecord.js';
+import type { DeadLetterStore, NewDeadLetter } from './deadLetters.js';
+import { beginBatchAttempt, endBatchAttempt } from './dedup.js';
+import { bullConnection, bullPrefix, retryDelayMs, SPEND_QUEUE_NAME, spendBatchSchema } from './queue.js';
+import { insertableRecordSchema } from './rows.js';
+import { SpendWriter } from './writer.js';
+
+export interface SpendWorkerOptions {
+  concurrency: number;
+  maxRetryDelayMs: number;
+  /** BullMQ job lock; a job whose worker died is handed out again this long after its last renewal. */
+  lockDurationMs: number;
+  /** Our batch lock; must outlive a ClickHouse insert (the writer's request timeout). */
+  batchLockMs: number;
+}
+
+export interface IngestWorkerStatus {
+  running: boolean;
+  clickhouse_outage: { since: string; last_error: string } | null;
+  batches_done: number;
+  records_inserted: number;
+  duplicates_skipped: number;
+  dead_lettered: number;
+  last_insert_at: string | null;
+}
+
+export interface SpendWorkerDeps {
+  redisConfig: AppConfig['redis'];
+  /** The app's prefixed Redis client (batch markers). */
+  redis: Redis;
+  /** A ClickHouse client used only for inserts (its own timeout; tests point it through a proxy). */
+  warehouse: Warehouse;
+  deadLetters: DeadLetterStore;
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+export class SpendWorker {
+  private worker: Worker | null = null;
+  private closing = false;
+  private readonly writer: SpendWriter;
+  readonly status: IngestWorkerStatus = {
+    running: false,
+    clickhouse_outage: null,
+    batches_done: 0,
+    records_inserted: 0,
+    duplicates_skipped: 0,
+    dead_lettered: 0,
+    last_insert_at: null,
+  };
+
+  constructor(
+    private readonly deps: SpendWorkerDeps,
+    private readonly options: SpendWorkerOptions,
+  ) {
+    this.writer = new SpendWriter(
+      deps.warehouse,
+      {
+        onOutage: (err) => this.reportOutage(err),
+        onRecovered: () => this.reportRecovered(),
+        isClosing: () => this.closing,
+      },
+      options.maxRetryDelayMs,
+    );
+  }
+
+  start(): void {
+    const { maxRetryDelayMs } = this.options;
+    this.worker = new Worker(SPEND_QUEUE_NAME, (job) => this.process(job), {
+      connection: bullConnection(this.deps.redisConfig),
+      prefix: bullPrefix(this.deps.redisConfig),
+      concurrency: this.options.concurrency,
+      lockDuration: this.options.lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(this.options.lockDurationMs / 2)),
+      // A batch whose worker died is retried however often that happens; it is never failed for stalling.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, maxRetryDelayMs) },
+    });
+    this.worker.on('error', (err) => this.deps.log.warn({ err: err.message }, 'ingest worker error'));
+    this.worker.on('failed', (job, err) =>
+      this.deps.log.warn(
+        { batch: job?.id, attempts: job?.attemptsMade, err: err.message },
+        'spend batch will be retried',
+      ),
+    );
+    this.status.running = true;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker?.close();
+    this.status.running = false;
+  }
+
+  private reportOutage(err: Error): void {
+    if (!this.status.clickhouse_outage) {
+      this.status.clickhouse_outage = { since: new Date().toISOString(), last_error: err.message };
+      this.deps.log.warn({ err: err.message }, 'ClickHouse unavailable: holding spend batches and retrying');
+    } else {
+      this.status.clickhouse_outage.last_error = err.message;
+    }
+  }
+
+  private reportRecovered(): void {
+    if (!this.status.clickhouse_outage) return;
+    this.deps.log.info({ since: this.status.clickhouse_outage.since }, 'ClickHouse is back: spend ingest resumed');
+    this.status.clickhouse_outage = null;
+  }
+
+  /** Exposed for tests and the replay tool; BullMQ calls it with each job. */
+  async process(job: Pick<Job, 'data' | 'id'>): Promise<void> {
+    const { deadLetters, redis } = this.deps;
+    const envelope = spendBatchSchema.safeParse(job.data);
+    if (!envelope.success) {
+      const reason = `batch envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      await deadLetters.add(String(job.id ?? 'unknown'), 'ingest', [{ stage: 'validation', reason, record: job.data }]);
+      this.status.dead_lettered += 1;
+      return;
+    }
+    const batch = envelope.data;
+    const letters: NewDeadLetter[] = [];
+    const unique = new Map<string, SpendRecord>();
+    for (const raw of batch.records) {
+      const parsed = insertableRecordSchema.safeParse(raw);
+      if (!parsed.success) {
+        const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+        letters.push({ stage: 'validation', reason, record: raw });
+      } else if (unique.has(parsed.data.request_id)) {
+        this.status.duplicates_skipped += 1;
+      } else {
+        unique.set(parsed.data.request_id, parsed.data);
+      }
+    }
+
+    const token = randomUUID();
+    const attempt = await beginBatchAttempt(redis, batch.batch_id, token, this.options.batchLockMs);
+    if (attempt.kind === 'locked') throw new Error(`batch ${batch.batch_id} is held by another worker`);
+    try {
+      const queryPrefix = `ingest-${batch.batch_id}-`;
+      let records = [...unique.values()];
+      // Fresh proxy ids cannot be in ClickHouse on a batch's very first attempt; anything else may be.
+      if (!(batch.origin === 'proxy' && attempt.firstAttempt)) {
+        await this.writer.waitForQueries(queryPrefix);
+        const before = records.length;
+        records = await this.writer.withoutExisting(records);
+        this.status.duplicates_skipped += before - records.length;
+      }
+      const refused = await this.writer.write(records, queryPrefix);
+      for (const r of refused) letters.push({ stage: 'clickhouse', reason: r.reason, record: r.record });
+      await deadLetters.add(batch.batch_id, batch.origin, letters);
+      this.status.records_inserted += records.length - refused.length;
+      this.status.dead_lettered += letters.length;
+      this.status.batches_done += 1;
+      this.status.last_insert_at = new Date().toISOString();
+    } finally {
+      await endBatchAttempt(redis, batch.batch_id, token);
+    }
+  }
+}

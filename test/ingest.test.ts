@@ -1,0 +1,116 @@
+// The ingest pipeline end to end against real Redis + ClickHouse: producer → BullMQ → worker → spend_logs
+// and rollups, exactly once; retried batches; poison records and replay; retention; reconciliation.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from '../src/clickhouse/sql.js';
+import { reconcile } from '../src/ingest/reconcile.js';
+import { applyRetention } from '../src/ingest/retention.js';
+import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
+import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
+
+const auth = { authorization: `Bearer ${TEST_MASTER_KEY}` };
+
+describe('ingest pipeline', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test('10k records through the producer land exactly once, rollups reconcile', async () => {
+    const { app } = t;
+    const from = new Date(Date.now() - 60_000);
+    for (let i = 0; i < 10_000; i++) app.spendSink.submit(spendRecord('p10k', i));
+    await app.spendSink.flush();
+    const totals = await waitForRows(app.warehouse, 10_000, 'p10k-');
+    assert.equal(totals.n, 10_000);
+    assert.equal(totals.distinct_ids, 10_000);
+    assert.equal(totals.cost, expectedCost(10_000));
+    await waitForQueueIdle(app.spendProducer.queue);
+    const check = await reconcile(app.warehouse, from, new Date(Date.now() + 60_000));
+    assert.equal(check.ok, true, JSON.stringify(check.rollups.map((r) => r.mismatches.slice(0, 3))));
+    assert.equal(check.rollups[0]?.raw.requests, check.rollups[0]?.rollup.requests);
+  });
+
+  test('a batch processed again (retry after a crash) is not counted twice', async () => {
+    const { app } = t;
+    const worker = app.spendWorker;
+    assert.ok(worker);
+    const records = Array.from({ length: 50 }, (_, i) => spendRecord('retry', i));
+    const job = {
+      id: 'retry-batch',
+      data: { batch_id: 'retry-batch', origin: 'proxy', created_at: Date.now(), records },
+    };
+    await worker.process(job);
+    await worker.process(job);
+    // The same records under a new batch id from the ingest side: checked against ClickHouse too.
+    await worker.process({ ...job, id: 'other', data: { ...job.data, batch_id: 'other', origin: 'ingest' } });
+    const totals = await spendTotals(app.warehouse, 'retry-');
+    assert.equal(totals.n, 50);
+  });
+
+  test('a record ClickHouse refuses goes to the dead-letter queue; replay after the fix lands it', async () => {
+    const { app } = t;
+    // A "schema" that refuses one model, like a constraint added by mistake; dropping it is the fix.
+    await app.warehouse.exec(
+      sql`ALTER TABLE spend_logs ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(model = 'poison-model')`,
+    );
+    const records = Array.from({ length: 20 }, (_, i) =>
+      spendRecord('poison', i, i === 7 ? { model: 'poison-model' } : {}),
+    );
+    // A record that breaks the contract outright (negative tokens) is dead-lettered at validation.
+    const broken = { ...spendRecord('poison', 99), prompt_tokens: -1 };
+    await app.spendProducer.enqueue([...records, broken as never], 'ingest', 'poison-batch');
+    await waitForRows(app.warehouse, 19, 'poison-');
+    const deadline = Date.now() + 30_000;
+    while ((await app.deadLetters.count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+
+    const list = await app.inject({ method: 'GET', url: '/ingest/v1/dead-letters', headers: auth });
+    assert.equal(list.statusCode, 200);
+    const body = list.json() as { total: number; data: { stage: string; reason: string; request_id: string }[] };
+    assert.equal(body.total, 2);
+    const byId = new Map(body.data.map((d) => [d.request_id, d]));
+    assert.equal(byId.get('poison-7')?.stage, 'clickhouse');
+    assert.match(byId.get('poison-7')?.reason ?? '', /throwIf/);
+    assert.equal(byId.get('poison-99')?.stage, 'validation');
+    assert.match(byId.get('poison-99')?.reason ?? '', /prompt_tokens/);
+    assert.equal((await spendTotals(app.warehouse, 'poison-')).n, 19);
+    const forbidden = await app.inject({ method: 'GET', url: '/ingest/v1/dead-letters' });
+    assert.equal(forbidden.statusCode, 401);
+
+    await app.warehouse.exec(sql`ALTER TABLE spend_logs DROP COLUMN poison_check`);
+    const replay = await app.inject({ method: 'POST', url: '/ingest/v1/dead-letters/replay', headers: auth });
+    assert.deepEqual(replay.json(), { replayed: 1, still_invalid: 1 });
+    const totals = await waitForRows(app.warehouse, 20, 'poison-');
+    assert.equal(totals.n, 20);
+    assert.equal(totals.distinct_ids, 20);
+    assert.equal(await app.deadLetters.count(), 1);
+  });
+
+  test('retention drops whole expired raw partitions and keeps the rollups', async () => {
+    const { app } = t;
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const records = Array.from({ length: 30 }, (_, i) => spendRecord('old', i, { start_time: old.toISOString() }));
+    await app.spendProducer.enqueue(records, 'ingest', 'old-batch');
+    await waitForRows(app.warehouse, 30, 'old-');
+    const dropped = await applyRetention(app.warehouse, { rawRetentionDays: 30, payloadRetentionDays: null });
+    assert.deepEqual(dropped, [{ table: 'spend_logs', day: old.toISOString().slice(0, 10) }]);
+    assert.equal((await spendTotals(app.warehouse, 'old-')).n, 0);
+    // Everything recent is untouched, and the old day is still in both rollups.
+    assert.equal((await spendTotals(app.warehouse, 'p10k-')).n, 10_000);
+    const check = await reconcile(app.warehouse, old, new Date(old.getTime() + 1));
+    const hourly = check.rollups.find((r) => r.table === 'spend_hourly');
+    assert.equal(hourly?.rollup.requests, '30');
+    assert.equal(hourly?.raw.requests, '0');
+  });
+
+  test('status reports the queue and worker counters', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/ingest/v1/status', headers: auth });
+    assert.equal(res.statusCode, 200);
+    const status = res.json() as { worker: { records_inserted: number; clickhouse_outage: unknown } };
+    assert.ok(status.worker.records_inserted >= 10_000);
+    assert.equal(status.worker.clickhouse_outage, null);
+  });
+});
