@@ -3,8 +3,8 @@
 // the registered CallGuards (the same admit/settle the proxy runs around each upstream call).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestApp, type TestApp } from './helpers/testApp.js';
 import { curlPost, principalFor, simulateCall } from './budgetCalls.js';
+import { startTestApp, type TestApp } from './helpers/testApp.js';
 
 let t: TestApp;
 before(async () => {

@@ -25,9 +25,8 @@ export interface SimulatedCall {
 
 export type CallResult = { ok: true; headers: Record<string, string> } | { ok: false; error: AppError };
 
-/** admit() on every guard, then settle() each admitted one: what the proxy does around an upstream call. */
-export async function simulateCall(app: FastifyInstance, principal: Principal, call: SimulatedCall): Promise<CallResult> {
-  const ctx: CallContext = {
+export function callContext(principal: Principal, call: SimulatedCall): CallContext {
+  return {
     requestId: call.requestId ?? randomUUID(),
     principal,
     model: call.model ?? 'gpt-4o',
@@ -41,17 +40,33 @@ export async function simulateCall(app: FastifyInstance, principal: Principal, c
     maxCostNano: call.maxCostNano,
     now: call.now ?? new Date(),
   };
+}
+
+/** admit() on every guard, then settle() each admitted one: what the proxy does around an upstream call. */
+export async function simulateCall(
+  app: FastifyInstance,
+  principal: Principal,
+  call: SimulatedCall,
+): Promise<CallResult> {
+  const ctx = callContext(principal, call);
   const admitted: Admission[] = [];
   try {
     for (const guard of app.callGuards) admitted.push(await guard.admit(ctx));
   } catch (err) {
-    for (const a of admitted) await a.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 499 });
+    for (const a of admitted)
+      await a.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 499 });
     if (err instanceof AppError) return { ok: false, error: err };
     throw err;
   }
   const completion = call.completionTokens ?? 20;
   for (const a of admitted) {
-    await a.settle({ costNano: call.costNano, promptTokens: ctx.promptTokens, completionTokens: completion, totalTokens: ctx.promptTokens + completion, status: 200 });
+    await a.settle({
+      costNano: call.costNano,
+      promptTokens: ctx.promptTokens,
+      completionTokens: completion,
+      totalTokens: ctx.promptTokens + completion,
+      status: 200,
+    });
   }
   return { ok: true, headers: Object.assign({}, ...admitted.map((a) => a.headers ?? {})) };
 }
@@ -70,4 +85,53 @@ export async function curlPost(app: FastifyInstance, url: string, body: unknown,
 export async function adminGet(app: FastifyInstance, url: string) {
   const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
   return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
+/** Rows as the ingest worker would write them (only the columns budgets read). */
+export async function insertSpend(
+  app: FastifyInstance,
+  rows: {
+    request_id: string;
+    start: Date;
+    cost_nano: number;
+    team_id?: string;
+    user_id?: string;
+    key_hash?: string;
+    customer_id?: string;
+    model?: string;
+    tags?: string[];
+  }[],
+): Promise<void> {
+  await app.warehouse.insert(
+    'spend_logs',
+    rows.map((r) => ({
+      request_id: r.request_id,
+      start_time: Math.floor(r.start.getTime() / 1000),
+      start_time_ms: r.start.getTime(),
+      end_time_ms: r.start.getTime(),
+      status: 200,
+      team_id: r.team_id ?? '',
+      user_id: r.user_id ?? '',
+      key_hash: r.key_hash ?? '',
+      customer_id: r.customer_id ?? '',
+      model: r.model ?? 'gpt-4o',
+      tags: r.tags ?? [],
+      cost_nano: r.cost_nano,
+      cost_status: 'priced',
+      source: 'proxy',
+    })),
+  );
+}
+
+/** Deletes every Redis key of the test's prefix: budget counters, reservations, cache, epoch. */
+export async function flushRedis(app: FastifyInstance, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await app.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    // SCAN returns full names; DEL through the prefixed client would prefix them again.
+    if (keys.length) deleted += await app.redis.del(...keys.map((k) => k.slice(prefix.length)));
+  } while (cursor !== '0');
+  return deleted;
 }

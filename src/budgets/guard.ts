@@ -6,14 +6,7 @@ import type { ControlCache } from '../management/cache.js';
 import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
 import { type BudgetMetrics, postAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
-import {
-  type AdmitResult,
-  type BudgetLedger,
-  counterExpiry,
-  type LedgerBudget,
-  type LedgerRate,
-  ledgerKeys,
-} from './ledger.js';
+import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerKeys } from './ledger.js';
 import type { CounterRebuilder } from './rebuild.js';
 import { type CallScopes, resolveScopes } from './scopes.js';
 
@@ -114,7 +107,9 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
       });
       if (result.ok || result.reason !== 'load') return result;
       if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
-      await Promise.all(result.indices.map((i) => (scopes.budgets[i] ? rebuilder.load(scopes.budgets[i]) : null)));
+      await Promise.all(
+        result.indices.map((i) => (scopes.budgets[i] ? rebuilder.load(scopes.budgets[i], ctx.now.getTime()) : null)),
+      );
     }
   }
 
@@ -158,7 +153,7 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
         key: ledgerKeys.scope(s.id, s.period),
         maxNano: s.maxNano,
         softNano: s.softNano,
-        expireAt: counterExpiry(s.period),
+        period: s.period,
       }));
       const rates: LedgerRate[] = scopes.rates.map((r) => ({
         scopeId: r.id,

@@ -23,8 +23,10 @@ export const ledgerKeys = {
   parallel: (scopeId: string) => `${TAG}:parallel:${scopeId}`,
 };
 
-export function counterExpiry(period: Period): number {
-  return period.end ? Math.floor(period.end.getTime() / 1000) + COUNTER_SLACK_SECONDS : 0;
+/** Seconds a period's counter should live from `nowMs` (0 = forever, for lifetime budgets). */
+export function counterTtl(period: Period, nowMs: number): number {
+  if (!period.end) return 0;
+  return Math.max(1, Math.ceil((period.end.getTime() - nowMs) / 1000)) + COUNTER_SLACK_SECONDS;
 }
 
 export function rateWindow(nowMs: number): { start: number; end: number } {
@@ -36,7 +38,7 @@ export interface LedgerBudget {
   key: string;
   maxNano: number | null;
   softNano: number | null;
-  expireAt: number;
+  period: Period;
 }
 
 export interface LedgerRate {
@@ -95,14 +97,19 @@ export class BudgetLedger {
       req.rates.length,
       String(req.promptTokens),
     ];
-    for (const b of req.budgets) args.push(limitArg(b.maxNano), b.expireAt);
+    for (const b of req.budgets) args.push(limitArg(b.maxNano), counterTtl(b.period, req.nowMs));
     for (const r of req.rates) {
       keys.push(
         ledgerKeys.rpm(r.scopeId, window.start),
         ledgerKeys.tpm(r.scopeId, window.start),
         ledgerKeys.parallel(r.scopeId),
       );
-      args.push(limitArg(r.rpm), limitArg(r.tpm), limitArg(r.parallel), Math.floor(window.end / 1000));
+      args.push(
+        limitArg(r.rpm),
+        limitArg(r.tpm),
+        limitArg(r.parallel),
+        Math.ceil((window.end - req.nowMs) / 1000) + 60,
+      );
     }
     const reply = await this.redis.budgetAdmit(keys.length, ...keys, ...args);
     const nums = reply.map(Number);
@@ -126,8 +133,8 @@ export class BudgetLedger {
   }
 
   /** Adds the spend ClickHouse has for a scope's period and marks it loaded (first loader wins). */
-  async load(key: string, spendNano: number, expireAt: number): Promise<boolean> {
-    return (await this.redis.budgetLoad(1, key, String(spendNano), expireAt)) === 1;
+  async load(key: string, spendNano: number, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.budgetLoad(1, key, String(spendNano), ttlSeconds)) === 1;
   }
 
   /** Returns the indices of budgets whose soft budget was crossed by this settlement, or null if already settled. */
@@ -154,7 +161,7 @@ export class BudgetLedger {
       req.requestId,
       SETTLED_MARKER_SECONDS,
     ];
-    for (const b of req.budgets) args.push(limitArg(b.softNano), b.expireAt);
+    for (const b of req.budgets) args.push(limitArg(b.softNano), counterTtl(b.period, req.nowMs));
     for (const r of req.rates) keys.push(ledgerKeys.tpm(r.scopeId, window.start), ledgerKeys.parallel(r.scopeId));
     const reply = (await this.redis.budgetSettle(keys.length, ...keys, ...args)).map(Number);
     if (reply[0] !== 1) return null;

@@ -3,6 +3,7 @@
 // the ledger starts with the hash tag `{budget}`, so all of them live in one Redis Cluster slot and a script
 // may touch any of them (reservations record full key names, which the sweep reads back).
 // Amounts are passed to HINCRBY as the caller's decimal strings (a Lua number could be rendered as 1e+15);
+// TTLs are relative (seconds from the call's own clock), so an injected test clock works against real Redis;
 // comparisons use Lua doubles, exact for integers below 2^53 (≈ 9,007,199 USD in nano-USD per scope and period).
 
 /**
@@ -11,8 +12,8 @@
  *       [3 .. 2+nb] budget scope hashes {spent, reserved, loaded, alerted},
  *       then per rate scope three keys: rpm window counter, tpm window counter, parallel zset.
  * ARGV: [1] now ms, [2] amount nano, [3] reservation ttl ms, [4] request id, [5] nb, [6] nr, [7] prompt tokens,
- *       then per budget scope: max nano (-1 = none), counter expiry (unix s, 0 = none),
- *       then per rate scope: rpm limit, tpm limit, parallel limit (-1 = none), window expiry (unix s).
+ *       then per budget scope: max nano (-1 = none), counter ttl (s, 0 = none),
+ *       then per rate scope: rpm limit, tpm limit, parallel limit (-1 = none), window counter ttl (s).
  * Returns {1, rpm_1, tpm_1, …} admitted (window counts after this call) | {0, 'load', i…} scopes whose period
  * is not loaded yet | {0, 'budget', i, spent, reserved} | {0, 'rpm'|'tpm'|'parallel', i, used}.
  */
@@ -87,19 +88,19 @@ local scopes = {}
 for i = 1, nb do
   local skey = KEYS[2 + i]
   redis.call('HINCRBY', skey, 'reserved', ARGV[2])
-  local expireAt = tonumber(ARGV[7 + 2 * i])
-  if expireAt > 0 then redis.call('EXPIREAT', skey, expireAt) end
+  local counterTtl = tonumber(ARGV[7 + 2 * i])
+  if counterTtl > 0 then redis.call('EXPIRE', skey, counterTtl) end
   scopes[#scopes + 1] = skey
 end
 local out = {1}
 local parallel = {}
 for j = 1, nr do
   local k = rbase + 3 * (j - 1)
-  local windowEnd = tonumber(ARGV[abase + 4 * (j - 1) + 4])
+  local windowTtl = tonumber(ARGV[abase + 4 * (j - 1) + 4])
   out[#out + 1] = redis.call('INCR', KEYS[k + 1])
-  redis.call('EXPIREAT', KEYS[k + 1], windowEnd + 60)
+  redis.call('EXPIRE', KEYS[k + 1], windowTtl)
   out[#out + 1] = redis.call('INCRBY', KEYS[k + 2], ARGV[7])
-  redis.call('EXPIREAT', KEYS[k + 2], windowEnd + 60)
+  redis.call('EXPIRE', KEYS[k + 2], windowTtl)
   if tonumber(ARGV[abase + 4 * (j - 1) + 3]) >= 0 then
     redis.call('ZADD', KEYS[k + 3], now + ttl, rid)
     redis.call('PEXPIRE', KEYS[k + 3], ttl)
@@ -119,7 +120,7 @@ return out
  * KEYS: [1] reservation index, [2] reservation hash, [3] settled marker, [4 .. 3+nb] budget scope hashes,
  *       then per rate scope two keys: tpm window counter, parallel zset.
  * ARGV: [1] cost nano, [2] nb, [3] nr, [4] completion tokens, [5] request id, [6] marker ttl s,
- *       then per budget scope: soft budget nano (-1 = none), counter expiry (unix s, 0 = none).
+ *       then per budget scope: soft budget nano (-1 = none), counter ttl (s, 0 = none).
  * Returns {0} already settled | {1, i…} settled; i = budget scopes whose soft budget alert is due.
  */
 export const SETTLE_CALL = `
@@ -139,8 +140,8 @@ for i = 1, nb do
     redis.call('HINCRBY', skey, 'reserved', '-' .. amount)
   end
   local spent = redis.call('HINCRBY', skey, 'spent', ARGV[1])
-  local expireAt = tonumber(ARGV[7 + 2 * (i - 1) + 1])
-  if expireAt > 0 and redis.call('TTL', skey) < 0 then redis.call('EXPIREAT', skey, expireAt) end
+  local counterTtl = tonumber(ARGV[7 + 2 * (i - 1) + 1])
+  if counterTtl > 0 and redis.call('TTL', skey) < 0 then redis.call('EXPIRE', skey, counterTtl) end
   local soft = tonumber(ARGV[7 + 2 * (i - 1)])
   if soft >= 0 and spent >= soft and redis.call('HSETNX', skey, 'alerted', '1') == 1 then out[#out + 1] = i end
 end
@@ -158,13 +159,13 @@ return out
 /**
  * LOAD_SCOPE — marks a scope's period as loaded, adding the spend ClickHouse has for it. Only the first
  * loader counts (concurrent loaders on other instances read the same ClickHouse total and are ignored).
- * KEYS: [1] scope hash. ARGV: [1] spend nano from ClickHouse, [2] counter expiry (unix s, 0 = none).
+ * KEYS: [1] scope hash. ARGV: [1] spend nano from ClickHouse, [2] counter ttl (s, 0 = none).
  * Returns 1 when loaded now, 0 when it already was.
  */
 export const LOAD_SCOPE = `
 if redis.call('HGET', KEYS[1], 'loaded') == '1' then return 0 end
 redis.call('HINCRBY', KEYS[1], 'spent', ARGV[1])
 redis.call('HSET', KEYS[1], 'loaded', '1')
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIREAT', KEYS[1], tonumber(ARGV[2])) end
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return 1
 `;

@@ -7,7 +7,7 @@
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { scopeSpendNano } from '../management/spend.js';
 import type { BudgetLedger } from './ledger.js';
-import { counterExpiry, ledgerKeys } from './ledger.js';
+import { counterTtl, ledgerKeys } from './ledger.js';
 import type { BudgetScope } from './scopes.js';
 
 export class CounterRebuilder {
@@ -18,18 +18,18 @@ export class CounterRebuilder {
     private readonly ledger: BudgetLedger,
   ) {}
 
-  load(scope: BudgetScope): Promise<void> {
+  load(scope: BudgetScope, nowMs: number): Promise<void> {
     const key = ledgerKeys.scope(scope.id, scope.period);
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.rebuild(scope, key).finally(() => this.inflight.delete(key));
+      pending = this.rebuild(scope, key, nowMs).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return pending;
   }
 
-  private async rebuild(scope: BudgetScope, key: string): Promise<void> {
+  private async rebuild(scope: BudgetScope, key: string, nowMs: number): Promise<void> {
     const spend = await scopeSpendNano(this.warehouse, scope.spend, scope.period);
-    await this.ledger.load(key, spend, counterExpiry(scope.period));
+    await this.ledger.load(key, spend, counterTtl(scope.period, nowMs));
   }
 }
