@@ -35,6 +35,8 @@ export interface LogsPage {
   rows: LogRow[];
   total: number;
   nextCursor: string | null;
+  /** How the page was found: hours located by rollup counts, a scan of the window, or a fallback scan. */
+  plan: 'rollup_hours' | 'window_scan' | 'fallback_scan';
 }
 
 interface Position {
@@ -202,17 +204,24 @@ export async function pageLogs(
   const total = hours ? hours.reduce((s, h) => s + h.count, 0) : await rawTotal(warehouse, req);
   const keyset = cursor ? [keysetWhere(cursor, req.order)] : [];
   let rows: LogRow[];
+  let plan: LogsPage['plan'] = hours ? 'rollup_hours' : 'window_scan';
   if (cursor) {
     const narrowed = hours ? sliceForCursor(hours, req, cursor) : req.window;
     rows = await readRows(warehouse, req, narrowed, 0, keyset);
     const wholeRest = req.order === 'desc' ? narrowed.fromMs <= req.window.fromMs : narrowed.toMs >= req.window.toMs;
-    if (rows.length < req.pageSize && !wholeRest) rows = await readRows(warehouse, req, req.window, 0, keyset);
+    if (rows.length < req.pageSize && !wholeRest) {
+      rows = await readRows(warehouse, req, req.window, 0, keyset);
+      plan = 'fallback_scan';
+    }
   } else {
     const skip = (req.page - 1) * req.pageSize;
     const slice = hours ? sliceForOffset(hours, req.order, skip, req.pageSize) : { window: req.window, skip };
     rows = slice ? await readRows(warehouse, req, slice.window, slice.skip, []) : [];
     const expected = Math.max(0, Math.min(req.pageSize, total - skip));
-    if (rows.length < expected && hours) rows = await readRows(warehouse, req, req.window, skip, []);
+    if (rows.length < expected && hours) {
+      rows = await readRows(warehouse, req, req.window, skip, []);
+      plan = 'fallback_scan';
+    }
   }
   const last = rows.at(-1);
   const more = rows.length === req.pageSize && (cursor !== null || (req.page - 1) * req.pageSize + rows.length < total);
@@ -220,6 +229,7 @@ export async function pageLogs(
     rows,
     total,
     nextCursor: more && last ? encodeCursor({ ms: last.start_time_ms, id: last.request_id }) : null,
+    plan,
   };
 }
 

@@ -98,6 +98,7 @@ export async function listLogs(warehouse: Warehouse, query: LogsQuery, scope: Ac
     page_size: query.page_size,
     total_pages: Math.ceil(page.total / query.page_size),
     next_cursor: page.nextCursor,
+    read_plan: page.plan,
   };
 }
 

@@ -1,0 +1,150 @@
+// One number everywhere: the same window asked through /spend/query on every rollup and on raw, the
+// LiteLLM-compatible endpoints, the logs, spendTotal, and a direct SUM over spend_logs — the same nano-USD.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { hashKey } from '../src/auth/principal.js';
+import { sql } from '../src/clickhouse/sql.js';
+import { spendTotal } from '../src/query/spendTotal.js';
+import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
+import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
+
+const DAY = 24 * HOUR_MS;
+const TAGS = ['onboarding', 'search', 'prod', 'staging', 'enterprise', 'free'];
+
+/** Deterministic pseudo-random calls over three days (mulberry32: the test must be repeatable). */
+function syntheticCalls(n: number): CallRow[] {
+  let seed = 42;
+  const next = (mod: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % mod;
+  };
+  return Array.from({ length: n }, (_, i) => ({
+    request_id: `r-${i}`,
+    start_ms: BASE_MS + next(3 * DAY),
+    key: `sk-key-${next(6)}-0123456789`,
+    team: next(5) === 0 ? undefined : `team-${next(4)}`,
+    user: `user-${next(9)}`,
+    customer: next(2) ? `cust-${next(3)}` : undefined,
+    model: ['gpt-4o', 'gpt-4o-mini', 'claude-3-5'][next(3)],
+    status: [200, 200, 200, 429, 500][next(5)],
+    cost_nano: next(3) === 0 ? 0 : next(2_000_000_000) + 1,
+    tags: TAGS.filter(() => next(3) === 0),
+    duration_ms: next(2000),
+  }));
+}
+
+describe('one spend total everywhere', () => {
+  let t: TestApp;
+  const calls = syntheticCalls(600);
+  const get = async (url: string) => {
+    const res = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+    assert.equal(res.statusCode, 200, `${url} → ${res.body}`);
+    return res.json();
+  };
+  const post = async (body: Record<string, unknown>) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/spend/query',
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+      payload: body,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json();
+  };
+  const directSum = async (from: number, to: number, keyHash?: string) => {
+    const keyed = keyHash ? sql` AND key_hash = ${keyHash}` : sql``;
+    const rows = await t.app.warehouse.rows(
+      sql`SELECT sum(cost_nano) AS s FROM spend_logs WHERE start_time_ms >= ${from} AND start_time_ms < ${to}${keyed}`,
+      z.object({ s: z.coerce.number() }),
+    );
+    return rows[0]?.s ?? 0;
+  };
+
+  before(async () => {
+    t = await startTestApp();
+    await insertCalls(t.app.warehouse, calls);
+  });
+  after(async () => t?.close());
+
+  it('agrees over whole days (spend_daily, spend_key_daily, spend_hourly, raw, LiteLLM endpoints)', async () => {
+    const from = BASE_MS;
+    const to = BASE_MS + 3 * DAY;
+    const expected = await directSum(from, to);
+    assert.equal(
+      expected,
+      calls.reduce((s, c) => s + c.cost_nano, 0),
+    );
+    const window = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+    const answers: Record<string, number> = {};
+    const viaTable = async (label: string, body: Record<string, unknown>, table: string) => {
+      const result = await post({ ...window, ...body });
+      assert.equal(result.source_table, table, label);
+      answers[label] = result.totals.cost_nano;
+      if (result.rows.length && !result.tag_rows_overlap) {
+        answers[`${label} (rows)`] = result.rows.reduce((s: number, r: { cost_nano: number }) => s + r.cost_nano, 0);
+      }
+    };
+    await viaTable('daily by team', { group_by: ['team'] }, 'spend_daily');
+    await viaTable('key_daily by key', { group_by: ['key', 'user'], granularity: 'day' }, 'spend_key_daily');
+    await viaTable('hourly by hour', { group_by: ['customer'], granularity: 'hour' }, 'spend_hourly');
+    await viaTable('raw forced', { group_by: ['team', 'model'], source: 'raw' }, 'spend_logs');
+    await viaTable('raw p95', { metrics: ['cost', 'p95_latency_ms'], granularity: 'day' }, 'spend_logs');
+
+    const d = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const range = `start_date=${d(from)}&end_date=${d(to - DAY)}`;
+    const sumOf = (items: { [k: string]: number }[], field: string) => items.reduce((s, x) => s + (x[field] ?? 0), 0);
+    const teamReport = await get(`/global/spend/report?${range}&group_by=team`);
+    answers['/global/spend/report team'] = teamReport.reduce(
+      (s: number, day: { teams: { total_spend_nano: number }[] }) => s + sumOf(day.teams, 'total_spend_nano'),
+      0,
+    );
+    answers['/global/spend/report api_key'] = sumOf(
+      await get(`/global/spend/report?${range}&group_by=api_key`),
+      'total_cost_nano',
+    );
+    for (const entity of ['user', 'team', 'customer', 'tag']) {
+      answers[`/${entity}/daily/activity`] = (
+        await get(`/${entity}/daily/activity?${range}`)
+      ).metadata.total_spend_nano;
+    }
+    answers['/spend/logs summary'] = sumOf(await get(`/spend/logs?${range}`), 'spend_nano');
+    let logsSum = 0;
+    let cursor = '';
+    for (let page = 0; page < 20; page++) {
+      const body = await get(
+        `/spend/logs/v2?start_date=${d(from)}&end_date=${d(to - DAY)}&page_size=100${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      logsSum += sumOf(body.data, 'cost_nano');
+      if (!body.next_cursor) break;
+      cursor = body.next_cursor;
+    }
+    answers['/spend/logs/v2 pages'] = logsSum;
+    answers.spendTotal = (await spendTotal(t.app.warehouse, {}, { from: new Date(from), to: new Date(to) })).cost_nano;
+
+    for (const [label, value] of Object.entries(answers)) assert.equal(value, expected, label);
+  });
+
+  it('agrees for one key on an hour-aligned window and via spendTotal', async () => {
+    const key = hashKey('sk-key-3-0123456789');
+    const from = BASE_MS + 5 * HOUR_MS;
+    const to = BASE_MS + DAY + 7 * HOUR_MS;
+    const expected = await directSum(from, to, key);
+    assert.ok(expected > 0);
+    const window = {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      filters: { key: { in: [key] } },
+    };
+    const rollup = await post(window);
+    assert.equal(rollup.source_table, 'spend_hourly');
+    assert.equal(rollup.totals.cost_nano, expected);
+    assert.equal((await post({ ...window, source: 'raw' })).totals.cost_nano, expected);
+    const total = await spendTotal(t.app.warehouse, { key_hash: key }, { from: new Date(from), to: new Date(to) });
+    assert.equal(total.cost_nano, expected);
+    const allTime = await spendTotal(t.app.warehouse, { key_hash: key });
+    assert.equal(allTime.cost_nano, await directSum(0, Date.now() + DAY, key));
+  });
+});

@@ -1,0 +1,62 @@
+// The planner's rule, without a database: which table answers which question, and why raw when raw.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { choosePlan, type PlanInput } from '../src/query/planner.js';
+import { ROLLUPS } from '../src/query/rollup.js';
+import { parseTime, parseWindow } from '../src/query/time.js';
+
+const DAY = 86_400_000;
+const BASE = Date.UTC(2026, 9, 5);
+const input = (over: Partial<PlanInput> = {}): PlanInput => ({
+  window: { fromMs: BASE, toMs: BASE + 30 * DAY },
+  timezone: 'UTC',
+  granularity: 'none',
+  dimensions: [],
+  metrics: ['cost', 'requests'],
+  source: 'auto',
+  ...over,
+});
+const table = (over: Partial<PlanInput>) => choosePlan(input(over), ROLLUPS).source.table;
+
+describe('query planner', () => {
+  it('answers team / model / tag questions over whole UTC days from spend_daily', () => {
+    assert.equal(table({ dimensions: ['team'] }), 'spend_daily');
+    assert.equal(table({ dimensions: ['model', 'tag'], granularity: 'day' }), 'spend_daily');
+    assert.equal(table({ dimensions: ['tag', 'status', 'provider'], granularity: 'month' }), 'spend_daily');
+  });
+
+  it('answers key / user / customer questions without tags from spend_key_daily', () => {
+    assert.equal(table({ dimensions: ['key'], granularity: 'day' }), 'spend_key_daily');
+    assert.equal(table({ dimensions: ['user', 'customer', 'call_type'] }), 'spend_key_daily');
+  });
+
+  it('uses spend_hourly for hours, zones with whole-hour offsets, and keys with tags', () => {
+    assert.equal(table({ dimensions: ['team'], granularity: 'hour' }), 'spend_hourly');
+    assert.equal(table({ dimensions: ['team'], granularity: 'day', timezone: 'Europe/Paris' }), 'spend_hourly');
+    assert.equal(table({ dimensions: ['key', 'tag'] }), 'spend_hourly');
+    const hours = { fromMs: BASE + 3_600_000, toMs: BASE + 5 * 3_600_000 };
+    assert.equal(table({ window: hours, dimensions: ['team'] }), 'spend_hourly');
+  });
+
+  it('falls back to raw with a reason', () => {
+    const p95 = choosePlan(input({ metrics: ['p95_latency_ms'] }), ROLLUPS);
+    assert.equal(p95.source.table, 'spend_logs');
+    assert.match(p95.reason ?? '', /p95_latency_ms/);
+    assert.equal(table({ window: { fromMs: BASE + 1000, toMs: BASE + DAY } }), 'spend_logs');
+    assert.equal(table({ granularity: 'day', timezone: 'Asia/Kolkata' }), 'spend_logs');
+    assert.equal(table({ source: 'raw' }), 'spend_logs');
+    assert.equal(choosePlan(input(), []).reason, 'no rollup is installed');
+    assert.throws(() => choosePlan(input({ metrics: ['p95_latency_ms'], source: 'rollup' }), ROLLUPS), /source=rollup/);
+  });
+
+  it('rounds relative windows to whole hours so they hit a rollup', () => {
+    const now = BASE + 10 * DAY + 1234567;
+    const w = parseWindow('-7d', 'now', 'UTC', now);
+    assert.equal(w.fromMs % 3_600_000, 0);
+    assert.equal(w.toMs % 3_600_000, 0);
+    assert.ok(w.toMs >= now && w.toMs - now < 3_600_000);
+    assert.equal(table({ window: w }), 'spend_hourly');
+    assert.equal(parseTime('2026-10-05', 'from', 'Europe/Paris'), BASE - 2 * 3_600_000);
+    assert.equal(parseTime('2026-10-05 12:30:00', 'from', 'UTC'), BASE + 12.5 * 3_600_000);
+  });
+});
