@@ -102,7 +102,9 @@ function registerSimple<D extends SimpleDoc>(
 
   const change = async (doc: D, input: Record<string, unknown>): Promise<D> => {
     const budgetId = input.budget_id;
-    if (typeof budgetId === 'string') await plane.requireReference('budget', budgetId, 'budget_id');
+    // A tier's own id is its budget_id; other kinds reference a tier by it.
+    if (kind !== 'budget' && typeof budgetId === 'string')
+      await plane.requireReference('budget', budgetId, 'budget_id');
     const next = spec.apply({ ...doc, ...applyLimits(doc, input), updated_at: plane.now().toISOString() }, input);
     if (kind === 'budget') (next as BudgetDoc).budget_id = idOf(doc);
     return next;
