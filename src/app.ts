@@ -10,9 +10,10 @@ import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
-import ingestPlugin from './ingest/plugin.js';
+import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
 import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
+import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
 import uiPlugin from './ui/plugin.js';
@@ -23,8 +24,8 @@ export interface AppOptions {
   migrate?: boolean;
   /** Where the proxy hands SpendRecords; default the BullMQ producer (tests may pass a MemorySink). */
   sink?: SpendSink;
-  /** Run the ingest worker in this process; default by role (`worker`, `all`). */
-  ingestWorker?: boolean;
+  /** Run the ingest worker in this process (tests: with overrides); default by role (`worker`, `all`). */
+  ingestWorker?: boolean | IngestWorkerOverrides;
   /** Injectable clock for the control plane (key expiry, grace periods); tests move it. */
   now?: () => Date;
 }
@@ -47,6 +48,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   }
   // Spend ingest: producer (app.spendSink), worker + retention by role, ingest API and dead letters.
   await app.register(ingestPlugin, { config, sink: opts.sink, worker: opts.ingestWorker });
+  // The LLM proxy (/v1/chat/completions, /v1/messages, …): prices, attributes and records every call.
+  if (config.role !== 'worker') await app.register(proxyPlugin, { config, sink: opts.sink });
   // The dashboard (/ui) and its session cookie, which authenticates the API calls it makes.
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.

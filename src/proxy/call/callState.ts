@@ -1,0 +1,159 @@
+// Everything known about one proxied call, gathered as it runs, and its single ending: the guards'
+// admissions settled once with the real outcome, and exactly one SpendRecord handed to the sink —
+// for successes, upstream errors, refusals and client disconnects alike.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Principal } from '../../auth/principal.js';
+import type { SpendSink } from '../../ingest/sink.js';
+import type { SpendRecord } from '../../spendRecord.js';
+import type { Admission, CallOutcome } from '../callGuards.js';
+import type { Deployment } from '../deployments.js';
+import type { CallType, StreamTap } from '../exchange/types.js';
+import { costNano, type PriceSheet } from '../pricing/modelPricing.js';
+import { uuidv7 } from '../requestId.js';
+import { countTextTokens } from '../tokens.js';
+import { type TokenUsage, totalTokens, ZERO_USAGE } from '../usage.js';
+import type { Attribution } from './attribution.js';
+
+const clip = (value: string, max: number) => (value.length > max ? value.slice(0, max) : value);
+
+export class CallState {
+  readonly requestId: string;
+  readonly startedAt: Date;
+  private readonly startHr = performance.now();
+  principal: Principal | null = null;
+  model = '';
+  stream = false;
+  attribution: Attribution = { tags: [], customerId: null, metadata: {} };
+  deployment: Deployment | null = null;
+  provider = '';
+  sheet: PriceSheet | null = null;
+  promptTokensCounted = 0;
+  readonly admissions: Admission[] = [];
+  /** Set once the request went to the provider (or the mock). */
+  forwarded = false;
+  /** Set when the provider answered 2xx: from then on its usage is owed. */
+  answered = false;
+  clientGone = false;
+  status = 0;
+  errorType: string | null = null;
+  reported: { usage: TokenUsage | null; complete: boolean } = { usage: null, complete: false };
+  responseId: string | null = null;
+  responseText = '';
+  ttftMs: number | null = null;
+  prompt: string | null = null;
+  private finished = false;
+
+  constructor(readonly callType: CallType) {
+    this.startedAt = new Date();
+    this.requestId = uuidv7(this.startedAt.getTime());
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startHr;
+  }
+
+  markFirstByte(): void {
+    this.ttftMs ??= Math.round(this.elapsedMs());
+  }
+
+  /** Reads usage and text off a finished (or interrupted) stream. */
+  takeFrom(tap: StreamTap): void {
+    this.reported = tap.usage();
+    this.responseId = tap.responseId();
+    this.responseText = tap.text();
+  }
+
+  /** Provider-reported usage when complete; otherwise tokens counted locally, flagged as estimated. */
+  finalUsage(): { usage: TokenUsage; estimated: boolean } {
+    const { usage, complete } = this.reported;
+    if (usage && complete) return { usage, estimated: false };
+    if (!this.answered && !(this.forwarded && this.clientGone)) return { usage: ZERO_USAGE, estimated: false };
+    const base = usage ?? ZERO_USAGE;
+    const completion = this.callType === 'embedding' ? 0 : countTextTokens(this.responseText);
+    return {
+      usage: {
+        ...base,
+        promptTokens: base.promptTokens || this.promptTokensCounted,
+        completionTokens: Math.max(base.completionTokens, completion),
+      },
+      estimated: true,
+    };
+  }
+
+  costOf(usage: TokenUsage): number {
+    return costNano(this.sheet, usage);
+  }
+
+  /** Settles every admission and submits the record; runs once, whatever path the call took. */
+  async finish(sink: SpendSink, storePrompts: boolean, log: FastifyBaseLogger): Promise<SpendRecord | null> {
+    if (this.finished) return null;
+    this.finished = true;
+    const { usage, estimated } = this.finalUsage();
+    const cost = this.costOf(usage);
+    const outcome: CallOutcome = {
+      costNano: cost,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      totalTokens: totalTokens(usage),
+      status: this.status,
+    };
+    await Promise.all(
+      this.admissions.map((admission) =>
+        admission
+          .settle(outcome)
+          .catch((err: unknown) => log.error({ err, requestId: this.requestId }, 'call guard settle failed')),
+      ),
+    );
+    const record = this.toRecord(usage, estimated, cost, storePrompts);
+    try {
+      sink.submit(record);
+    } catch (err) {
+      log.error({ err, requestId: this.requestId }, 'spend record was not accepted');
+    }
+    return record;
+  }
+
+  private toRecord(usage: TokenUsage, estimated: boolean, cost: number, storePrompts: boolean): SpendRecord {
+    const endedAt = new Date();
+    const p = this.principal;
+    const tokens = usage.promptTokens + usage.completionTokens > 0;
+    const record: SpendRecord = {
+      request_id: this.requestId,
+      response_id: this.responseId ? clip(this.responseId, 256) : null,
+      start_time: this.startedAt.toISOString(),
+      end_time: endedAt.toISOString(),
+      duration_ms: Math.max(0, endedAt.getTime() - this.startedAt.getTime()),
+      ttft_ms: this.stream ? this.ttftMs : null,
+      call_type: this.callType,
+      status: this.status || 500,
+      error_type: this.errorType,
+      key_hash: p?.keyHash ?? null,
+      key_alias: p?.keyAlias ?? null,
+      user_id: p?.userId ?? null,
+      team_id: p?.teamId ?? null,
+      customer_id: this.attribution.customerId,
+      model: clip(this.model, 256),
+      upstream_model: clip(this.deployment?.upstreamModel ?? '', 256),
+      provider: clip(this.provider, 64),
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      cached_tokens: usage.cachedTokens,
+      cache_write_tokens: usage.cacheWriteTokens,
+      reasoning_tokens: usage.reasoningTokens,
+      total_tokens: totalTokens(usage),
+      cost_nano: cost,
+      // Nothing used costs an exact 0; tokens on a model without any price are `unpriced`, never a real $0.
+      cost_status: this.deployment?.pricing.status ?? (tokens ? 'unpriced' : 'priced'),
+      usage_estimated: estimated,
+      tags: this.attribution.tags,
+      metadata: this.attribution.metadata,
+      stream: this.stream,
+      source: 'proxy',
+    };
+    if (storePrompts) {
+      record.messages = this.prompt;
+      record.response = this.responseText || null;
+    }
+    return record;
+  }
+}

@@ -1,0 +1,169 @@
+// One LLM call through the proxy: authenticate, attribute, route, count and price the worst case, run the
+// call guards, forward, relay the answer, and — whatever happened — settle the guards and write one record.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../auth/principal.js';
+import { AppError, badRequest } from '../../errors.js';
+import type { SpendSink } from '../../ingest/sink.js';
+import type { CallContext, CallGuard } from '../callGuards.js';
+import { type Deployment, keyMayUse, type ModelRouter } from '../deployments.js';
+import { buildExchange } from '../exchange/buildExchange.js';
+import { type CallType, isRecord } from '../exchange/types.js';
+import { costNano } from '../pricing/modelPricing.js';
+import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
+import { countPromptTokens } from '../tokens.js';
+import type { UpstreamClient } from '../upstream.js';
+import { ZERO_USAGE } from '../usage.js';
+import { readAttribution } from './attribution.js';
+import { CallState } from './callState.js';
+import { describeFailure, errorPayload, readUpstreamError } from './failures.js';
+import { relayJson, relayStream } from './relay.js';
+
+export interface ProxyDeps {
+  router: ModelRouter;
+  upstream: UpstreamClient;
+  guards(): CallGuard[];
+  sink(): SpendSink;
+  authenticate(request: FastifyRequest): Promise<Principal>;
+  storePrompts: boolean;
+}
+
+/** Output budget when neither the request nor model_info says: the reservation must be finite. */
+export const DEFAULT_MAX_COMPLETION_TOKENS = 4096;
+
+function maxCompletionTokens(callType: CallType, body: Record<string, unknown>, deployment: Deployment): number {
+  if (callType === 'embedding') return 0;
+  for (const field of ['max_completion_tokens', 'max_tokens']) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw badRequest(field, 'must be a non-negative integer');
+    }
+    return value;
+  }
+  return deployment.maxOutputTokens ?? DEFAULT_MAX_COMPLETION_TOKENS;
+}
+
+function promptOf(callType: CallType, body: Record<string, unknown>): unknown {
+  if (callType === 'completion') return body.prompt;
+  if (callType === 'embedding') return body.input;
+  return callType === 'messages' ? { system: body.system, messages: body.messages } : body.messages;
+}
+
+async function admit(guards: CallGuard[], call: CallState, maxCompletion: number, reply: FastifyReply): Promise<void> {
+  if (!guards.length || !call.principal || !call.deployment) return;
+  const ctx: CallContext = {
+    requestId: call.requestId,
+    principal: call.principal,
+    model: call.model,
+    provider: call.provider,
+    upstreamModel: call.deployment.upstreamModel,
+    callType: call.callType,
+    customerId: call.attribution.customerId,
+    tags: call.attribution.tags,
+    promptTokens: call.promptTokensCounted,
+    maxCompletionTokens: maxCompletion,
+    maxCostNano: costNano(call.sheet, {
+      ...ZERO_USAGE,
+      promptTokens: call.promptTokensCounted,
+      completionTokens: maxCompletion,
+    }),
+    now: call.startedAt,
+  };
+  // One at a time: a refusal leaves the earlier admissions in call.admissions, settled by finish().
+  for (const guard of guards) {
+    const admission = await guard.admit(ctx);
+    call.admissions.push(admission);
+    for (const [name, value] of Object.entries(admission.headers ?? {})) reply.header(name, value);
+  }
+}
+
+async function runCall(
+  deps: ProxyDeps,
+  call: CallState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  signal: AbortSignal,
+) {
+  const body = request.body;
+  if (!isRecord(body)) throw badRequest('body', 'must be a JSON object');
+  if (typeof body.model === 'string') call.model = body.model;
+  call.stream = body.stream === true && call.callType !== 'embedding';
+  call.principal = await deps.authenticate(request);
+  if (typeof body.model !== 'string' || !body.model) throw badRequest('model', 'required');
+  call.attribution = readAttribution(request.headers, body, call.principal);
+  const deployment = deps.router.resolve(body.model);
+  if (!deployment) {
+    throw new AppError('not_found', `model ${body.model} is not served here (GET /v1/models lists them)`, {
+      param: 'model',
+      type: 'invalid_request_error',
+    });
+  }
+  if (!keyMayUse(call.principal.models, body.model)) {
+    throw new AppError('forbidden', `this key may not call model ${body.model}`, { param: 'model' });
+  }
+  call.deployment = deployment;
+  call.provider = deployment.provider;
+  call.sheet = deployment.pricing.sheetAt(call.startedAt);
+  const maxCompletion = maxCompletionTokens(call.callType, body, deployment);
+  const exchange = buildExchange({
+    callType: call.callType,
+    body,
+    deployment,
+    clientHeaders: request.headers,
+    upstream: deps.upstream,
+    maxTokens: maxCompletion,
+  });
+  call.provider = exchange.provider;
+  call.promptTokensCounted = countPromptTokens(call.callType, body);
+  if (deps.storePrompts) call.prompt = JSON.stringify(promptOf(call.callType, body) ?? null);
+  await admit(deps.guards(), call, maxCompletion, reply);
+
+  call.forwarded = true;
+  const upstreamStart = call.elapsedMs();
+  const response = await exchange.send(signal);
+  if (response.status >= 400) throw await readUpstreamError(response);
+  call.answered = true;
+  if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs());
+  else await relayJson(call, exchange, response, reply, upstreamStart);
+}
+
+function answerFailure(call: CallState, err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (call.clientGone) {
+    call.errorType = 'client_disconnected';
+    // 499 (nginx's "client closed request") when no status reached the client; a started stream keeps its 200.
+    call.status ||= 499;
+    return;
+  }
+  const failure = describeFailure(err);
+  if (failure.unexpected) request.log.error({ err, requestId: call.requestId }, 'proxy call failed');
+  call.errorType = failure.errorType;
+  const format = call.callType === 'messages' ? 'anthropic' : 'openai';
+  if (reply.raw.headersSent) {
+    // The stream had started: the status is spent, so the error travels as a final event.
+    const payload = errorPayload(format, failure.info);
+    const frame = format === 'anthropic' ? anthropicFrame(payload as { type: string }) : openAIFrame(payload);
+    if (!reply.raw.destroyed) reply.raw.end(format === 'openai' ? frame + OPENAI_DONE_FRAME : frame);
+    return;
+  }
+  call.status = failure.status;
+  reply.code(failure.status).headers(failure.headers).type('application/json').send(errorPayload(format, failure.info));
+}
+
+export async function handleCall(deps: ProxyDeps, callType: CallType, request: FastifyRequest, reply: FastifyReply) {
+  const call = new CallState(callType);
+  reply.header('x-spend-request-id', call.requestId).header('x-litellm-call-id', call.requestId);
+  const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (reply.raw.writableFinished) return;
+    call.clientGone = true;
+    clientGone.abort();
+  });
+  try {
+    await runCall(deps, call, request, reply, clientGone.signal);
+  } catch (err) {
+    answerFailure(call, err, request, reply);
+  } finally {
+    await call.finish(deps.sink(), deps.storePrompts, request.log);
+  }
+  return reply;
+}

@@ -1,0 +1,112 @@
+// Sends the provider's answer to the client. JSON answers are read whole (usage sits at the end) and sent
+// with the cost headers; streams are relayed event by event as they arrive, with backpressure, and the
+// response is hijacked from fastify so nothing buffers the whole answer.
+import { once } from 'node:events';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { AppError } from '../../errors.js';
+import { nanoToUsd } from '../../spendRecord.js';
+import { type Exchange, isRecord } from '../exchange/types.js';
+import { SseParser } from '../sse.js';
+import type { UpstreamResponse } from '../upstream.js';
+import type { CallState } from './callState.js';
+
+const MAX_JSON_BYTES = 256 * 1024 * 1024;
+
+async function readText(body: UpstreamResponse['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer =
+      typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    size += buffer.length;
+    if (size > MAX_JSON_BYTES) throw new AppError('upstream_error', 'the model provider sent an oversized response');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function relayJson(
+  call: CallState,
+  exchange: Exchange,
+  response: UpstreamResponse,
+  reply: FastifyReply,
+  upstreamStartMs: number,
+): Promise<void> {
+  const raw = await readText(response.body);
+  const upstreamMs = call.elapsedMs() - upstreamStartMs;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = null;
+  }
+  if (!isRecord(json)) {
+    throw new AppError('upstream_error', 'the model provider sent a response that is not a JSON object', {
+      type: 'api_error',
+    });
+  }
+  const result = exchange.fromJson(raw, json);
+  call.reported = { usage: result.usage, complete: result.usage !== null };
+  call.responseId = result.responseId;
+  call.responseText = result.text;
+  const cost = nanoToUsd(call.costOf(call.finalUsage().usage));
+  call.status = 200;
+  reply
+    .code(200)
+    .header('content-type', 'application/json')
+    .header('x-spend-response-cost', cost)
+    .header('x-litellm-response-cost', cost)
+    .header('x-spend-overhead-ms', (call.elapsedMs() - upstreamMs).toFixed(2))
+    .send(result.body);
+}
+
+class ClientGoneError extends Error {
+  override readonly name = 'AbortError';
+}
+
+async function write(res: ServerResponse, frames: string[], call: CallState): Promise<void> {
+  for (const frame of frames) {
+    if (res.destroyed) throw new ClientGoneError('client disconnected');
+    call.markFirstByte();
+    if (!res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+/**
+ * Relays a stream. The cost header cannot be known when headers are sent: stream costs are in the record.
+ * `x-spend-overhead-ms` here is the proxy's time before the provider answered plus the time to start relaying.
+ */
+export async function relayStream(
+  call: CallState,
+  exchange: Exchange,
+  response: UpstreamResponse,
+  reply: FastifyReply,
+  upstreamStartMs: number,
+  upstreamHeadersMs: number,
+): Promise<void> {
+  const tap = exchange.streamTap();
+  const parser = new SseParser();
+  const headers: OutgoingHttpHeaders = {
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-spend-overhead-ms': (call.elapsedMs() - (upstreamHeadersMs - upstreamStartMs)).toFixed(2),
+  };
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, headers);
+  call.status = 200;
+  try {
+    for await (const chunk of response.body) {
+      for (const event of parser.push(chunk)) await write(res, tap.onEvent(event), call);
+    }
+    for (const event of parser.finish()) await write(res, tap.onEvent(event), call);
+    await write(res, tap.end(), call);
+    res.end();
+  } finally {
+    call.takeFrom(tap);
+  }
+}

@@ -1,0 +1,123 @@
+// Picks the exchange for a call: passthrough when client and provider share a wire format, OpenAI chat →
+// Anthropic translation for Claude behind the OpenAI SDK, and the in-process mock when the deployment is
+// `mock/…` or the request carries LiteLLM's `mock_response`.
+import { AppError } from '../../errors.js';
+import { DEFAULT_MOCK_TEXT, renderMockReply } from '../../mock/mockReply.js';
+import type { Deployment } from '../deployments.js';
+import { anthropicTarget, type OpenAIPath, openAITarget } from '../providers/targets.js';
+import { chatToMessagesRequest } from '../translate/chatToMessages.js';
+import { chatStreamFromMessages, messageToChatCompletion } from '../translate/messagesToChat.js';
+import type { HttpTarget, UpstreamClient, UpstreamResponse } from '../upstream.js';
+import { anthropicJsonResult, anthropicStreamTap, openAIJsonResult, openAIStreamTap } from './passthrough.js';
+import { type CallType, type Exchange, isRecord } from './types.js';
+
+export interface ExchangeInput {
+  callType: CallType;
+  body: Record<string, unknown>;
+  deployment: Deployment;
+  clientHeaders: Record<string, string | string[] | undefined>;
+  upstream: UpstreamClient;
+  /** max_tokens to send when the provider requires one (Anthropic). */
+  maxTokens: number;
+}
+
+const OPENAI_PATHS: Record<Exclude<CallType, 'messages'>, OpenAIPath> = {
+  chat: 'chat/completions',
+  completion: 'completions',
+  embedding: 'embeddings',
+};
+
+/** Our own body fields never reach a provider (OpenAI rejects unknown ones); streams always ask for usage. */
+function openAIUpstreamBody(body: Record<string, unknown>, model: string): Record<string, unknown> {
+  const { tags: _tags, metadata: _metadata, mock_response: _mock, ...rest } = body;
+  const out: Record<string, unknown> = { ...rest, model };
+  if (rest.stream === true) {
+    out.stream_options = { ...(isRecord(rest.stream_options) ? rest.stream_options : {}), include_usage: true };
+  }
+  return out;
+}
+
+/** Anthropic accepts `metadata.user_id` only. */
+function anthropicUpstreamBody(body: Record<string, unknown>, model: string): Record<string, unknown> {
+  const { tags: _tags, metadata, mock_response: _mock, ...rest } = body;
+  const out: Record<string, unknown> = { ...rest, model };
+  if (isRecord(metadata) && typeof metadata.user_id === 'string') out.metadata = { user_id: metadata.user_id };
+  return out;
+}
+
+async function* once(values: string[]): AsyncGenerator<string> {
+  yield* values;
+}
+
+function mockSend(callType: CallType, body: Record<string, unknown>, text: string): () => Promise<UpstreamResponse> {
+  return async () => {
+    const reply = renderMockReply(callType, body, { text });
+    const contentType = reply.stream ? 'text/event-stream' : 'application/json';
+    const chunks = reply.stream ? reply.frames : [JSON.stringify(reply.body)];
+    return { status: 200, headers: { 'content-type': contentType }, body: once(chunks) };
+  };
+}
+
+export function buildExchange(input: ExchangeInput): Exchange {
+  const { callType, body, deployment: d, upstream } = input;
+  const stream = body.stream === true && callType !== 'embedding';
+  const clientWantsUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+  const httpSend = (target: HttpTarget, upstreamBody: Record<string, unknown>) => (signal: AbortSignal) =>
+    upstream.send(target, JSON.stringify(upstreamBody), {
+      stream,
+      signal,
+      timeoutMs: d.timeoutMs,
+      streamTimeoutMs: d.streamTimeoutMs,
+    });
+  const openAIPassthrough = { fromJson: openAIJsonResult, streamTap: () => openAIStreamTap(clientWantsUsage) };
+  const anthropicPassthrough = { fromJson: anthropicJsonResult, streamTap: anthropicStreamTap };
+
+  const mockText =
+    typeof body.mock_response === 'string'
+      ? body.mock_response
+      : (d.mockResponse ?? (d.protocol === 'mock' ? DEFAULT_MOCK_TEXT : null));
+  if (mockText !== null) {
+    const upstreamBody =
+      callType === 'messages'
+        ? anthropicUpstreamBody(body, d.upstreamModel)
+        : openAIUpstreamBody(body, d.upstreamModel);
+    const passthrough = callType === 'messages' ? anthropicPassthrough : openAIPassthrough;
+    return { provider: 'mock', send: mockSend(callType, upstreamBody, mockText), ...passthrough };
+  }
+
+  if (callType === 'messages') {
+    if (d.protocol !== 'anthropic') {
+      throw new AppError('bad_request', `model ${d.modelName}: /v1/messages needs an anthropic/… deployment`, {
+        param: 'model',
+        type: 'invalid_request_error',
+      });
+    }
+    const target = anthropicTarget(d, input.clientHeaders);
+    return {
+      provider: d.provider,
+      send: httpSend(target, anthropicUpstreamBody(body, d.upstreamModel)),
+      ...anthropicPassthrough,
+    };
+  }
+  if (d.protocol === 'anthropic') {
+    if (callType !== 'chat') {
+      throw new AppError('bad_request', `model ${d.modelName}: Anthropic models serve chat/completions only`, {
+        param: 'model',
+        type: 'invalid_request_error',
+      });
+    }
+    const upstreamBody = chatToMessagesRequest(body, d.upstreamModel, input.maxTokens);
+    return {
+      provider: d.provider,
+      send: httpSend(anthropicTarget(d, {}), upstreamBody),
+      fromJson: messageToChatCompletion,
+      streamTap: () => chatStreamFromMessages(clientWantsUsage),
+    };
+  }
+  const target = openAITarget(d, OPENAI_PATHS[callType]);
+  return {
+    provider: d.provider,
+    send: httpSend(target, openAIUpstreamBody(body, d.upstreamModel)),
+    ...openAIPassthrough,
+  };
+}

@@ -1,0 +1,72 @@
+// The OpenAI/Anthropic-compatible proxy routes, with and without the /v1 prefix (LiteLLM accepts both):
+// chat/completions, completions, embeddings, messages (Anthropic-native) and models.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AppConfig } from '../config/load.js';
+import { MemorySink, type SpendSink } from '../ingest/sink.js';
+import { handleCall, type ProxyDeps } from './call/handleCall.js';
+import type { CallGuard } from './callGuards.js';
+import { keyMayUse, ModelRouter } from './deployments.js';
+import type { CallType } from './exchange/types.js';
+import { countTextTokens } from './tokens.js';
+import { UpstreamClient } from './upstream.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    callGuards: CallGuard[];
+    spendSink: SpendSink;
+  }
+}
+
+export interface ProxyPluginOptions {
+  config: AppConfig;
+  /** Used only when no other plugin decorated `spendSink` (the ingest producer normally does). */
+  sink?: SpendSink;
+}
+
+const CALL_ROUTES: [string, CallType][] = [
+  ['/chat/completions', 'chat'],
+  ['/completions', 'completion'],
+  ['/embeddings', 'embedding'],
+  ['/messages', 'messages'],
+];
+
+async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
+  const { config } = opts;
+  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
+  if (!app.hasDecorator('spendSink')) app.decorate('spendSink', opts.sink ?? new MemorySink());
+  const router = new ModelRouter(config.models, {
+    requestTimeoutSeconds: config.file.litellm_settings.request_timeout,
+  });
+  const upstream = new UpstreamClient();
+  app.addHook('onClose', async () => upstream.close());
+  // Loads the tokenizer's ranks now (about a second) rather than inside the first call.
+  countTextTokens('warm up');
+
+  const deps: ProxyDeps = {
+    router,
+    upstream,
+    guards: () => app.callGuards,
+    sink: () => app.spendSink,
+    authenticate: (request) => app.authenticate(request),
+    storePrompts: config.storePrompts,
+  };
+
+  async function listModels(request: FastifyRequest, reply: FastifyReply) {
+    const principal = await app.authenticate(request);
+    const data = router
+      .listNames()
+      .filter(({ name }) => keyMayUse(principal.models, name))
+      .map(({ name, provider }) => ({ id: name, object: 'model', created: 0, owned_by: provider }));
+    return reply.send({ object: 'list', data });
+  }
+
+  for (const prefix of ['', '/v1']) {
+    for (const [path, callType] of CALL_ROUTES) {
+      app.post(`${prefix}${path}`, (request, reply) => handleCall(deps, callType, request, reply));
+    }
+    app.get(`${prefix}/models`, listModels);
+  }
+}
+
+export default fp(proxyPlugin, { name: 'proxy', dependencies: ['auth'] });

@@ -1,0 +1,18 @@
+// UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits. Time-ordered ids keep ClickHouse inserts
+// and lookups local, and sort the way calls happened.
+import { randomFillSync } from 'node:crypto';
+
+const bytes = new Uint8Array(16);
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  randomFillSync(bytes, 6, 10);
+  let ms = nowMs;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70; // version 7
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
