@@ -25,11 +25,20 @@ declare module 'fastify' {
   }
 }
 
+/** Worker settings a test (or an embedding program) may override. */
+export interface IngestWorkerOverrides {
+  /** Insert through another URL (tests: a TCP proxy they can stop). */
+  clickhouseUrl?: string;
+  maxRetryDelayMs?: number;
+  lockDurationMs?: number;
+  batchLockMs?: number;
+}
+
 export interface IngestPluginOptions {
   config: AppConfig;
   sink?: SpendSink;
-  /** Run the worker in this process; defaults to the role (`worker`, `all`). */
-  worker?: boolean;
+  /** Run the worker in this process (optionally with overrides); defaults to the role (`worker`, `all`). */
+  worker?: boolean | IngestWorkerOverrides;
 }
 
 /** A ClickHouse client for the worker's inserts: a request timeout the batch lock can outlive. */
@@ -63,18 +72,19 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
   app.decorate('deadLetters', deadLetters);
 
   const runWorker = opts.worker ?? config.role !== 'proxy';
+  const overrides = typeof opts.worker === 'object' ? opts.worker : {};
   let worker: SpendWorker | null = null;
   let insertWarehouse: Warehouse | null = null;
   let stopRetention: (() => void) | null = null;
   if (runWorker) {
-    insertWarehouse = createInsertWarehouse(config.clickhouse);
+    insertWarehouse = createInsertWarehouse(config.clickhouse, overrides.clickhouseUrl);
     worker = new SpendWorker(
       { redisConfig: config.redis, redis: app.redis, warehouse: insertWarehouse, deadLetters, log: app.log },
       {
         concurrency: settings.workerConcurrency,
-        maxRetryDelayMs: settings.retryMaxDelayMs,
-        lockDurationMs: 30_000,
-        batchLockMs: INSERT_TIMEOUT_MS + 10_000,
+        maxRetryDelayMs: overrides.maxRetryDelayMs ?? settings.retryMaxDelayMs,
+        lockDurationMs: overrides.lockDurationMs ?? 30_000,
+        batchLockMs: overrides.batchLockMs ?? INSERT_TIMEOUT_MS + 10_000,
       },
     );
     worker.start();
