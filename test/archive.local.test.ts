@@ -44,7 +44,7 @@ describe('archive to the local folder', () => {
     );
     const keys = pass.results.flatMap((r) => r.objects.map((o) => o.key));
     assert.ok(keys.includes('spend_logs/dt=2026-01-05/hour=10/part-20260105T1000Z.parquet'));
-    assert.ok(keys.includes('spend_logs/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz'));
+    assert.ok(keys.includes('spend_logs_jsonl/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz'));
   });
 
   test('DuckDB per-window COUNT, SUM(cost_nano) and SUM(cost_usd) equal ClickHouse for both formats', async () => {

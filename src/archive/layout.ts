@@ -3,7 +3,11 @@
 // overwrites the same objects instead of adding new ones.
 import type { ArchiveFormat } from './settings.js';
 
-export const TABLE_DIR = 'spend_logs';
+/**
+ * One folder per format: Athena reads every object under a table's LOCATION, so Parquet and JSON lines
+ * must not share partitions (DuckDB could cope, Athena cannot).
+ */
+export const TABLE_DIR: Record<ArchiveFormat, string> = { parquet: 'spend_logs', jsonl: 'spend_logs_jsonl' };
 
 export const FORMAT_EXTENSION: Record<ArchiveFormat, string> = { parquet: 'parquet', jsonl: 'jsonl.gz' };
 export const FORMAT_CONTENT_TYPE: Record<ArchiveFormat, string> = {
@@ -41,15 +45,16 @@ function joinKey(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/');
 }
 
-/** `<prefix>/spend_logs/dt=2026-11-27/hour=10/part-20261127T1000Z.parquet` */
+/** `<prefix>/spend_logs/dt=2026-11-27/hour=10/part-20261127T1000Z.parquet` (jsonl: `spend_logs_jsonl/…`) */
 export function objectKey(prefix: string, windowStart: number, format: ArchiveFormat): string {
   const { dt, hour, stamp } = partitionOf(windowStart);
-  return joinKey(prefix, TABLE_DIR, `dt=${dt}`, `hour=${hour}`, `part-${stamp}.${FORMAT_EXTENSION[format]}`);
+  const name = `part-${stamp}.${FORMAT_EXTENSION[format]}`;
+  return joinKey(prefix, TABLE_DIR[format], `dt=${dt}`, `hour=${hour}`, name);
 }
 
-/** The folder Athena's LOCATION and DuckDB's glob point at. */
-export function tableRoot(prefix: string): string {
-  return joinKey(prefix, TABLE_DIR);
+/** The folder of one format's table: Athena's LOCATION, DuckDB's glob root. */
+export function tableRoot(prefix: string, format: ArchiveFormat): string {
+  return joinKey(prefix, TABLE_DIR[format]);
 }
 
 /** Parses `--from`/`--to` values: ISO-8601 (a date alone means midnight UTC) → epoch seconds. */

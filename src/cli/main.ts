@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.js';
+import { runArchiveCli } from '../archive/cli.js';
 import { migrate } from '../clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
 import { type AppConfig, ConfigError, type Env, loadConfig } from '../config/load.js';
@@ -160,6 +161,16 @@ async function runMigrate(config: AppConfig): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // `archive` has its own options (--from, --to, …), so it takes the raw arguments.
+  if (process.argv[2] === 'archive') {
+    const env: Env = { ...process.env };
+    const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
+    process.exitCode = await runArchiveCli(process.argv.slice(3), load).catch((err: Error) => {
+      console.error(`archive: ${err.message}`);
+      return 1;
+    });
+    return;
+  }
   const { command, rest, values } = parseCli(process.argv.slice(2));
   const env: Env = { ...process.env };
   if (values.port) env.PORT = values.port;
@@ -188,7 +199,7 @@ async function main(): Promise<void> {
       process.exit(await runTests(rest));
       return;
     default:
-      console.error(`unknown command "${command}". Commands: start, serve, migrate, test`);
+      console.error(`unknown command "${command}". Commands: start, serve, migrate, archive, test`);
       process.exit(2);
   }
 }
