@@ -32,7 +32,7 @@ test('chat JSON with a team key: response, spend headers, exact cost and attribu
     user: 'customer-42',
     tags: ['feature:search', 'env:prod'],
     metadata: { trace_id: 'abc', tags: ['env:prod', 'from-metadata'] },
-  } as ChatCompletionCreateParamsNonStreaming;
+  } as unknown as ChatCompletionCreateParamsNonStreaming;
   const { data, response } = await h
     .openai(TEAM_KEY)
     .chat.completions.create(params, { headers: { 'x-spend-tags': 'hdr-a, hdr-b', 'x-litellm-tags': 'hdr-c' } })
