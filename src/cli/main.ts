@@ -13,6 +13,7 @@ import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
 import { type AppConfig, ConfigError, type Env, loadConfig } from '../config/load.js';
 import { roleSchema } from '../config/schema.js';
 import { ensureLocalServices, type LocalServices } from '../devservices/localServices.js';
+import { runIngestCli } from '../ingest/cli.js';
 import { createRedis } from '../redis/plugin.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -198,8 +199,14 @@ async function main(): Promise<void> {
     case 'test':
       process.exit(await runTests(rest));
       return;
+    case 'import':
+    case 'dlq': {
+      const config = loadOrExit(configPathFrom(values, env, true), env, values.role, true);
+      process.exitCode = await runIngestCli(command, rest, config);
+      return;
+    }
     default:
-      console.error(`unknown command "${command}". Commands: start, serve, migrate, archive, test`);
+      console.error(`unknown command "${command}". Commands: start, serve, migrate, archive, import, dlq, test`);
       process.exit(2);
   }
 }

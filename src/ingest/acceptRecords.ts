@@ -1,0 +1,119 @@
+// The ingest core shared by POST /ingest/v1/records and `npm run import`: raw records → per-record results.
+// Each record is normalised (SpendRecord or LiteLLM shape), validated with the worker's own schema, priced
+// when it has no cost, claimed by request_id (a second copy is a duplicate) and queued before this
+// resolves, so "accepted" means durable in Redis. One bad record never sinks the good ones.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Warehouse } from '../clickhouse/warehouse.js';
+import { AppError } from '../errors.js';
+import type { SpendRecord } from '../spendRecord.js';
+import { claimRequestIds, existingRequestIds, releaseClaims } from './dedup.js';
+import { toCandidate } from './ingestInput.js';
+import type { IngestPricer } from './pricing.js';
+import type { SpendProducer } from './producer.js';
+import { insertableRecordSchema } from './rows.js';
+
+/** A claim outlives any normal queue backlog; after it expires ClickHouse itself answers "duplicate". */
+const CLAIM_TTL_SECONDS = 24 * 3600;
+/** Records per queued job (the worker inserts a job at a time). */
+const JOB_RECORDS = 5000;
+
+export interface RecordResult {
+  index: number;
+  request_id: string | null;
+  status: 'accepted' | 'duplicate' | 'rejected';
+  errors?: { field: string; reason: string }[];
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  results: RecordResult[];
+}
+
+export interface IngestDeps {
+  redis: Redis;
+  warehouse: Warehouse;
+  producer: SpendProducer;
+  price: IngestPricer;
+  storePrompts: boolean;
+  warn(message: string): void;
+}
+
+/** One raw record → a valid, priced SpendRecord, or its rejection with the fields at fault. */
+function validateRecord(raw: unknown, deps: IngestDeps): { record: SpendRecord } | Omit<RecordResult, 'index'> {
+  const rejected = (field: string, reason: string) => ({
+    request_id: null,
+    status: 'rejected' as const,
+    errors: [{ field, reason }],
+  });
+  if (raw instanceof SyntaxError) return rejected('(line)', `not JSON: ${raw.message}`);
+  const candidate = toCandidate(raw);
+  if (!candidate) return rejected('(record)', 'expected a JSON object');
+  if (!deps.storePrompts) {
+    delete candidate.record.messages;
+    delete candidate.record.response;
+  }
+  const parsed = insertableRecordSchema.safeParse(candidate.record);
+  if (!parsed.success) {
+    const requestId = typeof candidate.record.request_id === 'string' ? candidate.record.request_id : null;
+    const errors = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(record)', reason: i.message }));
+    return { request_id: requestId, status: 'rejected', errors };
+  }
+  const record = parsed.data;
+  if (candidate.needsPricing) Object.assign(record, deps.price(record));
+  return { record };
+}
+
+/** `raws` may hold SyntaxErrors for NDJSON lines that did not parse (rejected with field `(line)`). */
+export async function acceptRecords(deps: IngestDeps, raws: readonly unknown[]): Promise<IngestOutcome> {
+  const results: RecordResult[] = [];
+  const fresh: { index: number; record: SpendRecord }[] = [];
+  const seen = new Set<string>();
+  raws.forEach((raw, index) => {
+    const outcome = validateRecord(raw, deps);
+    if ('status' in outcome) results.push({ index, ...outcome });
+    else if (seen.has(outcome.record.request_id)) {
+      results.push({ index, request_id: outcome.record.request_id, status: 'duplicate' });
+    } else {
+      seen.add(outcome.record.request_id);
+      fresh.push({ index, record: outcome.record });
+    }
+  });
+
+  const batchId = randomUUID();
+  const ids = fresh.map((f) => f.record.request_id);
+  const claimed = await claimRequestIds(deps.redis, ids, batchId, CLAIM_TTL_SECONDS);
+  const newlyClaimed = fresh.filter((_f, i) => claimed[i]);
+  // Ids stored longer ago than a claim lives. If ClickHouse is down ingest still accepts: the worker
+  // repeats this check on every ingest batch before inserting, so a re-sent record still counts once.
+  const timed = newlyClaimed.map((f) => ({
+    request_id: f.record.request_id,
+    start_time: Math.floor(Date.parse(f.record.start_time) / 1000),
+  }));
+  const stored = await existingRequestIds(deps.warehouse, timed).catch((err: Error) => {
+    deps.warn(`ingest: duplicate check against ClickHouse skipped (${err.message})`);
+    return new Set<string>();
+  });
+  const accepted = newlyClaimed.filter((f) => !stored.has(f.record.request_id));
+  for (let i = 0; i < accepted.length; i += JOB_RECORDS) {
+    const chunk = accepted.slice(i, i + JOB_RECORDS).map((c) => c.record);
+    try {
+      await deps.producer.enqueue(chunk, 'ingest', `${batchId}-${i / JOB_RECORDS}`);
+    } catch (err) {
+      // Nothing from this chunk on is queued: give the ids back so the caller's retry is not a "duplicate".
+      const unqueued = accepted.slice(i).map((c) => c.record.request_id);
+      await releaseClaims(deps.redis, unqueued).catch(() => {});
+      throw new AppError('service_unavailable', 'the spend queue is unavailable; retry the request', { cause: err });
+    }
+  }
+  const acceptedIndexes = new Set(accepted.map((a) => a.index));
+  for (const f of fresh) {
+    const status = acceptedIndexes.has(f.index) ? 'accepted' : 'duplicate';
+    results.push({ index: f.index, request_id: f.record.request_id, status });
+  }
+  results.sort((a, b) => a.index - b.index);
+  const count = (status: RecordResult['status']) => results.filter((r) => r.status === status).length;
+  return { accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected'), results };
+}
