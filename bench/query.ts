@@ -1,0 +1,276 @@
+// Query benchmark: the dashboard's fixed questions against Spendhouse (through the HTTP API, in process)
+// and against Postgres holding the same calls in LiteLLM's LiteLLM_SpendLogs schema, side by side.
+//   npm run bench -- query [--n 10000000] [--reps 7] [--no-pg] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+// Prints a table (p50/p95 per question and the Postgres/Spendhouse ratio) and writes bench/results/query-<n>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { z } from 'zod';
+import { buildApp } from '../src/app.js';
+import { sql } from '../src/clickhouse/sql.js';
+import { loadConfig } from '../src/config/load.js';
+import { END_MS, loadClickHouse, loadPostgres, POSTGRES_INDEXES, POSTGRES_SCHEMA, START_MS } from './queryData.js';
+
+const MASTER_KEY = 'sk-bench-master-key-0123456789';
+const FROM = new Date(START_MS).toISOString();
+const TO = new Date(END_MS).toISOString();
+const DAY1 = FROM.slice(0, 10);
+const DAYN = new Date(END_MS - 1).toISOString().slice(0, 10);
+const PG_WINDOW = `"startTime" >= '${FROM.replace('T', ' ').slice(0, 19)}' AND "startTime" < '${TO.replace('T', ' ').slice(0, 19)}'`;
+
+interface Question {
+  name: string;
+  spendhouse: { method: 'GET' | 'POST'; url: string; body?: Record<string, unknown> };
+  /** LiteLLM-schema SQL; several statements when LiteLLM's endpoint runs several (count + page). */
+  postgres: string[] | null;
+}
+
+const q = (body: Record<string, unknown>) => ({
+  method: 'POST' as const,
+  url: '/spend/query',
+  body: { from: FROM, to: TO, ...body },
+});
+const logsUrl = (page: number) => `/spend/logs/v2?start_date=${DAY1}&end_date=${DAYN}&page=${page}&page_size=50`;
+const pgPage = (page: number) => [
+  `SELECT count(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}`,
+  `SELECT * FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} ORDER BY "startTime" DESC LIMIT 50 OFFSET ${(page - 1) * 50}`,
+];
+
+const QUESTIONS: Question[] = [
+  {
+    name: '30-day total by team',
+    spendhouse: q({ group_by: ['team'], metrics: ['cost', 'requests'] }),
+    postgres: [`SELECT team_id, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY team_id`],
+  },
+  {
+    name: 'by model per day',
+    spendhouse: q({ group_by: ['model'], granularity: 'day', metrics: ['cost', 'requests'] }),
+    postgres: [
+      `SELECT date_trunc('day', "startTime"), model, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY 1, 2`,
+    ],
+  },
+  {
+    name: '2-tag combination by team',
+    spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, metrics: ['cost'] }),
+    postgres: [
+      `SELECT team_id, SUM(spend) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","feature:onboarding"]'::jsonb GROUP BY team_id`,
+    ],
+  },
+  {
+    name: 'top 10 tags',
+    spendhouse: q({ group_by: ['tag'], metrics: ['cost'], order_by: '-cost', limit: 10 }),
+    postgres: [
+      `SELECT tag, SUM(spend) FROM (SELECT jsonb_array_elements_text(request_tags) AS tag, spend FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}) t GROUP BY tag ORDER BY 2 DESC LIMIT 10`,
+    ],
+  },
+  {
+    name: "one key's daily spend",
+    spendhouse: q({ filters: { key: { in: ['key-4242'] } }, granularity: 'day', metrics: ['cost', 'requests'] }),
+    postgres: [
+      `SELECT date_trunc('day', "startTime"), SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND api_key = 'key-4242' GROUP BY 1`,
+    ],
+  },
+  { name: 'logs page 1', spendhouse: { method: 'GET', url: logsUrl(1) }, postgres: pgPage(1) },
+  { name: 'logs page 1,000', spendhouse: { method: 'GET', url: logsUrl(1000) }, postgres: pgPage(1000) },
+  {
+    name: 'raw: p95 latency by model (2 tags)',
+    spendhouse: q({
+      group_by: ['model'],
+      tags: { all: ['env:prod', 'tier:pro'] },
+      metrics: ['cost', 'p95_latency_ms'],
+    }),
+    postgres: [
+      `SELECT model, SUM(spend), percentile_cont(0.95) WITHIN GROUP (ORDER BY request_duration_ms) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","tier:pro"]'::jsonb GROUP BY model`,
+    ],
+  },
+  {
+    name: 'raw: 2-tag combination by team, forced raw',
+    spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, source: 'raw' }),
+    postgres: null,
+  },
+];
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+function stats(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), runs: samples.length };
+}
+
+async function timed(fn: () => Promise<unknown>, reps: number): Promise<number[]> {
+  await fn(); // warm-up: caches, JIT, first connection
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await fn();
+    out.push(performance.now() - start);
+  }
+  return out;
+}
+
+async function preparePostgres(client: pg.Client, n: number, chunk: number): Promise<void> {
+  await client.query('CREATE TABLE IF NOT EXISTS spendhouse_bench_meta (n bigint)');
+  const meta = await client.query<{ n: string }>('SELECT n FROM spendhouse_bench_meta');
+  if (Number(meta.rows[0]?.n) === n) return;
+  console.log(`postgres: loading ${n} calls into LiteLLM_SpendLogs …`);
+  await client.query('DROP TABLE IF EXISTS "LiteLLM_SpendLogs"');
+  await client.query(POSTGRES_SCHEMA);
+  await client.query('SET synchronous_commit = off');
+  for (let from = 0; from < n; from += chunk) {
+    await loadPostgres(client, n, from, Math.min(n, from + chunk));
+    console.log(`  ${Math.min(n, from + chunk)} / ${n}`);
+  }
+  for (const index of POSTGRES_INDEXES) await client.query(index);
+  await client.query('VACUUM ANALYZE "LiteLLM_SpendLogs"');
+  await client.query('DELETE FROM spendhouse_bench_meta');
+  await client.query('INSERT INTO spendhouse_bench_meta VALUES ($1)', [n]);
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string', default: '10000000' },
+      reps: { type: 'string', default: '7' },
+      'pg-reps': { type: 'string', default: '5' },
+      'no-pg': { type: 'boolean', default: false },
+      'pg-url': { type: 'string', default: 'postgresql://postgres@127.0.0.1:5432/test' },
+      'clickhouse-url': { type: 'string', default: 'http://127.0.0.1:18123' },
+      'redis-url': { type: 'string', default: 'redis://127.0.0.1:16379' },
+      chunk: { type: 'string', default: '5000000' },
+    },
+  });
+  const n = Number(values.n);
+  const reps = Number(values.reps);
+  const chunk = Number(values.chunk);
+  const database = `bench_query_${n}`;
+  const config = loadConfig({
+    configPath: null,
+    env: {
+      CLICKHOUSE_URL: values['clickhouse-url'],
+      REDIS_URL: values['redis-url'],
+      CLICKHOUSE_DATABASE: database,
+      MASTER_KEY,
+    },
+  });
+  const app = await buildApp({ config });
+  const pgClient = values['no-pg'] ? null : new pg.Client({ connectionString: values['pg-url'] });
+  try {
+    const count = await app.warehouse.rows(
+      sql`SELECT count() AS c FROM spend_logs`,
+      z.object({ c: z.coerce.number() }),
+    );
+    if (count[0]?.c !== n) {
+      if (count[0]?.c)
+        throw new Error(`${database}.spend_logs holds ${count[0]?.c} calls, not ${n}: drop the database`);
+      console.log(`clickhouse: loading ${n} calls into ${database} …`);
+      const started = performance.now();
+      for (let from = 0; from < n; from += chunk) {
+        await loadClickHouse(app.warehouse, n, from, Math.min(n, from + chunk));
+        console.log(`  ${Math.min(n, from + chunk)} / ${n} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      }
+    }
+    if (pgClient) {
+      await pgClient.connect();
+      await preparePostgres(pgClient, n, chunk);
+      // Generous to Postgres: LiteLLM's default work_mem is 4MB; aggregates here get 64MB.
+      await pgClient.query(`SET work_mem = '64MB'`);
+      await checkSameData(app, pgClient);
+    }
+    const results = [];
+    for (const question of QUESTIONS) {
+      let source = '';
+      const spendhouse = await timed(async () => {
+        const res = await app.inject({
+          method: question.spendhouse.method,
+          url: question.spendhouse.url,
+          headers: { authorization: `Bearer ${MASTER_KEY}` },
+          ...(question.spendhouse.body ? { payload: question.spendhouse.body } : {}),
+        });
+        if (res.statusCode !== 200) throw new Error(`${question.name}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+        const body = res.json() as { source_table?: string; read_plan?: string };
+        source = body.source_table ?? body.read_plan ?? '';
+      }, reps);
+      const postgres =
+        pgClient && question.postgres
+          ? await timed(async () => {
+              for (const statement of question.postgres ?? []) await pgClient.query(statement);
+            }, Number(values['pg-reps']))
+          : null;
+      const sh = stats(spendhouse);
+      const pgStats = postgres ? stats(postgres) : null;
+      const row = {
+        question: question.name,
+        spendhouse_source: source,
+        spendhouse_ms: sh,
+        postgres_ms: pgStats,
+        ratio_p50: pgStats ? pgStats.p50 / sh.p50 : null,
+      };
+      results.push(row);
+      console.log(
+        `${question.name.padEnd(44)} ${source.padEnd(16)} p50 ${sh.p50.toFixed(1).padStart(8)} ms  p95 ${sh.p95.toFixed(1).padStart(8)} ms` +
+          (pgStats
+            ? `  | postgres p50 ${pgStats.p50.toFixed(0).padStart(7)} ms  p95 ${pgStats.p95.toFixed(0).padStart(7)} ms  ×${(row.ratio_p50 ?? 0).toFixed(0)}`
+            : ''),
+      );
+    }
+    const report = {
+      suite: 'query',
+      calls: n,
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30) },
+      note: 'Shared 2-core machine (other helpers running): numbers are noisy. Spendhouse is timed through app.inject (HTTP handler, JSON); Postgres as raw SQL over a local socket (no LiteLLM/Python overhead).',
+      reps: { spendhouse: reps, postgres: Number(values['pg-reps']) },
+      results,
+    };
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    const file = new URL(`./results/query-${n}.json`, import.meta.url);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwritten ${file.pathname}`);
+    printTable(results);
+  } finally {
+    await app.close();
+    await pgClient?.end();
+  }
+}
+
+/** Both systems must hold the same calls: equal counts, and totals equal up to Postgres's float rounding. */
+async function checkSameData(app: Awaited<ReturnType<typeof buildApp>>, client: pg.Client): Promise<void> {
+  const ch = await app.warehouse.rows(
+    sql`SELECT count() AS c, sum(cost_nano) AS s FROM spend_logs`,
+    z.object({ c: z.coerce.number(), s: z.coerce.number() }),
+  );
+  const pgRows = await client.query<{ c: string; s: number }>(
+    'SELECT count(*) AS c, SUM(spend) AS s FROM "LiteLLM_SpendLogs"',
+  );
+  const a = ch[0];
+  const b = pgRows.rows[0];
+  const usd = (a?.s ?? 0) / 1e9;
+  console.log(
+    `same data: clickhouse ${a?.c} calls $${usd.toFixed(2)} · postgres ${b?.c} calls $${Number(b?.s).toFixed(2)}`,
+  );
+  if (Number(b?.c) !== a?.c || Math.abs(Number(b?.s) - usd) > 1e-6 * usd)
+    throw new Error('the two systems hold different data');
+}
+
+function printTable(
+  results: {
+    question: string;
+    spendhouse_source: string;
+    spendhouse_ms: { p50: number; p95: number };
+    postgres_ms: { p50: number; p95: number } | null;
+    ratio_p50: number | null;
+  }[],
+) {
+  const ms = (v: number | undefined) => (v === undefined ? '—' : v < 100 ? v.toFixed(1) : v.toFixed(0));
+  console.log(
+    '\n| question | source | Spendhouse p50 ms | p95 ms | Postgres (LiteLLM schema) p50 ms | p95 ms | ratio (p50) |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(
+      `| ${r.question} | ${r.spendhouse_source} | ${ms(r.spendhouse_ms.p50)} | ${ms(r.spendhouse_ms.p95)} | ${ms(r.postgres_ms?.p50)} | ${ms(r.postgres_ms?.p95)} | ${r.ratio_p50 === null ? '—' : `${r.ratio_p50.toFixed(0)}×`} |`,
+    );
+  }
+}
