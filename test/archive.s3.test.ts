@@ -129,8 +129,8 @@ describe('archive to S3 (s3rver)', () => {
     const after = await etags();
     const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k));
     assert.deepEqual(changed.sort(), [
-      `${PREFIX}/spend_logs_jsonl/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz`,
       `${PREFIX}/spend_logs/dt=2026-01-05/hour=12/part-20260105T1200Z.parquet`,
+      `${PREFIX}/spend_logs_jsonl/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz`,
     ]);
     await assertTotalsMatch(t, t.app.archive.context.store, work);
   });
