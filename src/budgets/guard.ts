@@ -144,10 +144,27 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
     }
   }
 
+  /** Redis (or ClickHouse, for a rebuild or a cache miss) is unreachable: the configured fail mode decides. */
+  function unavailable(err: unknown): Admission {
+    log.error({ err }, `budget ledger unavailable (budget_fail_mode: ${deps.failMode})`);
+    if (deps.failMode === 'open') return UNGUARDED;
+    throw new AppError('service_unavailable', 'budgets cannot be checked right now; the call was not forwarded', {
+      headers: { 'retry-after': '1' },
+      cause: err,
+    });
+  }
+
   return {
     name: 'budgets',
     async admit(ctx: CallContext): Promise<Admission> {
-      const scopes = await resolveScopes(ctx, deps.cache, deps.timeZone);
+      let scopes: CallScopes;
+      try {
+        scopes = await resolveScopes(ctx, deps.cache, deps.timeZone);
+      } catch (err) {
+        // A blocked entity is a refusal; anything else means the control plane is unreachable.
+        if (err instanceof AppError) throw err;
+        return unavailable(err);
+      }
       if (scopes.budgets.length === 0 && scopes.rates.length === 0) return UNGUARDED;
       const budgets: LedgerBudget[] = scopes.budgets.map((s) => ({
         key: ledgerKeys.scope(s.id, s.period),
@@ -166,13 +183,7 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
       try {
         result = await admitInLedger(ctx, scopes, budgets, rates);
       } catch (err) {
-        // Redis (or the ClickHouse rebuild) is unreachable: the configured fail mode decides.
-        log.error({ err }, `budget ledger unavailable (budget_fail_mode: ${deps.failMode})`);
-        if (deps.failMode === 'open') return UNGUARDED;
-        throw new AppError('service_unavailable', 'budgets cannot be checked right now; the call was not forwarded', {
-          headers: { 'retry-after': '1' },
-          cause: err,
-        });
+        return unavailable(err);
       }
       if (!result.ok) {
         const scopeKind = result.reason === 'budget' ? scopes.budgets[result.index]?.kind : 'rate';
