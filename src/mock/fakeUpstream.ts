@@ -1,6 +1,6 @@
 // A local fake LLM provider for tests and benchmarks: a real HTTP server speaking OpenAI (chat, completions,
 // embeddings, JSON and SSE) and Anthropic Messages, with scripted latency, token counts and errors.
-// Scenario per request = defaults ← `forModel(model, …)` ← model-name conventions (`fail-429`, `slow-2000`)
+// Scenario per request = defaults ← model-name conventions (`fail-429`, `slow-2000`) ← `forModel(model, …)`
 // ← an `x-fake-scenario` JSON header. Every request it receives is recorded for assertions.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -97,8 +97,8 @@ export async function startFakeUpstream(initial: FakeScenario = {}): Promise<Fak
     const header = req.headers['x-fake-scenario'];
     const scenario: FakeScenario = {
       ...defaults,
-      ...byModel.get(model),
       ...conventionFor(model),
+      ...byModel.get(model),
       ...(typeof header === 'string' ? (JSON.parse(header) as FakeScenario) : {}),
     };
     if (scenario.latencyMs) await sleep(scenario.latencyMs);
