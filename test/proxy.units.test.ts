@@ -1,0 +1,163 @@
+// Pure pieces of the proxy, no servers: exact decimal pricing, price sheets (genai-prices and config),
+// UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ModelRouter } from '../src/proxy/deployments.js';
+import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/decimal.js';
+import { costNano, modelPricing } from '../src/proxy/pricing/modelPricing.js';
+import { uuidv7 } from '../src/proxy/requestId.js';
+import { SseParser } from '../src/proxy/sse.js';
+import { chatToMessagesRequest } from '../src/proxy/translate/chatToMessages.js';
+import { ZERO_USAGE } from '../src/proxy/usage.js';
+
+const usage = (promptTokens: number, completionTokens: number, extra = {}) => ({
+  ...ZERO_USAGE,
+  promptTokens,
+  completionTokens,
+  ...extra,
+});
+
+test('decimal prices are exact where binary floats are not', () => {
+  assert.deepEqual(decimalFromNumber(0.000001), { units: 1n, scale: 6 });
+  assert.deepEqual(decimalFromNumber(1e-7), { units: 1n, scale: 7 });
+  assert.deepEqual(decimalFromNumber(2.5e-7), { units: 25n, scale: 8 });
+  assert.deepEqual(decimalFromNumber(1e21), { units: 10n ** 21n, scale: 0 });
+  // gpt-4o-mini, 900 input + 100 cached + 500 output tokens summed in floats is 0.00044249999999999997.
+  assert.notEqual((0.15 * 900) / 1e6 + (0.075 * 100) / 1e6 + (0.6 * 500) / 1e6, 0.0004425);
+  const perMillion = (usd: number) => perUnitOf(decimalFromNumber(usd), 6);
+  const terms = [
+    { quantity: 900, price: perMillion(0.15) },
+    { quantity: 100, price: perMillion(0.075) },
+    { quantity: 500, price: perMillion(0.6) },
+  ];
+  assert.equal(nanoUsd(terms), 442_500);
+  // Half a nano-USD rounds up, once, after the exact sum.
+  assert.equal(nanoUsd([{ quantity: 1, price: decimalFromNumber(0.0000000005) }]), 1);
+  assert.equal(nanoUsd([{ quantity: 3, price: decimalFromNumber(0.0000000002) }]), 1);
+  assert.throws(() => decimalFromNumber(-1), RangeError);
+});
+
+test('genai-prices sheet: cache reads, cache writes and reasoning priced apart, fallbacks to input/output', () => {
+  const mini = modelPricing({ model: 'gpt-4o-mini', providerId: 'openai', useCatalog: true, config: {} });
+  assert.equal(mini.status, 'priced');
+  // 0.15 input, 0.075 cached input, 0.6 output per million.
+  assert.equal(costNano(mini.sheetAt(new Date()), usage(1000, 500, { cachedTokens: 100 })), 442_500);
+  const claude = modelPricing({
+    model: 'claude-3-5-sonnet-20241022',
+    providerId: 'anthropic',
+    useCatalog: true,
+    config: {},
+  });
+  assert.equal(costNano(claude.sheetAt(new Date()), usage(1000, 0, { cacheWriteTokens: 1000 })), 3_750_000);
+  const unknown = modelPricing({ model: 'house-llama', providerId: 'openai', useCatalog: true, config: {} });
+  assert.deepEqual([unknown.status, unknown.sheetAt(new Date())], ['unpriced', null]);
+  assert.equal(costNano(null, usage(1000, 1000)), 0);
+});
+
+test('config prices override per component and make the status custom', () => {
+  const partial = modelPricing({
+    model: 'gpt-4o',
+    providerId: 'openai',
+    useCatalog: true,
+    config: { output_cost_per_token: 0.00002 },
+  });
+  assert.equal(partial.status, 'custom');
+  // Input from the catalog (2.5 per million), output from config (20 per million).
+  assert.equal(costNano(partial.sheetAt(new Date()), usage(1000, 1000)), 2_500_000 + 20_000_000);
+  const house = modelPricing({
+    model: 'house',
+    useCatalog: false,
+    config: {
+      input_cost_per_token: 0.000001,
+      output_cost_per_token: 0.000002,
+      cache_read_input_token_cost: 0.0000001,
+      output_cost_per_reasoning_token: 0.000004,
+    },
+  });
+  assert.equal(
+    costNano(house.sheetAt(new Date()), usage(1000, 500, { cachedTokens: 400, reasoningTokens: 100 })),
+    600 * 1000 + 400 * 100 + 400 * 2000 + 100 * 4000,
+  );
+});
+
+test('uuidv7: version, variant, time prefix and order', () => {
+  const a = uuidv7(1_700_000_000_000);
+  const b = uuidv7(1_700_000_000_001);
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(Number.parseInt(a.replace('-', '').slice(0, 12), 16), 1_700_000_000_000);
+  assert.ok(a < b);
+  assert.notEqual(uuidv7(), uuidv7());
+});
+
+test('SSE parser: events split across chunks and inside UTF-8 characters, CRLF, comments, no final blank line', () => {
+  const parser = new SseParser();
+  const bytes = Buffer.from('event: a\ndata: {"t":"é"}\n\n: keep-alive\n\ndata: x\r\ndata: y\r\n\r\ndata: [DONE]');
+  const events = [];
+  for (let i = 0; i < bytes.length; i += 3) events.push(...parser.push(bytes.subarray(i, i + 3)));
+  events.push(...parser.finish());
+  assert.deepEqual(
+    events.map((e) => [e.event, e.data]),
+    [
+      ['a', '{"t":"é"}'],
+      [null, 'x\ny'],
+      [null, '[DONE]'],
+    ],
+  );
+  assert.equal(events[0]?.raw, 'event: a\ndata: {"t":"é"}\n\n');
+});
+
+test('router: round robin, wildcard routes, boot errors name the config path', () => {
+  const router = new ModelRouter([
+    { model_name: 'm', litellm_params: { model: 'openai/a', api_base: 'http://one/v1' } },
+    { model_name: 'm', litellm_params: { model: 'openai/b', api_base: 'http://two/v1' } },
+    { model_name: 'groq/*', litellm_params: { model: 'groq/*' } },
+  ]);
+  assert.deepEqual([router.resolve('m')?.upstreamModel, router.resolve('m')?.upstreamModel], ['a', 'b']);
+  const groq = router.resolve('groq/llama-3.1-8b-instant');
+  assert.deepEqual(
+    [groq?.provider, groq?.upstreamModel, groq?.apiBase],
+    ['groq', 'llama-3.1-8b-instant', 'https://api.groq.com/openai/v1'],
+  );
+  assert.equal(router.resolve('nope'), null);
+  assert.throws(
+    () => new ModelRouter([{ model_name: 'v', litellm_params: { model: 'hosted_vllm/llama' } }]),
+    /model_list\[0\]\.litellm_params\.api_base: required for provider hosted_vllm/,
+  );
+});
+
+test('chat → Anthropic: consecutive turns merged, parallel_tool_calls, bad tool arguments named', () => {
+  const out = chatToMessagesRequest(
+    {
+      messages: [
+        { role: 'developer', content: 'rules' },
+        { role: 'user', content: 'a' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/cat.png' } }] },
+      ],
+      tools: [{ type: 'function', function: { name: 't' } }],
+      parallel_tool_calls: false,
+      stop: ['x', 'y'],
+    },
+    'claude',
+    10,
+  );
+  assert.deepEqual(out.messages, [
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'a' },
+        { type: 'image', source: { type: 'url', url: 'https://x/cat.png' } },
+      ],
+    },
+  ]);
+  assert.deepEqual(out.tool_choice, { type: 'auto', disable_parallel_tool_use: true });
+  assert.deepEqual(out.stop_sequences, ['x', 'y']);
+  assert.throws(
+    () =>
+      chatToMessagesRequest(
+        { messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 'f', arguments: '{bad' } }] }] },
+        'claude',
+        10,
+      ),
+    /messages\[0\]\.tool_calls\[0\]\.function\.arguments/,
+  );
+});
