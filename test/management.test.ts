@@ -198,3 +198,33 @@ test('info and list endpoints answer in LiteLLM shapes with spend from ClickHous
   const tiers = await adminGet(t.app, '/budget/list');
   assert.equal((tiers.body as unknown as { max_budget: number }[])[0]?.max_budget, 20);
 });
+
+test('deleting a team or a user revokes their keys and memberships', async () => {
+  const team = await curlPost(t.app, '/team/new', { team_alias: 'short-lived' });
+  const teamId = String(team.body.team_id);
+  const user = await curlPost(t.app, '/user/new', { user_email: 'erin@acme.com', auto_create_key: false });
+  const userId = String(user.body.user_id);
+  const added = await curlPost(t.app, '/team/member_add', {
+    team_id: teamId,
+    member: { user_email: 'erin@acme.com' },
+    max_budget_in_team: 5,
+  });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  const teamKey = await curlPost(t.app, '/key/generate', { team_id: teamId });
+  const userKey = await curlPost(t.app, '/key/generate', { user_id: userId });
+  assert.equal(await authError(t.app, String(teamKey.body.key)), null);
+
+  const membership = await adminGet(t.app, `/team/info?team_id=${teamId}`);
+  assert.deepEqual(membership.body.team_memberships, [
+    { team_id: teamId, user_id: userId, role: 'user', max_budget_in_team: 5, litellm_budget_table: { max_budget: 5 } },
+  ]);
+  assert.equal((await curlPost(t.app, '/team/member_delete', { team_id: teamId, user_id: userId })).status, 200);
+  assert.deepEqual((await adminGet(t.app, `/team/info?team_id=${teamId}`)).body.team_memberships, []);
+
+  assert.equal((await curlPost(t.app, '/team/delete', { team_ids: [teamId] })).status, 200);
+  assert.equal(await authError(t.app, String(teamKey.body.key)), 'invalid API key');
+  assert.equal((await adminGet(t.app, `/team/info?team_id=${teamId}`)).status, 404);
+  assert.equal((await curlPost(t.app, '/user/delete', { user_ids: [userId] })).status, 200);
+  assert.equal(await authError(t.app, String(userKey.body.key)), 'invalid API key');
+  assert.equal((await curlPost(t.app, '/user/delete', { user_ids: [userId] })).status, 404);
+});

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { periodFor } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
 import type { ControlCache } from './cache.js';
-import { type DocOf, type IndexColumns, KINDS, type Kind } from './entities.js';
+import { type DocOf, type IndexColumns, KINDS, type Kind, memberId } from './entities.js';
 import { type SpendFilter, scopeSpendNano } from './spend.js';
 import type { ControlStore } from './store.js';
 
@@ -40,6 +40,24 @@ export class ControlPlane {
   ): Promise<void> {
     await this.store.write(kind, change);
     await this.cache.invalidate();
+  }
+
+  /** Deletes teams or users with everything they own: their keys (rotated ones too) and memberships. */
+  async removeOwned(kind: 'team' | 'user', ids: readonly string[]): Promise<void> {
+    const field = kind === 'team' ? 'team_id' : 'user_id';
+    const tokens: string[] = [];
+    const members: string[] = [];
+    for (const id of ids) {
+      const [keys, memberships] = await Promise.all([
+        this.store.list('key', { [field]: id, includeUnlisted: true }),
+        this.store.list('member', { [field]: id }),
+      ]);
+      tokens.push(...keys.docs.map((k) => k.token));
+      members.push(...memberships.docs.map((m) => memberId(m.team_id, m.user_id)));
+    }
+    if (tokens.length) await this.write('key', { remove: tokens });
+    if (members.length) await this.write('member', { remove: members });
+    await this.write(kind, { remove: ids });
   }
 
   /** Fails with 404 naming `param` when the id does not exist. */

@@ -175,16 +175,7 @@ export default async function teamRoutes(app: FastifyInstance, opts: { plane: Co
   app.post('/team/delete', async (request) => {
     const { team_ids } = parseInput(deleteTeamSchema, request.body);
     for (const [i, id] of team_ids.entries()) await plane.require('team', id, `team_ids[${i}]`);
-    // A team's keys and memberships go with it (LiteLLM deletes the team's keys too).
-    for (const id of team_ids) {
-      const [{ docs: keys }, { docs: members }] = await Promise.all([
-        plane.store.list('key', { team_id: id, includeUnlisted: true }),
-        plane.store.list('member', { team_id: id }),
-      ]);
-      if (keys.length) await plane.write('key', { remove: keys.map((k) => k.token) });
-      if (members.length) await plane.write('member', { remove: members.map((m) => memberId(m.team_id, m.user_id)) });
-    }
-    await plane.write('team', { remove: team_ids });
+    await plane.removeOwned('team', team_ids);
     return { deleted_teams: team_ids };
   });
 

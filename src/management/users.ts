@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
 import type { ControlPlane } from './control.js';
-import { type KeyDoc, type MemberDoc, memberId, type UserDoc, userRoleSchema } from './entities.js';
+import { type KeyDoc, type MemberDoc, type UserDoc, userRoleSchema } from './entities.js';
 import { pageOf, parseInput, totalPages } from './http.js';
 import { aliasLocks, keyToApi, prepareKey } from './keys.js';
 import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
@@ -180,16 +180,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
   app.post('/user/delete', async (request) => {
     const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(z.string().min(1)).min(1) }), request.body);
     for (const [i, id] of user_ids.entries()) await plane.require('user', id, `user_ids[${i}]`);
-    // The user's keys and memberships go with it.
-    for (const id of user_ids) {
-      const [{ docs: keys }, { docs: members }] = await Promise.all([
-        plane.store.list('key', { user_id: id, includeUnlisted: true }),
-        plane.store.list('member', { user_id: id }),
-      ]);
-      if (keys.length) await plane.write('key', { remove: keys.map((k) => k.token) });
-      if (members.length) await plane.write('member', { remove: members.map((m) => memberId(m.team_id, m.user_id)) });
-    }
-    await plane.write('user', { remove: user_ids });
+    await plane.removeOwned('user', user_ids);
     return { deleted_users: user_ids };
   });
 
