@@ -1,7 +1,7 @@
 // Builds the dashboard: src/ui/app/main.tsx (Preact + uPlot) → dist/ui/{index.html, app-<hash>.js,
 // app-<hash>.css}, minified, with .gz and .br twins that @fastify/static serves to browsers that accept
 // them. Prints the gzipped size (target ≤ 100 KB). `node scripts/build-ui.mjs [--outdir dir]`.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -28,7 +28,10 @@ function indexHtml(js, css) {
 }
 
 /** Returns the gzipped byte size of each emitted file. */
-export async function buildUi(outdir = join(ROOT, 'dist', 'ui')) {
+export async function buildUi(target = join(ROOT, 'dist', 'ui')) {
+  // Build beside the target and swap it in, so a server (or a second build started by a parallel test)
+  // never sees a half-written folder.
+  const outdir = `${target}.build-${process.pid}`;
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const result = await build({
@@ -57,6 +60,14 @@ export async function buildUi(outdir = join(ROOT, 'dist', 'ui')) {
     writeFileSync(join(outdir, `${name}.gz`), gz);
     writeFileSync(join(outdir, `${name}.br`), brotliCompressSync(body));
     sizes[name] = { bytes: body.length, gzip: gz.length };
+  }
+  rmSync(target, { recursive: true, force: true });
+  try {
+    renameSync(outdir, target);
+  } catch (err) {
+    // A parallel build swapped in first; its output is the same source, so keep it.
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    rmSync(outdir, { recursive: true, force: true });
   }
   return sizes;
 }

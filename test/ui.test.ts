@@ -87,12 +87,18 @@ describe('dashboard server', () => {
     assert.equal(master.statusCode, 200);
     const asKey = await login({ username: '', password: 'sk-static-team-a-key' });
     assert.equal(asKey.statusCode, 200);
-    const me = await t.app.inject({ url: '/ui/api/session', headers: { cookie: cookieFrom(asKey.headers['set-cookie']) } });
+    const me = await t.app.inject({
+      url: '/ui/api/session',
+      headers: { cookie: cookieFrom(asKey.headers['set-cookie']) },
+    });
     assert.deepEqual(
       { isAdmin: me.json().isAdmin, teamId: me.json().teamId, username: me.json().username },
       { isAdmin: false, teamId: 'team-a', username: 'team-a-key' },
     );
-    const models = await t.app.inject({ url: '/ui/api/models', headers: { cookie: cookieFrom(asKey.headers['set-cookie']) } });
+    const models = await t.app.inject({
+      url: '/ui/api/models',
+      headers: { cookie: cookieFrom(asKey.headers['set-cookie']) },
+    });
     assert.equal(models.statusCode, 403, 'model health is admin-only');
   });
 
@@ -118,8 +124,22 @@ describe('dashboard server', () => {
     assert.equal(res.statusCode, 200, res.body);
     const byName = new Map(res.json().data.map((m: { model_name: string }) => [m.model_name, m]));
     assert.deepEqual(
-      pick(byName.get('gpt-4o'), ['provider', 'upstream_model', 'price_source', 'input_per_1m_usd', 'rpm_limit', 'health']),
-      { provider: 'openai', upstream_model: 'gpt-4o', price_source: 'catalog', input_per_1m_usd: '2.5', rpm_limit: 100, health: 'idle' },
+      pick(byName.get('gpt-4o'), [
+        'provider',
+        'upstream_model',
+        'price_source',
+        'input_per_1m_usd',
+        'rpm_limit',
+        'health',
+      ]),
+      {
+        provider: 'openai',
+        upstream_model: 'gpt-4o',
+        price_source: 'catalog',
+        input_per_1m_usd: '2.5',
+        rpm_limit: 100,
+        health: 'idle',
+      },
     );
     assert.deepEqual(pick(byName.get('house'), ['price_source', 'input_per_1m_usd', 'output_per_1m_usd']), {
       price_source: 'config',

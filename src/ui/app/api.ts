@@ -92,6 +92,7 @@ export interface SessionInfo {
   username: string;
   isAdmin: boolean;
   keyAlias: string | null;
+  keyHash: string | null;
   userId: string | null;
   teamId: string | null;
   logRetention: string | null;

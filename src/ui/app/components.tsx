@@ -63,7 +63,7 @@ export function Show<T>({
 
 /** Spend against a limit: green, amber past the soft limit (or 80%), red at the hard limit. */
 export function Progress({ value, max, soft }: { value: number; max: number | null; soft?: number | null }) {
-  if (!max || max <= 0) return <span class="muted">no limit</span>;
+  if (!max || max <= 0) return <div class="muted small">no budget</div>;
   const share = Math.min(value / max, 1);
   const level = value >= max ? 'over' : (soft && value >= soft) || share >= 0.8 ? 'warn' : 'ok';
   return (

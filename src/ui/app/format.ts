@@ -7,8 +7,12 @@ export function usd(value: string | number | null | undefined): string {
   if (!Number.isFinite(n)) return String(value);
   if (n === 0) return '$0.00';
   const abs = Math.abs(n);
-  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return `${n < 0 ? '-' : ''}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+  // Cents for dollars, then enough significant digits that a $0.0000069 call does not read as $0.00.
+  const shown =
+    abs >= 0.01
+      ? abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: abs >= 1 ? 2 : 4 })
+      : abs.toLocaleString('en-US', { maximumSignificantDigits: 3, maximumFractionDigits: 9 });
+  return `${n < 0 ? '-' : ''}$${shown}`;
 }
 
 export function num(value: string | number | null | undefined): string {

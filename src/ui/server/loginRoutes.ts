@@ -33,6 +33,8 @@ export interface SessionInfo {
   username: string;
   isAdmin: boolean;
   keyAlias: string | null;
+  /** The logged-in key's hash (key logins only), so the dashboard can name it in breakdowns. */
+  keyHash: string | null;
   userId: string | null;
   teamId: string | null;
   /** Raw log retention (`spend_logs_max_age`), shown on the Logs tab; null = kept until dropped by hand. */
@@ -108,6 +110,7 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
       username: principal.isAdmin ? config.uiUsername : (principal.keyAlias ?? `key ${principal.keyHash.slice(0, 8)}`),
       isAdmin: principal.isAdmin,
       keyAlias: principal.keyAlias,
+      keyHash: principal.isAdmin ? null : principal.keyHash,
       userId: principal.userId,
       teamId: principal.teamId,
       logRetention: config.spendLogsMaxAge,

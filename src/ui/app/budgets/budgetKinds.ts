@@ -35,7 +35,7 @@ export const KINDS: BudgetKind[] = [
     title: 'Users',
     idField: 'user_id',
     nameField: 'user_email',
-    list: '/user/list',
+    list: '/user/list?page_size=100',
     create: '/user/new',
     update: '/user/update',
   },
@@ -81,11 +81,11 @@ export interface Member {
   max_budget_in_team?: number | null;
 }
 
-/** Members of a team from /team/info (LiteLLM nests them in team_info.members_with_roles). */
+/** Members of a team from /team/info (`team_memberships`; older LiteLLM: team_info.members_with_roles). */
 export async function teamMembers(teamId: string, signal: AbortSignal): Promise<Member[]> {
   const info = await get<Record<string, unknown>>(`/team/info?team_id=${encodeURIComponent(teamId)}`, signal);
   const teamInfo = (info.team_info ?? info) as Record<string, unknown>;
-  const members = teamInfo.members_with_roles ?? info.members ?? teamInfo.members ?? [];
+  const members = info.team_memberships ?? teamInfo.members_with_roles ?? teamInfo.members ?? [];
   return Array.isArray(members) ? (members as Member[]) : [];
 }
 

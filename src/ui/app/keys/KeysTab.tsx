@@ -40,7 +40,7 @@ export function KeysTab() {
 
   const shown =
     keys.status === 'ok'
-      ? keys.data.filter((k) => {
+      ? keys.data.keys.filter((k) => {
           const q = filter.trim().toLowerCase();
           return !q || [k.key_alias, k.key_name, k.user_id, k.team_id].some((v) => v?.toLowerCase().includes(q));
         })
@@ -63,7 +63,12 @@ export function KeysTab() {
       {keys.status === 'loading' && <Loading />}
       {keys.status === 'error' && <ErrorBox error={keys.error} onRetry={reload} />}
       {keys.status === 'ok' && shown.length === 0 && (
-        <Empty>{keys.data.length ? 'No key matches the filter.' : 'No keys yet. Generate one to start.'}</Empty>
+        <Empty>{keys.data.keys.length ? 'No key matches the filter.' : 'No keys yet. Generate one to start.'}</Empty>
+      )}
+      {keys.status === 'ok' && keys.data.total > keys.data.keys.length && (
+        <p class="muted small">
+          Showing the first {num(keys.data.keys.length)} of {num(keys.data.total)} keys.
+        </p>
       )}
       {shown.length > 0 && (
         <div class="table-wrap card">
@@ -108,7 +113,9 @@ export function KeysTab() {
                         ? dateTime(k.budget_reset_at)
                         : k.budget_duration
                           ? `every ${k.budget_duration}`
-                          : '—'}
+                          : k.max_budget != null
+                            ? 'never (lifetime budget)'
+                            : '—'}
                     </td>
                     <td class="hide-sm small">{limitsText(k)}</td>
                     <td class="small" title={dateTime(lastUse(k))}>

@@ -74,8 +74,22 @@ export const splitList = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-export async function listKeys(signal: AbortSignal): Promise<KeyInfo[]> {
-  return listOf<KeyInfo>(await get('/key/list?return_full_object=true&size=1000', signal));
+/** The API pages by 100; the dashboard reads up to MAX_KEY_PAGES pages (10,000 keys) and says so if there are more. */
+export const MAX_KEY_PAGES = 100;
+
+export async function listKeys(signal: AbortSignal): Promise<{ keys: KeyInfo[]; total: number }> {
+  const keys: KeyInfo[] = [];
+  let total = 0;
+  for (let page = 1; page <= MAX_KEY_PAGES; page++) {
+    const body = await get<{ keys?: KeyInfo[]; total_count?: number; total_pages?: number }>(
+      `/key/list?return_full_object=true&size=100&page=${page}`,
+      signal,
+    );
+    keys.push(...listOf<KeyInfo>(body));
+    total = body.total_count ?? keys.length;
+    if (page >= (body.total_pages ?? 1)) break;
+  }
+  return { keys, total };
 }
 
 /** Last call per key hash over the last 30 days (GET /ui/api/keys/last-used). */

@@ -20,7 +20,7 @@ const TEXT_FILTERS: { name: keyof LogFilters; label: string; admin?: boolean }[]
   { name: 'user_id', label: 'User' },
   { name: 'customer_id', label: 'Customer' },
   { name: 'model', label: 'Model' },
-  { name: 'tags', label: 'Tags (any of, comma separated)' },
+  { name: 'tags', label: 'Tags (any of)' },
 ];
 
 export function LogsTab({ session }: { session: SessionInfo }) {

@@ -48,7 +48,13 @@ export function CostChart({ xs, ys }: { xs: number[]; ys: number[] }) {
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: '#667085', grid: { stroke: '#eef0f3' } },
-        { stroke: '#667085', grid: { stroke: '#eef0f3' }, size: 70, values: (_u, splits) => splits.map((v) => usd(v)) },
+        {
+          stroke: '#667085',
+          grid: { stroke: '#eef0f3' },
+          values: (_u, splits) => splits.map((v) => usd(v)),
+          // Wide enough for the longest label ($0.000015 needs more room than $20.00).
+          size: (_u, values) => 16 + 7 * Math.max(5, ...(values ?? []).map((v) => v.length)),
+        },
       ],
       series: [
         {},

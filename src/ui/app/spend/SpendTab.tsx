@@ -1,9 +1,10 @@
 // The Spend tab: date range + tag combination → totals, cost over time and seven breakdowns, every
 // number from POST /spend/query, and a CSV of what is shown.
 import { useState } from 'preact/hooks';
-import { get, listOf, type SessionInfo } from '../api.js';
+import type { SessionInfo } from '../api.js';
 import { ErrorBox, Loading, useAsync } from '../components.js';
 import { num, usd } from '../format.js';
+import { listKeys } from '../keys/keyApi.js';
 import { BreakdownTable } from './BreakdownTable.js';
 import { CostChart, chartSeries } from './CostChart.js';
 import { download, spendCsv } from './csv.js';
@@ -48,7 +49,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
     },
     [filterKey],
   );
-  const [breakdowns] = useAsync(
+  const [breakdowns, reloadBreakdowns] = useAsync(
     async (signal) => {
       const results = await Promise.all(
         BREAKDOWNS.map((d) =>
@@ -65,11 +66,11 @@ export function SpendTab({ session }: { session: SessionInfo }) {
     [JSON.stringify(window)],
   );
   const [keyAliases] = useAsync(async (signal) => {
-    if (!session.isAdmin) return new Map<string, string>();
-    const keys = listOf<{ token?: string; key_alias?: string | null }>(
-      await get('/key/list?return_full_object=true&size=1000', signal).catch(() => []),
-    );
-    return new Map(keys.filter((k) => k.token && k.key_alias).map((k) => [k.token as string, k.key_alias as string]));
+    if (!session.isAdmin)
+      return new Map(session.keyHash && session.keyAlias ? [[session.keyHash, session.keyAlias]] : []);
+    // Names for the key breakdown; without them (API down) rows show hash prefixes.
+    const { keys } = await listKeys(signal).catch(() => ({ keys: [] }));
+    return new Map(keys.filter((k) => k.key_alias).map((k) => [k.token, k.key_alias as string]));
   }, []);
 
   const aliases = keyAliases.status === 'ok' ? keyAliases.data : new Map<string, string>();
@@ -101,9 +102,20 @@ export function SpendTab({ session }: { session: SessionInfo }) {
             setWindow(w);
           }}
         />
-        <button type="button" onClick={exportCsv} disabled={main.status !== 'ok'}>
-          Download CSV
-        </button>
+        <span class="toolbar-buttons">
+          <button
+            type="button"
+            onClick={() => {
+              reloadMain();
+              reloadBreakdowns();
+            }}
+          >
+            Refresh
+          </button>
+          <button type="button" onClick={exportCsv} disabled={main.status !== 'ok'}>
+            Download CSV
+          </button>
+        </span>
       </div>
       <TagPicker value={tags} known={known} onChange={setTags} />
       {!session.isAdmin && <p class="muted small">Showing only the spend of your key.</p>}

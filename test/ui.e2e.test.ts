@@ -1,0 +1,265 @@
+// The dashboard end to end in headless Chromium against a listening app on real ClickHouse/Redis, with
+// the fake upstream behind the proxy: log in, create a team and a key, call through the OpenAI SDK with
+// tags, find the calls in Spend (by tag combination) and Logs, rotate and revoke the key, and check that a
+// virtual-key login sees only its own scope. Screenshots of each tab go to docs/screenshots/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import OpenAI from 'openai';
+import type { Page } from 'playwright-core';
+import { type FakeUpstream, startFakeUpstream } from '../src/mock/fakeUpstream.js';
+import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { type Browser, eventually, launchBrowser, loginThroughForm, openTab, screenshot } from './ui/browser.js';
+
+let upstream: FakeUpstream;
+let t: TestApp;
+let base: string;
+let browser: Browser;
+let page: Page;
+
+async function admin<T>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
+  return (await res.json()) as T;
+}
+
+function sdk(apiKey: string): OpenAI {
+  return new OpenAI({ baseURL: `${base}/v1`, apiKey, maxRetries: 0 });
+}
+
+async function chat(apiKey: string, tags: string[]): Promise<void> {
+  await sdk(apiKey).chat.completions.create(
+    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hello from ${tags.join('+')}` }] },
+    { headers: { 'x-spend-tags': tags.join(',') } },
+  );
+}
+
+async function callStatus(apiKey: string): Promise<number> {
+  try {
+    await chat(apiKey, ['after-change']);
+    return 200;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError && err.status) return err.status;
+    throw err;
+  }
+}
+
+/** The text of a Spend total ("Requests" → "2"). */
+const stat = async (label: string) =>
+  ((await page.locator('.stat', { hasText: label }).locator('.stat-value').textContent()) ?? '').trim();
+
+before(async () => {
+  if (!existsSync('dist/ui/index.html')) {
+    assert.equal(spawnSync(process.execPath, ['scripts/build-ui.mjs'], { stdio: 'inherit' }).status, 0);
+  }
+  upstream = await startFakeUpstream();
+  const config = testConfig({
+    model_list: [
+      {
+        model_name: 'gpt-4o-mini',
+        litellm_params: {
+          model: 'openai/gpt-4o-mini',
+          api_base: `${upstream.url}/v1`,
+          api_key: 'sk-upstream',
+          rpm: 60,
+          tpm: 100_000,
+        },
+      },
+    ],
+    general_settings: { store_prompts_in_spend_logs: true, spend_logs_max_age: '30d' },
+  });
+  t = await startTestApp({ ...config, spendLogsMaxAge: '30d' });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  browser = await launchBrowser();
+  page = browser.page;
+});
+
+after(async () => {
+  await browser?.close();
+  await t?.close();
+  await upstream?.close();
+});
+
+test('dashboard end to end', async (s) => {
+  let secret = '';
+  let teamBSecret = '';
+
+  await s.test('a wrong password is refused with a clear message; the admin logs in', async () => {
+    await page.goto(`${base}/ui`);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password or virtual key').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await screenshot(page, 'login');
+    await loginThroughForm(page, base, 'admin', TEST_MASTER_KEY);
+  });
+
+  await s.test('Budgets: create a team with a monthly budget', async () => {
+    await openTab(page, 'Budgets');
+    const teams = page.locator('section', { has: page.getByRole('heading', { name: 'Teams' }) });
+    await teams.getByRole('button', { name: '+ New' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('team_id').fill('team-a');
+    await dialog.getByLabel('team_alias').fill('Team A');
+    await dialog.getByLabel('Max budget (USD)').fill('50');
+    await dialog.getByLabel('Budget period').fill('1mo');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await teams.getByText('Team A').waitFor();
+    await admin('/team/new', { team_id: 'team-b', team_alias: 'Team B', max_budget: 10 });
+  });
+
+  await s.test('Keys: generate a key, the secret shown once', async () => {
+    await openTab(page, 'Keys');
+    await page.getByRole('button', { name: '+ Generate key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Alias').fill('e2e-key');
+    await dialog.getByLabel('Team id').fill('team-a');
+    await dialog.getByLabel('Max budget (USD)').fill('5');
+    await dialog.getByLabel('Requests / minute').fill('60');
+    await dialog.getByRole('button', { name: 'Generate key' }).click();
+    secret = ((await page.getByTestId('new-secret').textContent()) ?? '').trim();
+    assert.match(secret, /^sk-/);
+    await screenshot(page, 'key-secret');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('tr[data-key-alias="e2e-key"]').waitFor();
+    teamBSecret = (await admin<{ key: string }>('/key/generate', { key_alias: 'team-b-key', team_id: 'team-b' })).key;
+  });
+
+  await s.test('calls with tags through the OpenAI SDK', async () => {
+    await chat(secret, ['onboarding', 'prod']);
+    await chat(secret, ['onboarding', 'dev']);
+    await chat(secret, ['prod']);
+    await chat(teamBSecret, ['onboarding', 'prod']);
+  });
+
+  await s.test('Spend: the calls appear, and the tag combination filters every number', async () => {
+    await openTab(page, 'Spend');
+    await page.getByRole('button', { name: 'Last 24 h' }).click();
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForFunction(() => !document.querySelector('.spinner'));
+      assert.equal(await stat('Requests'), '4');
+    });
+    // all of {onboarding, prod}: one call of each team.
+    for (const tag of ['onboarding', 'prod']) {
+      await page.getByLabel('Tag to add').fill(tag);
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+    }
+    await eventually(async () => assert.equal(await stat('Requests'), '2'), 10_000);
+    const byTeam = page.getByRole('region', { name: 'Spend by team' });
+    await byTeam.getByText('team-a').waitFor();
+    await byTeam.getByText('team-b').waitFor();
+    assert.notEqual(await stat('Cost'), '$0.00');
+    await screenshot(page, 'spend');
+    // none of {dev}, any of {onboarding}: team-a's onboarding+prod and team-b's call.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Tags', { exact: true }).selectOption('none');
+    await page.getByLabel('Tag to add').fill('dev');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await eventually(async () => assert.equal(await stat('Requests'), '3'), 10_000);
+  });
+
+  await s.test('Logs: newest first, with the detail of one call (prompt stored, retention shown)', async () => {
+    await openTab(page, 'Logs');
+    await page.getByText('kept for 30d').waitFor();
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForFunction(() => !document.querySelector('.spinner'));
+      assert.equal(await page.locator('table.logtable tbody tr').count(), 4);
+    });
+    await screenshot(page, 'logs');
+    await page.locator('table.logtable tbody tr', { hasText: 'e2e-key' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Call detail' });
+    await dialog.getByText('hello from prod').waitFor();
+    await dialog.getByText('team-a').first().waitFor();
+    await screenshot(page, 'log-detail');
+    await page.keyboard.press('Escape');
+  });
+
+  await s.test('Models and Budgets: health, prices and team spend', async () => {
+    await openTab(page, 'Models');
+    const row = page.locator('table.models tbody tr', { hasText: 'gpt-4o-mini' });
+    await row.getByText('healthy').waitFor();
+    await screenshot(page, 'models');
+    await openTab(page, 'Budgets');
+    await page.getByText('Team A').waitFor();
+    await screenshot(page, 'budgets');
+    await openTab(page, 'Keys');
+    await page.locator('tr[data-key-alias="e2e-key"]').waitFor();
+    await screenshot(page, 'keys');
+  });
+
+  await s.test('rotate the key: the old secret is refused, the new one works', async () => {
+    const row = page.locator('tr[data-key-alias="e2e-key"]');
+    await row.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+    const rotated = ((await page.getByTestId('new-secret').textContent()) ?? '').trim();
+    assert.notEqual(rotated, secret);
+    await page.getByRole('button', { name: 'Done' }).click();
+    await eventually(async () => assert.equal(await callStatus(secret), 401), 5_000);
+    assert.equal(await callStatus(rotated), 200);
+    secret = rotated;
+  });
+
+  await s.test('revoke the key (block, then delete): the next call is refused', async () => {
+    const row = page.locator('tr[data-key-alias="e2e-key"]');
+    await row.getByRole('button', { name: 'Block' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Block' }).click();
+    await row.getByText('blocked').waitFor();
+    const blocked = await eventually(async () => {
+      const status = await callStatus(secret);
+      assert.ok(status === 401 || status === 403, `blocked key answered ${status}`);
+      return status;
+    }, 5_000);
+    assert.ok(blocked >= 400);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete key' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await callStatus(secret), 401);
+  });
+
+  await s.test("a virtual-key login sees only its own scope, not another team's", async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await loginThroughForm(page, base, '', teamBSecret);
+    const nav = page.getByRole('navigation', { name: 'Sections' });
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Spend', 'Logs']);
+    await page.getByRole('button', { name: 'Last 24 h' }).click();
+    await eventually(async () => assert.equal(await stat('Requests'), '1'), 10_000);
+    const byTeam = page.getByRole('region', { name: 'Spend by team' });
+    await byTeam.getByText('team-b').waitFor();
+    assert.equal(await byTeam.getByText('team-a').count(), 0);
+    await screenshot(page, 'spend-non-admin');
+    // The APIs enforce it, whatever the page asks for.
+    const asked = await page.evaluate(async () => {
+      const query = await fetch('/spend/query', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ from: '-24h', filters: { team: { in: ['team-a'] } }, metrics: ['requests'] }),
+      });
+      const keys = await fetch('/key/list');
+      return { requests: (await query.json()).totals.requests, keysStatus: keys.status };
+    });
+    assert.deepEqual(asked, { requests: 0, keysStatus: 403 });
+    await openTab(page, 'Logs');
+    await eventually(async () => assert.equal(await page.locator('table.logtable tbody tr').count(), 1), 10_000);
+    assert.equal(await page.locator('table.logtable tbody tr', { hasText: 'team-a' }).count(), 0);
+  });
+
+  await s.test('phone width: the Spend tab fits 390 px', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await loginThroughForm(page, base, 'admin', TEST_MASTER_KEY);
+    await page.getByRole('button', { name: 'Last 24 h' }).click();
+    await eventually(async () => assert.match(await stat('Requests'), /^[1-9]/), 10_000);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await screenshot(page, 'spend-phone');
+  });
+});
