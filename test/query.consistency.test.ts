@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { hashKey } from '../src/auth/principal.js';
 import { sql } from '../src/clickhouse/sql.js';
-import { spendTotal } from '../src/query/spendTotal.js';
+import { type SpendFilter, scopeSpendNano } from '../src/management/spend.js';
+import { type SpendScope, spendTotal } from '../src/query/spendTotal.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
 
@@ -146,5 +147,27 @@ describe('one spend total everywhere', () => {
     assert.equal(total.cost_nano, expected);
     const allTime = await spendTotal(t.app.warehouse, { key_hash: key });
     assert.equal(allTime.cost_nano, await directSum(0, Date.now() + DAY, key));
+  });
+
+  it('equals the management API spend lookup (/key/info, /team/info, /user/info) for every scope', async () => {
+    const windows = [
+      { from: new Date(0), to: undefined },
+      { from: new Date(BASE_MS + 3 * HOUR_MS), to: new Date(BASE_MS + 2 * DAY + 5 * HOUR_MS) },
+    ];
+    const scopes: [SpendScope, SpendFilter][] = [
+      [{ key_hash: hashKey('sk-key-1-0123456789') }, { key_hashes: [hashKey('sk-key-1-0123456789')] }],
+      [{ team_id: 'team-2' }, { team_id: 'team-2' }],
+      [{ user_id: 'user-4' }, { user_id: 'user-4' }],
+      [{ customer_id: 'cust-1' }, { customer_id: 'cust-1' }],
+      [{ tag: 'prod' }, { tag: 'prod' }],
+    ];
+    for (const w of windows) {
+      for (const [ours, theirs] of scopes) {
+        const total = await spendTotal(t.app.warehouse, ours, w.to ? { from: w.from, to: w.to } : { from: w.from });
+        const management = await scopeSpendNano(t.app.warehouse, theirs, { start: w.from, end: w.to ?? null });
+        assert.ok(total.cost_nano > 0, JSON.stringify(ours));
+        assert.equal(total.cost_nano, management, `${JSON.stringify(ours)} ${w.to ? 'window' : 'all time'}`);
+      }
+    }
   });
 });
