@@ -2,6 +2,7 @@
 // and rollups, exactly once; retried batches; poison records and replay; retention; reconciliation.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
 import { sql } from '../src/clickhouse/sql.js';
 import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
@@ -112,5 +113,11 @@ describe('ingest pipeline', () => {
     const status = res.json() as { worker: { records_inserted: number; clickhouse_outage: unknown } };
     assert.ok(status.worker.records_inserted >= 10_000);
     assert.equal(status.worker.clickhouse_outage, null);
+    const registry = new Registry();
+    for (const metric of t.app.ingestMetrics) registry.registerMetric(metric);
+    const text = await registry.metrics();
+    assert.match(text, /^spendhouse_ingest_clickhouse_outage 0$/m);
+    assert.match(text, /^spendhouse_ingest_dead_letters 1$/m);
+    assert.match(text, /^spendhouse_ingest_queue_jobs\{state="waiting"\} 0$/m);
   });
 });

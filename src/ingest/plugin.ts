@@ -4,9 +4,11 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Metric } from 'prom-client';
 import { Warehouse } from '../clickhouse/warehouse.js';
 import type { AppConfig } from '../config/load.js';
 import { DeadLetterStore } from './deadLetters.js';
+import { createIngestMetrics } from './metrics.js';
 import { SpendProducer } from './producer.js';
 import { startRetentionSchedule } from './retention.js';
 import ingestRoutes from './routes.js';
@@ -22,6 +24,8 @@ declare module 'fastify' {
     deadLetters: DeadLetterStore;
     /** The in-process worker, when this role runs one. */
     spendWorker: SpendWorker | null;
+    /** Prometheus gauges of the pipeline, for the /metrics owner to register. */
+    ingestMetrics: Metric[];
   }
 }
 
@@ -91,6 +95,7 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
     stopRetention = startRetentionSchedule(app.warehouse, app.redis, settings, app.log);
   }
   app.decorate('spendWorker', worker);
+  app.decorate('ingestMetrics', createIngestMetrics(producer, deadLetters, worker));
 
   app.addReadinessCheck('ingest', async () => {
     const outage = worker?.status.clickhouse_outage;
