@@ -84,3 +84,28 @@ test('seed curl flow over HTTP, then alice hits $50 and every call returns 429',
   assert.ok(spent <= 50e9, `spent ${spent} nano of 50e9`);
   assert.equal(h.fake.requests.length, ok, 'refused calls never reached the upstream');
 });
+
+test('rate limits over HTTP: x-ratelimit-* on admitted calls, 429 rate_limit_exceeded past rpm_limit', async () => {
+  const key = await curl('/key/generate', '{"key_alias":"rpm-one","rpm_limit":1}');
+  const call = () =>
+    fetch(`${h.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+  const first = await call();
+  assert.equal(first.status, 200);
+  await first.text();
+  assert.equal(first.headers.get('x-ratelimit-limit-requests'), '1');
+  assert.equal(first.headers.get('x-ratelimit-remaining-requests'), '0');
+  assert.match(first.headers.get('x-ratelimit-reset-requests') ?? '', /^\d+s$/);
+  // Two more calls: even if a minute boundary falls between them, one of them is over the limit.
+  const more = [await call(), await call()];
+  const second = more.find((r) => r.status === 429);
+  assert.ok(second, JSON.stringify(more.map((r) => r.status)));
+  assert.ok(Number(second.headers.get('retry-after')) >= 1);
+  assert.equal(second.headers.get('x-should-retry'), null, 'SDK retries are fine for rate limits');
+  const body = (await second.json()) as { error: { type: string; message: string } };
+  assert.equal(body.error.type, 'rate_limit_exceeded');
+  assert.equal(body.error.message, 'Rate limit exceeded for key rpm-one: 1 of 1 requests per minute');
+});
