@@ -4,10 +4,13 @@
 // wide margin (bench/archive.ts, docs/archive.md); JavaScript never touches individual rows.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { duckdbInputColumns, duckdbOutputList } from './columns.js';
 import type { ArchiveFormat } from './settings.js';
+
+const gzipAsync = promisify(gzip);
 
 export interface WindowFiles {
   rows: number;
@@ -66,8 +69,9 @@ export async function writeWindowFiles(
       await conn.run(
         `COPY (SELECT * REPLACE (${JSONL_REPLACE}) FROM win ORDER BY ALL) TO ${duckString(path)} (FORMAT JSON)`,
       );
-      // Node's gzip header carries mtime 0 and no file name: same input, same bytes.
-      bodies.jsonl = gzipSync(await readFile(path), { level: 6 });
+      // Node's gzip header carries mtime 0 and no file name: same input, same bytes. Async, so a big
+      // window compresses on the thread pool and the event loop (proxy, in role `all`) keeps serving.
+      bodies.jsonl = await gzipAsync(await readFile(path), { level: 6 });
     }
     return { rows: Number(rows), costNano: BigInt(costNano), bodies };
   } finally {
