@@ -4,7 +4,6 @@
 // formulas (`INSERT … SELECT … FROM numbers()` in ClickHouse, `generate_series` in Postgres), so the two
 // hold the same calls: call n has the same team, key, model, tags, tokens and cost in both.
 import type pg from 'pg';
-import { Sql } from '../src/clickhouse/sql.js';
 import type { Warehouse } from '../src/clickhouse/warehouse.js';
 
 export const DAY_MS = 86_400_000;
@@ -101,8 +100,11 @@ const POSTGRES: Dialect = {
 /** Loads calls [from, to) of `total` into spend_logs; the materialized views fill every rollup. */
 export async function loadClickHouse(warehouse: Warehouse, total: number, from: number, to: number): Promise<void> {
   const c = callColumns({ ...CLICKHOUSE, n: `(number + ${from})` }, total);
-  await warehouse.exec(
-    new Sql(`INSERT INTO spend_logs
+  // Big blocks: every block becomes a part in spend_logs and in each rollup; 65k-row blocks make merges
+  // fall behind and ClickHouse then throttles the insert ("too many parts").
+  await warehouse.client.command({
+    clickhouse_settings: { max_block_size: '1048576', max_insert_block_size: '1048576' },
+    query: `INSERT INTO spend_logs
       SELECT ${c.request_id}, concat('resp-', toString(number + ${from})),
         toDateTime(intDiv(${c.start_ms}, 1000)), ${c.start_ms}, ${c.start_ms} + ${c.duration_ms}, ${c.duration_ms}, NULL,
         'chat', ${c.status}, if(${c.status} >= 400, 'upstream_error', ''),
@@ -111,8 +113,8 @@ export async function loadClickHouse(warehouse: Warehouse, total: number, from: 
         ${c.cost_nano}, 'priced', 0,
         arraySort(arrayFilter(t -> t != '', [${c.env}, ${c.feature}, ${c.tier}, if(${c.batch}, 'batch', '')])),
         emptyArrayString(), emptyArrayString(), 0, 'proxy', toDateTime(intDiv(${c.start_ms}, 1000))
-      FROM numbers(${to - from})`),
-  );
+      FROM numbers(${to - from})`,
+  });
 }
 
 /** LiteLLM's LiteLLM_SpendLogs (schema.prisma) with its indexes: startTime, (startTime, request_id), end_user, session_id. */
