@@ -12,11 +12,32 @@ const TOKENS_PER_REPLY = 3;
 /** An image's input cost depends on its size, which we do not decode; 85 is the low-detail base. */
 const TOKENS_PER_IMAGE = 85;
 
+/**
+ * Apps resend the same system prompt and history on every turn, so counts are memoised per text. The memo
+ * is bounded by total characters (FIFO eviction) and skips very long texts, which are rarely repeated.
+ */
+const MEMO_MAX_TEXT = 64 * 1024;
+const MEMO_MAX_CHARS = 8 * 1024 * 1024;
+const memo = new Map<string, number>();
+let memoChars = 0;
+
 export function countTextTokens(text: string): number {
   if (!text) return 0;
+  const known = memo.get(text);
+  if (known !== undefined) return known;
   encoder ??= new Tiktoken(o200kBase);
-  // The encoder treats special-token text as plain text when asked to: callers' prompts are data.
-  return encoder.encode(text, [], []).length;
+  // Special-token text in a prompt is plain data, never a control token.
+  const count = encoder.encode(text, [], []).length;
+  if (text.length <= MEMO_MAX_TEXT) {
+    memo.set(text, count);
+    memoChars += text.length;
+    for (const oldest of memo.keys()) {
+      if (memoChars <= MEMO_MAX_CHARS) break;
+      memo.delete(oldest);
+      memoChars -= oldest.length;
+    }
+  }
+  return count;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

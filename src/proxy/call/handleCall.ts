@@ -82,7 +82,7 @@ async function runCall(
   call: CallState,
   request: FastifyRequest,
   reply: FastifyReply,
-  signal: AbortSignal,
+  abort: AbortController,
 ) {
   const body = request.body;
   if (!isRecord(body)) throw badRequest('body', 'must be a JSON object');
@@ -120,7 +120,7 @@ async function runCall(
 
   call.forwarded = true;
   const upstreamStart = call.elapsedMs();
-  const response = await exchange.send(signal);
+  const response = await exchange.send(abort);
   if (response.status >= 400) throw await readUpstreamError(response);
   call.answered = true;
   if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs());
@@ -152,14 +152,15 @@ function answerFailure(call: CallState, err: unknown, request: FastifyRequest, r
 export async function handleCall(deps: ProxyDeps, callType: CallType, request: FastifyRequest, reply: FastifyReply) {
   const call = new CallState(callType);
   reply.header('x-spend-request-id', call.requestId).header('x-litellm-call-id', call.requestId);
-  const clientGone = new AbortController();
+  // The call's one controller: a client disconnect aborts the upstream request (so does a JSON deadline).
+  const abort = new AbortController();
   reply.raw.on('close', () => {
     if (reply.raw.writableFinished) return;
     call.clientGone = true;
-    clientGone.abort();
+    abort.abort();
   });
   try {
-    await runCall(deps, call, request, reply, clientGone.signal);
+    await runCall(deps, call, request, reply, abort);
   } catch (err) {
     answerFailure(call, err, request, reply);
   } finally {

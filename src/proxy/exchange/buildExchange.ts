@@ -62,10 +62,10 @@ export function buildExchange(input: ExchangeInput): Exchange {
   const { callType, body, deployment: d, upstream } = input;
   const stream = body.stream === true && callType !== 'embedding';
   const clientWantsUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-  const httpSend = (target: HttpTarget, upstreamBody: Record<string, unknown>) => (signal: AbortSignal) =>
+  const httpSend = (target: HttpTarget, upstreamBody: Record<string, unknown>) => (abort: AbortController) =>
     upstream.send(target, JSON.stringify(upstreamBody), {
       stream,
-      signal,
+      abort,
       timeoutMs: d.timeoutMs,
       streamTimeoutMs: d.streamTimeoutMs,
     });

@@ -31,7 +31,8 @@ export interface StreamTap {
 export interface Exchange {
   /** `mock` when answered in-process (mock provider or a `mock_response` body field). */
   provider: string;
-  send(signal: AbortSignal): Promise<UpstreamResponse>;
+  /** `abort` is the call's controller: aborted when the client disconnects. */
+  send(abort: AbortController): Promise<UpstreamResponse>;
   fromJson(raw: string, json: Record<string, unknown>): JsonResult;
   streamTap(): StreamTap;
 }
