@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
@@ -115,6 +116,25 @@ test('dashboard end to end', async (s) => {
     await admin('/team/new', { team_id: 'team-b', team_alias: 'Team B', max_budget: 10 });
   });
 
+  await s.test('Budgets: create a user and add them to the team', async () => {
+    const users = page.locator('section', { has: page.getByRole('heading', { name: 'Users' }) });
+    await users.getByRole('button', { name: '+ New' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('user_id').fill('alice');
+    await dialog.getByLabel('user_email').fill('alice@acme.com');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await users.getByText('alice@acme.com').waitFor();
+    const teams = page.locator('section', { has: page.getByRole('heading', { name: 'Teams' }) });
+    await teams.locator('tr', { hasText: 'Team A' }).getByRole('button', { name: 'Members' }).click();
+    const members = page.getByRole('dialog', { name: 'Members of team-a' });
+    await members.getByText('No members yet.').waitFor();
+    await members.getByLabel('User id').fill('alice');
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await members.getByRole('cell', { name: 'alice' }).waitFor();
+    await page.keyboard.press('Escape');
+    await members.waitFor({ state: 'detached' });
+  });
+
   await s.test('Keys: generate a key, the secret shown once', async () => {
     await openTab(page, 'Keys');
     await page.getByRole('button', { name: '+ Generate key' }).click();
@@ -128,7 +148,13 @@ test('dashboard end to end', async (s) => {
     assert.match(secret, /^sk-/);
     await screenshot(page, 'key-secret');
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.locator('tr[data-key-alias="e2e-key"]').waitFor();
+    const row = page.locator('tr[data-key-alias="e2e-key"]');
+    await row.getByText('60 rpm').waitFor();
+    // Edit limits: add a tokens-per-minute limit.
+    await row.getByRole('button', { name: 'Limits' }).click();
+    await page.getByRole('dialog').getByLabel('Tokens / minute').fill('10000');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await row.getByText('60 rpm · 10,000 tpm').waitFor();
     teamBSecret = (await admin<{ key: string }>('/key/generate', { key_alias: 'team-b-key', team_id: 'team-b' })).key;
   });
 
@@ -158,6 +184,16 @@ test('dashboard end to end', async (s) => {
     await byTeam.getByText('team-b').waitFor();
     assert.notEqual(await stat('Cost'), '$0.00');
     await screenshot(page, 'spend');
+    // The CSV holds what is shown: the filter, the totals row and the breakdowns.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = await readFile(await download.path(), 'utf8');
+    assert.match(csv, /^section,dimension,value,cost_usd,requests/);
+    assert.match(csv, /tags\.all=onboarding\|prod/);
+    assert.match(csv, /\r\ntotals,,,0\.\d{9},2,/);
+    assert.match(csv, /\r\nbreakdown,team,team-a,0\.\d{9},1,/);
     // none of {dev}, any of {onboarding}: team-a's onboarding+prod and team-b's call.
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByLabel('Tags', { exact: true }).selectOption('none');

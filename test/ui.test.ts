@@ -148,6 +148,55 @@ describe('dashboard server', () => {
     });
     assert.equal((byName.get('mystery') as { price_source: string }).price_source, 'unpriced');
   });
+
+  test('GET /ui/api/models: success rate, last error, latency and RPM/TPM from recent calls', async () => {
+    const now = Date.now();
+    const rows = Array.from({ length: 10 }, (_, i) => ({
+      request_id: `health-${i}`,
+      start_time: Math.floor((now - 20_000 - i * 1000) / 1000),
+      start_time_ms: now - 20_000 - i * 1000,
+      end_time_ms: now - 20_000 - i * 1000 + 100 * (i + 1),
+      duration_ms: 100 * (i + 1),
+      model: 'gpt-4o',
+      status: i < 2 ? 502 : 200,
+      error_type: i < 2 ? 'upstream_error' : '',
+      total_tokens: 100,
+    }));
+    await t.app.warehouse.insert('spend_logs', rows);
+    const res = await t.app.inject({ url: '/ui/api/models', headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+    const gpt = res.json().data.find((m: { model_name: string }) => m.model_name === 'gpt-4o');
+    assert.deepEqual(pick(gpt, ['requests', 'errors', 'success_rate', 'rpm', 'tpm', 'health']), {
+      requests: 10,
+      errors: 2,
+      success_rate: 0.8,
+      rpm: 10,
+      tpm: 1000,
+      health: 'degraded',
+    });
+    assert.equal(gpt.last_error.status, 502);
+    assert.equal(gpt.last_error.error_type, 'upstream_error');
+    assert.ok(gpt.p50_latency_ms >= 500 && gpt.p50_latency_ms <= 600, `p50 ${gpt.p50_latency_ms}`);
+    assert.ok(gpt.p95_latency_ms >= 900, `p95 ${gpt.p95_latency_ms}`);
+  });
+
+  test('GET /ui/api/keys/last-used: the newest call per key', async () => {
+    const now = Date.now();
+    await t.app.warehouse.insert('spend_logs', [
+      {
+        request_id: 'lu-1',
+        start_time: Math.floor((now - 60_000) / 1000),
+        start_time_ms: now - 60_000,
+        key_hash: 'k1',
+      },
+      { request_id: 'lu-2', start_time: Math.floor((now - 5_000) / 1000), start_time_ms: now - 5_000, key_hash: 'k1' },
+    ]);
+    const res = await t.app.inject({
+      url: '/ui/api/keys/last-used',
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().data.k1, new Date(now - 5_000).toISOString());
+  });
 });
 
 function pick(value: unknown, fields: string[]): Record<string, unknown> {

@@ -1,11 +1,15 @@
 // What the Models tab shows for each configured model: where it routes, what it costs per 1M tokens, and
 // how it behaved recently (success rate, last error, latency percentiles, RPM/TPM in the last minute vs its
-// configured limits), read from the raw spend_logs in one grouped query.
-import { calcPrice } from '@pydantic/genai-prices';
+// configured limits), read from the raw spend_logs in one grouped query. Routing and prices come from the
+// proxy's own router and price sheets, so this tab shows what calls are actually charged.
 import { z } from 'zod';
 import { sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { ModelEntry } from '../../config/schema.js';
+import { ModelRouter } from '../../proxy/deployments.js';
+import { costNano, type PriceSheet } from '../../proxy/pricing/modelPricing.js';
+import { type TokenUsage, ZERO_USAGE } from '../../proxy/usage.js';
+import { nanoToUsd } from '../../spendRecord.js';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'idle';
 
@@ -47,30 +51,29 @@ const statsRowSchema = z.object({
 });
 type StatsRow = z.infer<typeof statsRowSchema>;
 
-/** `openai/gpt-4o` → openai + gpt-4o; a bare name is an OpenAI-compatible model, as in LiteLLM. */
-export function splitProvider(model: string): { provider: string; upstream: string } {
-  const slash = model.indexOf('/');
-  if (slash <= 0) return { provider: 'openai', upstream: model };
-  return { provider: model.slice(0, slash), upstream: model.slice(slash + 1) };
+/** One million tokens of a kind priced with the proxy's own price sheet (exact nano-USD → decimal USD). */
+function perMillion(sheet: PriceSheet | null, usage: Partial<TokenUsage>): string | null {
+  if (!sheet) return null;
+  const usd = nanoToUsd(costNano(sheet, { ...ZERO_USAGE, ...usage }));
+  return usd.replace(/\.?0+$/, '');
 }
 
-const perMillion = (perToken: number) => (perToken * 1e6).toFixed(4).replace(/\.?0+$/, '');
-
-function priceOf(entry: ModelEntry, provider: string, upstream: string) {
-  const input = entry.model_info?.input_cost_per_token ?? entry.litellm_params.input_cost_per_token;
-  const output = entry.model_info?.output_cost_per_token ?? entry.litellm_params.output_cost_per_token;
-  if (input !== undefined || output !== undefined) {
-    return { source: 'config' as const, input: perMillion(input ?? 0), output: perMillion(output ?? 0) };
-  }
-  const name = entry.model_info?.base_model ?? upstream;
-  const options = provider === 'openai' || provider === 'anthropic' ? { providerId: provider } : {};
-  const inPrice = calcPrice({ input_tokens: 1_000_000 }, name, options);
-  const outPrice = calcPrice({ output_tokens: 1_000_000 }, name, options);
-  if (!inPrice || !outPrice) return { source: 'unpriced' as const, input: null, output: null };
+/** Provider, upstream model and price exactly as the proxy resolves them for this entry. */
+function routeOf(entry: ModelEntry, now: Date) {
+  const deployment = new ModelRouter([entry]).resolve(entry.model_name);
+  const pricing = deployment?.pricing;
+  const sheet = pricing && pricing.status !== 'unpriced' ? pricing.sheetAt(now) : null;
   return {
-    source: 'catalog' as const,
-    input: perMillion(inPrice.total_price / 1e6),
-    output: perMillion(outPrice.total_price / 1e6),
+    provider: deployment?.provider ?? '',
+    upstream: deployment?.upstreamModel ?? entry.litellm_params.model,
+    source:
+      !pricing || pricing.status === 'unpriced'
+        ? ('unpriced' as const)
+        : pricing.status === 'custom'
+          ? ('config' as const)
+          : ('catalog' as const),
+    input: perMillion(sheet, { promptTokens: 1_000_000 }),
+    output: perMillion(sheet, { completionTokens: 1_000_000 }),
   };
 }
 
@@ -112,18 +115,17 @@ export async function modelHealth(
 ): Promise<ModelHealth[]> {
   const stats = await recentStats(warehouse, windowMinutes, nowMs);
   return models.map((entry): ModelHealth => {
-    const { provider, upstream } = splitProvider(entry.litellm_params.model);
-    const price = priceOf(entry, provider, upstream);
+    const route = routeOf(entry, new Date(nowMs));
     const s = stats.get(entry.model_name);
     const requests = s?.requests ?? 0;
     const errors = s?.errors ?? 0;
     return {
       model_name: entry.model_name,
-      provider,
-      upstream_model: upstream,
-      input_per_1m_usd: price.input,
-      output_per_1m_usd: price.output,
-      price_source: price.source,
+      provider: route.provider,
+      upstream_model: route.upstream,
+      input_per_1m_usd: route.input,
+      output_per_1m_usd: route.output,
+      price_source: route.source,
       window_minutes: windowMinutes,
       requests,
       errors,
