@@ -20,6 +20,11 @@ before(async () => {
   h = await startProxyHarness((fake) => ({
     model_list: [
       ...proxyTestModels(fake),
+      {
+        model_name: 'stalling',
+        litellm_params: { model: 'openai/stall', api_base: `${fake}/v1`, stream_timeout: 0.5 },
+        model_info: HOUSE_PRICES,
+      },
       // Port 9 (discard) is closed here: connection refused.
       {
         model_name: 'unreachable',
@@ -145,6 +150,25 @@ test('client disconnect mid-stream cancels the upstream and records estimated us
   const deadline = Date.now() + 2000;
   while (!upstream?.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(upstream?.aborted, true, 'the upstream request was cancelled');
+});
+
+test('a stream that stalls past stream_timeout ends with an error event; recorded 200 with the error type', async () => {
+  h.fake.forModel('stall', { text: 'one two three four five six', chunkDelayMs: 2500 });
+  const { data: stream, response } = await h
+    .openai()
+    .chat.completions.create({ model: 'stalling', messages: hi, stream: true })
+    .withResponse();
+  let text = '';
+  await assert.rejects(
+    (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })(),
+    (err: unknown) => err instanceof APIError && /did not answer in time/.test(err.message),
+  );
+  const record = await h.record(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([record.status, record.error_type, record.usage_estimated], [200, 'upstream_timeout', true]);
+  assert.equal(record.completion_tokens, countTextTokens(text));
+  assert.equal(record.cost_nano, housePrice(record.prompt_tokens, record.completion_tokens));
 });
 
 test('a stream that ends without usage is counted locally and marked usage_estimated', async () => {
