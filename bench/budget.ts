@@ -6,7 +6,7 @@
 //   guard  — the registered CallGuards called directly (admit → settle), no HTTP: the ledger's own cost
 //   naive  — LiteLLM's pattern for comparison: check the cached total, forward, add the cost afterwards
 // Prints a table and writes bench/results/budget.json (overshoot = spend above the budget, utilisation =
-// spend / budget).
+// spend / budget), plus how long a key revoked on one instance keeps working on the other.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -113,10 +113,10 @@ async function httpRound(apps: FastifyInstance[], origins: string[], round: numb
           headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
           body,
         });
-        await r.arrayBuffer();
+        const text = await r.text();
         if (r.status === 200) admitted++;
         else if (r.status === 429) return void refused++;
-        else throw new Error(`unexpected status ${r.status}`);
+        else throw new Error(`unexpected status ${r.status}: ${text}`);
       }
     }),
   );
@@ -203,6 +203,73 @@ async function naiveRound(apps: FastifyInstance[], round: number): Promise<Round
   return result('naive', round, admitted, refused, spend, started, []);
 }
 
+/** One client, one call at a time: what the ledger adds to a call (admit + settle, two Lua scripts). */
+async function serialLatency(
+  app: FastifyInstance,
+  calls: number,
+): Promise<{ admit_p50_ms: number; admit_p99_ms: number; settle_p50_ms: number }> {
+  const team = await post(app, '/team/new', { team_alias: 'serial', max_budget: 1_000_000, rpm_limit: 1_000_000 });
+  const key = await post(app, '/key/generate', { team_id: team.team_id, max_budget: 1_000_000 });
+  const principal = await app.authenticate({
+    headers: { authorization: `Bearer ${key.key}` },
+  } as unknown as FastifyRequest);
+  const admits: number[] = [];
+  const settles: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const ctx: CallContext = {
+      requestId: randomUUID(),
+      principal,
+      model: 'bench-model',
+      provider: 'openai',
+      upstreamModel: 'bench-model',
+      callType: 'chat',
+      customerId: null,
+      tags: ['env:bench'],
+      promptTokens: 10,
+      maxCompletionTokens: 40,
+      maxCostNano: 10_000_000,
+      now: new Date(),
+    };
+    const t0 = performance.now();
+    const admissions = [];
+    for (const guard of app.callGuards) admissions.push(await guard.admit(ctx));
+    const t1 = performance.now();
+    for (const a of admissions)
+      await a.settle({ costNano: 5_000_000, promptTokens: 10, completionTokens: 30, totalTokens: 40, status: 200 });
+    admits.push(t1 - t0);
+    settles.push(performance.now() - t1);
+  }
+  admits.sort((a, b) => a - b);
+  settles.sort((a, b) => a - b);
+  return {
+    admit_p50_ms: percentile(admits, 0.5),
+    admit_p99_ms: percentile(admits, 0.99),
+    settle_p50_ms: percentile(settles, 0.5),
+  };
+}
+
+/** ms from a /key/delete answered by instance A until instance B refuses the key (B had it cached). */
+async function revocationDelays(apps: FastifyInstance[], samples: number): Promise<number[]> {
+  const delays: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const key = await post(apps[0]!, '/key/generate', {});
+    const request = { headers: { authorization: `Bearer ${key.key}` } } as unknown as FastifyRequest;
+    await apps[1]!.authenticate({ ...request });
+    await post(apps[0]!, '/key/delete', { keys: [key.token] });
+    const deleted = performance.now();
+    for (;;) {
+      const accepted = await apps[1]!.authenticate({ ...request }).then(
+        () => true,
+        () => false,
+      );
+      if (!accepted) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    delays.push(performance.now() - deleted);
+  }
+  return delays.sort((a, b) => a - b);
+}
+
 async function main(): Promise<void> {
   const fake = await startFakeUpstream({ latencyMs: LATENCY_MS, usage: { promptTokens: 20, completionTokens: 30 } });
   const database = `bench_budget_${randomBytes(4).toString('hex')}`;
@@ -225,7 +292,7 @@ async function main(): Promise<void> {
   ];
   config.file = { ...config.file, model_list: config.models };
   const apps = [
-    await buildApp({ config, sink: new MemorySink(), ingestWorker: false }),
+    await buildApp({ config, sink: new MemorySink(), ingestWorker: false, logger: { level: 'error' } }),
     await buildApp({ config, sink: new MemorySink(), ingestWorker: false }),
   ];
   const origins: string[] = [];
@@ -235,7 +302,11 @@ async function main(): Promise<void> {
     origins.push(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`);
   }
   const rounds: RoundResult[] = [];
+  let revocationMs: number[] = [];
+  let serial: Awaited<ReturnType<typeof serialLatency>> | null = null;
   try {
+    revocationMs = await revocationDelays(apps, 10);
+    serial = await serialLatency(apps[0]!, 1000);
     for (let round = 1; round <= ROUNDS; round++) {
       rounds.push(await httpRound(apps, origins, round));
       rounds.push(await guardRound(apps, round));
@@ -260,8 +331,25 @@ async function main(): Promise<void> {
       `${r.scenario.padEnd(8)}  ${String(r.round).padStart(5)}  ${String(r.admitted).padStart(8)}  ${String(r.refused).padStart(7)}  ${usd(r.spendNano).padStart(7)}  ${usd(r.overshootNano).padStart(11)}  ${(r.utilisation * 100).toFixed(2).padStart(10)}%  ${r.seconds.toFixed(2).padStart(7)}  ${admit}`,
     );
   }
+  const revocation = { p50_ms: percentile(revocationMs, 0.5), max_ms: revocationMs.at(-1) ?? 0 };
+  console.log(
+    `\nrevocation seen by the other instance: p50 ${revocation.p50_ms.toFixed(0)} ms, max ${revocation.max_ms.toFixed(0)} ms (10 keys)`,
+  );
+  if (serial) {
+    console.log(
+      `one client, key + team scopes + rpm: admit p50 ${serial.admit_p50_ms.toFixed(3)} ms, p99 ${serial.admit_p99_ms.toFixed(3)} ms; settle p50 ${serial.settle_p50_ms.toFixed(3)} ms (1000 calls)`,
+    );
+  }
   mkdirSync('bench/results', { recursive: true });
-  const out = { clients: CLIENTS, instances: 2, budget_nano: BUDGET_NANO, latency_ms: LATENCY_MS, rounds };
+  const out = {
+    clients: CLIENTS,
+    instances: 2,
+    budget_nano: BUDGET_NANO,
+    latency_ms: LATENCY_MS,
+    rounds,
+    revocation,
+    serial,
+  };
   writeFileSync('bench/results/budget.json', `${JSON.stringify(out, null, 2)}\n`);
   console.log('\nwritten bench/results/budget.json');
 }
