@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { sql } from '../src/clickhouse/sql.js';
+import { InsertCoalescer } from '../src/ingest/coalescer.js';
 import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
+import { SpendWriter } from '../src/ingest/writer.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 
@@ -88,6 +90,39 @@ describe('ingest pipeline', () => {
     assert.equal(totals.n, 20);
     assert.equal(totals.distinct_ids, 20);
     assert.equal(await app.deadLetters.count(), 1);
+  });
+
+  test('a poison record in an insert shared by several batches only refuses itself', async () => {
+    const { app } = t;
+    await app.warehouse.exec(
+      sql`ALTER TABLE spend_logs ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(model = 'poison-model')`,
+    );
+    try {
+      // One insert in flight at a time: the first batch goes alone, the next two share an insert.
+      const coalescer = new InsertCoalescer(app.warehouse, app.redis, 50_000, 1);
+      const hooks = { onOutage: () => {}, onRecovered: () => {}, isClosing: () => false };
+      const writer = new SpendWriter(app.warehouse, coalescer, hooks, 1000);
+      const batch = (name: string, poisonAt = -1) =>
+        Array.from({ length: 10 }, (_, i) => spendRecord(name, i, i === poisonAt ? { model: 'poison-model' } : {}));
+      const [first, second, third] = await Promise.all([
+        writer.write('shared-1', batch('shared1')),
+        writer.write('shared-2', batch('shared2')),
+        writer.write('shared-3', batch('shared3', 4)),
+      ]);
+      assert.deepEqual([first.length, second.length], [0, 0]);
+      assert.deepEqual(
+        third.map((r) => r.record.request_id),
+        ['shared3-4'],
+      );
+      for (const name of ['shared1-', 'shared2-']) assert.equal((await spendTotals(app.warehouse, name)).n, 10);
+      assert.deepEqual(await spendTotals(app.warehouse, 'shared3-'), {
+        n: 9,
+        distinct_ids: 9,
+        cost: 9 * 1000 + 45 - 4,
+      });
+    } finally {
+      await app.warehouse.exec(sql`ALTER TABLE spend_logs DROP COLUMN poison_check`);
+    }
   });
 
   test('retention drops whole expired raw partitions and keeps the rollups', async () => {

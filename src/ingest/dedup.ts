@@ -51,6 +51,21 @@ export async function endBatchAttempt(redis: Redis, batchId: string, token: stri
   await redis.eval(END_BATCH_ATTEMPT, 1, `ingest:batch:${batchId}:lock`, token);
 }
 
+const queriesKey = (batchId: string) => `ingest:batch:${batchId}:queries`;
+
+/** Notes, under each batch, the query_id of an insert about to carry its rows (kept as long as the marker). */
+export async function recordBatchQuery(redis: Redis, batchIds: readonly string[], queryId: string): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const id of batchIds) pipeline.sadd(queriesKey(id), queryId).expire(queriesKey(id), BATCH_MARKER_TTL_S);
+  const results = (await pipeline.exec()) ?? [];
+  for (const [err] of results) if (err) throw err;
+}
+
+/** Every insert that ever carried rows of this batch. */
+export async function batchQueries(redis: Redis, batchId: string): Promise<string[]> {
+  return redis.smembers(queriesKey(batchId));
+}
+
 /** ≈80 KB of SQL per lookup: under 18.16's default max_query_size (256 KiB) even with 128-char ids. */
 const LOOKUP_CHUNK = 1500;
 const requestIdRow = z.object({ request_id: z.string() });

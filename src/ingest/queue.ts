@@ -41,9 +41,9 @@ export const UNLIMITED_ATTEMPTS = 1_000_000_000;
 export const spendJobOptions: DefaultJobOptions = {
   attempts: UNLIMITED_ATTEMPTS,
   backoff: { type: 'capped-exponential' },
-  // Completed batches are only bookkeeping; keep a few for inspection. Failed ones never happen (unlimited
-  // attempts) but are kept if they do.
-  removeOnComplete: { count: 100 },
+  // A batch is megabytes of JSON: drop it once inserted. Failed ones never happen (unlimited attempts) but
+  // would be kept for inspection.
+  removeOnComplete: true,
   removeOnFail: false,
 };
 

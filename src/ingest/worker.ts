@@ -8,11 +8,17 @@ import type { Redis } from 'ioredis';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { AppConfig } from '../config/load.js';
 import type { SpendRecord } from '../spendRecord.js';
+import { InsertCoalescer } from './coalescer.js';
 import type { DeadLetterStore, NewDeadLetter } from './deadLetters.js';
-import { beginBatchAttempt, endBatchAttempt } from './dedup.js';
+import { batchQueries, beginBatchAttempt, endBatchAttempt } from './dedup.js';
 import { bullConnection, bullPrefix, retryDelayMs, SPEND_QUEUE_NAME, spendBatchSchema } from './queue.js';
 import { insertableRecordSchema } from './rows.js';
 import { SpendWriter } from './writer.js';
+
+/** Rows per shared insert: ClickHouse 18.16 takes ~89k rows/s from one client in 50k-row inserts. */
+const INSERT_MAX_ROWS = 50_000;
+/** Two inserts in flight: one is parsed/written by ClickHouse while the next is serialised here. */
+const INSERTS_IN_FLIGHT = 2;
 
 export interface SpendWorkerOptions {
   concurrency: number;
@@ -63,6 +69,7 @@ export class SpendWorker {
   ) {
     this.writer = new SpendWriter(
       deps.warehouse,
+      new InsertCoalescer(deps.warehouse, deps.redis, INSERT_MAX_ROWS, INSERTS_IN_FLIGHT),
       {
         onOutage: (err) => this.reportOutage(err),
         onRecovered: () => this.reportRecovered(),
@@ -144,16 +151,16 @@ export class SpendWorker {
     const attempt = await beginBatchAttempt(redis, batch.batch_id, token, this.options.batchLockMs);
     if (attempt.kind === 'locked') throw new Error(`batch ${batch.batch_id} is held by another worker`);
     try {
-      const queryPrefix = `ingest-${batch.batch_id}-`;
       let records = [...unique.values()];
       // Fresh proxy ids cannot be in ClickHouse on a batch's very first attempt; anything else may be.
+      // An earlier attempt's inserts may still be running on the server: wait for them, then look.
       if (!(batch.origin === 'proxy' && attempt.firstAttempt)) {
-        await this.writer.waitForQueries(queryPrefix);
+        await this.writer.waitForQueries(await batchQueries(redis, batch.batch_id));
         const before = records.length;
         records = await this.writer.withoutExisting(records);
         this.status.duplicates_skipped += before - records.length;
       }
-      const refused = await this.writer.write(records, queryPrefix);
+      const refused = await this.writer.write(batch.batch_id, records);
       for (const r of refused) letters.push({ stage: 'clickhouse', reason: r.reason, record: r.record });
       await deadLetters.add(batch.batch_id, batch.origin, letters);
       this.status.records_inserted += records.length - refused.length;

@@ -1,19 +1,21 @@
 // Writes validated records into ClickHouse so that each request_id is stored once, whatever fails:
-// - transient failures (ClickHouse down, slow, timeouts, too many parts) wait with capped backoff for as
-//   long as it takes; before retrying, the writer waits until its previous insert (found by query_id in
-//   system.processes) is no longer running, then re-checks which rows already landed and sends only the
-//   rest — an insert that timed out on our side but committed on the server is never sent twice;
-// - data errors (the table refuses a value) are isolated by bisection: the good halves go in, each
-//   refused record is returned with ClickHouse's reason for the dead-letter queue.
-import { randomUUID } from 'node:crypto';
+// - transient failures (ClickHouse down, slow, timeouts, too many parts) are waited out with capped backoff
+//   for as long as it takes. A failed insert may still commit on the server, so before sending again the
+//   writer waits until that insert (by query_id, in system.processes) is no longer running, re-checks which
+//   rows landed and sends only the rest;
+// - data errors (the table refuses a value) are isolated by bisection with the same wait-and-re-check
+//   between steps: the good records go in, each refused record is returned with ClickHouse's reason.
+// spend_logs inserts go through the InsertCoalescer (group commit with the other batches in hand), which
+// records each insert's query_id under its batches for a later attempt to wait on.
 import { ClickHouseError } from '@clickhouse/client';
 import { z } from 'zod';
-import { sql } from '../clickhouse/sql.js';
+import { joinSql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { SpendRecord } from '../spendRecord.js';
+import { type InsertCoalescer, InsertError } from './coalescer.js';
 import { existingRequestIds } from './dedup.js';
 import { retryDelayMs } from './queue.js';
-import { toPayloadRow, toSpendLogRow } from './rows.js';
+import { type SpendLogRow, toPayloadRow, toSpendLogRow } from './rows.js';
 
 /** ClickHouse error codes that mean "this data", not "this server": CANNOT_PARSE_*, TYPE_MISMATCH, … */
 const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 395, 469]);
@@ -23,8 +25,9 @@ const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 3
  * `Code: 395, e.displayText() = …`, which the client leaves as a plain Error with that message.
  */
 export function clickhouseErrorCode(err: unknown): number | null {
-  if (err instanceof ClickHouseError) return Number(err.code);
-  const match = err instanceof Error ? /^Code: (\d+)[.,]/.exec(err.message) : null;
+  const cause = err instanceof InsertError ? err.original : err;
+  if (cause instanceof ClickHouseError) return Number(cause.code);
+  const match = cause instanceof Error ? /^Code: (\d+)[.,]/.exec(cause.message) : null;
   return match ? Number(match[1]) : null;
 }
 
@@ -60,9 +63,17 @@ const runningQueriesRow = z.object({ n: z.coerce.number() });
 export class SpendWriter {
   constructor(
     private readonly warehouse: Warehouse,
+    private readonly coalescer: InsertCoalescer,
     private readonly hooks: WriterHooks,
     private readonly maxRetryDelayMs: number,
   ) {}
+
+  private async backoff(attempt: number, err: Error): Promise<void> {
+    this.hooks.onOutage(err);
+    if (this.hooks.isClosing()) throw new ClosingError();
+    await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.maxRetryDelayMs)));
+    if (this.hooks.isClosing()) throw new ClosingError();
+  }
 
   /** Runs `fn` until it succeeds or fails with a data error; every other failure is waited out. */
   async retrying<T>(fn: () => Promise<T>): Promise<T> {
@@ -73,21 +84,18 @@ export class SpendWriter {
         return result;
       } catch (err) {
         if (isDataError(err)) throw err;
-        this.hooks.onOutage(err as Error);
-        if (this.hooks.isClosing()) throw new ClosingError();
-        await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.maxRetryDelayMs)));
-        if (this.hooks.isClosing()) throw new ClosingError();
+        await this.backoff(attempt, err as Error);
       }
     }
   }
 
-  /** Blocks while any insert whose query_id starts with `prefix` still runs on the server. */
-  async waitForQueries(prefix: string): Promise<void> {
+  /** Blocks while any of these inserts still runs on the server (after it, its rows are final). */
+  async waitForQueries(queryIds: readonly string[]): Promise<void> {
+    if (queryIds.length === 0) return;
     for (;;) {
       const rows = await this.retrying(() =>
         this.warehouse.rows(
-          sql`SELECT count() AS n FROM system.processes
-              WHERE substring(query_id, 1, ${prefix.length}) = ${prefix}`,
+          sql`SELECT count() AS n FROM system.processes WHERE query_id IN (${joinSql(queryIds)})`,
           runningQueriesRow,
         ),
       );
@@ -97,6 +105,7 @@ export class SpendWriter {
   }
 
   async withoutExisting(records: SpendRecord[]): Promise<SpendRecord[]> {
+    if (records.length === 0) return records;
     const items = records.map((r) => ({
       request_id: r.request_id,
       start_time: Math.floor(Date.parse(r.start_time) / 1000),
@@ -107,59 +116,64 @@ export class SpendWriter {
 
   /**
    * Inserts records (none of which spend_logs holds yet) and returns the ones ClickHouse refused.
-   * `queryPrefix` names every insert of this batch so a later attempt can wait for them to finish.
+   * Transient failures are retried forever; a data error (maybe another batch's, in a shared insert) makes
+   * the batch go alone, then bisect.
    */
-  async write(records: SpendRecord[], queryPrefix: string): Promise<Refused[]> {
-    if (records.length === 0) return [];
-    try {
-      await this.insertOnce(records, queryPrefix);
-      return [];
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      if (records.length === 1) return [{ record: records[0] as SpendRecord, reason: `ClickHouse: ${err.message}` }];
-      const middle = Math.ceil(records.length / 2);
-      const left = await this.write(records.slice(0, middle), queryPrefix);
-      const right = await this.write(records.slice(middle), queryPrefix);
-      return [...left, ...right];
-    }
+  async write(batchId: string, records: SpendRecord[]): Promise<Refused[]> {
+    await this.writePayloads(records);
+    const shared = await this.insertExactly(records, (rows) => this.coalescer.insert(batchId, rows));
+    if (!shared) return [];
+    const alone = await this.insertExactly(shared.remaining, (rows) => this.coalescer.insertAlone(batchId, rows));
+    return alone ? this.isolate(batchId, alone.remaining, alone.refusedBy) : [];
   }
 
-  /** One insert unit: payloads first (a ReplacingMergeTree, repeats collapse), then the spend rows. */
-  private async insertOnce(records: SpendRecord[], queryPrefix: string): Promise<void> {
-    const insertedAt = Math.floor(Date.now() / 1000);
-    const payloads = records.flatMap((r) => toPayloadRow(r, insertedAt) ?? []);
-    if (payloads.length) {
-      await this.retrying(() => this.insert('spend_payloads', payloads, `${queryPrefix}p-${randomUUID()}`));
-    }
+  /**
+   * Sends records until they are all stored, waiting out transient failures. After any failure it waits for
+   * the failed insert to finish on the server and drops what did land, so nothing is sent twice. Returns
+   * null when done, or the data error and the records still unstored.
+   */
+  private async insertExactly(
+    records: SpendRecord[],
+    send: (rows: SpendLogRow[]) => Promise<void>,
+  ): Promise<{ refusedBy: Error; remaining: SpendRecord[] } | null> {
     let pending = records;
     for (let attempt = 1; pending.length; attempt++) {
-      const queryId = `${queryPrefix}${randomUUID()}`;
+      const insertedAt = Math.floor(Date.now() / 1000);
       try {
-        await this.insert(
-          'spend_logs',
-          pending.map((r) => toSpendLogRow(r, insertedAt)),
-          queryId,
-        );
+        await send(pending.map((r) => toSpendLogRow(r, insertedAt)));
         this.hooks.onRecovered();
-        return;
+        return null;
       } catch (err) {
-        if (isDataError(err)) throw err;
-        this.hooks.onOutage(err as Error);
-        if (this.hooks.isClosing()) throw new ClosingError();
-        await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.maxRetryDelayMs)));
-        // The failed insert may still commit on the server: wait for it, then send only what is missing.
-        await this.waitForQueries(queryId);
+        const failure = err as InsertError;
+        const dataError = isDataError(failure);
+        if (!dataError) await this.backoff(attempt, failure);
+        await this.waitForQueries([failure.queryId]);
         pending = await this.withoutExisting(pending);
+        if (dataError && pending.length) return { refusedBy: failure, remaining: pending };
       }
     }
+    return null;
   }
 
-  private async insert(table: string, rows: readonly object[], queryId: string): Promise<void> {
-    await this.warehouse.client.insert({
-      table,
-      values: rows as Record<string, unknown>[],
-      format: 'JSONEachRow',
-      query_id: queryId,
-    });
+  /** `records` failed together with `err`: bisect with direct inserts until each refused record stands alone. */
+  private async isolate(batchId: string, records: SpendRecord[], err: Error): Promise<Refused[]> {
+    if (records.length === 1) return [{ record: records[0] as SpendRecord, reason: `ClickHouse: ${err.message}` }];
+    const middle = Math.ceil(records.length / 2);
+    const refused: Refused[] = [];
+    for (const half of [records.slice(0, middle), records.slice(middle)]) {
+      const failed = await this.insertExactly(half, (rows) => this.coalescer.insertAlone(batchId, rows));
+      if (failed) refused.push(...(await this.isolate(batchId, failed.remaining, failed.refusedBy)));
+    }
+    return refused;
+  }
+
+  /** Payloads go first into a ReplacingMergeTree: a repeat collapses, while a spend row must never repeat. */
+  private async writePayloads(records: SpendRecord[]): Promise<void> {
+    const insertedAt = Math.floor(Date.now() / 1000);
+    const payloads = records.flatMap((r) => toPayloadRow(r, insertedAt) ?? []);
+    if (payloads.length === 0) return;
+    await this.retrying(() =>
+      this.warehouse.client.insert({ table: 'spend_payloads', values: payloads, format: 'JSONEachRow' }),
+    );
   }
 }
