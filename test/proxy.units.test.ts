@@ -2,7 +2,7 @@
 // UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ModelRouter } from '../src/proxy/deployments.js';
+import { keyMayUse, ModelRouter } from '../src/proxy/deployments.js';
 import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/decimal.js';
 import { costNano, modelPricing } from '../src/proxy/pricing/modelPricing.js';
 import { uuidv7 } from '../src/proxy/requestId.js';
@@ -119,6 +119,15 @@ test('router: round robin, wildcard routes, boot errors name the config path', (
     ['groq', 'llama-3.1-8b-instant', 'https://api.groq.com/openai/v1'],
   );
   assert.equal(router.resolve('nope'), null);
+  assert.deepEqual(
+    [
+      keyMayUse([], 'm'),
+      keyMayUse(['gpt-*'], 'gpt-4o'),
+      keyMayUse(['gpt-*'], 'claude'),
+      keyMayUse(['all-proxy-models'], 'claude'),
+    ],
+    [true, true, false, true],
+  );
   assert.throws(
     () => new ModelRouter([{ model_name: 'v', litellm_params: { model: 'hosted_vllm/llama' } }]),
     /model_list\[0\]\.litellm_params\.api_base: required for provider hosted_vllm/,

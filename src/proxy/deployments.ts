@@ -143,7 +143,10 @@ export class ModelRouter {
   }
 }
 
-/** A key's `models` list (empty = every model) may hold exact names or `*` globs. */
+/** LiteLLM's name for "every model on this proxy" in a key's or team's `models`. */
+const ALL_MODELS = 'all-proxy-models';
+
+/** A key's `models` list (empty = every model) may hold exact names, `*` globs or `all-proxy-models`. */
 export function keyMayUse(allowed: readonly string[], model: string): boolean {
-  return allowed.length === 0 || allowed.some((pattern) => matchesModel(pattern, model));
+  return allowed.length === 0 || allowed.some((pattern) => pattern === ALL_MODELS || matchesModel(pattern, model));
 }
