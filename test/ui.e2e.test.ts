@@ -170,7 +170,7 @@ test('dashboard end to end', async (s) => {
     await page.getByRole('button', { name: 'Last 24 h' }).click();
     await eventually(async () => {
       await page.getByRole('button', { name: 'Refresh' }).click();
-      await page.waitForFunction(() => !document.querySelector('.spinner'));
+      await page.waitForFunction(() => !document.querySelector('.spinner, .stale'));
       assert.equal(await stat('Requests'), '4');
     });
     // all of {onboarding, prod}: one call of each team.
@@ -207,11 +207,13 @@ test('dashboard end to end', async (s) => {
     await page.getByText('kept for 30d').waitFor();
     await eventually(async () => {
       await page.getByRole('button', { name: 'Refresh' }).click();
-      await page.waitForFunction(() => !document.querySelector('.spinner'));
+      await page.waitForFunction(() => !document.querySelector('.spinner, .stale'));
       assert.equal(await page.locator('table.logtable tbody tr').count(), 4);
     });
     await screenshot(page, 'logs');
-    await page.locator('table.logtable tbody tr', { hasText: 'e2e-key' }).first().click();
+    // Keyboard: a log row takes focus and Enter opens it.
+    await page.locator('table.logtable tbody tr', { hasText: 'e2e-key' }).first().focus();
+    await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Call detail' });
     await dialog.getByText('hello from prod').waitFor();
     await dialog.getByText('team-a').first().waitFor();

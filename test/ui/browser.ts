@@ -46,7 +46,7 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Let uPlot and fonts settle; spinners must be gone so the picture shows data, not a loading state.
-  await page.waitForFunction(() => !document.querySelector('.spinner'), undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector('.spinner, .stale'), undefined, { timeout: 15_000 });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 

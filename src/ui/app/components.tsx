@@ -3,7 +3,11 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-export type Async<T> = { status: 'loading' } | { status: 'error'; error: Error } | { status: 'ok'; data: T };
+/** `stale` marks data kept on screen while a newer answer is on its way (no flash of spinners). */
+export type Async<T> =
+  | { status: 'loading' }
+  | { status: 'error'; error: Error }
+  | { status: 'ok'; data: T; stale?: boolean };
 
 /** Runs `load` whenever `deps` change (aborting the previous run); `reload()` runs it again. */
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): [Async<T>, () => void] {
@@ -11,7 +15,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
-    setState((prev) => (prev.status === 'ok' ? prev : { status: 'loading' }));
+    setState((prev) => (prev.status === 'ok' ? { ...prev, stale: true } : { status: 'loading' }));
     load(controller.signal).then(
       (data) => !controller.signal.aborted && setState({ status: 'ok', data }),
       (error: Error) => !controller.signal.aborted && setState({ status: 'error', error }),
@@ -20,6 +24,9 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
   }, [...deps, tick]);
   return [state, () => setTick((t) => t + 1)];
 }
+
+/** Class for a block whose data is being refreshed: dimmed, and announced as busy. */
+export const staleClass = (state: Async<unknown>) => (state.status === 'ok' && state.stale ? 'stale' : '');
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (

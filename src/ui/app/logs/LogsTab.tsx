@@ -2,7 +2,7 @@
 // status; keyset paging (fast at any depth); a row opens the call's detail.
 import { useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, useAsync } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { dateTime, ms, num, text, usd } from '../format.js';
 import { LogDetailDialog } from './LogDetail.js';
 import { fetchLogs, type LogFilters, NO_FILTERS, PAGE_SIZE } from './logsApi.js';
@@ -104,7 +104,7 @@ export function LogsTab({ session }: { session: SessionInfo }) {
       {page.status === 'ok' && page.data.data.length === 0 && <Empty>No calls match these filters.</Empty>}
       {page.status === 'ok' && page.data.data.length > 0 && (
         <>
-          <div class="table-wrap card">
+          <div class={`table-wrap card ${staleClass(page)}`} aria-busy={staleClass(page) !== ''}>
             <table class="logtable">
               <thead>
                 <tr>

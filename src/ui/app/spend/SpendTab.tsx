@@ -2,7 +2,7 @@
 // number from POST /spend/query, and a CSV of what is shown.
 import { useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
-import { ErrorBox, Loading, useAsync } from '../components.js';
+import { ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { num, usd } from '../format.js';
 import { listKeys } from '../keys/keyApi.js';
 import { BreakdownTable } from './BreakdownTable.js';
@@ -123,7 +123,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
         <ErrorBox error={main.error} onRetry={reloadMain} />
       ) : (
         <>
-          <div class="totals" aria-live="polite">
+          <div class={`totals ${staleClass(main)}`} aria-live="polite" aria-busy={staleClass(main) !== ''}>
             <Stat label="Cost" value={t ? usd(t.cost_usd) : null} />
             <Stat label="Requests" value={t ? num(t.requests) : null} />
             <Stat label="Tokens" value={t ? num(t.total_tokens) : null} />
@@ -140,7 +140,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
           </section>
         </>
       )}
-      <div class="breakdowns">
+      <div class={`breakdowns ${staleClass(breakdowns)}`} aria-busy={staleClass(breakdowns) !== ''}>
         {breakdowns.status === 'loading' && <Loading />}
         {breakdowns.status === 'error' && <ErrorBox error={breakdowns.error} />}
         {breakdowns.status === 'ok' &&
