@@ -121,6 +121,26 @@ test('bad tags → 400 naming the problem; unknown model → 404', async () => {
   assert.deepEqual([unknown.record.status, unknown.record.provider, unknown.record.cost_nano], [404, '', 0]);
 });
 
+test('a body fastify cannot parse is answered 400 and still recorded; /v1/models without a key is a 401', async () => {
+  const res = await fetch(`${h.origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-whoever-0000', 'content-type': 'application/json' },
+    body: '{"model": "house-gpt", ',
+  });
+  assert.equal(res.status, 400);
+  const body = (await res.json()) as { error: { type: string } };
+  assert.equal(body.error.type, 'invalid_request_error');
+  const record = await h.record(res.headers.get('x-spend-request-id'));
+  assert.deepEqual(
+    [record.status, record.call_type, record.error_type, record.key_hash],
+    [400, 'chat', 'bad_request', null],
+  );
+
+  const models = await fetch(`${h.origin}/v1/models`);
+  assert.equal(models.status, 401);
+  assert.equal(((await models.json()) as { error: { code: string } }).error.code, 'unauthorized');
+});
+
 test('client disconnect mid-stream cancels the upstream and records estimated usage', async () => {
   const text = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
   h.fake.setDefaults({ text, chunkDelayMs: 30, usage: { promptTokens: 1000, completionTokens: 500 } });

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
 import { MemorySink, type SpendSink } from '../ingest/sink.js';
-import { handleCall, type ProxyDeps } from './call/handleCall.js';
+import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
 import type { CallGuard } from './callGuards.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
 import type { CallType } from './exchange/types.js';
@@ -61,12 +61,23 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     return reply.send({ object: 'list', data });
   }
 
-  for (const prefix of ['', '/v1']) {
-    for (const [path, callType] of CALL_ROUTES) {
-      app.post(`${prefix}${path}`, (request, reply) => handleCall(deps, callType, request, reply));
+  // Routes live in their own context so that its error handler (requests fastify refused before the
+  // handler ran: unparsable JSON, oversized body) records those calls too, without touching other routes.
+  await app.register(async (routes) => {
+    const callTypeByUrl = new Map<string, CallType>();
+    routes.setErrorHandler(async (err, request, reply) => {
+      const callType = callTypeByUrl.get(request.routeOptions.url ?? '');
+      if (!callType) throw err;
+      return handleRejectedCall(deps, callType, err, request, reply);
+    });
+    for (const prefix of ['', '/v1']) {
+      for (const [path, callType] of CALL_ROUTES) {
+        callTypeByUrl.set(`${prefix}${path}`, callType);
+        routes.post(`${prefix}${path}`, (request, reply) => handleCall(deps, callType, request, reply));
+      }
+      routes.get(`${prefix}/models`, listModels);
     }
-    app.get(`${prefix}/models`, listModels);
-  }
+  });
 }
 
 export default fp(proxyPlugin, { name: 'proxy', dependencies: ['auth'] });

@@ -149,9 +149,14 @@ function answerFailure(call: CallState, err: unknown, request: FastifyRequest, r
   reply.code(failure.status).headers(failure.headers).type('application/json').send(errorPayload(format, failure.info));
 }
 
-export async function handleCall(deps: ProxyDeps, callType: CallType, request: FastifyRequest, reply: FastifyReply) {
+function startCall(callType: CallType, reply: FastifyReply): CallState {
   const call = new CallState(callType);
   reply.header('x-spend-request-id', call.requestId).header('x-litellm-call-id', call.requestId);
+  return call;
+}
+
+export async function handleCall(deps: ProxyDeps, callType: CallType, request: FastifyRequest, reply: FastifyReply) {
+  const call = startCall(callType, reply);
   // The call's one controller: a client disconnect aborts the upstream request (so does a JSON deadline).
   const abort = new AbortController();
   reply.raw.on('close', () => {
@@ -166,5 +171,19 @@ export async function handleCall(deps: ProxyDeps, callType: CallType, request: F
   } finally {
     await call.finish(deps.sink(), deps.storePrompts, request.log);
   }
+  return reply;
+}
+
+/** A call fastify refused before the handler ran (body not JSON, too large): answered and recorded like any. */
+export async function handleRejectedCall(
+  deps: ProxyDeps,
+  callType: CallType,
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const call = startCall(callType, reply);
+  answerFailure(call, err, request, reply);
+  await call.finish(deps.sink(), deps.storePrompts, request.log);
   return reply;
 }
