@@ -134,7 +134,11 @@ test('revoke, block and expiry take effect: at once here, within a second on ano
     await new Promise((r) => setTimeout(r, 50));
     elapsed += 50;
   }
-  assert.equal(await authError(other, secret), 'invalid API key', 'the other instance follows (its 250 ms epoch poll; generous wait for a loaded CI box)');
+  assert.equal(
+    await authError(other, secret),
+    'invalid API key',
+    'the other instance follows (its 250 ms epoch poll; generous wait for a loaded CI box)',
+  );
 
   const expiring = await curlPost(t.app, '/key/generate', { duration: '2h' });
   assert.equal(await authError(t.app, String(expiring.body.key)), null);
@@ -172,6 +176,26 @@ test('info and list endpoints answer in LiteLLM shapes with spend from ClickHous
   assert.equal(info.spend, 1.25);
   assert.equal(info.key_name, `sk-...${String(key.body.key).slice(-4)}`);
   assert.equal('key' in info, false, 'the secret is never shown again');
+
+  const own = await t.app.inject({
+    method: 'GET',
+    url: '/key/info',
+    headers: { authorization: `Bearer ${key.body.key}` },
+  });
+  assert.equal(own.statusCode, 200, 'a key reads its own info without the master key');
+  assert.equal((own.json() as { key: string }).key, key.body.token);
+  const foreign = await t.app.inject({
+    method: 'GET',
+    url: `/key/info?key=${user.body.token}`,
+    headers: { authorization: `Bearer ${key.body.key}` },
+  });
+  assert.equal(foreign.statusCode, 403);
+  const listing = await t.app.inject({
+    method: 'GET',
+    url: '/key/list',
+    headers: { authorization: `Bearer ${key.body.key}` },
+  });
+  assert.equal(listing.statusCode, 403);
 
   const teamInfo = await adminGet(t.app, `/team/info?team_id=${teamId}`);
   const teamBody = teamInfo.body.team_info as Record<string, unknown>;

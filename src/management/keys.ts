@@ -142,6 +142,8 @@ async function requireKey(plane: ControlPlane, ref: string): Promise<KeyDoc> {
 export default async function keyRoutes(app: FastifyInstance, opts: { plane: ControlPlane }): Promise<void> {
   const { plane } = opts;
   app.addHook('preHandler', async (request) => {
+    // As in LiteLLM, a key may read its own /key/info; everything else needs an admin.
+    if (request.routeOptions.url === '/key/info' && !(await app.authenticate(request)).isAdmin) return;
     await requireAdmin(app, request);
   });
 
@@ -203,8 +205,13 @@ export default async function keyRoutes(app: FastifyInstance, opts: { plane: Con
   }
 
   app.get('/key/info', async (request) => {
-    const { key } = parseInput(keyRefSchema, request.query);
-    const doc = await requireKey(plane, key);
+    const { key } = parseInput(keyRefSchema.partial(), request.query);
+    const caller = await app.authenticate(request);
+    const token = key ? keyReference(key) : caller.keyHash;
+    if (!caller.isAdmin && token !== caller.keyHash) {
+      throw new AppError('forbidden', 'key: a key may only read its own info', { param: 'key' });
+    }
+    const doc = await requireKey(plane, token);
     return { key: doc.token, info: await keyToApi(plane, doc) };
   });
 
