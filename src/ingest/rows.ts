@@ -24,7 +24,7 @@ export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx
  * The spend_logs row as sent with JSONEachRow (columns of clickhouse/001_spend_logs.sql). Built only from a
  * record that passed insertableRecordSchema, so it is not validated a second time on the hot path.
  */
-export interface SpendLogRow {
+export type SpendLogRow = {
   request_id: string;
   response_id: string;
   start_time: number;
@@ -58,7 +58,7 @@ export interface SpendLogRow {
   stream: number;
   source: string;
   inserted_at: number;
-}
+};
 
 /** Prompts/responses, only when present on the record (store_prompts_in_spend_logs). */
 export interface SpendPayloadRow {

@@ -1,0 +1,183 @@
+// Ingest benchmark: end-to-end records/s (producer → BullMQ → worker → ClickHouse, rollup views attached)
+// and visibility lag p50/p95 at a fixed rate, plus rollup row counts against raw. Runs on its own database
+// and Redis prefix (dropped at the end). Prints JSON, then a table.
+//   node --import tsx bench/ingest.ts [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 4]
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { buildApp } from '../src/app.js';
+import { ident, sql } from '../src/clickhouse/sql.js';
+import type { Warehouse } from '../src/clickhouse/warehouse.js';
+import { toSpendLogRow } from '../src/ingest/rows.js';
+import { spendRecord, waitForQueueIdle, waitForRows } from '../test/helpers/ingestRecords.js';
+import { dropTestState, testConfig } from '../test/helpers/testApp.js';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '200000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const RECORDS = Number(values.records);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+
+const config = testConfig({
+  ingest: { batch_max_records: Number(values.batch), worker_concurrency: Number(values.concurrency) },
+});
+const app = await buildApp({ config });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function throughput(): Promise<{ records: number; seconds: number; records_per_s: number }> {
+  const started = performance.now();
+  for (let i = 0; i < RECORDS; i++) {
+    app.spendSink.submit(spendRecord('tp', i));
+    // Yield now and then so the batches already sealed reach Redis while we generate.
+    if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
+  }
+  await app.spendSink.flush();
+  const totals = await waitForRows(app.warehouse, RECORDS, 'tp-', 600_000);
+  await waitForQueueIdle(app.spendProducer.queue, 600_000);
+  const seconds = (performance.now() - started) / 1000;
+  if (totals.n !== RECORDS || totals.distinct_ids !== RECORDS) throw new Error(`landed ${JSON.stringify(totals)}`);
+  return { records: RECORDS, seconds: round(seconds), records_per_s: Math.round(RECORDS / seconds) };
+}
+
+const idRow = z.object({ request_id: z.string() });
+
+/** Submits RATE records/s for SECONDS and measures when each becomes visible in spend_logs. */
+async function lagAtRate(warehouse: Warehouse) {
+  const submittedAt = new Map<string, number>();
+  const lags: number[] = [];
+  let done = false;
+  const poller = (async () => {
+    while (!done || submittedAt.size > 0) {
+      const oldest = Math.min(...submittedAt.values(), Date.now());
+      const rows = await warehouse.rows(
+        sql`SELECT request_id FROM spend_logs WHERE start_time >= ${new Date(oldest - 2000)}
+            AND substring(request_id, 1, 4) = 'lag-'`,
+        idRow,
+      );
+      const now = Date.now();
+      for (const { request_id } of rows) {
+        const at = submittedAt.get(request_id);
+        if (at === undefined) continue;
+        lags.push(now - at);
+        submittedAt.delete(request_id);
+      }
+      await sleep(20);
+    }
+  })();
+  const tickMs = 10;
+  const perTick = (RATE * tickMs) / 1000;
+  const start = Date.now();
+  let sent = 0;
+  while (Date.now() - start < SECONDS * 1000) {
+    const due = Math.floor(((Date.now() - start) / 1000) * RATE);
+    for (; sent < due; sent++) {
+      const record = spendRecord('lag', sent, { start_time: new Date().toISOString() });
+      submittedAt.set(record.request_id, Date.now());
+      app.spendSink.submit(record);
+    }
+    await sleep(tickMs);
+  }
+  done = true;
+  await poller;
+  lags.sort((a, b) => a - b);
+  const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? 0;
+  return {
+    rate_per_s: RATE,
+    seconds: SECONDS,
+    records: lags.length,
+    per_tick: perTick,
+    p50_ms: pct(50),
+    p95_ms: pct(95),
+    max_ms: pct(100),
+  };
+}
+
+/**
+ * What this ClickHouse takes right now from one client with no pipeline at all: 50k-row JSONEachRow inserts
+ * into a copy of spend_logs without views, then into spend_logs with its two rollup views. The pipeline's
+ * records/s is read against these (the machine may be shared).
+ */
+async function clickhouseBaseline(warehouse: Warehouse) {
+  const rows = Array.from({ length: 50_000 }, (_, i) => toSpendLogRow(spendRecord('base', i), 0));
+  await warehouse.exec(sql`CREATE TABLE IF NOT EXISTS bench_plain AS spend_logs`);
+  const rate = async (table: 'bench_plain' | 'spend_logs') => {
+    const started = performance.now();
+    for (let k = 0; k < 2; k++) await warehouse.insert(table, rows);
+    return Math.round(100_000 / ((performance.now() - started) / 1000));
+  };
+  const result = {
+    plain_rows_per_s: await rate('bench_plain'),
+    with_rollup_views_rows_per_s: await rate('spend_logs'),
+  };
+  await warehouse.exec(sql`DROP TABLE bench_plain`);
+  await warehouse.exec(sql`TRUNCATE TABLE spend_logs`);
+  await warehouse.exec(sql`TRUNCATE TABLE spend_hourly`);
+  await warehouse.exec(sql`TRUNCATE TABLE spend_daily`);
+  return result;
+}
+
+async function rollupRows(warehouse: Warehouse) {
+  const tables = ['spend_logs', 'spend_hourly', 'spend_daily'] as const;
+  const count = async (table: (typeof tables)[number]) => {
+    // Summing rollups hold one row per key only after merges; count what a fully merged table keeps.
+    await warehouse.exec(sql`OPTIMIZE TABLE ${ident(table, tables)} FINAL`);
+    const rows = await warehouse.rows(
+      sql`SELECT count() AS n FROM ${ident(table, tables)}`,
+      z.object({ n: z.coerce.number() }),
+    );
+    return rows[0]?.n ?? 0;
+  };
+  return {
+    spend_logs: await count('spend_logs'),
+    spend_hourly: await count('spend_hourly'),
+    spend_daily: await count('spend_daily'),
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+try {
+  const baseline = await clickhouseBaseline(app.warehouse);
+  const tp = await throughput();
+  const lag = await lagAtRate(app.warehouse);
+  const rows = await rollupRows(app.warehouse);
+  const result = {
+    bench: 'ingest',
+    batch_max_records: Number(values.batch),
+    worker_concurrency: Number(values.concurrency),
+    load_average: loadavg().map((l) => round(l)),
+    clickhouse_baseline: baseline,
+    throughput: tp,
+    lag,
+    rows,
+  };
+  console.log(JSON.stringify(result));
+  console.table({
+    'ClickHouse alone (no views / views)': {
+      value: `${baseline.plain_rows_per_s} / ${baseline.with_rollup_views_rows_per_s} rows/s`,
+      detail: `load average ${result.load_average.join(' ')}`,
+    },
+    'end-to-end throughput': {
+      value: `${tp.records_per_s} records/s`,
+      detail: `${tp.records} records in ${tp.seconds} s`,
+    },
+    [`lag p50 at ${RATE}/s`]: { value: `${lag.p50_ms} ms`, detail: `${lag.records} records over ${SECONDS} s` },
+    [`lag p95 at ${RATE}/s`]: { value: `${lag.p95_ms} ms`, detail: `max ${lag.max_ms} ms` },
+    'rows raw / hourly / daily': {
+      value: `${rows.spend_logs} / ${rows.spend_hourly} / ${rows.spend_daily}`,
+      detail: 'after OPTIMIZE FINAL',
+    },
+  });
+} finally {
+  await app.close();
+  await dropTestState(config);
+}
