@@ -146,6 +146,9 @@ describe('archive to S3 (s3rver)', () => {
     const ready = await t.app.inject({ method: 'GET', url: '/health/readiness' });
     const archive = ready.json().dependencies.archive as { ok: boolean; detail: string };
     assert.match(archive.detail, /archive store/);
+    const metrics = await Promise.all(t.app.archiveMetrics.map((m) => m.get()));
+    const failing = metrics.find((m) => m.name === 'spendhouse_archive_failing');
+    assert.equal(failing?.values[0]?.value, 1);
     s3 = await startS3rver(join(work, 's3'), BUCKET, s3.port);
     const result = await pass;
     assert.deepEqual(

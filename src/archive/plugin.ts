@@ -3,8 +3,10 @@
 // failing archive is shown in the readiness detail but does not take the proxy out of rotation.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Metric } from 'prom-client';
 import type { AppConfig } from '../config/load.js';
 import { type ArchiveContext, archiveContext } from './exporter.js';
+import { createArchiveMetrics } from './metrics.js';
 import { ArchiveScheduler } from './scheduler.js';
 import { openStore } from './store.js';
 
@@ -16,6 +18,8 @@ export interface ArchiveService {
 declare module 'fastify' {
   interface FastifyInstance {
     archive: ArchiveService;
+    /** Prometheus gauges of the archive, for the /metrics owner to register. */
+    archiveMetrics: Metric[];
   }
 }
 
@@ -25,6 +29,7 @@ async function archivePlugin(app: FastifyInstance, opts: { config: AppConfig }):
   const context = archiveContext(app.warehouse, app.redis, config.archive, store);
   const scheduler = new ArchiveScheduler(context, (msg, data) => app.log.info(data ?? {}, msg));
   app.decorate('archive', { context, scheduler });
+  app.decorate('archiveMetrics', createArchiveMetrics(scheduler.status));
   app.addReadinessCheck('archive', async () => {
     const { status } = scheduler;
     if (status.lastError === null) return { ok: true, detail: status.destination };

@@ -81,7 +81,8 @@ export interface ArchiveSession {
 
 /** A DuckDB connection with the view `spend_logs` over the archive (an empty view when there are no files). */
 export async function openArchiveSession(archive: LocalArchive, format: ArchiveFormat): Promise<ArchiveSession> {
-  const db = await openDuckDb(archive.root);
+  // Spill files (big queries) go to the temp folder, never into the archive folder itself.
+  const db = await openDuckDb(tmpdir());
   const conn = await db.connect();
   const source =
     archive.files > 0

@@ -26,7 +26,8 @@ export function duckString(value: string): string {
 
 /** An in-process DuckDB whose spill files stay in `tempDir` instead of the working directory. */
 export async function openDuckDb(tempDir: string): Promise<DuckDBInstance> {
-  return DuckDBInstance.create(':memory:', { temp_directory: tempDir });
+  // A bounded memory budget: a huge window spills to disk instead of crowding out the proxy.
+  return DuckDBInstance.create(':memory:', { temp_directory: tempDir, memory_limit: '2GB' });
 }
 
 // ISO-8601 with milliseconds, like the SpendRecord contract; cost_usd as the exact decimal string.
