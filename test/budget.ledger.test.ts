@@ -98,6 +98,28 @@ test('a reservation whose proxy never settles expires; settlement is idempotent'
   assert.deepEqual(await t.app.budgetLedger.read(key), { spent: 0.25e9, reserved: 0, loaded: true });
 });
 
+test('a counter lost on its own while a reservation is live: the rebuilt counter only releases its own', async () => {
+  const { teamId, secret } = await teamKey({ team_alias: 'evicted', max_budget: 1 });
+  const principal = await principalFor(t.app, secret);
+  const guard = t.app.callGuards[0]!;
+  const key = ledgerKeys.scope(`team:${teamId}`, LIFETIME);
+  const settled = (costNano: number) => ({
+    costNano,
+    promptTokens: 1,
+    completionTokens: 1,
+    totalTokens: 2,
+    status: 200,
+  });
+  const held = await guard.admit(callContext(principal, { maxCostNano: 0.5e9, costNano: 0 }));
+  await t.app.redis.del(key);
+  const next = await guard.admit(callContext(principal, { maxCostNano: 0.2e9, costNano: 0 }));
+  assert.deepEqual(await t.app.budgetLedger.read(key), { spent: 0, reserved: 0.2e9, loaded: true });
+  await held.settle(settled(0.4e9));
+  assert.deepEqual(await t.app.budgetLedger.read(key), { spent: 0.4e9, reserved: 0.2e9, loaded: true });
+  await next.settle(settled(0.1e9));
+  assert.deepEqual(await t.app.budgetLedger.read(key), { spent: 0.5e9, reserved: 0, loaded: true });
+});
+
 test('every scope kind refuses by name: key, key-per-model, user, member, customer, tag', async () => {
   const team = await curlPost(t.app, '/team/new', { team_alias: 'scopes' });
   const teamId = String(team.body.team_id);

@@ -13,14 +13,19 @@ const SETTLED_MARKER_SECONDS = 86_400;
 /** Counters outlive their period by a day: enough for late settlements and for reading the last period. */
 const COUNTER_SLACK_SECONDS = 86_400;
 
+/** Scope ids carry user-chosen text (tags, ids); escaped, they cannot hold the separators the scripts use. */
+const safe = (scopeId: string) => encodeURIComponent(scopeId);
+
 export const ledgerKeys = {
   index: `${TAG}:reservations`,
+  generation: `${TAG}:generation`,
   reservation: (requestId: string) => `${TAG}:reservation:${requestId}`,
   settled: (requestId: string) => `${TAG}:settled:${requestId}`,
-  scope: (scopeId: string, period: Period) => `${TAG}:spend:${scopeId}:${Math.floor(period.start.getTime() / 1000)}`,
-  rpm: (scopeId: string, windowStart: number) => `${TAG}:rpm:${scopeId}:${windowStart / 1000}`,
-  tpm: (scopeId: string, windowStart: number) => `${TAG}:tpm:${scopeId}:${windowStart / 1000}`,
-  parallel: (scopeId: string) => `${TAG}:parallel:${scopeId}`,
+  scope: (scopeId: string, period: Period) =>
+    `${TAG}:spend:${safe(scopeId)}:${Math.floor(period.start.getTime() / 1000)}`,
+  rpm: (scopeId: string, windowStart: number) => `${TAG}:rpm:${safe(scopeId)}:${windowStart / 1000}`,
+  tpm: (scopeId: string, windowStart: number) => `${TAG}:tpm:${safe(scopeId)}:${windowStart / 1000}`,
+  parallel: (scopeId: string) => `${TAG}:parallel:${safe(scopeId)}`,
 };
 
 /** Seconds a period's counter should live from `nowMs` (0 = forever, for lifetime budgets). */
@@ -134,7 +139,7 @@ export class BudgetLedger {
 
   /** Adds the spend ClickHouse has for a scope's period and marks it loaded (first loader wins). */
   async load(key: string, spendNano: number, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.budgetLoad(1, key, String(spendNano), ttlSeconds)) === 1;
+    return (await this.redis.budgetLoad(2, key, ledgerKeys.generation, String(spendNano), ttlSeconds)) === 1;
   }
 
   /** Returns the indices of budgets whose soft budget was crossed by this settlement, or null if already settled. */

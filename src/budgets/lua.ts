@@ -7,9 +7,24 @@
 // comparisons use Lua doubles, exact for integers below 2^53 (≈ 9,007,199 USD in nano-USD per scope and period).
 
 /**
+ * Lua helpers shared by both scripts. A reservation records, per scope, the counter's generation (set by
+ * LOAD_SCOPE from a global sequence): its amount is given back only to the counter it was taken from, so a
+ * counter rebuilt after Redis lost that one key is never decremented for reservations it never held.
+ */
+const RELEASE_RESERVATION = `
+local function release(lines, amount)
+  if not amount or amount == '0' then return end
+  for line in string.gmatch(lines or '', '[^\\n]+') do
+    local skey, gen = string.match(line, '^(.*)\\t([^\\t]*)$')
+    if skey and redis.call('HGET', skey, 'gen') == gen then redis.call('HINCRBY', skey, 'reserved', '-' .. amount) end
+  end
+end
+`;
+
+/**
  * ADMIT_CALL — sweep expired reservations, check every budget and rate scope, then apply all or nothing.
  * KEYS: [1] reservation index (zset: reservation key → expiry ms), [2] this call's reservation hash,
- *       [3 .. 2+nb] budget scope hashes {spent, reserved, loaded, alerted},
+ *       [3 .. 2+nb] budget scope hashes {spent, reserved, loaded, gen, alerted},
  *       then per rate scope three keys: rpm window counter, tpm window counter, parallel zset.
  * ARGV: [1] now ms, [2] amount nano, [3] reservation ttl ms, [4] request id, [5] nb, [6] nr, [7] prompt tokens,
  *       then per budget scope: max nano (-1 = none), counter ttl (s, 0 = none),
@@ -18,6 +33,7 @@
  * is not loaded yet | {0, 'budget', i, spent, reserved} | {0, 'rpm'|'tpm'|'parallel', i, used}.
  */
 export const ADMIT_CALL = `
+${RELEASE_RESERVATION}
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
@@ -30,9 +46,7 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 10
 for _, rkey in ipairs(expired) do
   local r = redis.call('HMGET', rkey, 'amount', 'scopes', 'parallel', 'rid')
   if r[1] then
-    for skey in string.gmatch(r[2] or '', '[^\\n]+') do
-      if r[1] ~= '0' and redis.call('EXISTS', skey) == 1 then redis.call('HINCRBY', skey, 'reserved', '-' .. r[1]) end
-    end
+    release(r[2], r[1])
     for pkey in string.gmatch(r[3] or '', '[^\\n]+') do redis.call('ZREM', pkey, r[4]) end
     redis.call('DEL', rkey)
   end
@@ -90,7 +104,7 @@ for i = 1, nb do
   redis.call('HINCRBY', skey, 'reserved', ARGV[2])
   local counterTtl = tonumber(ARGV[7 + 2 * i])
   if counterTtl > 0 then redis.call('EXPIRE', skey, counterTtl) end
-  scopes[#scopes + 1] = skey
+  scopes[#scopes + 1] = skey .. '\\t' .. (redis.call('HGET', skey, 'gen') or '')
 end
 local out = {1}
 local parallel = {}
@@ -124,21 +138,20 @@ return out
  * Returns {0} already settled | {1, i…} settled; i = budget scopes whose soft budget alert is due.
  */
 export const SETTLE_CALL = `
+${RELEASE_RESERVATION}
 local nb = tonumber(ARGV[2])
 local nr = tonumber(ARGV[3])
 local tokens = tonumber(ARGV[4])
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[6])) then return {0} end
 
-local amount = redis.call('HGET', KEYS[2], 'amount')
+-- A swept or flushed reservation was already given back: only a live one is released here.
+local live = redis.call('HMGET', KEYS[2], 'amount', 'scopes')
+release(live[2], live[1])
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], KEYS[2])
 local out = {1}
 for i = 1, nb do
   local skey = KEYS[3 + i]
-  -- A swept or flushed reservation was already given back: only a live one is released here.
-  if amount and amount ~= '0' and redis.call('EXISTS', skey) == 1 then
-    redis.call('HINCRBY', skey, 'reserved', '-' .. amount)
-  end
   local spent = redis.call('HINCRBY', skey, 'spent', ARGV[1])
   local counterTtl = tonumber(ARGV[7 + 2 * (i - 1) + 1])
   if counterTtl > 0 and redis.call('TTL', skey) < 0 then redis.call('EXPIRE', skey, counterTtl) end
@@ -159,13 +172,13 @@ return out
 /**
  * LOAD_SCOPE — marks a scope's period as loaded, adding the spend ClickHouse has for it. Only the first
  * loader counts (concurrent loaders on other instances read the same ClickHouse total and are ignored).
- * KEYS: [1] scope hash. ARGV: [1] spend nano from ClickHouse, [2] counter ttl (s, 0 = none).
+ * KEYS: [1] scope hash, [2] generation sequence. ARGV: [1] spend nano from ClickHouse, [2] counter ttl (s, 0 = none).
  * Returns 1 when loaded now, 0 when it already was.
  */
 export const LOAD_SCOPE = `
 if redis.call('HGET', KEYS[1], 'loaded') == '1' then return 0 end
 redis.call('HINCRBY', KEYS[1], 'spent', ARGV[1])
-redis.call('HSET', KEYS[1], 'loaded', '1')
+redis.call('HSET', KEYS[1], 'loaded', '1', 'gen', redis.call('INCR', KEYS[2]))
 if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return 1
 `;
