@@ -5,24 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runArchiveCli } from '../src/archive/cli.js';
-import { archiveConfig, BASE, HOUR, insertRecords, record, recordsFor } from './archive.fixtures.js';
+import { archiveConfig, BASE, HOUR, insertRecords, record, recordsFor, runCli } from './archive.fixtures.js';
 import { startTestApp, type TestApp } from './helpers/testApp.js';
-
-async function run(t: TestApp, args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  console.error = console.log;
-  try {
-    const code = await runArchiveCli(args, () => t.config);
-    return { code, out: lines.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 describe('archive CLI', () => {
   let t: TestApp;
@@ -42,33 +26,33 @@ describe('archive CLI', () => {
   });
 
   test('verify before any export: windows are missing, exit 1', async () => {
-    const { code, out } = await run(t, ['verify']);
+    const { code, out } = await runCli(t.config, ['verify']);
     assert.equal(code, 1);
     assert.match(out, /2026-01-05T10:00Z\s+25\s+0\s+\d+\s+0\s+missing/);
   });
 
   test('export --from --to, then verify: all ok, exit 0', async () => {
-    const exported = await run(t, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
+    const exported = await runCli(t.config, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
     assert.equal(exported.code, 0);
     assert.match(exported.out, /2 exported, 0 already current/);
-    const again = await run(t, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
+    const again = await runCli(t.config, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
     assert.match(again.out, /0 exported, 2 already current/);
-    const verified = await run(t, ['verify', '--from', '2026-01-05T00:00Z']);
+    const verified = await runCli(t.config, ['verify', '--from', '2026-01-05T00:00Z']);
     assert.equal(verified.code, 0, verified.out);
     assert.match(verified.out, /2 window\(s\) checked, all match/);
   });
 
   test('a late record shows as a mismatch until the window is exported again', async () => {
     await insertRecords(t.app, [record(777, BASE + 10)], Math.floor(Date.now() / 1000));
-    const verified = await run(t, ['verify']);
+    const verified = await runCli(t.config, ['verify']);
     assert.equal(verified.code, 1);
     assert.match(verified.out, /2026-01-05T10:00Z\s+26\s+25\s+\d+\s+\d+\s+mismatch/);
-    await run(t, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
-    assert.equal((await run(t, ['verify'])).code, 0);
+    await runCli(t.config, ['export', '--from', '2026-01-05', '--to', '2026-01-06']);
+    assert.equal((await runCli(t.config, ['verify'])).code, 0);
   });
 
   test('query runs SQL over the archive with dt/hour partition columns', async () => {
-    const { code, out } = await run(t, [
+    const { code, out } = await runCli(t.config, [
       'query',
       'SELECT dt, hour, count(*) AS calls, sum(cost_nano) AS nano FROM spend_logs GROUP BY ALL ORDER BY hour',
     ]);
@@ -79,7 +63,7 @@ describe('archive CLI', () => {
   });
 
   test('athena-ddl prints a projected Parquet table', async () => {
-    const { code, out } = await run(t, ['athena-ddl', '--database', 'spend']);
+    const { code, out } = await runCli(t.config, ['athena-ddl', '--database', 'spend']);
     assert.equal(code, 0);
     assert.match(out, /CREATE EXTERNAL TABLE IF NOT EXISTS spend\.spend_logs/);
     assert.match(out, /`cost_usd`\s+decimal\(18,9\)/);
@@ -90,7 +74,7 @@ describe('archive CLI', () => {
   });
 
   test('unknown commands print the usage with exit 2', async () => {
-    const { code, out } = await run(t, ['nope']);
+    const { code, out } = await runCli(t.config, ['nope']);
     assert.equal(code, 2);
     assert.match(out, /usage: npm run archive/);
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { runArchiveCli } from '../src/archive/cli.js';
 import { resolveArchiveSettings } from '../src/archive/settings.js';
 import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
 import { sql } from '../src/clickhouse/sql.js';
@@ -150,4 +151,19 @@ export async function startS3rver(
   });
   const address = await server.run();
   return { port: address.port, close: () => server.close() };
+}
+
+/** Runs an `archive` CLI command with this config, capturing what it prints. */
+export async function runCli(config: AppConfig, args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const { log, error } = console;
+  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
+  console.error = console.log;
+  try {
+    const code = await runArchiveCli(args, () => config);
+    return { code, out: lines.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
 }

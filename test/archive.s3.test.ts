@@ -17,6 +17,7 @@ import {
   insertRecords,
   record,
   recordsFor,
+  runCli,
   startS3rver,
 } from './archive.fixtures.js';
 import { startTestApp, type TestApp } from './helpers/testApp.js';
@@ -133,6 +134,22 @@ describe('archive to S3 (s3rver)', () => {
       `${PREFIX}/spend_logs_jsonl/dt=2026-01-05/hour=12/part-20260105T1200Z.jsonl.gz`,
     ]);
     await assertTotalsMatch(t, t.app.archive.context.store, work);
+  });
+
+  test('verify and query read the S3 objects back (downloaded to a temp folder)', async () => {
+    const verified = await runCli(t.config, ['verify']);
+    assert.equal(verified.code, 0, verified.out);
+    assert.match(verified.out, /3 window\(s\) checked, all match/);
+    const queried = await runCli(t.config, [
+      'query',
+      'SELECT hour, count(*) AS calls FROM spend_logs GROUP BY ALL ORDER BY hour',
+      '--from',
+      '2026-01-05T11:00Z',
+      '--to',
+      '2026-01-05T13:00Z',
+    ]);
+    assert.equal(queried.code, 0, queried.out);
+    assert.match(queried.out, /11\s+30\n\s*12\s+31\n\(2 rows\)/);
   });
 
   test('S3 down then up: the pass retries with backoff, readiness shows it, the window lands', async () => {
