@@ -6,12 +6,16 @@ import { hashKey } from '../auth/principal.js';
 import { formatPath } from '../config/load.js';
 import { AppError } from '../errors.js';
 
+const FORM = 'application/x-www-form-urlencoded';
+
 /**
  * `curl -d '{…}'` without a content type sends application/x-www-form-urlencoded; LiteLLM reads such bodies
  * as JSON, and so do the management routes (this parser is registered in their encapsulated scope only).
  */
 export function acceptJsonAsForm(app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+  // Replaces (in this scope only) any form parser another plugin registered on the root.
+  if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
+  app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body).trim();
     if (!text) return done(null, {});
     try {
