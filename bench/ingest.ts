@@ -1,9 +1,12 @@
 // Ingest benchmark: end-to-end records/s (producer → BullMQ → worker → ClickHouse, rollup views attached)
 // and visibility lag p50/p95 at a fixed rate, plus rollup row counts against raw. Runs on its own database
-// and Redis prefix (dropped at the end). Prints JSON, then a table.
-//   node --import tsx bench/ingest.ts [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 4]
+// and Redis prefix (dropped at the end). Prints a table and writes bench/results/ingest.json.
+//   npm run bench -- ingest [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 8]
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildApp } from '../src/app.js';
 import { ident, sql } from '../src/clickhouse/sql.js';
@@ -12,44 +15,35 @@ import { toSpendLogRow } from '../src/ingest/rows.js';
 import { spendRecord, waitForQueueIdle, waitForRows } from '../test/helpers/ingestRecords.js';
 import { dropTestState, testConfig } from '../test/helpers/testApp.js';
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '200000' },
-    rate: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '15' },
-    batch: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '8' },
-  },
-});
-const RECORDS = Number(values.records);
-const RATE = Number(values.rate);
-const SECONDS = Number(values.seconds);
-
-const config = testConfig({
-  ingest: { batch_max_records: Number(values.batch), worker_concurrency: Number(values.concurrency) },
-});
-const app = await buildApp({ config });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function throughput(): Promise<{ records: number; seconds: number; records_per_s: number }> {
+interface BenchContext {
+  app: FastifyInstance;
+  records: number;
+  rate: number;
+  seconds: number;
+}
+
+async function throughput({ app, records }: BenchContext) {
   const started = performance.now();
-  for (let i = 0; i < RECORDS; i++) {
+  for (let i = 0; i < records; i++) {
     app.spendSink.submit(spendRecord('tp', i));
     // Yield now and then so the batches already sealed reach Redis while we generate.
     if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
   }
   await app.spendSink.flush();
-  const totals = await waitForRows(app.warehouse, RECORDS, 'tp-', 600_000);
+  const totals = await waitForRows(app.warehouse, records, 'tp-', 600_000);
   await waitForQueueIdle(app.spendProducer.queue, 600_000);
   const seconds = (performance.now() - started) / 1000;
-  if (totals.n !== RECORDS || totals.distinct_ids !== RECORDS) throw new Error(`landed ${JSON.stringify(totals)}`);
-  return { records: RECORDS, seconds: round(seconds), records_per_s: Math.round(RECORDS / seconds) };
+  if (totals.n !== records || totals.distinct_ids !== records) throw new Error(`landed ${JSON.stringify(totals)}`);
+  return { records, seconds: round(seconds), records_per_s: Math.round(records / seconds) };
 }
 
 const idRow = z.object({ request_id: z.string() });
 
-/** Submits RATE records/s for SECONDS and measures when each becomes visible in spend_logs. */
-async function lagAtRate(warehouse: Warehouse) {
+/** Submits `rate` records/s for `seconds` and measures when each becomes visible in spend_logs. */
+async function lagAtRate({ app, rate, seconds }: BenchContext) {
+  const warehouse = app.warehouse;
   const submittedAt = new Map<string, number>();
   const lags: number[] = [];
   let done = false;
@@ -72,11 +66,11 @@ async function lagAtRate(warehouse: Warehouse) {
     }
   })();
   const tickMs = 10;
-  const perTick = (RATE * tickMs) / 1000;
+  const perTick = (rate * tickMs) / 1000;
   const start = Date.now();
   let sent = 0;
-  while (Date.now() - start < SECONDS * 1000) {
-    const due = Math.floor(((Date.now() - start) / 1000) * RATE);
+  while (Date.now() - start < seconds * 1000) {
+    const due = Math.floor(((Date.now() - start) / 1000) * rate);
     for (; sent < due; sent++) {
       const record = spendRecord('lag', sent, { start_time: new Date().toISOString() });
       submittedAt.set(record.request_id, Date.now());
@@ -89,8 +83,8 @@ async function lagAtRate(warehouse: Warehouse) {
   lags.sort((a, b) => a - b);
   const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? 0;
   return {
-    rate_per_s: RATE,
-    seconds: SECONDS,
+    rate_per_s: rate,
+    seconds: seconds,
     records: lags.length,
     per_tick: perTick,
     p50_ms: pct(50),
@@ -145,39 +139,63 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-try {
-  const baseline = await clickhouseBaseline(app.warehouse);
-  const tp = await throughput();
-  const lag = await lagAtRate(app.warehouse);
-  const rows = await rollupRows(app.warehouse);
-  const result = {
-    bench: 'ingest',
-    batch_max_records: Number(values.batch),
-    worker_concurrency: Number(values.concurrency),
-    load_average: loadavg().map((l) => round(l)),
-    clickhouse_baseline: baseline,
-    throughput: tp,
-    lag,
-    rows,
-  };
-  console.log(JSON.stringify(result));
-  console.table({
-    'ClickHouse alone (no views / views)': {
-      value: `${baseline.plain_rows_per_s} / ${baseline.with_rollup_views_rows_per_s} rows/s`,
-      detail: `load average ${result.load_average.join(' ')}`,
-    },
-    'end-to-end throughput': {
-      value: `${tp.records_per_s} records/s`,
-      detail: `${tp.records} records in ${tp.seconds} s`,
-    },
-    [`lag p50 at ${RATE}/s`]: { value: `${lag.p50_ms} ms`, detail: `${lag.records} records over ${SECONDS} s` },
-    [`lag p95 at ${RATE}/s`]: { value: `${lag.p95_ms} ms`, detail: `max ${lag.max_ms} ms` },
-    'rows raw / hourly / daily': {
-      value: `${rows.spend_logs} / ${rows.spend_hourly} / ${rows.spend_daily}`,
-      detail: 'after OPTIMIZE FINAL',
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      records: { type: 'string', default: '200000' },
+      rate: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '15' },
+      batch: { type: 'string', default: '5000' },
+      concurrency: { type: 'string', default: '8' },
     },
   });
-} finally {
-  await app.close();
-  await dropTestState(config);
+  const RECORDS = Number(values.records);
+  const RATE = Number(values.rate);
+  const SECONDS = Number(values.seconds);
+
+  const config = testConfig({
+    ingest: { batch_max_records: Number(values.batch), worker_concurrency: Number(values.concurrency) },
+  });
+  const app = await buildApp({ config });
+  const ctx: BenchContext = { app, records: RECORDS, rate: RATE, seconds: SECONDS };
+  try {
+    const baseline = await clickhouseBaseline(app.warehouse);
+    const tp = await throughput(ctx);
+    const lag = await lagAtRate(ctx);
+    const rows = await rollupRows(app.warehouse);
+    const result = {
+      bench: 'ingest',
+      batch_max_records: Number(values.batch),
+      worker_concurrency: Number(values.concurrency),
+      load_average: loadavg().map((l) => round(l)),
+      clickhouse_baseline: baseline,
+      throughput: tp,
+      lag,
+      rows,
+    };
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/ingest.json', `${JSON.stringify(result, null, 2)}\n`);
+    console.table({
+      'ClickHouse alone (no views / views)': {
+        value: `${baseline.plain_rows_per_s} / ${baseline.with_rollup_views_rows_per_s} rows/s`,
+        detail: `load average ${result.load_average.join(' ')}`,
+      },
+      'end-to-end throughput': {
+        value: `${tp.records_per_s} records/s`,
+        detail: `${tp.records} records in ${tp.seconds} s`,
+      },
+      [`lag p50 at ${RATE}/s`]: { value: `${lag.p50_ms} ms`, detail: `${lag.records} records over ${SECONDS} s` },
+      [`lag p95 at ${RATE}/s`]: { value: `${lag.p95_ms} ms`, detail: `max ${lag.max_ms} ms` },
+      'rows raw / hourly / daily': {
+        value: `${rows.spend_logs} / ${rows.spend_hourly} / ${rows.spend_daily}`,
+        detail: 'after OPTIMIZE FINAL',
+      },
+    });
+  } finally {
+    await app.close();
+    await dropTestState(config);
+  }
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await run(process.argv.slice(2));

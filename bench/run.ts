@@ -4,6 +4,7 @@ type Suite = () => Promise<{ run(argv: string[]): Promise<void> }>;
 
 const suites: Record<string, Suite> = {
   query: () => import('./query.js'),
+  ingest: () => import('./ingest.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);
