@@ -5,6 +5,7 @@ type Suite = () => Promise<{ run(argv: string[]): Promise<void> }>;
 const suites: Record<string, Suite> = {
   query: () => import('./query.js'),
   ingest: () => import('./ingest.js'),
+  proxy: () => import('./proxy.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -45,16 +45,16 @@ function anthropicUpstreamBody(body: Record<string, unknown>, model: string): Re
   return out;
 }
 
-async function* once(values: string[]): AsyncGenerator<string> {
-  yield* values;
+async function* once(value: string): AsyncGenerator<string> {
+  yield value;
 }
 
 function mockSend(callType: CallType, body: Record<string, unknown>, text: string): () => Promise<UpstreamResponse> {
   return async () => {
     const reply = renderMockReply(callType, body, { text });
     const contentType = reply.stream ? 'text/event-stream' : 'application/json';
-    const chunks = reply.stream ? reply.frames : [JSON.stringify(reply.body)];
-    return { status: 200, headers: { 'content-type': contentType }, body: once(chunks) };
+    const payload = reply.stream ? reply.frames.join('') : JSON.stringify(reply.body);
+    return { status: 200, headers: { 'content-type': contentType }, body: once(payload) };
   };
 }
 
