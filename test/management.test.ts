@@ -106,12 +106,19 @@ test('rotate with a grace period: both keys work until it ends; budget follows t
   assert.equal((await simulateCall(t.app, viaNew, { maxCostNano: 1e9, costNano: 1e9, now: clock })).ok, false);
   assert.ok((await simulateCall(t.app, viaNew, { maxCostNano: 0.5e9, costNano: 0.5e9, now: clock })).ok);
 
+  // Rotated again within the grace period: the first secret follows the chain to the newest key.
+  const again = await curlPost(t.app, '/key/regenerate', { key: newSecret, grace_period: '1h' });
+  const newest = String(again.body.key);
+  assert.equal((await principalFor(t.app, oldSecret)).keyHash, again.body.token);
+  assert.equal((await principalFor(t.app, newSecret)).keyHash, again.body.token);
+
   clock = new Date(clock.getTime() + 3600_000);
   assert.equal(await authError(t.app, oldSecret), 'invalid API key');
-  assert.equal(await authError(t.app, newSecret), null);
-
-  const immediate = await curlPost(t.app, '/key/regenerate', { key: newSecret });
   assert.equal(await authError(t.app, newSecret), 'invalid API key');
+  assert.equal(await authError(t.app, newest), null);
+
+  const immediate = await curlPost(t.app, '/key/regenerate', { key: newest });
+  assert.equal(await authError(t.app, newest), 'invalid API key');
   assert.equal(await authError(t.app, String(immediate.body.key)), null);
 });
 

@@ -7,6 +7,8 @@ import { AppError } from '../errors.js';
 import type { ControlPlane } from './control.js';
 import type { KeyDoc } from './entities.js';
 
+const MAX_ROTATION_HOPS = 16;
+
 const unauthorized = (message: string) => new AppError('unauthorized', message, { type: 'invalid_request_error' });
 
 function expired(doc: KeyDoc, now: Date): boolean {
@@ -24,8 +26,9 @@ export function virtualKeyResolver(plane: ControlPlane): KeyResolver {
     const now = plane.now();
     let doc = await plane.cache.get('key', keyHash);
     if (!doc) return null;
-    if (doc.rotated_to) {
-      if (expired(doc, now)) return null;
+    // Follow rotations (a key rotated twice within its grace periods is a chain); every hop must be live.
+    for (let hops = 0; doc.rotated_to; hops++) {
+      if (expired(doc, now) || hops >= MAX_ROTATION_HOPS) return null;
       doc = await plane.cache.get('key', doc.rotated_to);
       if (!doc) return null;
     }
