@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
 import pg from 'pg';
 import { z } from 'zod';
 import { buildApp } from '../src/app.js';
@@ -161,14 +162,21 @@ export async function run(argv: string[]): Promise<void> {
       sql`SELECT count() AS c FROM spend_logs`,
       z.object({ c: z.coerce.number() }),
     );
-    if (count[0]?.c !== n) {
-      if (count[0]?.c)
-        throw new Error(`${database}.spend_logs holds ${count[0]?.c} calls, not ${n}: drop the database`);
-      console.log(`clickhouse: loading ${n} calls into ${database} …`);
+    const have = count[0]?.c ?? 0;
+    if (have !== n) {
+      // Resume after an interrupted load only on a chunk boundary (each chunk is one INSERT … SELECT).
+      if (have % chunk !== 0 || have > n) throw new Error(`${database}.spend_logs holds ${have} calls: drop it`);
+      console.log(`clickhouse: loading ${n - have} calls into ${database} …`);
+      // Loading 5M calls through four materialized views can take minutes on a busy machine.
+      const loader = createClient({ url: values['clickhouse-url'], database, request_timeout: 7_200_000 });
       const started = performance.now();
-      for (let from = 0; from < n; from += chunk) {
-        await loadClickHouse(app.warehouse, n, from, Math.min(n, from + chunk));
-        console.log(`  ${Math.min(n, from + chunk)} / ${n} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      try {
+        for (let from = have; from < n; from += chunk) {
+          await loadClickHouse(loader, n, from, Math.min(n, from + chunk));
+          console.log(`  ${Math.min(n, from + chunk)} / ${n} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+        }
+      } finally {
+        await loader.close();
       }
     }
     if (pgClient) {

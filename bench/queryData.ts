@@ -3,8 +3,9 @@
 // sometimes batch (216 distinct sets, 18 per team). Generated server-side on both systems from the same integer
 // formulas (`INSERT … SELECT … FROM numbers()` in ClickHouse, `generate_series` in Postgres), so the two
 // hold the same calls: call n has the same team, key, model, tags, tokens and cost in both.
+
+import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
-import type { Warehouse } from '../src/clickhouse/warehouse.js';
 
 export const DAY_MS = 86_400_000;
 export const SPAN_MS = 30 * DAY_MS;
@@ -98,11 +99,11 @@ const POSTGRES: Dialect = {
 };
 
 /** Loads calls [from, to) of `total` into spend_logs; the materialized views fill every rollup. */
-export async function loadClickHouse(warehouse: Warehouse, total: number, from: number, to: number): Promise<void> {
+export async function loadClickHouse(client: ClickHouseClient, total: number, from: number, to: number): Promise<void> {
   const c = callColumns({ ...CLICKHOUSE, n: `(number + ${from})` }, total);
   // Big blocks: every block becomes a part in spend_logs and in each rollup; 65k-row blocks make merges
   // fall behind and ClickHouse then throttles the insert ("too many parts").
-  await warehouse.client.command({
+  await client.command({
     clickhouse_settings: { max_block_size: '1048576', max_insert_block_size: '1048576' },
     query: `INSERT INTO spend_logs
       SELECT ${c.request_id}, concat('resp-', toString(number + ${from})),

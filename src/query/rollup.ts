@@ -96,8 +96,3 @@ export async function availableRollups(warehouse: Warehouse): Promise<SourceCata
   probes.set(warehouse, { rollups, complete: rollups.length === ROLLUPS.length, at: Date.now() });
   return rollups;
 }
-
-/** The hourly rollup if installed (the logs pager counts calls per hour with it). */
-export async function hourlyRollup(warehouse: Warehouse): Promise<SourceCatalog | null> {
-  return (await availableRollups(warehouse)).includes(HOURLY) ? HOURLY : null;
-}

@@ -1,17 +1,18 @@
 // Paging through calls newest-first (or oldest-first) that stays fast deep into the list. The raw table is
 // sorted by time, but ClickHouse 18.16 cannot stop a sorted read early, so a page at offset 50,000 of a
-// 30-day window would sort the whole window. Instead the hourly rollup (exact per-hour call counts for the
-// same filters) tells which hours hold the wanted rows, and only those hours are read from raw. Partial
-// hours at the window's edges are counted on raw (they are small). If the counts and the rows ever
-// disagree (a rollup not installed, or lagging), the page is read from the whole window: slower, still exact.
-import { z } from 'zod';
+// 30-day window would sort the whole window. Instead exact per-hour call counts for the same filters
+// (logCounts.ts: hourly rollup, raw for partial edge hours), walked from the window's edge or the cursor,
+// tell which hours hold the wanted rows, and only those hours are read from raw. If counts and rows ever
+// disagree (a rollup missing or behind), the page is read from the whole window: slower, still exact.
 import { joinSql, type Sql, sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import { badRequest } from '../../errors.js';
-import { type AccessScope, buildSelect, type SelectSpec, whereClause } from '../build.js';
+import { type AccessScope, type SelectSpec, whereClause } from '../build.js';
 import { catalogSql, type Dimension, RAW, type SourceCatalog } from '../catalog.js';
 import type { DimensionFilter, TagFilter } from '../request.js';
+import { HOURLY } from '../rollup.js';
 import type { Window } from '../time.js';
+import { countCalls, type HourCount, walkHours } from './logCounts.js';
 import { LOG_COLUMNS, type LogRow, logRowSchema } from './logRows.js';
 
 const HOUR_MS = 3_600_000;
@@ -54,61 +55,13 @@ function decodeCursor(text: string): Position {
   throw badRequest('cursor', 'not a cursor returned by this API');
 }
 
-interface HourCount {
-  fromMs: number;
-  toMs: number;
-  count: number;
-}
-const countSchema = z.object({ bucket: z.coerce.number().optional(), m_requests: z.coerce.number() });
-
-/** Exact call counts per hour of the window (rollup for whole hours, raw for the partial edges). */
-async function hourCounts(warehouse: Warehouse, req: LogsRequest, rollup: SourceCatalog): Promise<HourCount[]> {
-  const { fromMs, toMs } = req.window;
-  const innerFrom = Math.ceil(fromMs / HOUR_MS) * HOUR_MS;
-  const innerTo = Math.floor(toMs / HOUR_MS) * HOUR_MS;
-  const spec = (source: SourceCatalog, window: Window, granularity: 'hour' | 'none'): SelectSpec => ({
-    source,
-    window,
-    timezone: 'UTC',
-    granularity,
-    groupBy: [],
-    filters: req.filters,
-    tags: req.tags,
-    metrics: ['requests'],
-    scope: req.scope,
-  });
-  const edges: Window[] =
-    innerFrom < innerTo
-      ? [
-          { fromMs, toMs: innerFrom },
-          { fromMs: innerTo, toMs },
-        ].filter((w) => w.toMs > w.fromMs)
-      : [{ fromMs, toMs }];
-  const [inner, ...edgeRows] = await Promise.all([
-    innerFrom < innerTo
-      ? warehouse.rows(buildSelect(spec(rollup, { fromMs: innerFrom, toMs: innerTo }, 'hour')), countSchema)
-      : Promise.resolve([]),
-    ...edges.map((w) => warehouse.rows(buildSelect(spec(RAW, w, 'none')), countSchema)),
-  ]);
-  const hours: HourCount[] = inner.map((r) => ({
-    fromMs: (r.bucket ?? 0) * 1000,
-    toMs: (r.bucket ?? 0) * 1000 + HOUR_MS,
-    count: r.m_requests,
-  }));
-  edges.forEach((w, i) => {
-    hours.push({ ...w, count: edgeRows[i]?.[0]?.m_requests ?? 0 });
-  });
-  return hours.filter((h) => h.count > 0).sort((a, b) => a.fromMs - b.fromMs);
-}
-
 interface Slice {
   window: Window;
   skip: number;
 }
 
 /** The narrowest sub-window holding rows [skip, skip + size) of the walk, from exact per-hour counts. */
-function sliceForOffset(hours: HourCount[], order: 'asc' | 'desc', skip: number, size: number): Slice | null {
-  const walk = order === 'desc' ? [...hours].reverse() : hours;
+function sliceForOffset(walk: HourCount[], skip: number, size: number): Slice | null {
   let before = 0;
   let first = -1;
   for (let i = 0; i < walk.length; i++) {
@@ -130,16 +83,11 @@ function spanOf(walk: HourCount[], a: number, b: number, skip: number): Slice {
   };
 }
 
-/** Hours strictly past the cursor's hour, taken until they hold a full page; the cursor's own hour is added. */
-function sliceForCursor(hours: HourCount[], req: LogsRequest, at: Position): Window {
-  const cursorHour = Math.floor(at.ms / HOUR_MS) * HOUR_MS;
-  const beyond =
-    req.order === 'desc'
-      ? hours.filter((h) => h.toMs <= cursorHour).reverse()
-      : hours.filter((h) => h.fromMs >= cursorHour + HOUR_MS);
+/** The rows after the cursor: its own hour up to it, then walked hours until they hold a full page. */
+function windowAfterCursor(walk: HourCount[], req: LogsRequest, at: Position): Window {
   let sum = 0;
   let edge = req.order === 'desc' ? req.window.fromMs : req.window.toMs;
-  for (const h of beyond) {
+  for (const h of walk) {
     sum += h.count;
     if (sum >= req.pageSize) {
       edge = req.order === 'desc' ? h.fromMs : h.toMs;
@@ -177,36 +125,25 @@ async function readRows(warehouse: Warehouse, req: LogsRequest, window: Window, 
   );
 }
 
-async function rawTotal(warehouse: Warehouse, req: LogsRequest): Promise<number> {
-  const spec: SelectSpec = {
-    source: RAW,
-    window: req.window,
-    timezone: 'UTC',
-    granularity: 'none',
-    groupBy: [],
-    filters: req.filters,
-    tags: req.tags,
-    metrics: ['requests'],
-    scope: req.scope,
-    extraWhere: req.rawOnly,
-  };
-  const rows = await warehouse.rows(buildSelect(spec), countSchema);
-  return rows[0]?.m_requests ?? 0;
-}
-
 export async function pageLogs(
   warehouse: Warehouse,
   req: LogsRequest,
-  rollup: SourceCatalog | null,
+  installed: readonly SourceCatalog[],
 ): Promise<LogsPage> {
   const cursor = req.cursor ? decodeCursor(req.cursor) : null;
-  const hours = rollup && req.rawOnly.length === 0 ? await hourCounts(warehouse, req, rollup) : null;
-  const total = hours ? hours.reduce((s, h) => s + h.count, 0) : await rawTotal(warehouse, req);
+  // Raw-only filters cannot be counted on a rollup: then counts and rows both come from raw.
+  const hourly = req.rawOnly.length === 0 && installed.includes(HOURLY);
+  const what = { filters: req.filters, tags: req.tags, scope: req.scope, rawOnly: req.rawOnly };
+  const total = await countCalls(warehouse, what, req.window, installed);
   const keyset = cursor ? [keysetWhere(cursor, req.order)] : [];
   let rows: LogRow[];
-  let plan: LogsPage['plan'] = hours ? 'rollup_hours' : 'window_scan';
+  let plan: LogsPage['plan'] = hourly ? 'rollup_hours' : 'window_scan';
   if (cursor) {
-    const narrowed = hours ? sliceForCursor(hours, req, cursor) : req.window;
+    const cursorHour = Math.floor(cursor.ms / HOUR_MS) * HOUR_MS;
+    const edge = req.order === 'desc' ? cursorHour : cursorHour + HOUR_MS;
+    const narrowed = hourly
+      ? windowAfterCursor(await walkHours(warehouse, what, req.window, edge, req.order, req.pageSize), req, cursor)
+      : req.window;
     rows = await readRows(warehouse, req, narrowed, 0, keyset);
     const wholeRest = req.order === 'desc' ? narrowed.fromMs <= req.window.fromMs : narrowed.toMs >= req.window.toMs;
     if (rows.length < req.pageSize && !wholeRest) {
@@ -215,10 +152,20 @@ export async function pageLogs(
     }
   } else {
     const skip = (req.page - 1) * req.pageSize;
-    const slice = hours ? sliceForOffset(hours, req.order, skip, req.pageSize) : { window: req.window, skip };
+    const edge = req.order === 'desc' ? req.window.toMs : req.window.fromMs;
+    const slice =
+      skip >= total
+        ? null
+        : hourly
+          ? sliceForOffset(
+              await walkHours(warehouse, what, req.window, edge, req.order, skip + req.pageSize),
+              skip,
+              req.pageSize,
+            )
+          : { window: req.window, skip };
     rows = slice ? await readRows(warehouse, req, slice.window, slice.skip, []) : [];
     const expected = Math.max(0, Math.min(req.pageSize, total - skip));
-    if (rows.length < expected && hours) {
+    if (rows.length < expected && hourly) {
       rows = await readRows(warehouse, req, req.window, skip, []);
       plan = 'fallback_scan';
     }

@@ -11,7 +11,7 @@ import type { AccessScope } from '../build.js';
 import { catalogSql, type Dimension } from '../catalog.js';
 import { csvList, keyHashParam, litellmWindow, optionalText } from '../litellm/params.js';
 import type { DimensionFilter } from '../request.js';
-import { hourlyRollup } from '../rollup.js';
+import { availableRollups } from '../rollup.js';
 import { pageLogs, rawCondition } from './logPager.js';
 import { LOG_COLUMNS, logRowSchema, toLogEntry } from './logRows.js';
 
@@ -89,7 +89,7 @@ export async function listLogs(warehouse: Warehouse, query: LogsQuery, scope: Ac
       page: query.page,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     },
-    await hourlyRollup(warehouse),
+    await availableRollups(warehouse),
   );
   return {
     data: page.rows.map((row) => toLogEntry(row)),
