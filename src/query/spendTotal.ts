@@ -1,10 +1,12 @@
-// The one spend total for a key, team, user, customer or tag, shared by /key/info, /team/info,
-// /user/info (management API) and the query endpoints, so every view of "how much has X spent" is the
-// same number from the same planner.
+// The one spend total for a key, team, user, customer or tag, for /key/info, /team/info, /user/info
+// (management API) and anything else asking "how much has X spent": the same planner and tables as the
+// query endpoints, with any window cut into whole days, whole hours and raw edges (piecewise.ts), so an
+// all-time key total reads spend_key_daily, not every hour of every key.
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { nanoToUsd } from '../spendRecord.js';
 import type { Dimension } from './catalog.js';
-import { runSpendQuery } from './engine.js';
-import { spendQuerySchema } from './request.js';
+import { piecewiseTotals } from './piecewise.js';
+import { availableRollups } from './rollup.js';
 
 export interface SpendScope {
   key_hash?: string;
@@ -17,7 +19,7 @@ export interface SpendScope {
 export interface SpendWindow {
   /** Inclusive; default the beginning of time. */
   from?: Date;
-  /** Exclusive; default now (rounded up to the hour, which adds nothing: no call is in the future). */
+  /** Exclusive; default now. */
   to?: Date;
 }
 
@@ -44,16 +46,12 @@ export async function spendTotal(
   for (const [field, value] of Object.entries(scope) as [keyof SpendScope, string | undefined][]) {
     if (value !== undefined) filters[SCOPE_DIMENSION[field]] = { in: [value] };
   }
-  const query = spendQuerySchema.parse({
-    from: (window.from ?? new Date(0)).toISOString(),
-    to: window.to ? window.to.toISOString() : 'now',
-    metrics: ['cost', 'requests'],
-    filters,
-  });
-  const { totals } = await runSpendQuery(warehouse, query, {});
-  return {
-    cost_nano: Number(totals.cost_nano ?? 0),
-    cost_usd: totals.cost_usd ?? '0.000000000',
-    requests: Number(totals.requests ?? 0),
-  };
+  const totals = await piecewiseTotals(
+    warehouse,
+    { filters, tags: {}, scope: {}, rawOnly: [] },
+    { fromMs: (window.from ?? new Date(0)).getTime(), toMs: (window.to ?? new Date()).getTime() },
+    await availableRollups(warehouse),
+    ['cost', 'requests'],
+  );
+  return { cost_nano: Number(totals.cost), cost_usd: nanoToUsd(totals.cost), requests: Number(totals.requests) };
 }

@@ -1,27 +1,15 @@
-// Exact call counts for the logs pager, from the cheapest tables that have them: whole UTC days from the
-// smallest rollup with the filters' dimensions (the planner's choice), whole hours from the hourly
-// rollup, and only the partial hours at a window's edges from raw (a narrow slice of the time-sorted table).
+// Exact call counts for the logs pager: the total (piecewise.ts: days, hours and edges each from the
+// cheapest table) and per-hour counts walked from an edge (hourly rollup, raw for partial edge hours).
 import { z } from 'zod';
-import type { Sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
-import { type AccessScope, buildSelect, type SelectSpec } from '../build.js';
-import { type Dimension, RAW, type SourceCatalog } from '../catalog.js';
-import { choosePlan } from '../planner.js';
-import type { DimensionFilter, TagFilter } from '../request.js';
+import { buildSelect } from '../build.js';
+import { RAW, type SourceCatalog } from '../catalog.js';
+import { ceilTo, floorTo, piecewiseTotals, type TotalsScope, totalsSpec } from '../piecewise.js';
 import { HOURLY } from '../rollup.js';
 import type { Window } from '../time.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-
-/** What the logs list is filtered by, as far as counting is concerned. */
-export interface CountScope {
-  filters: Partial<Record<Dimension, DimensionFilter>>;
-  tags: TagFilter;
-  scope: AccessScope;
-  /** Conditions on raw-only columns; when present every count is read from raw. */
-  rawOnly: readonly Sql[];
-}
 
 export interface HourCount {
   fromMs: number;
@@ -30,70 +18,22 @@ export interface HourCount {
 }
 
 const countRow = z.object({ bucket: z.coerce.number().optional(), m_requests: z.coerce.number() });
-const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
-const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
+const spec = (what: TotalsScope, source: SourceCatalog, window: Window, granularity: 'hour' | 'none') =>
+  totalsSpec(what, source, window, granularity, ['requests']);
 
-function spec(what: CountScope, source: SourceCatalog, window: Window, granularity: 'hour' | 'none'): SelectSpec {
-  const { rawOnly, ...rest } = what;
-  if (rawOnly.length && source !== RAW) throw new Error('raw-only conditions on a rollup (logs pager bug)');
-  return {
-    source,
-    window,
-    timezone: 'UTC',
-    granularity,
-    groupBy: [],
-    metrics: ['requests'],
-    extraWhere: rawOnly,
-    ...rest,
-  };
-}
-
-function dimensionsOf(what: CountScope): Dimension[] {
-  const dims = new Set(Object.keys(what.filters) as Dimension[]);
-  if (what.tags.all?.length || what.tags.any || what.tags.none?.length) dims.add('tag');
-  if (what.scope.keyHash !== undefined) dims.add('key');
-  if (what.scope.teamId !== undefined) dims.add('team');
-  return [...dims];
-}
-
-/** Splits a window into raw edges, whole hours and whole UTC days (empty pieces dropped). */
-function pieces(w: Window): Window[] {
-  const hFrom = ceilTo(w.fromMs, HOUR_MS);
-  const hTo = floorTo(w.toMs, HOUR_MS);
-  if (hFrom >= hTo) return [w];
-  const dFrom = ceilTo(w.fromMs, DAY_MS);
-  const dTo = floorTo(w.toMs, DAY_MS);
-  const cuts = dFrom < dTo ? [w.fromMs, hFrom, dFrom, dTo, hTo, w.toMs] : [w.fromMs, hFrom, hTo, w.toMs];
-  return cuts
-    .slice(1)
-    .map((toMs, i) => ({ fromMs: cuts[i] ?? toMs, toMs }))
-    .filter((p) => p.toMs > p.fromMs);
-}
-
-/** Exact number of matching calls in `window`, from the installed `rollups` where they can answer. */
+/** Exact number of matching calls in `window`. */
 export async function countCalls(
   warehouse: Warehouse,
-  what: CountScope,
+  what: TotalsScope,
   window: Window,
   installed: readonly SourceCatalog[],
 ): Promise<number> {
-  const rollups = what.rawOnly.length ? [] : installed;
-  const dimensions = dimensionsOf(what);
-  const counts = await Promise.all(
-    pieces(window).map(async (piece) => {
-      const plan = choosePlan(
-        { window: piece, timezone: 'UTC', granularity: 'none', dimensions, metrics: ['requests'], source: 'auto' },
-        rollups,
-      );
-      const rows = await warehouse.rows(buildSelect(spec(what, plan.source, piece, 'none')), countRow);
-      return rows[0]?.m_requests ?? 0;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
+  const { requests } = await piecewiseTotals(warehouse, what, window, installed, ['requests']);
+  return Number(requests);
 }
 
 /** Per-hour counts of `window` (hourly rollup for whole hours, raw for the partial edges), oldest first. */
-async function hourCounts(warehouse: Warehouse, what: CountScope, window: Window): Promise<HourCount[]> {
+async function hourCounts(warehouse: Warehouse, what: TotalsScope, window: Window): Promise<HourCount[]> {
   const inner = { fromMs: ceilTo(window.fromMs, HOUR_MS), toMs: floorTo(window.toMs, HOUR_MS) };
   const edges: Window[] =
     inner.fromMs < inner.toMs
@@ -125,7 +65,7 @@ async function hourCounts(warehouse: Warehouse, what: CountScope, window: Window
  */
 export async function walkHours(
   warehouse: Warehouse,
-  what: CountScope,
+  what: TotalsScope,
   window: Window,
   edgeMs: number,
   order: 'asc' | 'desc',
