@@ -170,10 +170,15 @@ function archiveOrThrow(file: FileConfig, source: string | null): ArchiveSetting
 }
 
 export function loadConfig(options: LoadOptions): AppConfig {
-  const { env } = options;
   const { config: file, warnings } = options.configPath
-    ? readConfigFile(options.configPath, env)
-    : validateFileConfig({}, env, 'defaults');
+    ? readConfigFile(options.configPath, options.env)
+    : validateFileConfig({}, options.env, 'defaults');
+  return resolveConfig(file, warnings, options);
+}
+
+/** Applies env overrides and defaults to a validated file config (tests pass their file as an object). */
+export function resolveConfig(file: FileConfig, warnings: string[], options: LoadOptions): AppConfig {
+  const { env } = options;
   const gs = file.general_settings;
   if (gs.database_url) {
     warnings.push(

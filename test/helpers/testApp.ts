@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/app.js';
 import { createWarehouse } from '../../src/clickhouse/plugin.js';
 import { databaseIdent, sql } from '../../src/clickhouse/sql.js';
-import { type AppConfig, type Env, loadConfig, validateFileConfig } from '../../src/config/load.js';
+import { type AppConfig, type Env, resolveConfig, validateFileConfig } from '../../src/config/load.js';
 import { createRedis } from '../../src/redis/plugin.js';
 
 export const TEST_MASTER_KEY = 'sk-test-master-key-0123456789';
@@ -22,17 +22,9 @@ export function testEnv(extra: Env = {}): Env {
 
 /** A config for tests: `fileConfig` is the YAML document as an object; each call gets a fresh db + prefix. */
 export function testConfig(fileConfig: Record<string, unknown> = {}, env: Env = testEnv()): AppConfig {
-  const base = loadConfig({ configPath: null, env });
   const { config: file, warnings } = validateFileConfig(fileConfig, env, 'test');
-  const prefix = `test:${env.CLICKHOUSE_DATABASE}:`;
-  return {
-    ...base,
-    file,
-    models: file.model_list,
-    warnings,
-    storePrompts: file.general_settings.store_prompts_in_spend_logs ?? false,
-    redis: { ...base.redis, keyPrefix: prefix },
-  };
+  const config = resolveConfig(file, warnings, { configPath: null, env });
+  return { ...config, redis: { ...config.redis, keyPrefix: `test:${env.CLICKHOUSE_DATABASE}:` } };
 }
 
 export interface TestApp {
