@@ -40,8 +40,11 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   });
   const upstream = new UpstreamClient();
   app.addHook('onClose', async () => upstream.close());
-  // Loads the tokenizer's ranks now (about a second) rather than inside the first call.
-  countTextTokens('warm up');
+  // Loads the tokenizer's ranks (about a second of CPU) once the app is assembled, rather than inside the
+  // first call, and outside the plugin registration timeout.
+  app.addHook('onReady', async () => {
+    countTextTokens('warm up');
+  });
 
   const deps: ProxyDeps = {
     router,
