@@ -20,6 +20,9 @@ if redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') == false then return
 if redis.call('set', KEYS[1], '1', 'EX', ARGV[3], 'NX') == false then return 0 end
 return 1`;
 
+// Extends the lock only if we still hold it (a worker alive but slow keeps its batch).
+const RENEW_BATCH_ATTEMPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
+
 // Deletes the lock only if we still hold it (compare-and-delete).
 const END_BATCH_ATTEMPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
@@ -45,6 +48,15 @@ export async function beginBatchAttempt(
   );
   if (result === -1) return { kind: 'locked' };
   return { kind: 'started', firstAttempt: result === 1 };
+}
+
+export async function renewBatchAttempt(
+  redis: Redis,
+  batchId: string,
+  token: string,
+  lockTtlMs: number,
+): Promise<void> {
+  await redis.eval(RENEW_BATCH_ATTEMPT, 1, `ingest:batch:${batchId}:lock`, token, lockTtlMs);
 }
 
 export async function endBatchAttempt(redis: Redis, batchId: string, token: string): Promise<void> {

@@ -45,7 +45,7 @@ export interface IngestPluginOptions {
   worker?: boolean | IngestWorkerOverrides;
 }
 
-/** A ClickHouse client for the worker's inserts: a request timeout the batch lock can outlive. */
+/** A ClickHouse client for the worker's inserts (a slow insert fails and is retried after 30 s). */
 export const INSERT_TIMEOUT_MS = 30_000;
 
 export function createInsertWarehouse(config: AppConfig['clickhouse'], url = config.url): Warehouse {
@@ -88,7 +88,7 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
         concurrency: settings.workerConcurrency,
         maxRetryDelayMs: overrides.maxRetryDelayMs ?? settings.retryMaxDelayMs,
         lockDurationMs: overrides.lockDurationMs ?? 30_000,
-        batchLockMs: overrides.batchLockMs ?? INSERT_TIMEOUT_MS + 10_000,
+        batchLockMs: overrides.batchLockMs ?? 30_000,
       },
     );
     worker.start();

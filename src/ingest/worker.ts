@@ -10,7 +10,7 @@ import type { AppConfig } from '../config/load.js';
 import type { SpendRecord } from '../spendRecord.js';
 import { InsertCoalescer } from './coalescer.js';
 import type { DeadLetterStore, NewDeadLetter } from './deadLetters.js';
-import { batchQueries, beginBatchAttempt, endBatchAttempt } from './dedup.js';
+import { batchQueries, beginBatchAttempt, endBatchAttempt, renewBatchAttempt } from './dedup.js';
 import { bullConnection, bullPrefix, retryDelayMs, SPEND_QUEUE_NAME, spendBatchSchema } from './queue.js';
 import { insertableRecordSchema } from './rows.js';
 import { SpendWriter } from './writer.js';
@@ -25,7 +25,7 @@ export interface SpendWorkerOptions {
   maxRetryDelayMs: number;
   /** BullMQ job lock; a job whose worker died is handed out again this long after its last renewal. */
   lockDurationMs: number;
-  /** Our batch lock; must outlive a ClickHouse insert (the writer's request timeout). */
+  /** Our batch lock, renewed every third of it while the batch is in hand; a dead worker's expires. */
   batchLockMs: number;
 }
 
@@ -150,6 +150,12 @@ export class SpendWorker {
     const token = randomUUID();
     const attempt = await beginBatchAttempt(redis, batch.batch_id, token, this.options.batchLockMs);
     if (attempt.kind === 'locked') throw new Error(`batch ${batch.batch_id} is held by another worker`);
+    // Renewed while we work (an outage may keep a batch in hand for hours); a dead worker's lock expires.
+    const lockTtl = this.options.batchLockMs;
+    const renewal = setInterval(
+      () => void renewBatchAttempt(redis, batch.batch_id, token, lockTtl).catch(() => {}),
+      Math.max(100, Math.floor(lockTtl / 3)),
+    );
     try {
       let records = [...unique.values()];
       // Fresh proxy ids cannot be in ClickHouse on a batch's very first attempt; anything else may be.
@@ -168,6 +174,7 @@ export class SpendWorker {
       this.status.batches_done += 1;
       this.status.last_insert_at = new Date().toISOString();
     } finally {
+      clearInterval(renewal);
       await endBatchAttempt(redis, batch.batch_id, token);
     }
   }
