@@ -29,7 +29,7 @@ const DEFAULT_EMBEDDING_DIMENSIONS = 1536;
 const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
 
 /** Splits text into n roughly equal deltas, or one per word; concatenating them gives the text back. */
-export function splitText(text: string, pieces?: number): string[] {
+function splitText(text: string, pieces?: number): string[] {
   if (!pieces) return text.match(/\s*\S+\s*/g) ?? [text];
   const size = Math.max(1, Math.ceil(text.length / pieces));
   const out: string[] = [];

@@ -38,7 +38,7 @@ function globRegex(pattern: string): RegExp {
   return new RegExp(`^${escaped.join('(.*)')}$`);
 }
 
-export function matchesModel(pattern: string, model: string): boolean {
+function matchesModel(pattern: string, model: string): boolean {
   return pattern === model || (pattern.includes('*') && globRegex(pattern).test(model));
 }
 

@@ -28,7 +28,7 @@ export interface ProxyDeps {
 }
 
 /** Output budget when neither the request nor model_info says: the reservation must be finite. */
-export const DEFAULT_MAX_COMPLETION_TOKENS = 4096;
+const DEFAULT_MAX_COMPLETION_TOKENS = 4096;
 
 function maxCompletionTokens(callType: CallType, body: Record<string, unknown>, deployment: Deployment): number {
   if (callType === 'embedding') return 0;

@@ -4,7 +4,7 @@ import type { HttpTarget } from '../upstream.js';
 
 export type OpenAIPath = 'chat/completions' | 'completions' | 'embeddings';
 
-export const ANTHROPIC_VERSION = '2023-06-01';
+const ANTHROPIC_VERSION = '2023-06-01';
 
 /** OpenAI-compatible (api_base ends in /v1 by convention) and Azure OpenAI's deployment URLs. */
 export function openAITarget(d: Deployment, path: OpenAIPath): HttpTarget {
