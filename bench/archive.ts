@@ -5,7 +5,7 @@
 //     with the two phases timed apart.
 // Run: CLICKHOUSE_URL=… REDIS_URL=… npx tsx bench/archive.ts   (ROWS=200000 WRITER_ROWS=100000 by default)
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { streamWindowRows } from '../src/archive/source.js';
 import { writeWindowFiles } from '../src/archive/windowWriter.js';
@@ -26,18 +26,41 @@ interface Measurement {
   rows: number;
   ms: number;
   rows_per_s: number;
+  /** CPU time of this process (all DuckDB threads included; not the ClickHouse server's). */
+  cpu_ms: number;
+  /** Rows per CPU-second: steadier than wall time on a shared machine. */
+  rows_per_cpu_s: number;
   bytes: number | null;
   note?: string;
 }
 
-function measured(name: string, rows: number, ms: number, bytes: number | null, note?: string): Measurement {
-  return { name, rows, ms: Math.round(ms), rows_per_s: Math.round((rows / ms) * 1000), bytes, note };
+interface Timing {
+  ms: number;
+  cpuMs: number;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+function measured(name: string, rows: number, t: Timing, bytes: number | null): Measurement {
+  return {
+    name,
+    rows,
+    ms: Math.round(t.ms),
+    rows_per_s: Math.round((rows / t.ms) * 1000),
+    cpu_ms: Math.round(t.cpuMs),
+    rows_per_cpu_s: Math.round((rows / t.cpuMs) * 1000),
+    bytes,
+  };
+}
+
+function plus(a: Timing, b: Timing): Timing {
+  return { ms: a.ms + b.ms, cpuMs: a.cpuMs + b.cpuMs };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, Timing]> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const value = await fn();
-  return [value, performance.now() - start];
+  const used = process.cpuUsage(cpu);
+  return [value, { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000 }];
 }
 
 async function compareWriters(dir: string): Promise<Measurement[]> {
@@ -50,9 +73,9 @@ async function compareWriters(dir: string): Promise<Measurement[]> {
   ] as const;
   for (const [name, write] of writers) {
     const path = join(dir, `${name.split(' ')[0]}.parquet`);
-    const [written, ms] = await timed(() => write(rows, path));
-    if (written === 'not installed') out.push({ name, rows: 0, ms: 0, rows_per_s: 0, bytes: null, note: written });
-    else out.push(measured(name, rows.length, ms, (await stat(path)).size));
+    const [written, timing] = await timed(() => write(rows, path));
+    if (written === 'not installed') out.push({ ...measured(name, 0, timing, null), note: written });
+    else out.push(measured(name, rows.length, timing, (await stat(path)).size));
   }
   return out;
 }
@@ -88,17 +111,17 @@ async function exportPath(dir: string): Promise<Measurement[]> {
     await warehouse.exec(sql`TRUNCATE TABLE spend_logs`);
     await warehouse.exec(GENERATE(WINDOW_ROWS));
     const input = join(dir, 'rows.jsonl');
-    const [, readMs] = await timed(() => streamWindowRows(warehouse, WINDOW, 3600, input));
+    const [, read] = await timed(() => streamWindowRows(warehouse, WINDOW, 3600, input));
     const inputBytes = (await stat(input)).size;
-    const [parquet, parquetMs] = await timed(() => writeWindowFiles(input, dir, ['parquet'], 'zstd'));
-    const [both, bothMs] = await timed(() => writeWindowFiles(input, dir, ['parquet', 'jsonl'], 'zstd'));
+    const [parquet, parquetOnly] = await timed(() => writeWindowFiles(input, dir, ['parquet'], 'zstd'));
+    const [both, bothFormats] = await timed(() => writeWindowFiles(input, dir, ['parquet', 'jsonl'], 'zstd'));
     const bytes = (b: Buffer | undefined) => b?.length ?? 0;
     return [
-      measured('clickhouse → JSONEachRow file', WINDOW_ROWS, readMs, inputBytes),
-      measured('duckdb load + parquet', parquet.rows, parquetMs, bytes(parquet.bodies.parquet)),
-      measured('duckdb load + parquet + jsonl.gz', both.rows, bothMs, bytes(both.bodies.jsonl)),
-      measured('end to end: clickhouse → parquet', WINDOW_ROWS, readMs + parquetMs, bytes(parquet.bodies.parquet)),
-      measured('end to end: clickhouse → parquet + jsonl.gz', WINDOW_ROWS, readMs + bothMs, null),
+      measured('clickhouse → JSONEachRow file', WINDOW_ROWS, read, inputBytes),
+      measured('duckdb load + parquet', parquet.rows, parquetOnly, bytes(parquet.bodies.parquet)),
+      measured('duckdb load + parquet + jsonl.gz', both.rows, bothFormats, bytes(both.bodies.jsonl)),
+      measured('end to end: clickhouse → parquet', WINDOW_ROWS, plus(read, parquetOnly), bytes(parquet.bodies.parquet)),
+      measured('end to end: clickhouse → parquet + jsonl.gz', WINDOW_ROWS, plus(read, bothFormats), null),
     ];
   } finally {
     await warehouse.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent('bench_archive')}`);
@@ -108,12 +131,14 @@ async function exportPath(dir: string): Promise<Measurement[]> {
 }
 
 function table(rows: Measurement[]): string {
-  const header = ['name', 'rows', 'ms', 'rows/s', 'bytes'];
+  const header = ['name', 'rows', 'ms', 'rows/s', 'cpu ms', 'rows/cpu-s', 'bytes'];
   const body = rows.map((r) => [
     r.name,
     String(r.rows),
     String(r.ms),
     String(r.rows_per_s),
+    String(r.cpu_ms),
+    String(r.rows_per_cpu_s),
     r.note ?? String(r.bytes ?? ''),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
@@ -126,7 +151,15 @@ const dir = await mkdtemp(join(tmpdir(), 'bench-archive-'));
 try {
   const writers = await compareWriters(dir);
   const exporting = await exportPath(dir);
-  const result = { bench: 'archive', writer_rows: WRITER_ROWS, window_rows: WINDOW_ROWS, writers, export: exporting };
+  // The machine is shared: the load average says how much the wall-clock numbers can be trusted.
+  const result = {
+    bench: 'archive',
+    load_average: loadavg().map((l) => Math.round(l * 10) / 10),
+    writer_rows: WRITER_ROWS,
+    window_rows: WINDOW_ROWS,
+    writers,
+    export: exporting,
+  };
   await writeFile(join(dir, 'result.json'), JSON.stringify(result));
   console.log(JSON.stringify(result));
   console.log(`\nParquet writers (${WRITER_ROWS} rows in memory → file)\n${table(writers)}`);
