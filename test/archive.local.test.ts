@@ -88,6 +88,8 @@ describe('archive to the local folder', () => {
     const body = gunzipSync(await readFile(join(root, objectKey('', BASE, 'jsonl'))));
     const lines = body.toString('utf8').trimEnd().split('\n');
     assert.equal(lines.length, 40);
+    const ids = lines.map((l) => (JSON.parse(l) as { request_id: string }).request_id);
+    assert.deepEqual(ids, [...ids].sort(), 'rows sorted by request_id');
     const first = JSON.parse(lines[0] as string) as Record<string, unknown>;
     const want = record(0, BASE);
     assert.equal(first.request_id, want.request_id);
