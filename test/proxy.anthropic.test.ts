@@ -1,5 +1,6 @@
 // Claude behind the proxy: the OpenAI SDK calling an anthropic/… deployment (request and answer translated,
-// JSON and streamed, tools and images), and the Anthropic SDK on /v1/messages (native passthrough).
+// JSON and streamed, tools and images), the Anthropic SDK on /v1/messages (native passthrough), and the
+// Anthropic SDK calling an OpenAI-compatible model (translated the other way).
 // Prices come from genai-prices 0.1.8 for claude-3-5-sonnet: input 3, cache read 0.3, cache write 3.75,
 // output 15 USD per million tokens. Prompts are stored in this app's records (store_prompts_in_spend_logs).
 import assert from 'node:assert/strict';
@@ -190,24 +191,98 @@ test('Anthropic SDK on /v1/messages: native JSON and stream pass through, priced
   );
 });
 
-test('Anthropic SDK on a mock model, and on an OpenAI-only model (400 in Anthropic error shape)', async () => {
-  const client = h.anthropic();
-  const message = await client.messages.create({
-    model: 'mock-demo',
-    max_tokens: 50,
-    messages: [{ role: 'user', content: 'x' }],
-  });
+test('Anthropic SDK on a mock model', async () => {
+  const message = await h
+    .anthropic()
+    .messages.create({ model: 'mock-demo', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
   assert.equal(
     message.content[0]?.type === 'text' ? message.content[0].text : '',
     'This is a mock reply from Spendhouse.',
   );
-  await assert.rejects(
-    client.messages.create({ model: 'house-gpt', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }),
-    (err: { status?: number; error?: { type?: string; error?: { message?: string } } }) => {
-      assert.equal(err.status, 400);
-      assert.equal(err.error?.type, 'error');
-      assert.match(err.error?.error?.message ?? '', /needs an anthropic/);
-      return true;
-    },
+});
+
+test('Anthropic SDK → an OpenAI-compatible model: request translated to chat, answer and stream back', async () => {
+  h.fake.setDefaults({ text: 'Hi from GPT.', usage: { promptTokens: 1000, completionTokens: 500 } });
+  const client = h.anthropic();
+  const { data: message, response } = await client.messages
+    .create({
+      model: 'house-gpt',
+      max_tokens: 64,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+      stop_sequences: ['END'],
+    })
+    .withResponse();
+  assert.deepEqual(message.content, [{ type: 'text', text: 'Hi from GPT.' }]);
+  assert.equal(message.stop_reason, 'end_turn');
+  assert.deepEqual([message.usage.input_tokens, message.usage.output_tokens], [1000, 500]);
+  const upstream = h.fake.requests.at(-1);
+  assert.equal(upstream?.path, '/v1/chat/completions');
+  assert.deepEqual(upstream?.body, {
+    model: 'house-model',
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'text', text: 'hello' }] },
+    ],
+    max_tokens: 64,
+    stop: ['END'],
+  });
+  const record = await h.record(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([record.call_type, record.provider, record.cost_nano], ['messages', 'openai', 2_000_000]);
+
+  const stream = client.messages.stream({
+    model: 'house-gpt',
+    max_tokens: 64,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  const final = await stream.finalMessage();
+  assert.deepEqual(final.content, [{ type: 'text', text: 'Hi from GPT.' }]);
+  assert.equal(final.usage.output_tokens, 500);
+  const streamRecord = await h.record((await stream.withResponse()).response.headers.get('x-spend-request-id'));
+  assert.deepEqual(
+    [streamRecord.stream, streamRecord.cost_nano, streamRecord.usage_estimated],
+    [true, 2_000_000, false],
   );
+});
+
+test('Anthropic SDK tool use against an OpenAI-compatible model, JSON and streamed', async () => {
+  h.fake.setDefaults({ text: '', toolCall: { name: 'get_weather', arguments: '{"city":"Oslo"}' } });
+  const client = h.anthropic();
+  const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: {} } }];
+  const ask = { model: 'house-gpt', max_tokens: 64, tools, messages: [{ role: 'user' as const, content: 'Weather?' }] };
+  const message = await client.messages.create({ ...ask, tool_choice: { type: 'any' } });
+  const toolUse = message.content.find((block) => block.type === 'tool_use');
+  assert.equal(message.stop_reason, 'tool_use');
+  assert.ok(toolUse && toolUse.type === 'tool_use');
+  assert.deepEqual([toolUse.name, toolUse.input], ['get_weather', { city: 'Oslo' }]);
+  assert.equal(h.fake.requests.at(-1)?.body?.tool_choice, 'required');
+
+  const streamed = await client.messages.stream(ask).finalMessage();
+  const streamedUse = streamed.content.find((block) => block.type === 'tool_use');
+  assert.ok(streamedUse && streamedUse.type === 'tool_use');
+  assert.deepEqual(streamedUse.input, { city: 'Oslo' });
+
+  h.fake.setDefaults({ text: 'Cold.' });
+  await client.messages.create({
+    ...ask,
+    messages: [
+      { role: 'user', content: 'Weather?' },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: toolUse.id, name: 'get_weather', input: { city: 'Oslo' } }],
+      },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: '-5°C' }] },
+    ],
+  });
+  assert.deepEqual(h.fake.requests.at(-1)?.body?.messages, [
+    { role: 'user', content: [{ type: 'text', text: 'Weather?' }] },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        { id: toolUse.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+      ],
+    },
+    { role: 'tool', tool_call_id: toolUse.id, content: '-5°C' },
+  ]);
 });

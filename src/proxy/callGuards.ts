@@ -2,6 +2,8 @@
 // limits (src/budgets), guardrails and tag policies register guards here; the proxy does not know them.
 // A guard refuses a call by throwing an AppError (429 budget_exceeded, 403 policy_violation, …).
 import type { Principal } from '../auth/principal.js';
+import type { SpendRecord } from '../spendRecord.js';
+import type { CallType } from './exchange/types.js';
 
 export interface CallContext {
   requestId: string;
@@ -39,7 +41,35 @@ export interface Admission {
   settle(outcome: CallOutcome): Promise<void>;
 }
 
+/** A call's request as a screen sees it, before anything is built for the provider. */
+export interface ScreenInput {
+  callType: CallType;
+  principal: Principal;
+  /** The client's JSON body: a screen may rewrite its text in place (guardrail masking). */
+  body: Record<string, unknown>;
+  /** The record's metadata: a screen notes what it did (`guardrail: "email:mask"`), refusals included. */
+  metadata: Record<string, string>;
+}
+
+export interface Screening {
+  /** Applied to the response text stored for the Logs tab. */
+  maskStoredText?(text: string): string;
+}
+
+/** Where the call's time went, in ms since it started (null when it never got that far). */
+export interface CallTimings {
+  forwardedAtMs: number | null;
+  upstreamAnsweredAtMs: number | null;
+}
+
 export interface CallGuard {
   name: string;
   admit(ctx: CallContext): Promise<Admission>;
+  /**
+   * Runs after auth and routing, before the upstream request is built (and before any guard's admit):
+   * may rewrite the body's text, or refuse by throwing an AppError.
+   */
+  screen?(input: ScreenInput): Screening | undefined;
+  /** Sees every finished call's record, refusals included (metrics). Must not throw. */
+  observe?(record: SpendRecord, timings: CallTimings): void;
 }

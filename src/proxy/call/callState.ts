@@ -41,6 +41,11 @@ export class CallState {
   responseText = '';
   ttftMs: number | null = null;
   prompt: string | null = null;
+  /** Guardrail masks for the response text stored for the Logs tab (callHooks.ts). */
+  readonly storedTextMasks: Array<(text: string) => string> = [];
+  /** ms since start when the request went upstream, and when the provider's response headers came. */
+  forwardedAtMs: number | null = null;
+  upstreamAnsweredAtMs: number | null = null;
   private finished = false;
 
   constructor(readonly callType: CallType) {
@@ -152,7 +157,7 @@ export class CallState {
     };
     if (storePrompts) {
       record.messages = this.prompt;
-      record.response = this.responseText || null;
+      record.response = this.responseText ? this.storedTextMasks.reduce((t, mask) => mask(t), this.responseText) : null;
     }
     return record;
   }

@@ -14,6 +14,7 @@ import { countPromptTokens } from '../tokens.js';
 import type { UpstreamClient } from '../upstream.js';
 import { ZERO_USAGE } from '../usage.js';
 import { readAttribution } from './attribution.js';
+import { finishCall, screenCall } from './callHooks.js';
 import { CallState } from './callState.js';
 import { describeFailure, errorPayload, readUpstreamError } from './failures.js';
 import { relayJson, relayStream } from './relay.js';
@@ -104,6 +105,7 @@ async function runCall(
   call.deployment = deployment;
   call.provider = deployment.provider;
   call.sheet = deployment.pricing.sheetAt(call.startedAt);
+  screenCall(deps.guards(), call, body);
   const maxCompletion = maxCompletionTokens(call.callType, body, deployment);
   const exchange = buildExchange({
     callType: call.callType,
@@ -120,7 +122,9 @@ async function runCall(
 
   call.forwarded = true;
   const upstreamStart = call.elapsedMs();
+  call.forwardedAtMs = upstreamStart;
   const response = await exchange.send(abort);
+  call.upstreamAnsweredAtMs = call.elapsedMs();
   if (response.status >= 400) throw await readUpstreamError(response);
   call.answered = true;
   if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs());
@@ -169,7 +173,7 @@ export async function handleCall(deps: ProxyDeps, callType: CallType, request: F
   } catch (err) {
     answerFailure(call, err, request, reply);
   } finally {
-    await call.finish(deps.sink(), deps.storePrompts, request.log);
+    await finishCall(call, deps, request.log);
   }
   return reply;
 }
@@ -184,6 +188,6 @@ export async function handleRejectedCall(
 ) {
   const call = startCall(callType, reply);
   answerFailure(call, err, request, reply);
-  await call.finish(deps.sink(), deps.storePrompts, request.log);
+  await finishCall(call, deps, request.log);
   return reply;
 }

@@ -1,12 +1,15 @@
-// Picks the exchange for a call: passthrough when client and provider share a wire format, OpenAI chat →
-// Anthropic translation for Claude behind the OpenAI SDK, and the in-process mock when the deployment is
-// `mock/…` or the request carries LiteLLM's `mock_response`.
+// Picks the exchange for a call: passthrough when client and provider share a wire format, translation
+// both ways between OpenAI chat and Anthropic Messages (Claude behind the OpenAI SDK, OpenAI-compatible
+// models behind the Anthropic SDK), and the in-process mock when the deployment is `mock/…` or the request
+// carries LiteLLM's `mock_response`.
 import { AppError } from '../../errors.js';
 import { DEFAULT_MOCK_TEXT, renderMockReply } from '../../mock/mockReply.js';
 import type { Deployment } from '../deployments.js';
 import { anthropicTarget, type OpenAIPath, openAITarget } from '../providers/targets.js';
+import { messagesToChatRequest } from '../translate/anthropicToOpenAIRequest.js';
 import { chatToMessagesRequest } from '../translate/chatToMessages.js';
 import { chatStreamFromMessages, messageToChatCompletion } from '../translate/messagesToChat.js';
+import { chatCompletionToMessage, messagesStreamFromChat } from '../translate/openAIToAnthropicResponse.js';
 import type { HttpTarget, UpstreamClient, UpstreamResponse } from '../upstream.js';
 import { anthropicJsonResult, anthropicStreamTap, openAIJsonResult, openAIStreamTap } from './passthrough.js';
 import { type CallType, type Exchange, isRecord } from './types.js';
@@ -86,17 +89,20 @@ export function buildExchange(input: ExchangeInput): Exchange {
   }
 
   if (callType === 'messages') {
-    if (d.protocol !== 'anthropic') {
-      throw new AppError('bad_request', `model ${d.modelName}: /v1/messages needs an anthropic/… deployment`, {
-        param: 'model',
-        type: 'invalid_request_error',
-      });
+    if (d.protocol === 'anthropic') {
+      const target = anthropicTarget(d, input.clientHeaders);
+      return {
+        provider: d.provider,
+        send: httpSend(target, anthropicUpstreamBody(body, d.upstreamModel)),
+        ...anthropicPassthrough,
+      };
     }
-    const target = anthropicTarget(d, input.clientHeaders);
+    const upstreamBody = messagesToChatRequest(body, d.upstreamModel);
     return {
       provider: d.provider,
-      send: httpSend(target, anthropicUpstreamBody(body, d.upstreamModel)),
-      ...anthropicPassthrough,
+      send: httpSend(openAITarget(d, 'chat/completions'), upstreamBody),
+      fromJson: chatCompletionToMessage,
+      streamTap: messagesStreamFromChat,
     };
   }
   if (d.protocol === 'anthropic') {
