@@ -134,12 +134,13 @@ test('router: round robin, wildcard routes, boot errors name the config path', (
   );
 });
 
-test('chat → Anthropic: consecutive turns merged, parallel_tool_calls, bad tool arguments named', () => {
+test('chat → Anthropic: empty turns dropped, consecutive turns merged, parallel_tool_calls, bad tool arguments named', () => {
   const out = chatToMessagesRequest(
     {
       messages: [
         { role: 'developer', content: 'rules' },
         { role: 'user', content: 'a' },
+        { role: 'assistant', content: '' },
         { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/cat.png' } }] },
       ],
       tools: [{ type: 'function', function: { name: 't' } }],

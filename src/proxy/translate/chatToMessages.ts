@@ -54,6 +54,8 @@ function toolUseBlocks(toolCalls: unknown, param: string): Block[] {
 }
 
 function pushTurn(turns: Turn[], role: Turn['role'], content: Block[]): void {
+  // Anthropic rejects empty turns (an assistant message with neither text nor tool calls).
+  if (!content.length) return;
   const last = turns.at(-1);
   if (last?.role === role) last.content.push(...content);
   else turns.push({ role, content });
