@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { exportRange, exportWindow } from '../src/archive/exporter.js';
 import { objectKey } from '../src/archive/layout.js';
 import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
+import { toSpendLogRow } from '../src/ingest/rows.js';
 import {
   archiveConfig,
   BASE,
@@ -139,5 +140,18 @@ describe('archive to the local folder', () => {
     const ctx = t.app.archive.context;
     const outcomes = await Promise.all([exportWindow(ctx, BASE, true), exportWindow(ctx, BASE, true)]);
     assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['exported', 'locked']);
+  });
+
+  test('a row with a duplicate metadata key still exports (the window is never stuck on it)', async () => {
+    const odd = {
+      ...toSpendLogRow(record(31_337, BASE + 5 * HOUR), 1),
+      metadata_keys: ['k', 'k'],
+      metadata_values: ['1', '2'],
+    };
+    await t.app.warehouse.insert('spend_logs', [odd]);
+    const result = await exportWindow(t.app.archive.context, BASE + 5 * HOUR);
+    assert.equal(result.outcome, 'exported');
+    const line = gunzipSync(await readFile(join(root, objectKey('', BASE + 5 * HOUR, 'jsonl')))).toString('utf8');
+    assert.match(line, /"metadata":\{"k":"1","k":"2"\}/);
   });
 });

@@ -95,7 +95,11 @@ export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
     source: 'metadata_keys',
     input: 'VARCHAR[]',
     // The values array travels as its own column (see METADATA_VALUES_ALIAS); 18.16 has no JSON builder.
-    output: 'to_json(map($, $values))::VARCHAR',
+    // Built pair by pair rather than through a MAP, which rejects a duplicate key: one odd row must never
+    // make a whole window unexportable.
+    output:
+      "'{' || array_to_string(list_transform(range(1, len($) + 1), " +
+      "i -> to_json($[i])::VARCHAR || ':' || to_json($values[i])::VARCHAR), ',') || '}'",
     athena: 'string',
     doc: "request metadata as a JSON object string (`json_extract_scalar(metadata, '$.k')`)",
   },

@@ -1,6 +1,7 @@
 // The worker's archive loop: every interval, find closed windows that are new or changed since their
-// export (late records) and export them, oldest first. A failure stops the pass (nothing is skipped), is
+// export (late records) and export them, oldest first. A failure fails the pass (nothing is skipped), is
 // shown in the status, and the next pass comes sooner, backing off up to the interval.
+// A failed window never blocks later ones; it stays pending and is retried on the next pass.
 
 import { type ArchiveContext, closedBefore, exportWindow, type WindowResult } from './exporter.js';
 import { windowLabel } from './layout.js';
@@ -81,8 +82,17 @@ export class ArchiveScheduler {
       const manifest = await readManifest(ctx.warehouse, ctx.destination, first, closed);
       const stale = candidates.filter((c) => !isCurrent(manifest.get(c.windowStart), c));
       this.status.pending = stale.length;
+      const failures: string[] = [];
       for (const window of stale) {
-        const result = await exportWindow(ctx, window.windowStart);
+        let result: WindowResult;
+        try {
+          result = await exportWindow(ctx, window.windowStart);
+        } catch (err) {
+          // Later windows still go (one bad window must not hold the archive back); this one stays
+          // pending and the pass reports failure, so it is retried and nothing is skipped.
+          failures.push(`${windowLabel(window.windowStart)}: ${(err as Error).message}`);
+          continue;
+        }
         results.push(result);
         if (result.outcome === 'exported') {
           this.status.windowsExported++;
@@ -90,6 +100,7 @@ export class ArchiveScheduler {
         }
         if (result.outcome !== 'locked') this.status.pending--;
       }
+      if (failures.length) throw new Error(`archive export failed for ${failures.join('; ')}`);
       // Advance only when every candidate is settled; a locked window is looked at again next pass.
       if (this.status.pending === 0) {
         this.newSince = closed;
