@@ -60,18 +60,35 @@ test('a migration edited after it was applied is refused', async (t) => {
   await assert.rejects(migrate(warehouse, redis, loadMigrations(dir)), /001_t was changed after it was applied/);
 });
 
-test('cluster mode renders ON CLUSTER and Replicated engines; single server stays plain', () => {
+test('cluster mode renders Replicated local tables, Distributed tables over them and views on the locals', () => {
   const text = `-- comment
-CREATE TABLE IF NOT EXISTS rollup {{on_cluster}} (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a;
-CREATE TABLE IF NOT EXISTS raw {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;`;
+CREATE TABLE IF NOT EXISTS spend_hourly {{on_cluster}} (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a;
+CREATE TABLE IF NOT EXISTS spend_logs {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;
+INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs;
+CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_hourly AS SELECT a, 1 AS c FROM spend_logs;`;
   assert.deepEqual(renderMigration(text, null, 'db'), [
-    'CREATE TABLE IF NOT EXISTS rollup  (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a',
-    'CREATE TABLE IF NOT EXISTS raw  (a UInt8) ENGINE = MergeTree() ORDER BY a',
+    'CREATE TABLE IF NOT EXISTS spend_hourly  (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a',
+    'CREATE TABLE IF NOT EXISTS spend_logs  (a UInt8) ENGINE = MergeTree() ORDER BY a',
+    'INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs',
+    'CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv  TO spend_hourly AS SELECT a, 1 AS c FROM spend_logs',
   ]);
   assert.deepEqual(renderMigration(text, 'spend', 'db'), [
-    "CREATE TABLE IF NOT EXISTS rollup ON CLUSTER `spend` (a UInt8, c Int64) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/db/rollup', '{replica}', c) ORDER BY a",
-    "CREATE TABLE IF NOT EXISTS raw ON CLUSTER `spend` (a UInt8) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/raw', '{replica}') ORDER BY a",
+    "CREATE TABLE IF NOT EXISTS `db`.spend_hourly_local ON CLUSTER `spend` (a UInt8, c Int64) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/db/spend_hourly_local', '{replica}', c) ORDER BY a",
+    'CREATE TABLE IF NOT EXISTS `db`.spend_hourly ON CLUSTER `spend` AS `db`.spend_hourly_local ENGINE = Distributed(`spend`, `db`, spend_hourly_local, cityHash64(team_id, model))',
+    "CREATE TABLE IF NOT EXISTS `db`.spend_logs_local ON CLUSTER `spend` (a UInt8) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/spend_logs_local', '{replica}') ORDER BY a",
+    'CREATE TABLE IF NOT EXISTS `db`.spend_logs ON CLUSTER `spend` AS `db`.spend_logs_local ENGINE = Distributed(`spend`, `db`, spend_logs_local, cityHash64(request_id))',
+    'INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs',
+    'CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.spend_hourly_mv ON CLUSTER `spend` TO `db`.spend_hourly_local AS SELECT a, 1 AS c FROM `db`.spend_logs_local',
   ]);
+  assert.throws(
+    () =>
+      renderMigration(
+        'CREATE TABLE IF NOT EXISTS mystery {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a',
+        'spend',
+        'db',
+      ),
+    /mystery has no sharding key/,
+  );
 });
 
 test('readiness is 200 when all is well and 503 naming the dependency that failed', async (t) => {

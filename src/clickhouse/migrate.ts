@@ -1,12 +1,14 @@
 // Numbered .sql migrations from clickhouse/, applied at startup and by `npm run migrate`, recorded in
 // `schema_migrations`. Safe when several processes start at once: a Redis lock serialises runners and
 // every statement is idempotent (IF NOT EXISTS), so even a runner that lost its lock cannot break the schema.
-// Files are written for one server; the runner makes them cluster-ready (`{{on_cluster}}`, Replicated engines).
+// Files are written for one server; the runner makes them cluster-ready (`{{on_cluster}}`, Replicated engines,
+// Distributed tables over them: renderForCluster).
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { localTable, shardingKey } from '../cluster/shardingKeys.js';
 import { databaseIdent, Sql, sql } from './sql.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -36,6 +38,43 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 const ENGINE = /ENGINE\s*=\s*(Summing|Aggregating|Replacing|Collapsing)?MergeTree\(([^)]*)\)/;
 const CREATE_TABLE = /CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?/i;
+const CREATE_VIEW = /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?/i;
+
+/**
+ * Cluster mode (docs/scaling.md): a MergeTree table `t` becomes `t_local`, Replicated on every shard, plus a
+ * Distributed `t` over it sharded by src/cluster/shardingKeys.ts, so the rest of the code keeps using `t`.
+ * Materialized views read and write the local tables (each shard rolls up its own rows). Names are
+ * qualified with the database because ON CLUSTER statements run on other servers.
+ */
+function renderForCluster(statement: string, cluster: string, database: string): string[] {
+  const db = databaseIdent(database).text;
+  const onCluster = `ON CLUSTER ${databaseIdent(cluster).text}`;
+  const table = CREATE_TABLE.exec(statement)?.[1];
+  if (table && ENGINE.test(statement)) {
+    const local = localTable(table);
+    const replicated = statement
+      .replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS ${db}.${local}`)
+      .replace('{{on_cluster}}', onCluster)
+      .replace(ENGINE, (_m, kind: string | undefined, args: string) => {
+        const zkPath = `'/clickhouse/tables/{shard}/${database}/${local}', '{replica}'`;
+        return `ENGINE = Replicated${kind ?? ''}MergeTree(${zkPath}${args.trim() ? `, ${args}` : ''})`;
+      });
+    const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} AS ${db}.${local} ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table)})`;
+    return [replicated, distributed];
+  }
+  const view = CREATE_VIEW.exec(statement)?.[1];
+  if (view) {
+    return [
+      statement
+        .replace(CREATE_VIEW, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${view}`)
+        .replace('{{on_cluster}}', onCluster)
+        .replace(/\bTO\s+`?(\w+)`?/, (_m, target: string) => `TO ${db}.${localTable(target)}`)
+        .replace(/\bFROM\s+`?(\w+)`?/, (_m, source: string) => `FROM ${db}.${localTable(source)}`),
+    ];
+  }
+  // Backfills (INSERT … SELECT) run once, through the Distributed tables.
+  return [statement.replaceAll('{{on_cluster}}', onCluster)];
+}
 
 /** Splits a migration into statements and fills in the cluster-dependent parts. */
 export function renderMigration(text: string, cluster: string | null, database: string): string[] {
@@ -43,21 +82,12 @@ export function renderMigration(text: string, cluster: string | null, database: 
     .split('\n')
     .filter((line) => !line.trim().startsWith('--'))
     .join('\n');
-  return withoutComments
+  const statements = withoutComments
     .split(/;\s*(?:\n|$)/)
     .map((s) => s.trim())
-    .filter(Boolean)
-    .map((statement) => {
-      let out = statement.replaceAll('{{on_cluster}}', cluster ? `ON CLUSTER ${databaseIdent(cluster).text}` : '');
-      if (cluster) {
-        const table = CREATE_TABLE.exec(out)?.[1];
-        out = out.replace(ENGINE, (_m, kind: string | undefined, args: string) => {
-          const zkPath = `'/clickhouse/tables/{shard}/${database}/${table ?? 'unknown'}', '{replica}'`;
-          return `ENGINE = Replicated${kind ?? ''}MergeTree(${zkPath}${args.trim() ? `, ${args}` : ''})`;
-        });
-      }
-      return out;
-    });
+    .filter(Boolean);
+  if (!cluster) return statements.map((s) => s.replaceAll('{{on_cluster}}', ''));
+  return statements.flatMap((s) => renderForCluster(s, cluster, database));
 }
 
 const appliedRow = z.object({ version: z.coerce.number(), checksum: z.string() });

@@ -3,6 +3,7 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { clusterClientSettings } from '../cluster/shardingKeys.js';
 import type { AppConfig } from '../config/load.js';
 import { databaseIdent, sql } from './sql.js';
 import { Warehouse } from './warehouse.js';
@@ -21,6 +22,7 @@ export function createWarehouse(config: AppConfig['clickhouse'], database = conf
     database,
     request_timeout: 60_000,
     max_open_connections: 20,
+    clickhouse_settings: clusterClientSettings(config.cluster),
     // Failures surface as thrown errors that we handle (retry, readiness, 5xx); the client's own
     // error log would print each one a second time.
     log: { level: ClickHouseLogLevel.OFF },

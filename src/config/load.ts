@@ -22,6 +22,7 @@ export const SUPPORTED_ENV_VARS = [
   'CLICKHOUSE_DATABASE',
   'CLICKHOUSE_USER',
   'CLICKHOUSE_PASSWORD',
+  'CLICKHOUSE_CLUSTER',
   'REDIS_URL',
   'REDIS_KEY_PREFIX',
   'LOG_LEVEL',
@@ -208,7 +209,7 @@ export function resolveConfig(file: FileConfig, warnings: string[], options: Loa
       database: env.CLICKHOUSE_DATABASE || file.clickhouse.database || 'spendhouse',
       username: env.CLICKHOUSE_USER || file.clickhouse.username || 'default',
       password: env.CLICKHOUSE_PASSWORD ?? file.clickhouse.password ?? '',
-      cluster: file.clickhouse.cluster ?? null,
+      cluster: env.CLICKHOUSE_CLUSTER || file.clickhouse.cluster || null,
     },
     redis: {
       url: env.REDIS_URL || file.redis.url || 'redis://127.0.0.1:6379',

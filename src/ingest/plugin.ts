@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Metric } from 'prom-client';
 import { Warehouse } from '../clickhouse/warehouse.js';
+import { clusterClientSettings } from '../cluster/shardingKeys.js';
 import type { AppConfig } from '../config/load.js';
 import { DeadLetterStore } from './deadLetters.js';
 import { createIngestMetrics } from './metrics.js';
@@ -56,6 +57,7 @@ export function createInsertWarehouse(config: AppConfig['clickhouse'], url = con
     database: config.database,
     request_timeout: INSERT_TIMEOUT_MS,
     max_open_connections: 10,
+    clickhouse_settings: clusterClientSettings(config.cluster),
     // Failed inserts are expected during outages and poison isolation; the worker reports them itself.
     log: { level: ClickHouseLogLevel.OFF },
   });
