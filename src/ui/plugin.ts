@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import adminRoutes from './server/adminRoutes.js';
@@ -37,7 +37,7 @@ async function dashboard(app: FastifyInstance, opts: UiPluginOptions): Promise<v
     },
   });
 
-  const sendIndex = async (reply: import('fastify').FastifyReply) => {
+  const sendIndex = async (reply: FastifyReply) => {
     if (!existsSync(join(root, 'index.html'))) {
       throw new AppError('service_unavailable', 'the dashboard is not built: run `npm run build`');
     }

@@ -45,7 +45,15 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
 /** Full-page PNG under docs/screenshots/<name>.png (committed, listed in docs/dashboard.md). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  // Let uPlot and fonts settle; spinners must be gone so the picture shows data, not a loading state.
+  // Blocks below the fold load when scrolled to: walk down the page once, then back to the top.
+  await page.evaluate(async () => {
+    for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight / 2) {
+      window.scrollTo(0, y);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    window.scrollTo(0, 0);
+  });
+  // Spinners and dimmed (refreshing) blocks must be gone so the picture shows data, not a loading state.
   await page.waitForFunction(() => !document.querySelector('.spinner, .stale'), undefined, { timeout: 15_000 });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }

@@ -88,13 +88,4 @@ export function listOf<T>(body: unknown): T[] {
   return [];
 }
 
-export interface SessionInfo {
-  username: string;
-  isAdmin: boolean;
-  keyAlias: string | null;
-  keyHash: string | null;
-  userId: string | null;
-  teamId: string | null;
-  logRetention: string | null;
-  storePrompts: boolean;
-}
+export type { SessionInfo } from '../server/loginRoutes.js';

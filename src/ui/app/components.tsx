@@ -25,6 +25,28 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
   return [state, () => setTick((t) => t + 1)];
 }
 
+/**
+ * True once the element has come within `margin` of the viewport (and stays true): blocks below the fold
+ * ask the server for their data only when someone scrolls to them.
+ */
+export function useSeen(ref: { current: Element | null }, margin = '200px'): boolean {
+  const [seen, setSeen] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (seen || !el) return;
+    if (typeof IntersectionObserver === 'undefined') {
+      setSeen(true);
+      return;
+    }
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setSeen(true), {
+      rootMargin: margin,
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref, seen, margin]);
+  return seen;
+}
+
 /** Class for a block whose data is being refreshed: dimmed, and announced as busy. */
 export const staleClass = (state: Async<unknown>) => (state.status === 'ok' && state.stale ? 'stale' : '');
 

@@ -1,38 +1,9 @@
 // The Logs tab's view of GET /spend/logs/v2 (list, keyset cursor) and /spend/logs/v2/{request_id} (detail).
+import type { LogEntry } from '../../../query/logs/logRows.js';
 import { get, qs } from '../api.js';
 
-export interface LogEntry {
-  request_id: string;
-  response_id: string | null;
-  call_type: string;
-  api_key: string;
-  key_alias: string | null;
-  user: string;
-  team_id: string | null;
-  customer_id: string | null;
-  model: string;
-  upstream_model: string;
-  custom_llm_provider: string;
-  startTime: string;
-  endTime: string;
-  completionStartTime: string | null;
-  request_duration_ms: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  total_tokens: number;
-  cost_usd: string;
-  cost_status: string;
-  status: string;
-  status_code: number;
-  request_tags: string[];
-  metadata: Record<string, unknown>;
-  messages: unknown;
-  response: unknown;
-  stream: boolean;
-  source: string;
-}
+/** One call as the logs endpoints return it (the query API's own type; nothing of the server is bundled). */
+export type { LogEntry };
 
 export interface LogsPage {
   data: LogEntry[];

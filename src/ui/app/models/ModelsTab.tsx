@@ -1,30 +1,9 @@
 // The Models tab: each configured model with its provider, price per 1M tokens, recent success rate, last
 // error, latency percentiles, RPM/TPM in the last minute against its limits, and a health badge.
+import type { ModelHealth } from '../../server/modelHealth.js';
 import { get } from '../api.js';
 import { Badge, Empty, Show, useAsync } from '../components.js';
 import { ago, compact, ms, num, pct } from '../format.js';
-
-interface ModelHealth {
-  model_name: string;
-  provider: string;
-  upstream_model: string;
-  input_per_1m_usd: string | null;
-  output_per_1m_usd: string | null;
-  price_source: 'config' | 'catalog' | 'unpriced';
-  window_minutes: number;
-  requests: number;
-  errors: number;
-  success_rate: number | null;
-  p50_latency_ms: number | null;
-  p95_latency_ms: number | null;
-  last_call_at: string | null;
-  last_error: { at: string; status: number; error_type: string } | null;
-  rpm: number;
-  tpm: number;
-  rpm_limit: number | null;
-  tpm_limit: number | null;
-  health: 'healthy' | 'degraded' | 'down' | 'idle';
-}
 
 const HEALTH_KIND = { healthy: 'good', degraded: 'warn', down: 'bad', idle: 'neutral' } as const;
 

@@ -1,16 +1,15 @@
 // The Spend tab: date range + tag combination → totals, cost over time and seven breakdowns, every
 // number from POST /spend/query, and a CSV of what is shown.
-import { useState } from 'preact/hooks';
+import { useCallback, useRef, useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
 import { ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { num, usd } from '../format.js';
 import { listKeys } from '../keys/keyApi.js';
-import { BreakdownTable } from './BreakdownTable.js';
+import { BreakdownCard } from './BreakdownCard.js';
 import { CostChart, chartSeries } from './CostChart.js';
 import { download, spendCsv } from './csv.js';
 import { DateRange, PRESETS } from './DateRange.js';
 import {
-  BREAKDOWN_METRICS,
   BREAKDOWNS,
   type Breakdown,
   type QueryResult,
@@ -20,13 +19,6 @@ import {
   type Window,
 } from './spendApi.js';
 import { NO_TAGS, TagPicker } from './TagPicker.js';
-
-type Settled = { ok: true; result: QueryResult } | { ok: false; error: Error };
-const settle = (p: Promise<QueryResult>): Promise<Settled> =>
-  p.then(
-    (result) => ({ ok: true as const, result }),
-    (error: Error) => ({ ok: false as const, error }),
-  );
 
 export function SpendTab({ session }: { session: SessionInfo }) {
   const [rangeId, setRangeId] = useState('7d');
@@ -49,16 +41,14 @@ export function SpendTab({ session }: { session: SessionInfo }) {
     },
     [filterKey],
   );
-  const [breakdowns, reloadBreakdowns] = useAsync(
-    async (signal) => {
-      const results = await Promise.all(
-        BREAKDOWNS.map((d) =>
-          settle(querySpend(window, tags, { group_by: [d], metrics: BREAKDOWN_METRICS, limit: 10 }, signal)),
-        ),
-      );
-      return Object.fromEntries(BREAKDOWNS.map((d, i) => [d, results[i]])) as Record<Breakdown, Settled>;
+  const [refresh, setRefresh] = useState(0);
+  // Latest answer of each breakdown card, tagged with the filter it answered (CSV takes only current ones).
+  const shownBreakdowns = useRef<Partial<Record<Breakdown, { filterKey: string; result: QueryResult }>>>({});
+  const onBreakdown = useCallback(
+    (d: Breakdown, result: QueryResult) => {
+      shownBreakdowns.current[d] = { filterKey: JSON.stringify([window, tags]), result };
     },
-    [filterKey],
+    [window, tags],
   );
   // Tags seen in the window (unfiltered) feed the picker's suggestions.
   const [knownTags] = useAsync(
@@ -79,11 +69,9 @@ export function SpendTab({ session }: { session: SessionInfo }) {
   const exportCsv = () => {
     if (main.status !== 'ok') return;
     const shown: Partial<Record<Breakdown, QueryResult>> = {};
-    if (breakdowns.status === 'ok') {
-      for (const d of BREAKDOWNS) {
-        const s = breakdowns.data[d];
-        if (s.ok) shown[d] = s.result;
-      }
+    for (const d of BREAKDOWNS) {
+      const entry = shownBreakdowns.current[d];
+      if (entry && entry.filterKey === filterKey) shown[d] = entry.result;
     }
     download(
       `spend-${new Date().toISOString().slice(0, 10)}.csv`,
@@ -107,7 +95,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
             type="button"
             onClick={() => {
               reloadMain();
-              reloadBreakdowns();
+              setRefresh((r) => r + 1);
             }}
           >
             Refresh
@@ -140,21 +128,18 @@ export function SpendTab({ session }: { session: SessionInfo }) {
           </section>
         </>
       )}
-      <div class={`breakdowns ${staleClass(breakdowns)}`} aria-busy={staleClass(breakdowns) !== ''}>
-        {breakdowns.status === 'loading' && <Loading />}
-        {breakdowns.status === 'error' && <ErrorBox error={breakdowns.error} />}
-        {breakdowns.status === 'ok' &&
-          BREAKDOWNS.map((d) => {
-            const s = breakdowns.data[d];
-            return s.ok ? (
-              <BreakdownTable key={d} dimension={d} rows={s.result.rows} keyAliases={aliases} />
-            ) : (
-              <section class="card breakdown" key={d}>
-                <h3>By {d}</h3>
-                <ErrorBox error={s.error} />
-              </section>
-            );
-          })}
+      <div class="breakdowns">
+        {BREAKDOWNS.map((d) => (
+          <BreakdownCard
+            key={d}
+            dimension={d}
+            window={window}
+            tags={tags}
+            refresh={refresh}
+            keyAliases={aliases}
+            onResult={onBreakdown}
+          />
+        ))}
       </div>
     </div>
   );

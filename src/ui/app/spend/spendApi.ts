@@ -1,4 +1,5 @@
 // The Spend tab's questions to POST /spend/query (docs/query-api.md): one per chart, totals and breakdown.
+import type { ResultRow, SpendQueryResult } from '../../../query/engine.js';
 import { post } from '../api.js';
 
 export const BREAKDOWNS = ['team', 'user', 'key', 'customer', 'model', 'provider', 'tag'] as const;
@@ -17,26 +18,9 @@ export interface Window {
   granularity: Granularity;
 }
 
-export interface MetricValues {
-  cost_usd?: string;
-  requests?: number | string;
-  errors?: number | string;
-  total_tokens?: number | string;
-  prompt_tokens?: number | string;
-  completion_tokens?: number | string;
-  unpriced_requests?: number | string;
-}
-export type QueryRow = MetricValues & { bucket?: string } & Partial<Record<Breakdown, string | null>>;
-
-export interface QueryResult {
-  source: string;
-  from: string;
-  to: string;
-  rows: QueryRow[];
-  totals: MetricValues;
-  tag_rows_overlap?: boolean;
-  next_cursor: string | null;
-}
+// The wire shapes are the query API's own types (type-only imports: nothing of the server is bundled).
+export type QueryResult = SpendQueryResult;
+export type QueryRow = ResultRow;
 
 export const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 

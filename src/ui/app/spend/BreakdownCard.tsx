@@ -1,7 +1,17 @@
 // One breakdown (by team, user, key, …): rows with cost, requests, tokens and a bar relative to the top row.
-import { Bar, Empty } from '../components.js';
+// Each card asks for its own data once it scrolls into view, so a range change costs only the visible ones.
+import { useEffect, useRef } from 'preact/hooks';
+import { Bar, Empty, ErrorBox, Loading, staleClass, useAsync, useSeen } from '../components.js';
 import { num, usd } from '../format.js';
-import type { Breakdown, QueryRow } from './spendApi.js';
+import {
+  BREAKDOWN_METRICS,
+  type Breakdown,
+  type QueryResult,
+  type QueryRow,
+  querySpend,
+  type TagFilter,
+  type Window,
+} from './spendApi.js';
 
 const TITLES: Record<Breakdown, string> = {
   team: 'Team',
@@ -23,7 +33,54 @@ export function labelOf(
   return value;
 }
 
-export function BreakdownTable({
+export interface BreakdownCardProps {
+  dimension: Breakdown;
+  window: Window;
+  tags: TagFilter;
+  /** Bumped by the Refresh button. */
+  refresh: number;
+  keyAliases: Map<string, string>;
+  /** Reports each answer (for the CSV of what is shown). */
+  onResult: (dimension: Breakdown, result: QueryResult) => void;
+}
+
+export function BreakdownCard({ dimension, window, tags, refresh, keyAliases, onResult }: BreakdownCardProps) {
+  const ref = useRef<HTMLElement>(null);
+  const seen = useSeen(ref);
+  const [state, reload] = useAsync(
+    async (signal) =>
+      seen ? querySpend(window, tags, { group_by: [dimension], metrics: BREAKDOWN_METRICS, limit: 10 }, signal) : null,
+    [seen, JSON.stringify([window, tags]), refresh],
+  );
+  useEffect(() => {
+    if (state.status === 'ok' && state.data && !state.stale) onResult(dimension, state.data);
+  }, [state, dimension, onResult]);
+  return (
+    <section
+      ref={ref}
+      class={`card breakdown ${staleClass(state)}`}
+      aria-label={`Spend by ${TITLES[dimension].toLowerCase()}`}
+      aria-busy={state.status === 'loading' || staleClass(state) !== ''}
+    >
+      <h3>
+        By {TITLES[dimension].toLowerCase()}
+        {dimension === 'tag' && (
+          <span class="muted small" title="A call with several tags counts once under each of them">
+            {' '}
+            (overlapping)
+          </span>
+        )}
+      </h3>
+      {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
+      {(state.status === 'loading' || (state.status === 'ok' && !state.data)) && <Loading />}
+      {state.status === 'ok' && state.data && (
+        <BreakdownRows dimension={dimension} rows={state.data.rows} keyAliases={keyAliases} />
+      )}
+    </section>
+  );
+}
+
+function BreakdownRows({
   dimension,
   rows,
   keyAliases,
@@ -34,16 +91,7 @@ export function BreakdownTable({
 }) {
   const top = Math.max(...rows.map((r) => Number(r.cost_usd ?? 0)), 0);
   return (
-    <section class="card breakdown" aria-label={`Spend by ${TITLES[dimension].toLowerCase()}`}>
-      <h3>
-        By {TITLES[dimension].toLowerCase()}
-        {dimension === 'tag' && (
-          <span class="muted small" title="A call with several tags counts once under each of them">
-            {' '}
-            (overlapping)
-          </span>
-        )}
-      </h3>
+    <>
       {rows.length === 0 ? (
         <Empty>No calls.</Empty>
       ) : (
@@ -81,6 +129,6 @@ export function BreakdownTable({
           </tbody>
         </table>
       )}
-    </section>
+    </>
   );
 }
