@@ -14,28 +14,33 @@ const TOKENS_PER_IMAGE = 85;
 
 /**
  * Apps resend the same system prompt and history on every turn, so counts are memoised per text. The memo
- * is bounded by total characters (FIFO eviction) and skips very long texts, which are rarely repeated.
+ * is bounded by total characters (FIFO eviction).
  */
-const MEMO_MAX_TEXT = 64 * 1024;
 const MEMO_MAX_CHARS = 8 * 1024 * 1024;
 const memo = new Map<string, number>();
 let memoChars = 0;
+/**
+ * BPE in JavaScript costs about 1.5 ms per thousand tokens of one event loop shared by every call in
+ * flight; past this size a text is estimated at 4 characters per token instead (a guard's reservation
+ * settles to the provider's real count anyway).
+ */
+const MAX_EXACT_TEXT = 32 * 1024;
+const CHARS_PER_TOKEN = 4;
 
 export function countTextTokens(text: string): number {
   if (!text) return 0;
+  if (text.length > MAX_EXACT_TEXT) return Math.ceil(text.length / CHARS_PER_TOKEN);
   const known = memo.get(text);
   if (known !== undefined) return known;
   encoder ??= new Tiktoken(o200kBase);
   // Special-token text in a prompt is plain data, never a control token.
   const count = encoder.encode(text, [], []).length;
-  if (text.length <= MEMO_MAX_TEXT) {
-    memo.set(text, count);
-    memoChars += text.length;
-    for (const oldest of memo.keys()) {
-      if (memoChars <= MEMO_MAX_CHARS) break;
-      memo.delete(oldest);
-      memoChars -= oldest.length;
-    }
+  memo.set(text, count);
+  memoChars += text.length;
+  for (const oldest of memo.keys()) {
+    if (memoChars <= MEMO_MAX_CHARS) break;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
   }
   return count;
 }
