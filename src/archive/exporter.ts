@@ -96,11 +96,9 @@ async function exportLocked(ctx: ArchiveContext, windowStart: number, force: boo
       await recordExport(ctx.warehouse, ctx.destination, entry);
       return { windowStart, outcome: 'exported', rows: live.rows, objects };
     } catch (err) {
-      if (!(err instanceof WindowMovedError) || read >= MAX_READS) {
-        if (err instanceof WindowMovedError) {
-          throw new Error(`window ${windowLabel(windowStart)} kept changing while it was exported; try again`);
-        }
-        throw err;
+      if (!(err instanceof WindowMovedError)) throw err;
+      if (read >= MAX_READS) {
+        throw new Error(`window ${windowLabel(windowStart)} kept changing while it was exported; try again`);
       }
     } finally {
       await rm(workDir, { recursive: true, force: true });
