@@ -19,6 +19,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   // (the migrations' backfills), where any deterministic key is exact for the same reason as above.
   spend_hourly: 'cityHash64(team_id, model)',
   spend_daily: 'cityHash64(team_id, model)',
+  spend_team_daily: 'cityHash64(team_id, model)',
   spend_key_daily: 'cityHash64(key_hash)',
   control_keys: 'cityHash64(id)',
   control_teams: 'cityHash64(id)',

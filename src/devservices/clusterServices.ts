@@ -26,6 +26,8 @@ export interface ClusterNode {
   running(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL, synchronously (an exiting parent's last resort). */
+  kill(): void;
 }
 
 export interface LocalCluster {
@@ -33,6 +35,8 @@ export interface LocalCluster {
   zookeeperPort: number;
   nodes: ClusterNode[];
   stop(): Promise<void>;
+  /** SIGKILL everything, synchronously (for process 'exit' handlers). */
+  kill(): void;
 }
 
 function nodePorts(layout: ClusterLayout, index: number) {
@@ -148,6 +152,9 @@ function clusterNode(layout: ClusterLayout, dataRoot: string, index: number, zkP
       await proc?.stop();
       proc = null;
     },
+    kill() {
+      proc?.child.kill('SIGKILL');
+    },
   };
 }
 
@@ -169,5 +176,9 @@ export async function startLocalCluster(dataRoot: string, layout: ClusterLayout)
     await stop();
     throw err;
   }
-  return { layout, zookeeperPort, nodes, stop };
+  const kill = () => {
+    for (const node of nodes) node.kill();
+    zookeeper.child.kill('SIGKILL');
+  };
+  return { layout, zookeeperPort, nodes, stop, kill };
 }

@@ -1,0 +1,70 @@
+// Shared state of the cluster suite: run.ts starts the local cluster (and Redis / a single ClickHouse for
+// comparisons), then imports the *.cluster.ts files into the same process, which reach the cluster here.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { createWarehouse } from '../../src/clickhouse/plugin.js';
+import { databaseIdent, sql } from '../../src/clickhouse/sql.js';
+import type { Warehouse } from '../../src/clickhouse/warehouse.js';
+import type { AppConfig } from '../../src/config/load.js';
+import type { Role } from '../../src/config/schema.js';
+import type { LocalCluster } from '../../src/devservices/clusterServices.js';
+import { dropTestState, testConfig, testEnv } from '../helpers/testApp.js';
+
+export interface ClusterFixture {
+  cluster: LocalCluster;
+  redisUrl: string;
+  singleNodeUrl: string;
+}
+
+let current: ClusterFixture | null = null;
+
+export function setClusterFixture(fixture: ClusterFixture): void {
+  current = fixture;
+}
+
+export function clusterFixture(): ClusterFixture {
+  if (!current) throw new Error('the cluster suite runs through `npm run test:cluster` (test/cluster/run.ts)');
+  return current;
+}
+
+/** A fresh database + Redis prefix on the cluster; the app talks to node `nodeIndex`. */
+export function clusterConfig(fileConfig: Record<string, unknown> = {}): AppConfig {
+  const { cluster, redisUrl } = clusterFixture();
+  const env = testEnv({
+    CLICKHOUSE_URL: cluster.nodes[0]?.url ?? '',
+    CLICKHOUSE_CLUSTER: cluster.layout.name,
+    CLICKHOUSE_DATABASE: `c_${randomBytes(5).toString('hex')}`,
+    REDIS_URL: redisUrl,
+  });
+  return testConfig(fileConfig, env);
+}
+
+/** The same deployment (database, Redis prefix) seen through another node, in another role. */
+export function onNode(config: AppConfig, nodeIndex: number, role: Role): AppConfig {
+  const node = clusterFixture().cluster.nodes[nodeIndex];
+  if (!node) throw new Error(`no cluster node ${nodeIndex}`);
+  return { ...config, role, clickhouse: { ...config.clickhouse, url: node.url } };
+}
+
+/** Starts an app instance; workers run the ingest worker, proxies do not. */
+export function startInstance(config: AppConfig): Promise<FastifyInstance> {
+  return buildApp({ config, ingestWorker: config.role !== 'proxy' });
+}
+
+/** A warehouse bound to one node's database, for per-replica checks (`<table>_local`). */
+export function nodeWarehouse(config: AppConfig, nodeIndex: number): Warehouse {
+  return createWarehouse(onNode(config, nodeIndex, config.role).clickhouse);
+}
+
+export async function dropClusterState(config: AppConfig): Promise<void> {
+  const admin = createWarehouse({ ...config.clickhouse, database: 'default' }, 'default');
+  try {
+    const cluster = databaseIdent(config.clickhouse.cluster ?? '');
+    await admin.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent(config.clickhouse.database)} ON CLUSTER ${cluster}`);
+  } finally {
+    await admin.client.close();
+  }
+  // Redis keys (the database is gone already; dropping it again on one node is a no-op).
+  await dropTestState(config);
+}

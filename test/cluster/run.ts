@@ -1,0 +1,38 @@
+// `npm run test:cluster`: starts ZooKeeper + a 2-shard × 2-replica ClickHouse 18.16 on loopback (fresh data
+// directory), Redis and a single ClickHouse (the usual local services, for single-node comparisons), then
+// runs every test/cluster/*.cluster.ts in this process so tests can stop and start cluster nodes.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { startLocalCluster } from '../../src/devservices/clusterServices.js';
+import { ensureLocalServices } from '../../src/devservices/localServices.js';
+import { setClusterFixture } from './fixture.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const dataRoot = mkdtempSync(join(tmpdir(), 'spendhouse-cluster-'));
+const services = await ensureLocalServices(ROOT, {
+  CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
+  REDIS_URL: process.env.REDIS_URL,
+});
+const cluster = await startLocalCluster(dataRoot, {
+  name: 'spendhouse',
+  shards: 2,
+  replicas: 2,
+  basePort: Number(process.env.CLUSTER_BASE_PORT ?? 29300),
+});
+// If this process dies without its hooks, do not leave servers behind.
+process.on('exit', () => cluster.kill());
+setClusterFixture({ cluster, redisUrl: services.redisUrl, singleNodeUrl: services.clickhouseUrl });
+after(async () => {
+  await cluster.stop();
+  await services.stop();
+  if (!process.env.KEEP_CLUSTER_DATA) rmSync(dataRoot, { recursive: true, force: true });
+});
+
+const only = process.argv.slice(2);
+const files = readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith('.cluster.ts'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+for (const file of files) await import(join(import.meta.dirname, file));
