@@ -2,17 +2,21 @@
 // closes with grace; tests build it with `buildApp` and use `app.inject` or a real port.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import alertsPlugin from './alerts/plugin.js';
 import archivePlugin from './archive/plugin.js';
 import authPlugin from './auth/plugin.js';
 import budgetsPlugin from './budgets/plugin.js';
 import { migrate } from './clickhouse/migrate.js';
 import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
+import guardrailsPlugin from './guardrails/plugin.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
+import { withLogRedaction } from './http/logRedaction.js';
 import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
 import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
+import metricsPlugin from './metrics/plugin.js';
 import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
@@ -40,11 +44,15 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
     if (result.applied.length) app.log.info({ applied: result.applied }, 'clickhouse migrations applied');
   }
   await app.register(healthRoutes, { role: config.role });
+  // Alert webhooks (docs/operations.md): budgets send through it, so it comes first.
+  await app.register(alertsPlugin, { config });
   await app.register(authPlugin, { config });
   // Management API + control plane (virtual keys for auth), and the budget/rate-limit guard for the proxy.
   if (config.role !== 'worker') {
     await app.register(managementPlugin, { config, now: opts.now });
     await app.register(budgetsPlugin, { config });
+    // PII guardrails and tag policies, as call guards (tag policies run ahead of budgets).
+    await app.register(guardrailsPlugin, { config });
   }
   // Spend ingest: producer (app.spendSink), worker + retention by role, ingest API and dead letters.
   await app.register(ingestPlugin, { config, sink: opts.sink, worker: opts.ingestWorker });
@@ -56,6 +64,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') await app.register(queryPlugin);
   // Closed windows to S3 / the local folder as Parquet + JSONL (docs/archive.md): a worker's job.
   if (config.role !== 'proxy' && config.archive.enabled) await app.register(archivePlugin, { config });
+  // GET /metrics (Prometheus): registered last, it collects every plugin's metrics.
+  await app.register(metricsPlugin, { config });
 }
 
 /** Decorators (warehouse, redis, authenticate, …) stay visible on the instance that registers it. */
@@ -65,7 +75,7 @@ export async function buildApp(
   opts: AppOptions & { logger?: FastifyServerOptions['logger'] },
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: withLogRedaction(opts.logger ?? false),
     bodyLimit: opts.config.bodyLimitBytes,
     // Callers may send their own x-request-id; ours are UUIDv7 made per call by the proxy.
     requestIdHeader: false,

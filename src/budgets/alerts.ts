@@ -1,5 +1,6 @@
 // Soft budgets only alert: once per scope and period (the ledger's `alerted` flag decides, atomically, which
-// settlement crossed the line), as a POST to `budgets.alert_webhook_url` and a Prometheus counter.
+// settlement crossed the line), as a webhook alert (src/alerts) and a Prometheus counter. A hard budget
+// refusal raises `hard_budget_hit`, which the alert notifier de-duplicates per scope and period.
 import { Counter } from 'prom-client';
 import { nanoToUsd } from '../spendRecord.js';
 import { isoSeconds } from './duration.js';
@@ -40,6 +41,20 @@ export interface SoftBudgetAlert {
   period_end: string | null;
 }
 
+export interface HardBudgetAlert extends Omit<SoftBudgetAlert, 'event' | 'soft_budget'> {
+  event: 'hard_budget_hit';
+}
+
+export type BudgetAlert = SoftBudgetAlert | HardBudgetAlert;
+
+/** Where budget alerts go (the app's alert notifier); `periodEnd` bounds the de-duplication window. */
+export type BudgetAlertSender = (alert: BudgetAlert, periodEnd: Date | null) => void;
+
+export function hardBudgetAlert(scope: BudgetScope, spentNano: number): HardBudgetAlert {
+  const { soft_budget: _soft, event: _event, ...rest } = softBudgetAlert(scope, spentNano);
+  return { ...rest, event: 'hard_budget_hit' };
+}
+
 export function softBudgetAlert(scope: BudgetScope, spentNano: number): SoftBudgetAlert {
   return {
     event: 'soft_budget_crossed',
@@ -52,15 +67,4 @@ export function softBudgetAlert(scope: BudgetScope, spentNano: number): SoftBudg
     period_start: isoSeconds(scope.period.start),
     period_end: scope.period.end ? isoSeconds(scope.period.end) : null,
   };
-}
-
-/** Fire-and-forget delivery; failures are logged, never surfaced to the call that crossed the line. */
-export async function postAlert(url: string, alert: SoftBudgetAlert): Promise<void> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(alert),
-    signal: AbortSignal.timeout(5000),
-  });
-  if (!response.ok) throw new Error(`alert webhook answered ${response.status}`);
 }

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
 import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
-import { type BudgetMetrics, postAlert, softBudgetAlert } from './alerts.js';
+import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
 import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerKeys } from './ledger.js';
 import type { CounterRebuilder } from './rebuild.js';
@@ -23,7 +23,8 @@ export interface BudgetGuardDeps {
   rebuilder: CounterRebuilder;
   timeZone: string;
   failMode: 'closed' | 'open';
-  alertWebhookUrl: string | null;
+  /** Soft-budget crossings and hard-budget refusals (the app's alert notifier); null = no alerts. */
+  sendAlert: BudgetAlertSender | null;
   metrics: BudgetMetrics;
   log: FastifyBaseLogger;
 }
@@ -138,9 +139,7 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
       const { spent } = await ledger.read(budget.key);
       const alert = softBudgetAlert(scope, spent);
       log.warn({ alert }, 'soft budget crossed');
-      if (deps.alertWebhookUrl) {
-        postAlert(deps.alertWebhookUrl, alert).catch((err) => log.error({ err }, 'soft budget alert delivery failed'));
-      }
+      deps.sendAlert?.(alert, scope.period.end);
     }
   }
 
@@ -188,6 +187,8 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
       if (!result.ok) {
         const scopeKind = result.reason === 'budget' ? scopes.budgets[result.index]?.kind : 'rate';
         metrics.refusals.inc({ reason: result.reason, scope: scopeKind ?? 'unknown' });
+        const hit = result.reason === 'budget' ? scopes.budgets[result.index] : undefined;
+        if (hit && 'spent' in result) deps.sendAlert?.(hardBudgetAlert(hit, result.spent), hit.period.end);
         throw refusal(result, scopes, nowMs);
       }
       const admittedAt = Date.now();

@@ -2,6 +2,7 @@
 // Depends on the management plugin for the control-plane cache.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { budgetAlertSender } from '../alerts/budgetAlerts.js';
 import type { AppConfig } from '../config/load.js';
 import type { CallGuard } from '../proxy/callGuards.js';
 import { type BudgetMetrics, createBudgetMetrics } from './alerts.js';
@@ -33,7 +34,7 @@ async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
       rebuilder: new CounterRebuilder(app.warehouse, ledger),
       timeZone: config.budgetTimezone,
       failMode: config.budgetFailMode,
-      alertWebhookUrl: config.file.budgets.alert_webhook_url ?? null,
+      sendAlert: app.hasDecorator('alerts') ? budgetAlertSender(app.alerts) : null,
       metrics,
       log: app.log.child({ component: 'budgets' }),
     }),

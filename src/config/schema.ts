@@ -2,6 +2,9 @@
 // Spendhouse's own sections. Objects are strict so that unknown keys can be reported by name
 // (see load.ts: they become warnings, never silent drops).
 import { z } from 'zod';
+import { alertsSchema } from '../alerts/schema.js';
+import { guardrailsSchema, tagPolicySchema } from '../guardrails/schema.js';
+import { metricsSchema } from '../metrics/schema.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
@@ -158,6 +161,11 @@ export const fileConfigSchema = z.strictObject({
       max_body_bytes: positiveInt.optional(),
     })
     .default({}),
+  /** Prometheus /metrics, alert webhooks, PII guardrails and tag policies (docs/operations.md). */
+  metrics: metricsSchema.default({}),
+  alerts: alertsSchema.default({}),
+  guardrails: guardrailsSchema.default({ custom_patterns: [], rules: [] }),
+  tag_policies: z.array(tagPolicySchema).default([]),
   /** Keys usable before the management API exists or for static deployments: hashed at load. */
   keys: z
     .array(

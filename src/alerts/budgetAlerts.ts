@@ -1,0 +1,31 @@
+// Budget alerts (src/budgets) as webhook events: soft crossings and hard refusals, each at most once per
+// scope and budget period (the de-duplication window runs to the period's end).
+import type { BudgetAlert, BudgetAlertSender } from '../budgets/alerts.js';
+import type { AlertNotifier } from './notifier.js';
+
+/** Lifetime budgets have no period end: one alert per scope in this window. */
+const LIFETIME_DEDUP_SECONDS = 30 * 86_400;
+
+/** `1.200000000` → `1.20`, `0.001010000` → `0.00101`: exact digits, without the trailing zeros. */
+const usd = (decimal: string | null) => `$${(decimal ?? '0').replace(/(\.\d{2}\d*?)0+$/, '$1')}`;
+
+function budgetText(alert: BudgetAlert): string {
+  const period = alert.period_end ? ` (period ${alert.period_start} to ${alert.period_end})` : '';
+  if (alert.event === 'soft_budget_crossed') {
+    const max = alert.max_budget ? `, max budget ${usd(alert.max_budget)}` : '';
+    return `Soft budget crossed: ${alert.label} spent ${usd(alert.spend)} of its ${usd(alert.soft_budget)} soft budget${max}${period}`;
+  }
+  return `Hard budget hit: ${alert.label} has spent ${usd(alert.spend)} of ${usd(alert.max_budget)}; calls are refused${period}`;
+}
+
+export function budgetAlertSender(notifier: AlertNotifier, nowMs: () => number = Date.now): BudgetAlertSender {
+  return (alert, periodEnd) => {
+    const dedupSeconds = periodEnd ? (periodEnd.getTime() - nowMs()) / 1000 : LIFETIME_DEDUP_SECONDS;
+    const { event, ...fields } = alert;
+    notifier
+      .send({ event, subject: `${alert.scope}:${alert.period_start}`, text: budgetText(alert), fields, dedupSeconds })
+      .catch(() => {
+        // Redis unreachable: the budget guard's own fail mode already governs the call; no alert this time.
+      });
+  };
+}

@@ -1,0 +1,53 @@
+// Registers guardrails and tag policies as call guards (docs/operations.md). Tag policies go first, ahead
+// of budgets: a refused call never holds a budget reservation. Their counters are created unregistered and
+// exposed as `app.guardrailMetrics` for the /metrics registry.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import type { AppConfig } from '../config/load.js';
+import type { CallGuard } from '../proxy/callGuards.js';
+import { GuardrailRules } from './contentRules.js';
+import { guardrailGuard } from './guard.js';
+import { compileTagPolicies, tagPolicyGuard } from './tagPolicies.js';
+
+export interface GuardrailMetrics {
+  hits: Counter<'pattern' | 'action'>;
+  policyRefusals: Counter<'policy'>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    callGuards: CallGuard[];
+    guardrailMetrics: GuardrailMetrics;
+  }
+}
+
+function createGuardrailMetrics(): GuardrailMetrics {
+  return {
+    hits: new Counter({
+      name: 'spendhouse_guardrail_hits_total',
+      help: 'Calls in which a guardrail pattern matched, by pattern and action (mask or block)',
+      labelNames: ['pattern', 'action'],
+      registers: [],
+    }),
+    policyRefusals: new Counter({
+      name: 'spendhouse_policy_refusals_total',
+      help: 'Calls refused by a tag policy, by policy name',
+      labelNames: ['policy'],
+      registers: [],
+    }),
+  };
+}
+
+async function guardrailsPlugin(app: FastifyInstance, opts: { config: AppConfig }): Promise<void> {
+  const { file } = opts.config;
+  const metrics = createGuardrailMetrics();
+  app.decorate('guardrailMetrics', metrics);
+  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
+  const rules = new GuardrailRules(file.guardrails);
+  if (!rules.empty) app.callGuards.push(guardrailGuard(rules, metrics.hits));
+  const policies = compileTagPolicies(file.tag_policies);
+  if (policies.length) app.callGuards.unshift(tagPolicyGuard(policies, metrics.policyRefusals));
+}
+
+export default fp(guardrailsPlugin, { name: 'guardrails' });
