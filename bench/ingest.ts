@@ -2,15 +2,18 @@
 // and visibility lag p50/p95 at a fixed rate, plus rollup row counts against raw. Runs on its own database
 // and Redis prefix (dropped at the end). Prints a table and writes bench/results/ingest.json.
 //   npm run bench -- ingest [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 8]
+//                           [--realistic-rows 600000] [--realistic-hours 6]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildApp } from '../src/app.js';
 import { ident, sql } from '../src/clickhouse/sql.js';
-import type { Warehouse } from '../src/clickhouse/warehouse.js';
+import { Warehouse } from '../src/clickhouse/warehouse.js';
+import type { AppConfig } from '../src/config/load.js';
 import { toSpendLogRow } from '../src/ingest/rows.js';
 import { spendRecord, waitForQueueIdle, waitForRows } from '../test/helpers/ingestRecords.js';
 import { dropTestState, testConfig } from '../test/helpers/testApp.js';
@@ -118,7 +121,7 @@ async function clickhouseBaseline(warehouse: Warehouse) {
 }
 
 async function rollupRows(warehouse: Warehouse) {
-  const tables = ['spend_logs', 'spend_hourly', 'spend_daily'] as const;
+  const tables = ['spend_logs', 'spend_hourly', 'spend_hourly_team', 'spend_daily'] as const;
   const count = async (table: (typeof tables)[number]) => {
     // Summing rollups hold one row per key only after merges; count what a fully merged table keeps.
     await warehouse.exec(sql`OPTIMIZE TABLE ${ident(table, tables)} FINAL`);
@@ -131,8 +134,50 @@ async function rollupRows(warehouse: Warehouse) {
   return {
     spend_logs: await count('spend_logs'),
     spend_hourly: await count('spend_hourly'),
+    spend_hourly_team: await count('spend_hourly_team'),
     spend_daily: await count('spend_daily'),
   };
+}
+
+/**
+ * Rollup size on traffic shaped like a real gateway: `rows` calls over `hours` through 300 keys (each owned
+ * by one user and one of 40 teams, as keys are), 500 customers (a third of calls), 12 models on 3
+ * providers, 10 tag sets, 3% errors — generated server-side into a separate database's spend_logs so the
+ * materialized views fill the rollups.
+ */
+export async function realisticRollupRows(warehouse: Warehouse, rows: number, hours: number) {
+  await warehouse.exec(sql`
+    INSERT INTO spend_logs (request_id, start_time, start_time_ms, end_time_ms, duration_ms, call_type, status,
+      key_hash, user_id, team_id, customer_id, model, upstream_model, provider, prompt_tokens, completion_tokens,
+      total_tokens, cost_nano, cost_status, tags, source, inserted_at)
+    SELECT concat('real-', toString(number)) AS request_id,
+      toDateTime(toUInt32(now()) - ${hours * 3600} + intDiv(number * ${hours * 3600}, ${rows})) AS start_time,
+      toUInt64(start_time) * 1000 AS start_time_ms, start_time_ms + 800 AS end_time_ms, 800 AS duration_ms,
+      'chat' AS call_type, if(cityHash64(number, 1) % 100 < 3, 429, 200) AS status,
+      concat('key-', toString(cityHash64(number, 2) % 300)) AS key_hash,
+      concat('user-', toString(cityHash64(number, 2) % 300 * 7 % 2000)) AS user_id,
+      concat('team-', toString(cityHash64(number, 2) % 300 % 40)) AS team_id,
+      if(number % 3 = 0, concat('cust-', toString(cityHash64(number, 5) % 500)), '') AS customer_id,
+      concat('model-', toString(cityHash64(number, 6) % 12)) AS model, model AS upstream_model,
+      concat('provider-', toString(cityHash64(number, 6) % 3)) AS provider,
+      100 AS prompt_tokens, 50 AS completion_tokens, 150 AS total_tokens, 1000 AS cost_nano, 'priced' AS cost_status,
+      arraySlice(['batch', 'chat', 'exp', 'prod', 'search'], 1 + cityHash64(number, 7) % 5, cityHash64(number, 8) % 3) AS tags,
+      'proxy' AS source, toUInt32(now()) AS inserted_at
+    FROM numbers(${rows})`);
+  return rollupRows(warehouse);
+}
+
+/** Server-side generation and OPTIMIZE FINAL take minutes on a busy machine: a client that waits. */
+function patientWarehouse(config: AppConfig): Warehouse {
+  const { url, database } = config.clickhouse;
+  const client = createClient({
+    url,
+    database,
+    request_timeout: 1_800_000,
+    // Progress headers keep the long HTTP response alive (and the client's warning quiet).
+    clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+  });
+  return new Warehouse(client, database, null);
 }
 
 function round(n: number): number {
@@ -148,6 +193,8 @@ export async function run(argv: string[]): Promise<void> {
       seconds: { type: 'string', default: '15' },
       batch: { type: 'string', default: '5000' },
       concurrency: { type: 'string', default: '8' },
+      'realistic-rows': { type: 'string', default: '600000' },
+      'realistic-hours': { type: 'string', default: '6' },
     },
   });
   const RECORDS = Number(values.records);
@@ -158,12 +205,25 @@ export async function run(argv: string[]): Promise<void> {
     ingest: { batch_max_records: Number(values.batch), worker_concurrency: Number(values.concurrency) },
   });
   const app = await buildApp({ config });
+  const realisticRows = Number(values['realistic-rows']);
+  const realisticHours = Number(values['realistic-hours']);
+  const realisticConfig = testConfig();
+  const realisticApp = await buildApp({ config: realisticConfig, ingestWorker: false });
+  const patient = patientWarehouse(config);
+  const realisticPatient = patientWarehouse(realisticConfig);
+  const step = (name: string) => console.error(`[bench ingest] ${new Date().toISOString()} ${name}`);
   const ctx: BenchContext = { app, records: RECORDS, rate: RATE, seconds: SECONDS };
   try {
+    step('ClickHouse baseline');
     const baseline = await clickhouseBaseline(app.warehouse);
+    step('throughput');
     const tp = await throughput(ctx);
+    step('lag at a fixed rate');
     const lag = await lagAtRate(ctx);
-    const rows = await rollupRows(app.warehouse);
+    step('rollup rows');
+    const rows = await rollupRows(patient);
+    step('realistic rollup rows');
+    const realistic = await realisticRollupRows(realisticPatient, realisticRows, realisticHours);
     const result = {
       bench: 'ingest',
       batch_max_records: Number(values.batch),
@@ -173,6 +233,7 @@ export async function run(argv: string[]): Promise<void> {
       throughput: tp,
       lag,
       rows,
+      realistic_rows: realistic,
     };
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/ingest.json', `${JSON.stringify(result, null, 2)}\n`);
@@ -187,14 +248,22 @@ export async function run(argv: string[]): Promise<void> {
       },
       [`lag p50 at ${RATE}/s`]: { value: `${lag.p50_ms} ms`, detail: `${lag.records} records over ${SECONDS} s` },
       [`lag p95 at ${RATE}/s`]: { value: `${lag.p95_ms} ms`, detail: `max ${lag.max_ms} ms` },
-      'rows raw / hourly / daily': {
-        value: `${rows.spend_logs} / ${rows.spend_hourly} / ${rows.spend_daily}`,
-        detail: 'after OPTIMIZE FINAL',
+      'rows raw / hourly / hourly_team / daily': {
+        value: `${rows.spend_logs} / ${rows.spend_hourly} / ${rows.spend_hourly_team} / ${rows.spend_daily}`,
+        detail: 'bench records, after OPTIMIZE FINAL',
+      },
+      'realistic rows raw / hourly / hourly_team / daily': {
+        value: `${realistic.spend_logs} / ${realistic.spend_hourly} / ${realistic.spend_hourly_team} / ${realistic.spend_daily}`,
+        detail: `${realisticHours} h, 300 keys/users, 40 teams, 500 customers, 12 models`,
       },
     });
   } finally {
     await app.close();
+    await realisticApp.close();
+    await patient.client.close();
+    await realisticPatient.client.close();
     await dropTestState(config);
+    await dropTestState(realisticConfig);
   }
 }
 

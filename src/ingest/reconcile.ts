@@ -1,6 +1,6 @@
 // Reconciliation: proves the rollups say what the raw table says. For a window it sums every measure per
-// bucket from spend_logs and from each rollup (spend_hourly per hour, spend_daily per day) and lists every
-// difference. Windows are widened to whole buckets (a rollup cannot split an hour). Only meaningful while
+// bucket from spend_logs and from each rollup (spend_hourly and spend_hourly_team per hour, spend_daily per
+// day) and lists every difference. Windows are widened to whole buckets (a rollup cannot split an hour). Only meaningful while
 // the raw partitions of the window still exist (retention drops raw, never rollups).
 import { z } from 'zod';
 import { ident, Sql, sql } from '../clickhouse/sql.js';
@@ -38,6 +38,7 @@ const RAW_EXPRESSIONS: Record<RollupMeasure, string> = {
 
 const ROLLUPS = {
   spend_hourly: { bucket: 'hour', rawBucket: 'toStartOfHour(start_time)', bucketMs: 3_600_000 },
+  spend_hourly_team: { bucket: 'hour', rawBucket: 'toStartOfHour(start_time)', bucketMs: 3_600_000 },
   spend_daily: { bucket: 'day', rawBucket: 'toDate(start_time)', bucketMs: 86_400_000 },
 } as const;
 export type RollupTable = keyof typeof ROLLUPS;

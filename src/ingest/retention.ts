@@ -1,7 +1,7 @@
 // Raw retention: spend_logs and spend_payloads are partitioned by day, so expiring data is dropping whole
 // partitions older than the configured age (`general_settings.spend_logs_max_age` /
 // `maximum_spend_logs_retention_period`; `ingest.payload_max_age` for prompts). Never row deletes, and
-// rollups (spend_hourly, spend_daily) are not touched. Runs hourly in worker processes; a Redis lock keeps
+// rollups (spend_hourly, spend_hourly_team, spend_daily) are not touched. Runs hourly in worker processes; a Redis lock keeps
 // two workers from doing the same drops at once (harmless, but noisy).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';

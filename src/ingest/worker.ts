@@ -122,7 +122,7 @@ export class SpendWorker {
     this.status.clickhouse_outage = null;
   }
 
-  /** Exposed for tests and the replay tool; BullMQ calls it with each job. */
+  /** One job: BullMQ calls it for each batch (tests call it directly to replay a batch). */
   async process(job: Pick<Job, 'data' | 'id'>): Promise<void> {
     const { deadLetters, redis } = this.deps;
     const envelope = spendBatchSchema.safeParse(job.data);
