@@ -74,21 +74,19 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_h
   ]);
   assert.deepEqual(renderMigration(text, 'spend', 'db'), [
     "CREATE TABLE IF NOT EXISTS `db`.spend_hourly_local ON CLUSTER `spend` (a UInt8, c Int64) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/db/spend_hourly_local', '{replica}', c) ORDER BY a",
-    'CREATE TABLE IF NOT EXISTS `db`.spend_hourly ON CLUSTER `spend` AS `db`.spend_hourly_local ENGINE = Distributed(`spend`, `db`, spend_hourly_local, cityHash64(team_id, model))',
+    'CREATE TABLE IF NOT EXISTS `db`.spend_hourly ON CLUSTER `spend` AS `db`.spend_hourly_local ENGINE = Distributed(`spend`, `db`, spend_hourly_local, cityHash64(a))',
     "CREATE TABLE IF NOT EXISTS `db`.spend_logs_local ON CLUSTER `spend` (a UInt8) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/spend_logs_local', '{replica}') ORDER BY a",
     'CREATE TABLE IF NOT EXISTS `db`.spend_logs ON CLUSTER `spend` AS `db`.spend_logs_local ENGINE = Distributed(`spend`, `db`, spend_logs_local, cityHash64(request_id))',
     'INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs',
     'CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.spend_hourly_mv ON CLUSTER `spend` TO `db`.spend_hourly_local AS SELECT a, 1 AS c FROM `db`.spend_logs_local',
   ]);
-  assert.throws(
-    () =>
-      renderMigration(
-        'CREATE TABLE IF NOT EXISTS mystery {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a',
-        'spend',
-        'db',
-      ),
-    /mystery has no sharding key/,
+  // Without an explicit key a table is sharded by the hash of its whole sorting key.
+  const [, distributed] = renderMigration(
+    'CREATE TABLE IF NOT EXISTS t {{on_cluster}} (h DateTime, tags Array(String), n UInt64) ENGINE = SummingMergeTree() ORDER BY (toStartOfHour(h), tags) SETTINGS index_granularity = 8192',
+    'spend',
+    'db',
   );
+  assert.match(distributed ?? '', /Distributed\(`spend`, `db`, t_local, cityHash64\(toStartOfHour\(h\), tags\)\)$/);
 });
 
 test('readiness is 200 when all is well and 503 naming the dependency that failed', async (t) => {

@@ -59,7 +59,7 @@ function renderForCluster(statement: string, cluster: string, database: string):
         const zkPath = `'/clickhouse/tables/{shard}/${database}/${local}', '{replica}'`;
         return `ENGINE = Replicated${kind ?? ''}MergeTree(${zkPath}${args.trim() ? `, ${args}` : ''})`;
       });
-    const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} AS ${db}.${local} ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table)})`;
+    const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} AS ${db}.${local} ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table, statement)})`;
     return [replicated, distributed];
   }
   const view = CREATE_VIEW.exec(statement)?.[1];

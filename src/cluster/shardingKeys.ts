@@ -1,47 +1,45 @@
 // Where each table's rows live in a sharded cluster: the sharding key of the Distributed table the
 // migration runner puts in front of every `<table>_local` (src/clickhouse/migrate.ts, docs/scaling.md).
 //
-// Raw spend is spread by request_id, evenly whatever the traffic (one huge team or key cannot fill a shard),
-// and one request_id always lands on the same shard: a retried identical insert block splits identically,
-// so each shard's Replicated table can drop the repeat, and the payload/index rows of a call sit beside it.
-// The price: a rollup group (team × model × hour …) is summed on every shard by the materialized views
-// running on the local tables, so each shard holds a partial row of it. That is exact because rollups are
-// only ever read as GROUP BY … sum(…) through the Distributed table, which merges the shards' partial
-// aggregates (the same reason reads never rely on SummingMergeTree having merged parts on one server).
-// Versioned tables (control plane, archive manifest) are spread by their id, so every version of an id is
-// on one shard and FINAL / ReplacingMergeTree stay exact per id.
-export const SHARDING_KEYS: Readonly<Record<string, string>> = {
-  schema_migrations: 'version',
+// The rule for every table: hash of its sorting key (ORDER BY), unless listed below. Rows with equal sorting
+// keys are what SummingMergeTree adds up and ReplacingMergeTree collapses, so they always meet on one shard
+// and every table engine stays exact per key; a hash of the whole key spreads evenly.
+//
+// Raw spend is spread by request_id alone, evenly whatever the traffic (one huge team or key cannot fill a
+// shard), and one request_id always lands on the same shard: a retried identical insert block splits the
+// same way, so each shard's Replicated table can drop the repeat, and a call's payload sits beside it.
+// The price: a rollup group (team × model × hour …) is summed on every shard by the materialized views on
+// the local tables, so each shard holds a partial row of it. That is exact because rollups are only ever
+// read as GROUP BY … sum(…) through the Distributed table, which merges the shards' partial aggregates (the
+// same reason reads never rely on SummingMergeTree having merged its parts on one server).
+const EXPLICIT_KEYS: Readonly<Record<string, string>> = {
   spend_logs: 'cityHash64(request_id)',
   spend_payloads: 'cityHash64(request_id)',
-  spend_request_index: 'cityHash64(request_id)',
-  // Rollups are filled by views on each shard's local raw table; these keys only route direct inserts
-  // (the migrations' backfills), where any deterministic key is exact for the same reason as above.
-  spend_hourly: 'cityHash64(team_id, model)',
-  spend_daily: 'cityHash64(team_id, model)',
-  spend_team_daily: 'cityHash64(team_id, model)',
-  spend_key_daily: 'cityHash64(key_hash)',
-  control_keys: 'cityHash64(id)',
-  control_teams: 'cityHash64(id)',
-  control_team_members: 'cityHash64(id)',
-  control_users: 'cityHash64(id)',
-  control_customers: 'cityHash64(id)',
-  control_tags: 'cityHash64(id)',
-  control_budgets: 'cityHash64(id)',
-  archive_manifest: 'cityHash64(destination, window_start)',
 };
 
 /** The local (per-shard, Replicated) table behind a Distributed table of the same name. */
 export const localTable = (table: string): string => `${table}_local`;
 
-export function shardingKey(table: string): string {
-  const key = SHARDING_KEYS[table];
-  if (!key) {
-    throw new Error(
-      `table ${table} has no sharding key for cluster mode: add one to src/cluster/shardingKeys.ts (docs/scaling.md)`,
-    );
+/** The ORDER BY expression of a CREATE TABLE statement (balanced parentheses), or null. */
+export function sortingKey(statement: string): string | null {
+  const at = /\bORDER\s+BY\s+/i.exec(statement);
+  if (!at) return null;
+  const rest = statement.slice(at.index + at[0].length);
+  if (!rest.startsWith('(')) return /^[\w.]+/.exec(rest)?.[0] ?? null;
+  let depth = 0;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '(') depth++;
+    else if (rest[i] === ')' && --depth === 0) return rest.slice(1, i);
   }
-  return key;
+  return null;
+}
+
+export function shardingKey(table: string, createStatement: string): string {
+  const explicit = EXPLICIT_KEYS[table];
+  if (explicit) return explicit;
+  const key = sortingKey(createStatement);
+  if (!key) throw new Error(`table ${table} has no ORDER BY to shard by; add it to src/cluster/shardingKeys.ts`);
+  return `cityHash64(${key})`;
 }
 
 /**
