@@ -9,8 +9,12 @@ import { createClient } from '@clickhouse/client';
 import pg from 'pg';
 import { z } from 'zod';
 import { buildApp } from '../src/app.js';
+import { migrate } from '../src/clickhouse/migrate.js';
+import { ensureDatabase } from '../src/clickhouse/plugin.js';
 import { sql } from '../src/clickhouse/sql.js';
+import { Warehouse } from '../src/clickhouse/warehouse.js';
 import { loadConfig } from '../src/config/load.js';
+import { createRedis } from '../src/redis/plugin.js';
 import { END_MS, loadClickHouse, loadPostgres, POSTGRES_INDEXES, POSTGRES_SCHEMA, START_MS } from './queryData.js';
 
 const MASTER_KEY = 'sk-bench-master-key-0123456789';
@@ -155,6 +159,21 @@ export async function run(argv: string[]): Promise<void> {
       MASTER_KEY,
     },
   });
+  // Migrations first, with a long timeout: on an already-loaded database a new rollup's backfill reads
+  // every call, longer than the app's boot (and its client's 60 s timeout) allows.
+  await ensureDatabase(config.clickhouse);
+  const migrator = new Warehouse(
+    createClient({ url: values['clickhouse-url'], database, request_timeout: 7_200_000 }),
+    database,
+    null,
+  );
+  const redis = createRedis(config.redis);
+  try {
+    await migrate(migrator, redis);
+  } finally {
+    await migrator.client.close();
+    redis.disconnect();
+  }
   const app = await buildApp({ config });
   const pgClient = values['no-pg'] ? null : new pg.Client({ connectionString: values['pg-url'] });
   try {

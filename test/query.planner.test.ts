@@ -19,8 +19,13 @@ const input = (over: Partial<PlanInput> = {}): PlanInput => ({
 const table = (over: Partial<PlanInput>) => choosePlan(input(over), ROLLUPS).source.table;
 
 describe('query planner', () => {
-  it('answers team / model / tag questions over whole UTC days from spend_daily', () => {
-    assert.equal(table({ dimensions: ['team'] }), 'spend_daily');
+  it('answers team / model questions without tags over whole UTC days from spend_team_daily', () => {
+    assert.equal(table({ dimensions: ['team'] }), 'spend_team_daily');
+    assert.equal(table({ dimensions: ['model', 'call_type'], granularity: 'month' }), 'spend_team_daily');
+  });
+
+  it('answers tag questions over whole UTC days from spend_daily', () => {
+    assert.equal(table({ dimensions: ['team', 'tag'] }), 'spend_daily');
     assert.equal(table({ dimensions: ['model', 'tag'], granularity: 'day' }), 'spend_daily');
     assert.equal(table({ dimensions: ['tag', 'status', 'provider'], granularity: 'month' }), 'spend_daily');
   });

@@ -19,7 +19,7 @@ export type ResultRow = { bucket?: string } & Partial<Record<Dimension, string |
 
 export interface SpendQueryResult {
   source: 'rollup' | 'raw';
-  /** The table that answered (spend_daily, spend_key_daily, spend_hourly or spend_logs). */
+  /** The table that answered (a rollup such as spend_team_daily or spend_hourly, or spend_logs). */
   source_table: string;
   /** Why no rollup could answer, when the raw table did. */
   source_reason: string | null;

@@ -1,4 +1,5 @@
 // The rollups as the planner sees them, smallest first, each with the dimensions it keeps:
+// - spend_team_daily (query, 052): day × team × model × provider × status class × call type, no tags;
 // - spend_daily (ingest, 012): day × team × model × provider × status class × exact tag set;
 // - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
 // - spend_hourly (ingest, 011): hour × every dimension, tag set included.
@@ -27,6 +28,15 @@ const summed = (extra: Partial<Record<Metric, string>> = {}): Partial<Record<Met
   avg_latency_ms: 'round(sum(duration_ms_sum) / sum(requests), 1)',
   ...extra,
 });
+
+export const TEAM_DAILY: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_team_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  dimensions: { team: 'team_id', model: 'model', provider: 'provider', status: 'status_class', call_type: 'call_type' },
+  metrics: summed(),
+};
 
 export const DAILY: SourceCatalog = {
   name: 'rollup',
@@ -75,7 +85,7 @@ export const HOURLY: SourceCatalog = {
 };
 
 /** Planner preference: the smallest table that can answer wins. */
-export const ROLLUPS: readonly SourceCatalog[] = [DAILY, KEY_DAILY, HOURLY];
+export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, DAILY, KEY_DAILY, HOURLY];
 
 const NEGATIVE_TTL_MS = 30_000;
 const probes = new WeakMap<Warehouse, { rollups: SourceCatalog[]; complete: boolean; at: number }>();
