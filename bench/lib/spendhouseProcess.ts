@@ -1,0 +1,139 @@
+// Spendhouse as a separate process, the way users run it (`node bin/spendhouse.mjs serve`), on a fresh
+// ClickHouse database and Redis prefix, with a temp config routing the model `bench` to a given upstream.
+// Separate so its CPU and memory can be sampled apart from the load generator and the fake provider.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface ServiceUrls {
+  clickhouseUrl: string;
+  redisUrl: string;
+}
+
+export interface SpendhouseProcess {
+  pid: number;
+  origin: string;
+  masterKey: string;
+  /** Creates a team and a key under it, both with a large budget, so every call reserves and settles. */
+  budgetedKey(): Promise<string>;
+  /** Rows in spend_logs once the count stops growing (or reaches `expected`), waiting up to `timeoutMs`. */
+  recordCount(expected: number, timeoutMs: number): Promise<number>;
+  /** SIGTERM and wait (a --cpu-prof profile is written on this exit); drops the database and Redis keys. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitReady(origin: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`spendhouse exited with ${child.exitCode} while starting`);
+    const ok = await fetch(`${origin}/health/readiness`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error(`spendhouse not ready after ${timeoutMs} ms`);
+}
+
+export async function startSpendhouse(
+  services: ServiceUrls,
+  upstreamUrl: string,
+  options: { cpuProfileDir?: string } = {},
+): Promise<SpendhouseProcess> {
+  const id = randomBytes(4).toString('hex');
+  const database = `bench_proxy_${id}`;
+  const keyPrefix = `bench-proxy-${id}:`;
+  const masterKey = `sk-bench-master-${id}`;
+  const dir = mkdtempSync(join(tmpdir(), 'spendhouse-bench-'));
+  const configPath = join(dir, 'config.yaml');
+  const prices = { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 };
+  const model = { model_name: 'bench', litellm_params: { model: 'openai/bench', api_base: `${upstreamUrl}/v1` } };
+  writeFileSync(configPath, JSON.stringify({ model_list: [{ ...model, model_info: prices }] })); // JSON is YAML
+  const port = await freePort();
+  const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...profiling, 'bin/spendhouse.mjs', 'serve', '--port', String(port)], {
+    env: {
+      ...process.env,
+      CLICKHOUSE_URL: services.clickhouseUrl,
+      CLICKHOUSE_DATABASE: database,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      MASTER_KEY: masterKey,
+      CONFIG_FILE_PATH: configPath,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitReady(origin, child, 120_000);
+  const admin = async (path: string, body: object) => {
+    const res = await fetch(`${origin}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const clickhouse = async (query: string) => {
+    const res = await fetch(`${services.clickhouseUrl}/?query=${encodeURIComponent(query)}`, { method: 'POST' });
+    if (!res.ok) throw new Error(`clickhouse: ${res.status} ${await res.text()}`);
+    return (await res.text()).trim();
+  };
+  return {
+    pid: child.pid ?? 0,
+    origin,
+    masterKey,
+    async budgetedKey() {
+      const team = await admin('/team/new', { team_alias: 'bench', max_budget: 1_000_000 });
+      const key = await admin('/key/generate', { team_id: team.team_id, key_alias: 'bench', max_budget: 1_000_000 });
+      return String(key.key);
+    },
+    async recordCount(expected, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      let count = -1;
+      let stableSince = Date.now();
+      while (Date.now() < deadline) {
+        const now = Number(await clickhouse(`SELECT count() FROM ${database}.spend_logs`));
+        if (now >= expected) return now;
+        if (now !== count) stableSince = Date.now();
+        else if (Date.now() - stableSince > 15_000) return now;
+        count = now;
+        await sleep(1000);
+      }
+      return count;
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      await clickhouse(`DROP DATABASE IF EXISTS ${database}`);
+      const redis = new Redis(services.redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    },
+  };
+}
