@@ -20,13 +20,6 @@ export function windowStartOf(epochSeconds: number, windowSeconds: number): numb
   return Math.floor(epochSeconds / windowSeconds) * windowSeconds;
 }
 
-/** Every window start in [from, to): `from` floored, windows that start before `to`. */
-export function windowsBetween(fromSeconds: number, toSeconds: number, windowSeconds: number): number[] {
-  const out: number[] = [];
-  for (let w = windowStartOf(fromSeconds, windowSeconds); w < toSeconds; w += windowSeconds) out.push(w);
-  return out;
-}
-
 /** `2026-11-27T10:15Z`-style id for logs and tables. */
 export function windowLabel(windowStart: number): string {
   return `${new Date(windowStart * 1000).toISOString().slice(0, 16)}Z`;

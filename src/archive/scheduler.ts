@@ -6,7 +6,7 @@
 import { type ArchiveContext, closedBefore, exportWindow, type WindowResult } from './exporter.js';
 import { windowLabel } from './layout.js';
 import { isCurrent, readManifest } from './manifest.js';
-import { backoffDelay } from './retry.js';
+import { backoffDelay, STORE_BACKOFF } from './retry.js';
 import { candidateFingerprints } from './source.js';
 
 /** Late inserts are found by inserted_at; this margin absorbs clock skew and inserts still in flight. */
@@ -53,7 +53,7 @@ export class ArchiveScheduler {
     };
     // Store retries show up in the status while they happen, not only when a pass gives up.
     ctx.backoff = {
-      ...(ctx.backoff ?? { attempts: 8, baseMs: 250, maxMs: 5000 }),
+      ...(ctx.backoff ?? STORE_BACKOFF),
       onRetry: (err) => {
         this.status.lastError = `archive store: ${err.message}`;
       },
