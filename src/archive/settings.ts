@@ -84,7 +84,7 @@ export function resolveArchiveSettings(file: FileConfig, cwd = process.cwd()): A
     formats: [...new Set<ArchiveFormat>(section.formats ?? ['parquet', 'jsonl'])],
     windowSeconds,
     settleSeconds: durationSeconds(section.settle ?? '5m', 'archive.settle', 0),
-    intervalSeconds: durationSeconds(section.interval ?? '1m', 'archive.interval'),
+    intervalSeconds: durationSeconds(section.interval ?? '5m', 'archive.interval'),
     compression: section.compression ?? 'zstd',
     prefix: normalizePrefix(section.prefix ?? params?.s3_path ?? ''),
     target,
