@@ -14,7 +14,11 @@ const t = await startTestApp(testConfig({}));
 try {
   const loadStart = Date.now();
   const nowS = Math.floor(Date.now() / 1000);
-  await t.app.warehouse.exec(sql`INSERT INTO spend_logs (request_id, start_time, start_time_ms, end_time_ms, duration_ms,
+  // In chunks: one huge INSERT … SELECT can outlast the client's request timeout on a busy machine.
+  const CHUNK = 200_000;
+  for (let offset = 0; offset < rows; offset += CHUNK) {
+    const count = Math.min(CHUNK, rows - offset);
+    await t.app.warehouse.exec(sql`INSERT INTO spend_logs (request_id, start_time, start_time_ms, end_time_ms, duration_ms,
       call_type, status, key_hash, key_alias, user_id, team_id, customer_id, model, upstream_model, provider,
       prompt_tokens, completion_tokens, total_tokens, cost_nano, cost_status, tags, source, inserted_at)
     SELECT concat('m-', toString(number)), toDateTime(${nowS} - number % 2592000), (${nowS} - number % 2592000) * 1000,
@@ -26,7 +30,8 @@ try {
       300 + number % 700, 100 + number % 300, 400 + number % 700 + number % 300, 1000 + number % 90000, 'priced',
       arrayElement([['onboarding', 'prod'], ['onboarding', 'dev'], ['prod'], ['search', 'prod'], [], ['batch'],
         ['enterprise', 'prod'], ['free', 'prod']], (number % 8) + 1), 'ingest', now()
-    FROM numbers(${rows})`);
+    FROM (SELECT number + ${offset} AS number FROM numbers(${count}))`);
+  }
   const loadMs = Date.now() - loadStart;
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const address = t.app.server.address();
