@@ -10,7 +10,8 @@ const MAX_UINT32 = 4_294_967_295;
 export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx) => {
   for (const field of ['start_time', 'end_time'] as const) {
     const ms = Date.parse(record[field]);
-    if (!(ms >= 0 && ms <= MAX_DATETIME_MS)) {
+    // An unparseable time is already reported by the ISO check.
+    if (Number.isFinite(ms) && !(ms >= 0 && ms <= MAX_DATETIME_MS)) {
       ctx.addIssue({ code: 'custom', path: [field], message: 'outside the storable range 1970-01-01 … 2105-12-31' });
     }
   }
