@@ -24,7 +24,13 @@ export function testEnv(extra: Env = {}): Env {
 export function testConfig(fileConfig: Record<string, unknown> = {}, env: Env = testEnv()): AppConfig {
   const { config: file, warnings } = validateFileConfig(fileConfig, env, 'test');
   const config = resolveConfig(file, warnings, { configPath: null, env });
-  return { ...config, redis: { ...config.redis, keyPrefix: `test:${env.CLICKHOUSE_DATABASE}:` } };
+  return {
+    ...config,
+    redis: { ...config.redis, keyPrefix: `test:${env.CLICKHOUSE_DATABASE}:` },
+    // The archive scheduler would write into the repo's .data/archive from every test app; tests that
+    // exercise it say `archive: { enabled: true }`.
+    archive: { ...config.archive, enabled: file.archive.enabled ?? false },
+  };
 }
 
 export interface TestApp {
