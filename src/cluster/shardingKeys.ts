@@ -43,11 +43,23 @@ export function shardingKey(table: string, createStatement: string): string {
 }
 
 /**
- * Client settings in cluster mode. Inserts into a Distributed table are synchronous: the insert returns
- * once every shard has the rows, not when they sit in the initiator's send queue. The worker's exactly-once
- * check (docs/ingest.md) asks the Distributed table which request_ids exist before sending again; with the
- * default asynchronous send a committed insert could be invisible to that check and be sent twice.
+ * Client settings in cluster mode (docs/scaling.md, "Consistency"):
+ * - Inserts into a Distributed table are synchronous: the insert returns once every shard has its rows,
+ *   not while they wait in the initiator's send queue. The worker's exactly-once check (docs/ingest.md)
+ *   asks the Distributed table which request_ids exist before sending again; with the default asynchronous
+ *   send a committed insert could be invisible to that check and be sent twice.
+ * - Every node sends a shard's reads and writes to the same replica: the first healthy one in remote_servers
+ *   order (in_order, no local-replica shortcut). Replication between replicas is asynchronous, so with
+ *   random choice a read could miss a write made a moment earlier through another node (a key blocked on
+ *   one proxy, cached as unblocked by another). The second replica takes over when the first is down, and
+ *   a replica lagging more than a second (one just restarted) is skipped while another is fresh.
  */
-export function clusterClientSettings(cluster: string | null): { insert_distributed_sync?: 1 } {
-  return cluster ? { insert_distributed_sync: 1 } : {};
+export function clusterClientSettings(cluster: string | null) {
+  if (!cluster) return {};
+  return {
+    insert_distributed_sync: 1,
+    load_balancing: 'in_order',
+    prefer_localhost_replica: 0,
+    max_replica_delay_for_distributed_queries: '1',
+  } as const;
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ident, sql } from '../../src/clickhouse/sql.js';
 import type { AppConfig } from '../../src/config/load.js';
 import { reconcile } from '../../src/ingest/reconcile.js';
-import { expectedCost, spendRecord, waitForQueueIdle, waitForRows } from '../helpers/ingestRecords.js';
+import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from '../helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig, testEnv } from '../helpers/testApp.js';
 import { clusterConfig, clusterFixture, dropClusterState, nodeWarehouse, onNode, startInstance } from './fixture.js';
 
@@ -123,35 +123,41 @@ describe('spend on a 2-shard × 2-replica cluster', () => {
 
   test(`${RECORDS} records through two workers exactly once while a replica is stopped and restarted`, async () => {
     const { cluster } = clusterFixture();
-    const replica = cluster.nodes[1]; // shard 1, replica 2: no instance talks to it directly
+    // Shard 1's first replica: the one every node reads and writes shard 1 through (in_order), and the entry
+    // node of proxy 1 and worker 1. While it is down, worker 1 waits out its outage, worker 2 carries on and
+    // shard 1 is served by its second replica; back up, it catches up by replication.
+    const replica = cluster.nodes[0];
     assert.ok(replica);
     const producer = proxies[0] as FastifyInstance;
+    const reader = (proxies[1] as FastifyInstance).warehouse;
     const half = Math.floor(RECORDS / 2);
     for (let i = 0; i < half; i++) producer.spendSink.submit(pastRecord(i));
     await producer.spendSink.flush();
-    await waitForRows(producer.warehouse, Math.floor(half / 4), 'w-', 120_000);
+    await waitForRows(reader, Math.floor(half / 4), 'w-', 120_000);
     await replica.stop();
     for (let i = half; i < RECORDS; i++) producer.spendSink.submit(pastRecord(i));
     await producer.spendSink.flush();
-    await waitForRows(producer.warehouse, half + Math.floor(half / 4), 'w-', 120_000);
+    await waitForRows(reader, half + Math.floor(half / 4), 'w-', 120_000);
     await replica.start();
 
-    const totals = await waitForRows(producer.warehouse, RECORDS, 'w-', 300_000);
+    const totals = await waitForRows(reader, RECORDS, 'w-', 300_000);
     await waitForQueueIdle(producer.spendProducer.queue, 120_000);
     assert.equal(totals.n, RECORDS);
     assert.equal(totals.distinct_ids, RECORDS);
     assert.equal(totals.cost, expectedCost(RECORDS));
     // The restarted replica catches up by replication: its local rows and rollups equal its peer's.
     for (const table of LOCAL_TABLES) {
-      const peer = await localTotals(config, 0, table);
+      const peer = await localTotals(config, 1, table);
       const deadline = Date.now() + 120_000;
-      let caughtUp = await localTotals(config, 1, table);
+      let caughtUp = await localTotals(config, 0, table);
       while (caughtUp.cost !== peer.cost && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
-        caughtUp = await localTotals(config, 1, table);
+        caughtUp = await localTotals(config, 0, table);
       }
       assert.equal(caughtUp.cost, peer.cost, `${table} on the restarted replica`);
     }
+    const settled = await spendTotals(reader, 'w-');
+    assert.deepEqual(settled, totals, 'nothing changed once the replica was back');
   });
 
   test('query answers equal a single server holding the same records', async () => {
