@@ -79,6 +79,9 @@ export async function buildApp(
     bodyLimit: opts.config.bodyLimitBytes,
     // Callers may send their own x-request-id; ours are UUIDv7 made per call by the proxy.
     requestIdHeader: false,
+    // Boot runs migrations and may wait for another instance's migration lock; ON CLUSTER migrations wait
+    // for every node (docs/scaling.md). Fastify's 10 s default fails boots on a busy machine.
+    pluginTimeout: opts.config.clickhouse.cluster ? 300_000 : 60_000,
   });
   await app.register(spendhouse, opts);
   await app.ready();
