@@ -17,6 +17,7 @@ const suites: Record<string, Suite> = {
   query: { kind: 'module', load: () => import('./query.js') },
   budget: { kind: 'script', file: 'bench/budget.ts' },
   archive: { kind: 'script', file: 'bench/archive.ts' },
+  guardrails: { kind: 'module', load: () => import('./guardrails.js') },
 };
 
 /** What `all` runs: every figure of the issue with short defaults. */
