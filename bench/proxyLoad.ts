@@ -6,17 +6,17 @@
 // Four processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve`), the load generator, and
 // this one (which only coordinates and samples /proc). Each rate runs direct to the fake provider, then
 // through Spendhouse, in the same run; "added" is the difference of the two percentiles.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forkTs } from './lib/children.js';
 import { topSelfFramesOf } from './lib/cpuProfile.js';
-import { startLoadGenerator } from './lib/loadGenerator.js';
+import { type LoadGenerator, startLoadGenerator } from './lib/loadGenerator.js';
 import type { LoadJob } from './lib/loadJob.js';
 import { ProcessSampler } from './lib/procStats.js';
 import { machineInfo, writeResult } from './lib/report.js';
-import { startSpendhouse } from './lib/spendhouseProcess.js';
+import { type SpendhouseProcess, startSpendhouse } from './lib/spendhouseProcess.js';
 import { printProxyLoad, type Row } from './proxyLoadTable.js';
 import { runAgainstTarget } from './proxyTarget.js';
 
@@ -62,73 +62,102 @@ export async function run(argv: string[]): Promise<void> {
     { cpuProfileDir: profileDir },
   );
   const generator = await startLoadGenerator();
+  try {
+    let outcome: StepsOutcome;
+    try {
+      outcome = await runSteps({ fake: fake.ready, fakePid: fake.pid, spendhouse, generator, values, durationMs });
+    } finally {
+      generator.stop();
+      fake.stop();
+      await spendhouse.stop();
+    }
+    const profile = profileDir ? topFramesIn(profileDir) : null;
+    const summary = printProxyLoad(outcome.rows, { durationMs, ...outcome, profile });
+    const path = writeResult('proxy', {
+      machine,
+      loadAverageAtEnd: loadavg(),
+      upstreamLatencyMs: Number(values['latency-ms']),
+      durationMs,
+      ...summary,
+      rows: outcome.rows,
+      profile,
+    });
+    console.log(`\nwritten ${path}\ndropping the bench database and Redis keys…`);
+  } finally {
+    await spendhouse.dropData();
+  }
+}
+
+interface StepsOutcome {
+  rows: Row[];
+  proxiedOk: number;
+  records: number;
+}
+
+interface StepsContext {
+  fake: string;
+  fakePid: number;
+  spendhouse: SpendhouseProcess;
+  generator: LoadGenerator;
+  values: { rates?: string; 'stream-rate': string; 'saturation-connections': string };
+  durationMs: number;
+}
+
+/** Warm-up, each rate direct then proxied, streaming, saturation; then waits for the records. */
+async function runSteps({ fake, fakePid, spendhouse, generator, values, durationMs }: StepsContext) {
   const rows: Row[] = [];
   let proxiedOk = 0;
-  let records = 0;
-  try {
-    const key = await spendhouse.budgetedKey();
-    const job: JobFactory = (via, stream, mode, rate) => ({
-      origin: via === 'direct' ? fake.ready : spendhouse.origin,
-      path: '/v1/chat/completions',
-      key: via === 'direct' ? 'sk-direct' : key,
-      bodies: [chatBody(stream)],
-      mode,
-      rate,
-      connections: mode === 'closed' ? Number(values['saturation-connections']) : 1024,
-      durationMs,
-    });
-    const measure = async (scenario: string, via: Row['via'], j: LoadJob) => {
-      const samplers = { spendhouse: new ProcessSampler(spendhouse.pid), upstream: new ProcessSampler(fake.pid) };
-      samplers.spendhouse.start();
-      samplers.upstream.start();
-      const report = await generator.run(j);
-      const usage = { spendhouse: samplers.spendhouse.stop(), upstream: samplers.upstream.stop() };
-      if (via === 'spendhouse') proxiedOk += report.ok;
-      rows.push({
-        scenario,
-        via,
-        rate: j.mode === 'open' ? j.rate : null,
-        ...report,
-        spendhouse: via === 'spendhouse' ? usage.spendhouse : null,
-        upstream: usage.upstream,
-        load1m: Math.round((loadavg()[0] ?? 0) * 10) / 10,
-      });
-      console.log(`  ${scenario} via ${via}: ${report.achievedRps} rps, p99 ${report.latency.p99} ms`);
-    };
-    console.log('  warm-up (2 s each way, not reported)…');
-    for (const via of ['direct', 'spendhouse'] as const) {
-      const report = await generator.run({ ...job(via, false, 'open', 500), durationMs: 2000 });
-      if (via === 'spendhouse') proxiedOk += report.ok;
-    }
-    for (const rate of rates(values.rates ?? '500,1000,2000,5000'))
-      for (const via of VIAS) await measure('json', via, job(via, false, 'open', rate));
-    for (const via of VIAS) await measure('stream', via, job(via, true, 'open', Number(values['stream-rate'])));
-    for (const via of VIAS) await measure('saturation', via, job(via, false, 'closed', 0));
-    console.log('  waiting for the records to reach ClickHouse…');
-    records = await spendhouse.recordCount(proxiedOk, 120_000);
-  } finally {
-    generator.stop();
-    fake.stop();
-    await spendhouse.stop();
-  }
-  const profile = profileDir ? topFramesIn(profileDir) : null;
-  const summary = printProxyLoad(rows, { durationMs, records, proxiedOk, profile });
-  const path = writeResult('proxy', {
-    machine,
-    loadAverageAtEnd: loadavg(),
-    upstreamLatencyMs: Number(values['latency-ms']),
+  const key = await spendhouse.budgetedKey();
+  const job: JobFactory = (via, stream, mode, rate) => ({
+    origin: via === 'direct' ? fake : spendhouse.origin,
+    path: '/v1/chat/completions',
+    key: via === 'direct' ? 'sk-direct' : key,
+    bodies: [chatBody(stream)],
+    mode,
+    rate,
+    connections: mode === 'closed' ? Number(values['saturation-connections']) : 1024,
     durationMs,
-    ...summary,
-    rows,
-    profile,
   });
-  console.log(`\nwritten ${path}`);
+  const measure = async (scenario: string, via: Row['via'], j: LoadJob) => {
+    const samplers = { spendhouse: new ProcessSampler(spendhouse.pid), upstream: new ProcessSampler(fakePid) };
+    samplers.spendhouse.start();
+    samplers.upstream.start();
+    const report = await generator.run(j);
+    const usage = { spendhouse: samplers.spendhouse.stop(), upstream: samplers.upstream.stop() };
+    if (via === 'spendhouse') proxiedOk += report.ok;
+    rows.push({
+      scenario,
+      via,
+      rate: j.mode === 'open' ? j.rate : null,
+      ...report,
+      spendhouse: via === 'spendhouse' ? usage.spendhouse : null,
+      upstream: usage.upstream,
+      load1m: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+    });
+    console.log(`  ${scenario} via ${via}: ${report.achievedRps} rps, p99 ${report.latency.p99} ms`);
+  };
+  console.log('  warm-up (2 s each way, not reported)…');
+  for (const via of VIAS) {
+    const report = await generator.run({ ...job(via, false, 'open', 500), durationMs: 2000 });
+    if (via === 'spendhouse') proxiedOk += report.ok;
+  }
+  for (const rate of (values.rates ?? '500,1000,2000,5000').split(',').map(Number))
+    for (const via of VIAS) await measure('json', via, job(via, false, 'open', rate));
+  for (const via of VIAS) await measure('stream', via, job(via, true, 'open', Number(values['stream-rate'])));
+  for (const via of VIAS) await measure('saturation', via, job(via, false, 'closed', 0));
+  console.log('  waiting for the records to reach ClickHouse…');
+  const records = await spendhouse.recordCount(proxiedOk, 120_000);
+  return { rows, proxiedOk, records };
 }
 
 const VIAS = ['direct', 'spendhouse'] as const;
 type JobFactory = (via: Row['via'], stream: boolean, mode: LoadJob['mode'], rate: number) => LoadJob;
 
+/** The main thread's profile: with worker threads --cpu-prof writes one file per thread; the largest wins. */
 function topFramesIn(dir: string) {
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  return file ? topSelfFramesOf(join(dir, file), 15) : null;
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  return files[0] ? topSelfFramesOf(files[0], 15) : null;
 }

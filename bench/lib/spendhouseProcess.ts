@@ -23,8 +23,10 @@ export interface SpendhouseProcess {
   budgetedKey(): Promise<string>;
   /** Rows in spend_logs once the count stops growing (or reaches `expected`), waiting up to `timeoutMs`. */
   recordCount(expected: number, timeoutMs: number): Promise<number>;
-  /** SIGTERM and wait (a --cpu-prof profile is written on this exit); drops the database and Redis keys. */
+  /** SIGTERM and wait (a --cpu-prof profile is written on this exit). */
   stop(): Promise<void>;
+  /** Drops the bench database and Redis keys (a busy ClickHouse can take minutes over a DROP). */
+  dropData(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -121,10 +123,12 @@ export async function startSpendhouse(
       return count;
     },
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
+    },
+    async dropData() {
       await clickhouse(`DROP DATABASE IF EXISTS ${database}`);
       const redis = new Redis(services.redisUrl);
       let cursor = '0';
