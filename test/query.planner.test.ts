@@ -35,12 +35,13 @@ describe('query planner', () => {
     assert.equal(table({ dimensions: ['user', 'customer', 'call_type'] }), 'spend_key_daily');
   });
 
-  it('uses spend_hourly for hours, zones with whole-hour offsets, and keys with tags', () => {
-    assert.equal(table({ dimensions: ['team'], granularity: 'hour' }), 'spend_hourly');
-    assert.equal(table({ dimensions: ['team'], granularity: 'day', timezone: 'Europe/Paris' }), 'spend_hourly');
-    assert.equal(table({ dimensions: ['key', 'tag'] }), 'spend_hourly');
+  it('uses spend_hourly_team for hours and whole-hour zones, spend_hourly when keys or users meet tags', () => {
+    assert.equal(table({ dimensions: ['team', 'tag'], granularity: 'hour' }), 'spend_hourly_team');
+    assert.equal(table({ dimensions: ['team'], granularity: 'day', timezone: 'Europe/Paris' }), 'spend_hourly_team');
     const hours = { fromMs: BASE + 3_600_000, toMs: BASE + 5 * 3_600_000 };
-    assert.equal(table({ window: hours, dimensions: ['team'] }), 'spend_hourly');
+    assert.equal(table({ window: hours, dimensions: ['model'] }), 'spend_hourly_team');
+    assert.equal(table({ dimensions: ['key', 'tag'] }), 'spend_hourly');
+    assert.equal(table({ window: hours, dimensions: ['user'] }), 'spend_hourly');
   });
 
   it('falls back to raw with a reason', () => {
@@ -60,7 +61,7 @@ describe('query planner', () => {
     assert.equal(w.fromMs % 3_600_000, 0);
     assert.equal(w.toMs % 3_600_000, 0);
     assert.ok(w.toMs >= now && w.toMs - now < 3_600_000);
-    assert.equal(table({ window: w }), 'spend_hourly');
+    assert.equal(table({ window: w }), 'spend_hourly_team');
     assert.equal(parseTime('2026-10-05', 'from', 'Europe/Paris'), BASE - 2 * 3_600_000);
     assert.equal(parseTime('2026-10-05 12:30:00', 'from', 'UTC'), BASE + 12.5 * 3_600_000);
   });

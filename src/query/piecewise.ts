@@ -42,7 +42,7 @@ export function totalsSpec(
   return { source, window, timezone: 'UTC', granularity, groupBy: [], metrics, extraWhere: rawOnly, ...rest };
 }
 
-function dimensionsOf(what: TotalsScope): Dimension[] {
+export function dimensionsOf(what: TotalsScope): Dimension[] {
   const dims = new Set(Object.keys(what.filters) as Dimension[]);
   if (what.tags.all?.length || what.tags.any || what.tags.none?.length) dims.add('tag');
   if (what.scope.keyHash !== undefined) dims.add('key');

@@ -2,6 +2,7 @@
 // - spend_team_daily (query, 052): day × team × model × provider × status class × call type, no tags;
 // - spend_daily (ingest, 012): day × team × model × provider × status class × exact tag set;
 // - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
+// - spend_hourly_team (ingest, 013): hour × team × model × provider × status × call type × tag set;
 // - spend_hourly (ingest, 011): hour × every dimension, tag set included.
 // The exact tag set is a key column where present, so any tag combination is a hasAll/hasAny over it.
 // Availability is probed once per warehouse (tables appear when their migrations run at boot), so the query
@@ -65,6 +66,22 @@ export const KEY_DAILY: SourceCatalog = {
   metrics: summed(),
 };
 
+export const HOURLY_TEAM: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_hourly_team',
+  time: 'hour',
+  grainMs: HOUR_MS,
+  dimensions: {
+    team: 'team_id',
+    model: 'model',
+    provider: 'provider',
+    status: 'status_class',
+    call_type: 'call_type',
+    tag: 'tags',
+  },
+  metrics: summed(),
+};
+
 export const HOURLY: SourceCatalog = {
   name: 'rollup',
   table: 'spend_hourly',
@@ -85,7 +102,7 @@ export const HOURLY: SourceCatalog = {
 };
 
 /** Planner preference: the smallest table that can answer wins. */
-export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, DAILY, KEY_DAILY, HOURLY];
+export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, DAILY, KEY_DAILY, HOURLY_TEAM, HOURLY];
 
 const NEGATIVE_TTL_MS = 30_000;
 const probes = new WeakMap<Warehouse, { rollups: SourceCatalog[]; complete: boolean; at: number }>();

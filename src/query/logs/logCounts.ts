@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import { buildSelect } from '../build.js';
 import { RAW, type SourceCatalog } from '../catalog.js';
-import { ceilTo, floorTo, piecewiseTotals, type TotalsScope, totalsSpec } from '../piecewise.js';
-import { HOURLY } from '../rollup.js';
+import { ceilTo, dimensionsOf, floorTo, piecewiseTotals, type TotalsScope, totalsSpec } from '../piecewise.js';
+import { choosePlan } from '../planner.js';
 import type { Window } from '../time.js';
 
 const HOUR_MS = 3_600_000;
@@ -32,8 +32,31 @@ export async function countCalls(
   return Number(requests);
 }
 
-/** Per-hour counts of `window` (hourly rollup for whole hours, raw for the partial edges), oldest first. */
-async function hourCounts(warehouse: Warehouse, what: TotalsScope, window: Window): Promise<HourCount[]> {
+/** The smallest hour-grain rollup that can count calls for `what`, or null (then the pager scans raw). */
+export function hourRollupFor(what: TotalsScope, installed: readonly SourceCatalog[]): SourceCatalog | null {
+  if (what.rawOnly.length) return null;
+  const hourly = installed.filter((r) => r.grainMs === HOUR_MS);
+  const plan = choosePlan(
+    {
+      window: { fromMs: 0, toMs: HOUR_MS },
+      timezone: 'UTC',
+      granularity: 'hour',
+      dimensions: dimensionsOf(what),
+      metrics: ['requests'],
+      source: 'auto',
+    },
+    hourly,
+  );
+  return plan.source === RAW ? null : plan.source;
+}
+
+/** Per-hour counts of `window` (`rollup` for whole hours, raw for the partial edges), oldest first. */
+async function hourCounts(
+  warehouse: Warehouse,
+  what: TotalsScope,
+  rollup: SourceCatalog,
+  window: Window,
+): Promise<HourCount[]> {
   const inner = { fromMs: ceilTo(window.fromMs, HOUR_MS), toMs: floorTo(window.toMs, HOUR_MS) };
   const edges: Window[] =
     inner.fromMs < inner.toMs
@@ -44,7 +67,7 @@ async function hourCounts(warehouse: Warehouse, what: TotalsScope, window: Windo
       : [window];
   const [hourRows, ...edgeRows] = await Promise.all([
     inner.fromMs < inner.toMs
-      ? warehouse.rows(buildSelect(spec(what, HOURLY, inner, 'hour')), countRow)
+      ? warehouse.rows(buildSelect(spec(what, rollup, inner, 'hour')), countRow)
       : Promise.resolve([]),
     ...edges.map((w) => warehouse.rows(buildSelect(spec(what, RAW, w, 'none')), countRow)),
   ]);
@@ -66,6 +89,7 @@ async function hourCounts(warehouse: Warehouse, what: TotalsScope, window: Windo
 export async function walkHours(
   warehouse: Warehouse,
   what: TotalsScope,
+  rollup: SourceCatalog,
   window: Window,
   edgeMs: number,
   order: 'asc' | 'desc',
@@ -80,7 +104,7 @@ export async function walkHours(
         ? { fromMs: Math.max(window.fromMs, floorTo(edge - step, HOUR_MS)), toMs: Math.min(edge, window.toMs) }
         : { fromMs: Math.max(edge, window.fromMs), toMs: Math.min(window.toMs, ceilTo(edge + step, HOUR_MS)) };
     if (piece.toMs <= piece.fromMs) break;
-    const hours = await hourCounts(warehouse, what, piece);
+    const hours = await hourCounts(warehouse, what, rollup, piece);
     walked.push(...(order === 'desc' ? hours.reverse() : hours));
     sum += hours.reduce((s, h) => s + h.count, 0);
     edge = order === 'desc' ? piece.fromMs : piece.toMs;

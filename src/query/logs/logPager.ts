@@ -10,9 +10,8 @@ import { badRequest } from '../../errors.js';
 import { type AccessScope, type SelectSpec, whereClause } from '../build.js';
 import { catalogSql, type Dimension, RAW, type SourceCatalog } from '../catalog.js';
 import type { DimensionFilter, TagFilter } from '../request.js';
-import { HOURLY } from '../rollup.js';
 import type { Window } from '../time.js';
-import { countCalls, type HourCount, walkHours } from './logCounts.js';
+import { countCalls, type HourCount, hourRollupFor, walkHours } from './logCounts.js';
 import { LOG_COLUMNS, type LogRow, logRowSchema } from './logRows.js';
 
 const HOUR_MS = 3_600_000;
@@ -132,8 +131,8 @@ export async function pageLogs(
 ): Promise<LogsPage> {
   const cursor = req.cursor ? decodeCursor(req.cursor) : null;
   // Raw-only filters cannot be counted on a rollup: then counts and rows both come from raw.
-  const hourly = req.rawOnly.length === 0 && installed.includes(HOURLY);
   const what = { filters: req.filters, tags: req.tags, scope: req.scope, rawOnly: req.rawOnly };
+  const hourly = hourRollupFor(what, installed);
   const total = await countCalls(warehouse, what, req.window, installed);
   const keyset = cursor ? [keysetWhere(cursor, req.order)] : [];
   let rows: LogRow[];
@@ -142,7 +141,11 @@ export async function pageLogs(
     const cursorHour = Math.floor(cursor.ms / HOUR_MS) * HOUR_MS;
     const edge = req.order === 'desc' ? cursorHour : cursorHour + HOUR_MS;
     const narrowed = hourly
-      ? windowAfterCursor(await walkHours(warehouse, what, req.window, edge, req.order, req.pageSize), req, cursor)
+      ? windowAfterCursor(
+          await walkHours(warehouse, what, hourly, req.window, edge, req.order, req.pageSize),
+          req,
+          cursor,
+        )
       : req.window;
     rows = await readRows(warehouse, req, narrowed, 0, keyset);
     const wholeRest = req.order === 'desc' ? narrowed.fromMs <= req.window.fromMs : narrowed.toMs >= req.window.toMs;
@@ -158,7 +161,7 @@ export async function pageLogs(
         ? null
         : hourly
           ? sliceForOffset(
-              await walkHours(warehouse, what, req.window, edge, req.order, skip + req.pageSize),
+              await walkHours(warehouse, what, hourly, req.window, edge, req.order, skip + req.pageSize),
               skip,
               req.pageSize,
             )
