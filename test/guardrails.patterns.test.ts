@@ -161,6 +161,12 @@ test('config errors: unknown pattern names and bad regexes name their path', () 
   assert.equal(bad.success, false);
   assert.deepEqual(bad.error?.issues[0]?.path, ['custom_patterns', 0, 'regex']);
   assert.equal(guardrailsSchema.safeParse({ custom_patterns: [{ name: 'x', regex: 'a*' }] }).success, false);
+  // LiteLLM's list-shaped `guardrails:` (vendor integrations) is not an error: ignored, with a boot warning.
+  assert.deepEqual(guardrailsSchema.parse([{ guardrail_name: 'aporia' }]), {
+    custom_patterns: [],
+    rules: [],
+    ignored_litellm_entries: 1,
+  });
 });
 
 test('request text: chat parts and tool calls, completion prompts, embedding inputs, Anthropic system/blocks', () => {

@@ -44,6 +44,11 @@ async function guardrailsPlugin(app: FastifyInstance, opts: { config: AppConfig 
   const metrics = createGuardrailMetrics();
   app.decorate('guardrailMetrics', metrics);
   if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
+  if (file.guardrails.ignored_litellm_entries) {
+    app.log.warn(
+      `guardrails: ${file.guardrails.ignored_litellm_entries} LiteLLM guardrail integration(s) are not supported and were ignored; Spendhouse's own rules go under guardrails.rules (docs/operations.md)`,
+    );
+  }
   const rules = new GuardrailRules(file.guardrails);
   if (!rules.empty) app.callGuards.push(guardrailGuard(rules, metrics.hits));
   const policies = compileTagPolicies(file.tag_policies);

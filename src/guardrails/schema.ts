@@ -38,10 +38,18 @@ export const guardrailRuleSchema = z.strictObject({
   keys: z.array(z.string().min(1)).optional(),
 });
 
-export const guardrailsSchema = z.strictObject({
+const spendhouseGuardrailsSchema = z.strictObject({
   custom_patterns: z.array(customPatternSchema).default([]),
   rules: z.array(guardrailRuleSchema).default([]),
+  /** Set when the file had LiteLLM's list-shaped `guardrails:` (not supported): the plugin warns at boot. */
+  ignored_litellm_entries: z.number().int().optional(),
 });
+
+/** Ours is an object; LiteLLM's `guardrails:` is a list of vendor integrations, kept as a warning. */
+export const guardrailsSchema = z.preprocess(
+  (value) => (Array.isArray(value) ? { ignored_litellm_entries: value.length } : value),
+  spendhouseGuardrailsSchema,
+);
 
 export const tagPolicySchema = z
   .strictObject({
