@@ -133,20 +133,25 @@ export async function pageLogs(
   // Raw-only filters cannot be counted on a rollup: then counts and rows both come from raw.
   const what = { filters: req.filters, tags: req.tags, scope: req.scope, rawOnly: req.rawOnly };
   const hourly = hourRollupFor(what, installed);
-  const total = await countCalls(warehouse, what, req.window, installed);
+  const skip = cursor ? 0 : (req.page - 1) * req.pageSize;
+  const cursorHour = cursor ? Math.floor(cursor.ms / HOUR_MS) * HOUR_MS : 0;
+  const edge = cursor
+    ? req.order === 'desc'
+      ? cursorHour
+      : cursorHour + HOUR_MS
+    : req.order === 'desc'
+      ? req.window.toMs
+      : req.window.fromMs;
+  // The total and the hour walk are independent: ask for both at once.
+  const [total, walk] = await Promise.all([
+    countCalls(warehouse, what, req.window, installed),
+    hourly ? walkHours(warehouse, what, hourly, req.window, edge, req.order, skip + req.pageSize) : null,
+  ]);
   const keyset = cursor ? [keysetWhere(cursor, req.order)] : [];
   let rows: LogRow[];
-  let plan: LogsPage['plan'] = hourly ? 'rollup_hours' : 'window_scan';
+  let plan: LogsPage['plan'] = walk ? 'rollup_hours' : 'window_scan';
   if (cursor) {
-    const cursorHour = Math.floor(cursor.ms / HOUR_MS) * HOUR_MS;
-    const edge = req.order === 'desc' ? cursorHour : cursorHour + HOUR_MS;
-    const narrowed = hourly
-      ? windowAfterCursor(
-          await walkHours(warehouse, what, hourly, req.window, edge, req.order, req.pageSize),
-          req,
-          cursor,
-        )
-      : req.window;
+    const narrowed = walk ? windowAfterCursor(walk, req, cursor) : req.window;
     rows = await readRows(warehouse, req, narrowed, 0, keyset);
     const wholeRest = req.order === 'desc' ? narrowed.fromMs <= req.window.fromMs : narrowed.toMs >= req.window.toMs;
     if (rows.length < req.pageSize && !wholeRest) {
@@ -154,21 +159,10 @@ export async function pageLogs(
       plan = 'fallback_scan';
     }
   } else {
-    const skip = (req.page - 1) * req.pageSize;
-    const edge = req.order === 'desc' ? req.window.toMs : req.window.fromMs;
-    const slice =
-      skip >= total
-        ? null
-        : hourly
-          ? sliceForOffset(
-              await walkHours(warehouse, what, hourly, req.window, edge, req.order, skip + req.pageSize),
-              skip,
-              req.pageSize,
-            )
-          : { window: req.window, skip };
+    const slice = skip >= total ? null : walk ? sliceForOffset(walk, skip, req.pageSize) : { window: req.window, skip };
     rows = slice ? await readRows(warehouse, req, slice.window, slice.skip, []) : [];
     const expected = Math.max(0, Math.min(req.pageSize, total - skip));
-    if (rows.length < expected && hourly) {
+    if (rows.length < expected && walk) {
       rows = await readRows(warehouse, req, req.window, skip, []);
       plan = 'fallback_scan';
     }
