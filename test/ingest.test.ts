@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
+import { z } from 'zod';
 import { sql } from '../src/clickhouse/sql.js';
 import { InsertCoalescer } from '../src/ingest/coalescer.js';
 import { reconcile } from '../src/ingest/reconcile.js';
@@ -125,21 +126,38 @@ describe('ingest pipeline', () => {
     }
   });
 
-  test('retention drops whole expired raw partitions and keeps the rollups', async () => {
+  test('retention drops whole expired raw and payload partitions and keeps the rollups', async () => {
     const { app } = t;
     const old = new Date(Date.now() - 40 * 86_400_000);
-    const records = Array.from({ length: 30 }, (_, i) => spendRecord('old', i, { start_time: old.toISOString() }));
+    const day = old.toISOString().slice(0, 10);
+    const records = Array.from({ length: 30 }, (_, i) =>
+      spendRecord('old', i, { start_time: old.toISOString(), messages: '[{"role":"user","content":"hi"}]' }),
+    );
     await app.spendProducer.enqueue(records, 'ingest', 'old-batch');
     await waitForRows(app.warehouse, 30, 'old-');
-    const dropped = await applyRetention(app.warehouse, { rawRetentionDays: 30, payloadRetentionDays: null });
-    assert.deepEqual(dropped, [{ table: 'spend_logs', day: old.toISOString().slice(0, 10) }]);
+    const payloads = async () =>
+      (
+        await app.warehouse.rows(
+          sql`SELECT count() AS n FROM spend_payloads WHERE substring(request_id, 1, 4) = 'old-'`,
+          z.object({ n: z.coerce.number() }),
+        )
+      )[0]?.n;
+    assert.equal(await payloads(), 30);
+    // Payloads kept longer than raw here: only spend_logs loses the day.
+    const rawOnly = await applyRetention(app.warehouse, { rawRetentionDays: 30, payloadRetentionDays: 60 });
+    assert.deepEqual(rawOnly, [{ table: 'spend_logs', day }]);
     assert.equal((await spendTotals(app.warehouse, 'old-')).n, 0);
-    // Everything recent is untouched, and the old day is still in both rollups.
+    assert.equal(await payloads(), 30);
+    const both = await applyRetention(app.warehouse, { rawRetentionDays: 30, payloadRetentionDays: 30 });
+    assert.deepEqual(both, [{ table: 'spend_payloads', day }]);
+    assert.equal(await payloads(), 0);
+    // Everything recent is untouched, and the old day is still in the rollups.
     assert.equal((await spendTotals(app.warehouse, 'p10k-')).n, 10_000);
     const check = await reconcile(app.warehouse, old, new Date(old.getTime() + 1));
-    const hourly = check.rollups.find((r) => r.table === 'spend_hourly');
-    assert.equal(hourly?.rollup.requests, '30');
-    assert.equal(hourly?.raw.requests, '0');
+    for (const rollup of check.rollups) {
+      assert.equal(rollup.rollup.requests, '30', rollup.table);
+      assert.equal(rollup.raw.requests, '0', rollup.table);
+    }
   });
 
   test('status reports the queue and worker counters', async () => {
