@@ -103,7 +103,7 @@ export function printProxyLoad(rows: Row[], ctx: Context) {
       `target: added p99 ≤ ${TARGET_ADDED_P99_MS} ms at ${TARGET_ADDED_P99_AT_RPS} rps → ${addedP99 ?? '–'} ms: ${verdict(targets.addedP99Met)}`,
       `target: saturation ≥ ${TARGET_SATURATION_RPS} rps through Spendhouse → ${saturation ?? '–'} rps: ${verdict(targets.saturationMet)}`,
       `errors through Spendhouse: ${errors}`,
-      `records in ClickHouse: ${ctx.records} of ${ctx.proxiedOk} successful proxied calls (budgets reserved and settled on each)`,
+      `records in ClickHouse: ${ctx.records} for ${ctx.proxiedOk} successful proxied calls (budget reserved and settled on each) + ${errors} failed ones (recorded too)`,
       'Generator, proxy and fake provider share the same cores: see bench/README.md before reading these as capacity.',
     ].join('\n'),
   );
