@@ -7,10 +7,13 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { databaseIdent, ident, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { localTable } from '../cluster/shardingKeys.js';
 import type { IngestSettings } from './settings.js';
 
 const RETENTION_TABLES = ['spend_logs', 'spend_payloads'] as const;
 type RetentionTable = (typeof RETENTION_TABLES)[number];
+/** In cluster mode the data lives in `<table>_local` on every shard (docs/scaling.md); partitions are theirs. */
+const PARTITIONED_TABLES = [...RETENTION_TABLES, ...RETENTION_TABLES.map(localTable)];
 
 const partitionRow = z.object({ partition: z.string() });
 const DAY_MS = 86_400_000;
@@ -28,9 +31,10 @@ export function retentionCutoff(now: Date, days: number): string {
 }
 
 async function dropOlderThan(warehouse: Warehouse, table: RetentionTable, cutoff: string): Promise<DroppedPartition[]> {
+  const partitioned = warehouse.cluster ? localTable(table) : table;
   const rows = await warehouse.rows(
     sql`SELECT DISTINCT partition FROM system.parts
-        WHERE database = currentDatabase() AND table = ${table} AND active`,
+        WHERE database = currentDatabase() AND table = ${partitioned} AND active`,
     partitionRow,
   );
   const dropped: DroppedPartition[] = [];
@@ -39,7 +43,7 @@ async function dropOlderThan(warehouse: Warehouse, table: RetentionTable, cutoff
     const day = partition.replace(/'/g, '');
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || day >= cutoff) continue;
     const onCluster = warehouse.cluster ? sql` ON CLUSTER ${databaseIdent(warehouse.cluster)}` : sql``;
-    await warehouse.exec(sql`ALTER TABLE ${ident(table, RETENTION_TABLES)}${onCluster} DROP PARTITION ${day}`);
+    await warehouse.exec(sql`ALTER TABLE ${ident(partitioned, PARTITIONED_TABLES)}${onCluster} DROP PARTITION ${day}`);
     dropped.push({ table, day });
   }
   return dropped;

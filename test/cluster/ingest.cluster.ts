@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ident, sql } from '../../src/clickhouse/sql.js';
 import type { AppConfig } from '../../src/config/load.js';
 import { reconcile } from '../../src/ingest/reconcile.js';
+import { applyRetention } from '../../src/ingest/retention.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from '../helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig, testEnv } from '../helpers/testApp.js';
 import { clusterConfig, clusterFixture, dropClusterState, nodeWarehouse, onNode, startInstance } from './fixture.js';
@@ -202,5 +203,27 @@ describe('spend on a 2-shard × 2-replica cluster', () => {
     } finally {
       await single?.close();
     }
+  });
+  test('retention drops old raw partitions on every shard and replica; rollups and newer calls stay', async () => {
+    const reader = (proxies[1] as FastifyInstance).warehouse;
+    const dropped = await applyRetention(
+      reader,
+      { rawRetentionDays: 30, payloadRetentionDays: null },
+      new Date(BASE_MS + 40 * DAY_S * 1000),
+    );
+    assert.ok(dropped.length >= 3, JSON.stringify(dropped));
+    assert.equal((await spendTotals(reader, 'w-')).n, 0);
+    for (let i = 0; i < clusterFixture().cluster.nodes.length; i++) {
+      const local = await localTotals(config, i);
+      const daily = await localTotals(config, i, 'spend_daily_local');
+      assert.ok(local.n <= CALLS, `node ${i + 1} keeps only the recent calls (${local.n})`);
+      assert.ok(daily.cost > 0, `node ${i + 1} keeps its rollups`);
+    }
+    assert.equal((await spendTotals(reader, '')).n, CALLS);
+    const rollup = await reader.rows(
+      sql`SELECT sum(cost_nano) AS cost, sum(requests) AS requests FROM spend_daily WHERE day < toDate(${new Date(BASE_MS + 3 * DAY_S * 1000).toISOString().slice(0, 10)})`,
+      z.object({ cost: z.coerce.number(), requests: z.coerce.number() }),
+    );
+    assert.deepEqual(rollup[0], { cost: expectedCost(RECORDS), requests: RECORDS });
   });
 });
