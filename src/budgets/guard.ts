@@ -6,7 +6,7 @@ import type { ControlCache } from '../management/cache.js';
 import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
-import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerKeys } from './ledger.js';
+import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerBudgets } from './ledger.js';
 import type { CounterRebuilder } from './rebuild.js';
 import { type CallScopes, resolveScopes } from './scopes.js';
 
@@ -165,12 +165,7 @@ export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
         return unavailable(err);
       }
       if (scopes.budgets.length === 0 && scopes.rates.length === 0) return UNGUARDED;
-      const budgets: LedgerBudget[] = scopes.budgets.map((s) => ({
-        key: ledgerKeys.scope(s.id, s.period),
-        maxNano: s.maxNano,
-        softNano: s.softNano,
-        period: s.period,
-      }));
+      const budgets = ledgerBudgets(scopes.budgets);
       const rates: LedgerRate[] = scopes.rates.map((r) => ({
         scopeId: r.id,
         rpm: r.rpm,

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Period } from './duration.js';
 import { ADMIT_CALL, LOAD_SCOPE, SETTLE_CALL } from './lua.js';
+import type { BudgetScope } from './scopes.js';
 
 const TAG = '{budget}';
 const RATE_WINDOW_MS = 60_000;
@@ -74,6 +75,16 @@ interface LedgerCommands {
   budgetAdmit(numKeys: number, ...args: Arg[]): Promise<Arg[]>;
   budgetSettle(numKeys: number, ...args: Arg[]): Promise<Arg[]>;
   budgetLoad(numKeys: number, ...args: Arg[]): Promise<number>;
+}
+
+/** The ledger's view of resolved budget scopes: one counter hash per scope and period. */
+export function ledgerBudgets(scopes: readonly BudgetScope[]): LedgerBudget[] {
+  return scopes.map((s) => ({
+    key: ledgerKeys.scope(s.id, s.period),
+    maxNano: s.maxNano,
+    softNano: s.softNano,
+    period: s.period,
+  }));
 }
 
 const limitArg = (n: number | null) => (n == null ? -1 : n);

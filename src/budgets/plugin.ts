@@ -6,6 +6,7 @@ import { budgetAlertSender } from '../alerts/budgetAlerts.js';
 import type { AppConfig } from '../config/load.js';
 import type { CallGuard } from '../proxy/callGuards.js';
 import { type BudgetMetrics, createBudgetMetrics } from './alerts.js';
+import { type BudgetCharger, budgetCharger } from './charge.js';
 import { assertTimeZone } from './duration.js';
 import { budgetGuard } from './guard.js';
 import { BudgetLedger } from './ledger.js';
@@ -16,6 +17,8 @@ declare module 'fastify' {
     callGuards: CallGuard[];
     budgetLedger: BudgetLedger;
     budgetMetrics: BudgetMetrics;
+    /** Adds ingested records (not proxied) to the live budget counters. */
+    budgetCharger: BudgetCharger;
   }
 }
 
@@ -27,16 +30,29 @@ async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   const metrics = createBudgetMetrics();
   app.decorate('budgetLedger', ledger);
   app.decorate('budgetMetrics', metrics);
+  const rebuilder = new CounterRebuilder(app.warehouse, ledger);
+  const log = app.log.child({ component: 'budgets' });
+  app.decorate(
+    'budgetCharger',
+    budgetCharger({
+      cache: app.controlPlane.cache,
+      ledger,
+      rebuilder,
+      timeZone: config.budgetTimezone,
+      now: () => new Date(),
+      log,
+    }),
+  );
   app.callGuards.push(
     budgetGuard({
       cache: app.controlPlane.cache,
       ledger,
-      rebuilder: new CounterRebuilder(app.warehouse, ledger),
+      rebuilder,
       timeZone: config.budgetTimezone,
       failMode: config.budgetFailMode,
       sendAlert: app.hasDecorator('alerts') ? budgetAlertSender(app.alerts) : null,
       metrics,
-      log: app.log.child({ component: 'budgets' }),
+      log,
     }),
   );
 }

@@ -39,6 +39,8 @@ export interface IngestDeps {
   price: IngestPricer;
   storePrompts: boolean;
   warn(message: string): void;
+  /** Adds accepted records to the live budget counters (absent where budgets are not enforced). */
+  chargeBudgets?: (records: readonly SpendRecord[]) => Promise<void>;
 }
 
 /** One raw record → a valid, priced SpendRecord, or its rejection with the fields at fault. */
@@ -108,6 +110,7 @@ export async function acceptRecords(deps: IngestDeps, raws: readonly unknown[]):
       throw new AppError('service_unavailable', 'the spend queue is unavailable; retry the request', { cause: err });
     }
   }
+  await deps.chargeBudgets?.(accepted.map((a) => a.record));
   const acceptedIndexes = new Set(accepted.map((a) => a.index));
   for (const f of fresh) {
     const status = acceptedIndexes.has(f.index) ? 'accepted' : 'duplicate';

@@ -82,6 +82,7 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
         price,
         storePrompts: config.storePrompts,
         warn: (message) => request.log.warn(message),
+        chargeBudgets: app.hasDecorator('budgetCharger') ? app.budgetCharger : undefined,
       },
       raws,
     );
