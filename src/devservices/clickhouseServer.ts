@@ -32,6 +32,9 @@ export function clickhouseConfigXml(dataDir: string, httpPort: number, tcpPort: 
   <timezone>UTC</timezone>
   <mark_cache_size>1073741824</mark_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>
+  <!-- Longer than the client's idle-socket TTL even when a busy machine delays its timers, so a pooled
+       keep-alive socket is never reused after the server closed it (ECONNRESET "socket hang up"). -->
+  <keep_alive_timeout>30</keep_alive_timeout>
 </yandex>
 `;
 }
