@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { pingClickhouse } from './clickhouseServer.js';
+import { clickhouseConfigXml, pingClickhouse } from './clickhouseServer.js';
 import { ensureBinary, type ManagedProcess, spawnManaged, waitFor } from './process.js';
 
 export interface ClusterLayout {
@@ -56,25 +56,14 @@ export function clusterNodeConfigXml(layout: ClusterLayout, dataDir: string, ind
   const shard = Math.floor(index / layout.replicas) + 1;
   const replica = `r${(index % layout.replicas) + 1}`;
   // Small caches: several servers share a 2-core machine (18.16 has no max_server_memory_usage).
-  return `<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>${dataDir}/log/server.log</log><errorlog>${dataDir}/log/server.err.log</errorlog><size>20M</size><count>1</count></logger>
-  <http_port>${ports.http}</http_port>
-  <tcp_port>${ports.tcp}</tcp_port>
+  return clickhouseConfigXml({
+    dataDir,
+    httpPort: ports.http,
+    tcpPort: ports.tcp,
+    cacheBytes: 67108864,
+    extra: `
   <interserver_http_port>${ports.interserver}</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
-  <listen_host>127.0.0.1</listen_host>
-  <path>${dataDir}/</path>
-  <tmp_path>${dataDir}/tmp/</tmp_path>
-  <user_files_path>${dataDir}/user_files/</user_files_path>
-  <format_schema_path>${dataDir}/format_schemas/</format_schema_path>
-  <users_config>/etc/clickhouse-server/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
   <remote_servers>
     <${layout.name}>
       ${shards}
@@ -82,9 +71,8 @@ export function clusterNodeConfigXml(layout: ClusterLayout, dataDir: string, ind
   </remote_servers>
   <zookeeper><node><host>127.0.0.1</host><port>${zkPort}</port></node><session_timeout_ms>30000</session_timeout_ms></zookeeper>
   <macros><shard>${shard}</shard><replica>${replica}</replica></macros>
-  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
-</yandex>
-`;
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>`,
+  });
 }
 
 /** ZooKeeper's four-letter `ruok` → `imok`. */
