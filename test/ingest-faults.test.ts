@@ -62,6 +62,7 @@ describe('ingest faults', () => {
     });
     assert.equal(totals.distinct_ids, 10_000);
     assert.equal(app.spendWorker?.status.clickhouse_outage, null);
+    assert.ok((app.spendWorker?.status.insert_failures ?? 0) > 0, 'failed insert attempts are counted');
     const ready = await app.inject({ method: 'GET', url: '/health/readiness' });
     assert.equal(ready.statusCode, 200);
   });

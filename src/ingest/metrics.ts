@@ -37,6 +37,14 @@ export function createIngestMetrics(
       },
     }),
     new Gauge({
+      name: 'spendhouse_ingest_insert_failures',
+      help: 'Insert attempts into ClickHouse that failed (and are retried) since this worker process started',
+      registers: [],
+      collect() {
+        this.set(status()?.insert_failures ?? 0);
+      },
+    }),
+    new Gauge({
       name: 'spendhouse_ingest_dead_letters',
       help: 'Records waiting in the dead-letter queue',
       registers: [],

@@ -36,6 +36,8 @@ export interface IngestWorkerStatus {
   records_inserted: number;
   duplicates_skipped: number;
   dead_lettered: number;
+  /** Insert attempts that failed and will be retried (ClickHouse down, slow or erroring). */
+  insert_failures: number;
   last_insert_at: string | null;
 }
 
@@ -60,6 +62,7 @@ export class SpendWorker {
     records_inserted: 0,
     duplicates_skipped: 0,
     dead_lettered: 0,
+    insert_failures: 0,
     last_insert_at: null,
   };
 
@@ -108,6 +111,7 @@ export class SpendWorker {
   }
 
   private reportOutage(err: Error): void {
+    this.status.insert_failures += 1;
     if (!this.status.clickhouse_outage) {
       this.status.clickhouse_outage = { since: new Date().toISOString(), last_error: err.message };
       this.deps.log.warn({ err: err.message }, 'ClickHouse unavailable: holding spend batches and retrying');
