@@ -29,7 +29,10 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 class UpstreamDeadline extends Error {}
 
 export class UpstreamClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, connections: null });
+  // Idle sockets are dropped after 4 s unless the server's Keep-Alive header allows longer: servers that
+  // send no hint close idle sockets on their own schedule (Node's default is 5 s), and a POST written into a
+  // socket the server is closing fails with ECONNRESET — a 502 to the client (seen in the proxy benchmark).
+  private readonly agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 300_000, connections: null });
 
   async send(target: HttpTarget, body: string, options: SendOptions): Promise<UpstreamResponse> {
     const { abort } = options;
