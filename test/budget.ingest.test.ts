@@ -4,20 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LIFETIME } from '../src/budgets/duration.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
-import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
+import { type ProxyHarness, proxyTestModels, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 let h: ProxyHarness;
 before(async () => {
-  h = await startProxyHarness((fake) => ({
-    model_list: [
-      {
-        model_name: 'house-gpt',
-        litellm_params: { model: 'openai/house-model', api_base: `${fake}/v1` },
-        model_info: HOUSE_PRICES,
-      },
-    ],
-  }));
+  h = await startProxyHarness((fake) => ({ model_list: proxyTestModels(fake) }));
 });
 after(async () => h.close());
 
