@@ -8,6 +8,7 @@ import { periodFor } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
 import type { ControlCache } from './cache.js';
 import { type DocOf, type IndexColumns, KINDS, type Kind, memberId } from './entities.js';
+import { nanoToUsdNumber } from './limits.js';
 import { type SpendFilter, scopeSpendNano } from './spend.js';
 import type { ControlStore } from './store.js';
 
@@ -26,6 +27,14 @@ export class ControlPlane {
   /** Spend of a scope in its current budget period (lifetime when it has no budget_duration). */
   spendNano(filter: SpendFilter, budgetDuration: string | null): Promise<number> {
     return scopeSpendNano(this.store.warehouse, filter, periodFor(budgetDuration, this.now(), this.timeZone));
+  }
+
+  /** `spend` (USD, current period) and `budget_reset_at` as LiteLLM's info and list responses show them. */
+  async spendToApi(filter: SpendFilter, budgetDuration: string | null) {
+    return {
+      spend: nanoToUsdNumber(await this.spendNano(filter, budgetDuration)),
+      budget_reset_at: this.resetAt(budgetDuration),
+    };
   }
 
   /** LiteLLM's budget_reset_at: the end of the current period. */

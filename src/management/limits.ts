@@ -92,6 +92,12 @@ export function effectiveLimits(own: LimitsDoc, tier: LimitsDoc | null): LimitsD
   };
 }
 
+/** A doc as the API shows it: the stored nano-USD limits replaced by LiteLLM's USD fields. */
+export function withLimitsToApi<T extends LimitsDoc>(doc: T) {
+  const { max_budget_nano: _m, soft_budget_nano: _s, ...rest } = doc;
+  return { ...rest, ...limitsToApi(doc) };
+}
+
 /** The LiteLLM response fields for a limits block. */
 export function limitsToApi(doc: LimitsDoc) {
   const modelMaxBudget: Record<string, { budget_limit: number; time_period: string | null }> = {};

@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import type { ControlPlane } from './control.js';
 import type { BudgetDoc, CustomerDoc, TagDoc } from './entities.js';
 import { parseInput } from './http.js';
-import { applyLimits, EMPTY_LIMITS, type LimitsDoc, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
+import { applyLimits, EMPTY_LIMITS, type LimitsDoc, limitsInputShape, withLimitsToApi } from './limits.js';
 import type { SpendFilter } from './spend.js';
 
 type SimpleKind = 'customer' | 'tag' | 'budget';
@@ -90,13 +90,11 @@ function registerSimple<D extends SimpleDoc>(
   const idOf = (doc: D) => (doc as unknown as Record<string, string>)[idField] ?? '';
 
   const toApi = async (doc: D) => {
-    const spend = spec.spend ? await plane.spendNano(spec.spend(doc), doc.budget_duration) : null;
-    const { max_budget_nano: _m, soft_budget_nano: _s, ...rest } = doc as D & LimitsDoc;
+    const spend = spec.spend ? await plane.spendToApi(spec.spend(doc), doc.budget_duration) : {};
     return {
-      ...rest,
-      ...limitsToApi(doc),
+      ...withLimitsToApi(doc as D & LimitsDoc),
       ...(kind === 'budget' ? { budget_id: idOf(doc) } : {}),
-      ...(spend === null ? {} : { spend: nanoToUsdNumber(spend), budget_reset_at: plane.resetAt(doc.budget_duration) }),
+      ...spend,
     };
   };
 

@@ -10,7 +10,7 @@ import type { ControlPlane } from './control.js';
 import { type MemberDoc, memberId, memberRoleSchema, type TeamDoc } from './entities.js';
 import { parseInput } from './http.js';
 import { aliasLocks, keyToApi } from './keys.js';
-import { applyLimits, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber, usdAmount } from './limits.js';
+import { applyLimits, EMPTY_LIMITS, limitsInputShape, nanoToUsdNumber, usdAmount, withLimitsToApi } from './limits.js';
 
 const memberRef = z.strictObject({
   user_id: z.string().min(1).optional(),
@@ -89,14 +89,11 @@ export function memberToApi(m: MemberDoc) {
 async function teamToApi(plane: ControlPlane, team: TeamDoc) {
   const [{ docs: members }, spend] = await Promise.all([
     plane.store.list('member', { team_id: team.team_id }),
-    plane.spendNano({ team_id: team.team_id }, team.budget_duration),
+    plane.spendToApi({ team_id: team.team_id }, team.budget_duration),
   ]);
-  const { max_budget_nano: _m, soft_budget_nano: _s, ...rest } = team;
   return {
-    ...rest,
-    ...limitsToApi(team),
-    spend: nanoToUsdNumber(spend),
-    budget_reset_at: plane.resetAt(team.budget_duration),
+    ...withLimitsToApi(team),
+    ...spend,
     members_with_roles: members.map((m) => ({ user_id: m.user_id, role: m.role })),
   };
 }

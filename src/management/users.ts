@@ -9,7 +9,7 @@ import type { ControlPlane } from './control.js';
 import { type KeyDoc, type MemberDoc, type UserDoc, userRoleSchema } from './entities.js';
 import { pageOf, parseInput, totalPages } from './http.js';
 import { aliasLocks, keyToApi, prepareKey } from './keys.js';
-import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
+import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, withLimitsToApi } from './limits.js';
 import { memberToApi } from './teams.js';
 
 const userFields = {
@@ -61,14 +61,11 @@ function applyUserFields(base: UserDoc, input: z.infer<typeof updateUserSchema>,
 async function userToApi(plane: ControlPlane, user: UserDoc) {
   const [{ docs: members }, spend] = await Promise.all([
     plane.store.list('member', { user_id: user.user_id }),
-    plane.spendNano({ user_id: user.user_id }, user.budget_duration),
+    plane.spendToApi({ user_id: user.user_id }, user.budget_duration),
   ]);
-  const { max_budget_nano: _m, soft_budget_nano: _s, ...rest } = user;
   return {
-    ...rest,
-    ...limitsToApi(user),
-    spend: nanoToUsdNumber(spend),
-    budget_reset_at: plane.resetAt(user.budget_duration),
+    ...withLimitsToApi(user),
+    ...spend,
     teams: members.map((m) => m.team_id),
   };
 }
