@@ -33,7 +33,7 @@ async function resolveService(
   return { url: proc.url, proc };
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

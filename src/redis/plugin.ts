@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-export function redisOptions(config: AppConfig['redis'], extra: RedisOptions = {}): RedisOptions {
+function redisOptions(config: AppConfig['redis'], extra: RedisOptions = {}): RedisOptions {
   return { keyPrefix: config.keyPrefix, lazyConnect: false, enableAutoPipelining: true, ...extra };
 }
 
