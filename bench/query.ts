@@ -1,6 +1,8 @@
 // Query benchmark: the dashboard's fixed questions against Spendhouse (through the HTTP API, in process)
 // and against Postgres holding the same calls in LiteLLM's LiteLLM_SpendLogs schema, side by side.
-//   npm run bench -- query [--n 10000000] [--reps 7] [--no-pg] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+//   npm run bench -- query [--n 10000000] [--reps 7] [--no-pg] [--reload] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+// A loaded dataset is kept (ClickHouse database bench_query_<n>, Postgres table LiteLLM_SpendLogs) and reused by
+// the next run with the same N and generator version; --reload drops and loads it again.
 // Prints a table (p50/p95 per question and the Postgres/Spendhouse ratio) and writes bench/results/query-<n>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,11 +13,20 @@ import { z } from 'zod';
 import { buildApp } from '../src/app.js';
 import { migrate } from '../src/clickhouse/migrate.js';
 import { ensureDatabase } from '../src/clickhouse/plugin.js';
-import { sql } from '../src/clickhouse/sql.js';
+import { databaseIdent, sql } from '../src/clickhouse/sql.js';
 import { Warehouse } from '../src/clickhouse/warehouse.js';
+import type { AppConfig } from '../src/config/load.js';
 import { loadConfig } from '../src/config/load.js';
 import { createRedis } from '../src/redis/plugin.js';
-import { END_MS, loadClickHouse, loadPostgres, POSTGRES_INDEXES, POSTGRES_SCHEMA, START_MS } from './queryData.js';
+import {
+  END_MS,
+  GENERATOR_VERSION,
+  loadClickHouse,
+  loadPostgres,
+  POSTGRES_INDEXES,
+  POSTGRES_SCHEMA,
+  START_MS,
+} from './queryData.js';
 
 const MASTER_KEY = 'sk-bench-master-key-0123456789';
 const FROM = new Date(START_MS).toISOString();
@@ -114,22 +125,106 @@ async function timed(fn: () => Promise<unknown>, reps: number): Promise<number[]
   return out;
 }
 
-async function preparePostgres(client: pg.Client, n: number, chunk: number): Promise<void> {
-  await client.query('CREATE TABLE IF NOT EXISTS spendhouse_bench_meta (n bigint)');
-  const meta = await client.query<{ n: string }>('SELECT n FROM spendhouse_bench_meta');
-  if (Number(meta.rows[0]?.n) === n) return;
+/** What a bench run found or did about its dataset: reused as loaded earlier, or loaded now (and how long it took). */
+interface Dataset {
+  reused: boolean;
+  load_seconds: number;
+}
+
+const elapsed = (started: number) => Math.round((performance.now() - started) / 100) / 10;
+
+/**
+ * Keeps one loaded dataset in Postgres (the LiteLLM table in the `test` database) and reuses it while it holds
+ * the same N calls from the same generator version; otherwise (or with --reload) drops and reloads it.
+ */
+async function preparePostgres(client: pg.Client, n: number, chunk: number, reload: boolean): Promise<Dataset> {
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS spendhouse_bench_dataset (calls bigint, generator int, load_seconds double precision)',
+  );
+  const meta = await client.query<{ calls: string; generator: number; load_seconds: number }>(
+    'SELECT calls, generator, load_seconds FROM spendhouse_bench_dataset',
+  );
+  const have = meta.rows[0];
+  if (!reload && Number(have?.calls) === n && have?.generator === GENERATOR_VERSION) {
+    return { reused: true, load_seconds: have.load_seconds };
+  }
   console.log(`postgres: loading ${n} calls into LiteLLM_SpendLogs …`);
+  const started = performance.now();
+  await client.query('DELETE FROM spendhouse_bench_dataset');
   await client.query('DROP TABLE IF EXISTS "LiteLLM_SpendLogs"');
   await client.query(POSTGRES_SCHEMA);
   await client.query('SET synchronous_commit = off');
   for (let from = 0; from < n; from += chunk) {
     await loadPostgres(client, n, from, Math.min(n, from + chunk));
-    console.log(`  ${Math.min(n, from + chunk)} / ${n}`);
+    console.log(`  ${Math.min(n, from + chunk)} / ${n} (${elapsed(started)} s)`);
   }
   for (const index of POSTGRES_INDEXES) await client.query(index);
   await client.query('VACUUM ANALYZE "LiteLLM_SpendLogs"');
-  await client.query('DELETE FROM spendhouse_bench_meta');
-  await client.query('INSERT INTO spendhouse_bench_meta VALUES ($1)', [n]);
+  const seconds = elapsed(started);
+  await client.query('INSERT INTO spendhouse_bench_dataset VALUES ($1, $2, $3)', [n, GENERATOR_VERSION, seconds]);
+  console.log(`postgres: loaded in ${seconds} s`);
+  return { reused: false, load_seconds: seconds };
+}
+
+const datasetRow = z.object({ generator: z.coerce.number(), done: z.coerce.number(), seconds: z.coerce.number() });
+
+/**
+ * The ClickHouse dataset lives in its own database, bench_query_<n>, with a bench_dataset table recording the
+ * generator version it was loaded with ('loading' then 'done' rows). Reused when done with this version;
+ * an interrupted load of this version resumes at its last whole chunk; anything else (or --reload) is
+ * dropped and loaded again. Migrations run before loading, so materialized views fill every rollup as the
+ * calls arrive; on a reused dataset a new migration backfills its rollup from the loaded calls.
+ */
+async function prepareClickHouse(config: AppConfig, n: number, chunk: number, reload: boolean): Promise<Dataset> {
+  const { url, database } = config.clickhouse;
+  await ensureDatabase(config.clickhouse);
+  const client = createClient({ url, database, request_timeout: 7_200_000 });
+  const warehouse = new Warehouse(client, database, null);
+  try {
+    const exists = await warehouse.rows(
+      sql`SELECT count() AS c FROM system.tables WHERE database = ${database} AND name = 'bench_dataset'`,
+      z.object({ c: z.coerce.number() }),
+    );
+    const meta = exists[0]?.c
+      ? await warehouse.rows(
+          sql`SELECT max(generator) AS generator, max(done) AS done, max(seconds) AS seconds FROM bench_dataset`,
+          datasetRow,
+        )
+      : [];
+    const current = meta[0]?.generator === GENERATOR_VERSION;
+    if (reload || (exists[0]?.c && !current)) {
+      console.log(`clickhouse: dropping ${database} (${reload ? '--reload' : 'older generator version'})`);
+      await warehouse.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent(database)}`);
+      await ensureDatabase(config.clickhouse);
+    }
+    const redis = createRedis(config.redis);
+    try {
+      await migrate(warehouse, redis);
+    } finally {
+      redis.disconnect();
+    }
+    if (!reload && current && meta[0]?.done) return { reused: true, load_seconds: meta[0].seconds };
+    await warehouse.exec(
+      sql`CREATE TABLE IF NOT EXISTS bench_dataset (generator UInt32, done UInt8, seconds Float64) ENGINE = TinyLog`,
+    );
+    await warehouse.exec(sql`INSERT INTO bench_dataset VALUES (${GENERATOR_VERSION}, 0, 0)`);
+    const count = await warehouse.rows(sql`SELECT count() AS c FROM spend_logs`, z.object({ c: z.coerce.number() }));
+    const have = count[0]?.c ?? 0;
+    // Each chunk is one INSERT … SELECT: a load stopped mid-chunk leaves a partial chunk nothing can resume.
+    if (have % chunk !== 0 || have > n) throw new Error(`${database}.spend_logs holds ${have} calls: use --reload`);
+    console.log(`clickhouse: loading ${n - have} calls into ${database} …`);
+    const started = performance.now();
+    for (let from = have; from < n; from += chunk) {
+      await loadClickHouse(client, n, from, Math.min(n, from + chunk));
+      console.log(`  ${Math.min(n, from + chunk)} / ${n} (${elapsed(started)} s)`);
+    }
+    const seconds = elapsed(started);
+    await warehouse.exec(sql`INSERT INTO bench_dataset VALUES (${GENERATOR_VERSION}, 1, ${seconds})`);
+    console.log(`clickhouse: loaded in ${seconds} s`);
+    return { reused: false, load_seconds: seconds };
+  } finally {
+    await client.close();
+  }
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -144,6 +239,7 @@ export async function run(argv: string[]): Promise<void> {
       'clickhouse-url': { type: 'string', default: 'http://127.0.0.1:18123' },
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:16379' },
       chunk: { type: 'string', default: '5000000' },
+      reload: { type: 'boolean', default: false },
     },
   });
   const n = Number(values.n);
@@ -159,48 +255,14 @@ export async function run(argv: string[]): Promise<void> {
       MASTER_KEY,
     },
   });
-  // Migrations first, with a long timeout: on an already-loaded database a new rollup's backfill reads
-  // every call, longer than the app's boot (and its client's 60 s timeout) allows.
-  await ensureDatabase(config.clickhouse);
-  const migrator = new Warehouse(
-    createClient({ url: values['clickhouse-url'], database, request_timeout: 7_200_000 }),
-    database,
-    null,
-  );
-  const redis = createRedis(config.redis);
-  try {
-    await migrate(migrator, redis);
-  } finally {
-    await migrator.client.close();
-    redis.disconnect();
-  }
+  const clickhouse = await prepareClickHouse(config, n, chunk, values.reload);
   const app = await buildApp({ config });
   const pgClient = values['no-pg'] ? null : new pg.Client({ connectionString: values['pg-url'] });
+  let postgresDataset: Dataset | null = null;
   try {
-    const count = await app.warehouse.rows(
-      sql`SELECT count() AS c FROM spend_logs`,
-      z.object({ c: z.coerce.number() }),
-    );
-    const have = count[0]?.c ?? 0;
-    if (have !== n) {
-      // Resume after an interrupted load only on a chunk boundary (each chunk is one INSERT … SELECT).
-      if (have % chunk !== 0 || have > n) throw new Error(`${database}.spend_logs holds ${have} calls: drop it`);
-      console.log(`clickhouse: loading ${n - have} calls into ${database} …`);
-      // Loading 5M calls through four materialized views can take minutes on a busy machine.
-      const loader = createClient({ url: values['clickhouse-url'], database, request_timeout: 7_200_000 });
-      const started = performance.now();
-      try {
-        for (let from = have; from < n; from += chunk) {
-          await loadClickHouse(loader, n, from, Math.min(n, from + chunk));
-          console.log(`  ${Math.min(n, from + chunk)} / ${n} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-        }
-      } finally {
-        await loader.close();
-      }
-    }
     if (pgClient) {
       await pgClient.connect();
-      await preparePostgres(pgClient, n, chunk);
+      postgresDataset = await preparePostgres(pgClient, n, chunk, values.reload);
       // Generous to Postgres: LiteLLM's default work_mem is 4MB; aggregates here get 64MB.
       await pgClient.query(`SET work_mem = '64MB'`);
       await checkSameData(app, pgClient);
@@ -248,6 +310,7 @@ export async function run(argv: string[]): Promise<void> {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30) },
       note: 'Shared 2-core machine (other helpers running): numbers are noisy. Spendhouse is timed through app.inject (HTTP handler, JSON); Postgres as raw SQL over a local socket (no LiteLLM/Python overhead).',
+      datasets: { clickhouse, postgres: postgresDataset },
       reps: { spendhouse: reps, postgres: Number(values['pg-reps']) },
       results,
     };

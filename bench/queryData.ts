@@ -7,6 +7,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 
+/**
+ * Version of the formulas below. A loaded bench dataset records the version it was generated with and is
+ * reused only while it matches: bump this whenever a formula, the column list or the call count's meaning
+ * changes, and the next bench run reloads both systems.
+ */
+export const GENERATOR_VERSION = 1;
+
 export const DAY_MS = 86_400_000;
 export const SPAN_MS = 30 * DAY_MS;
 /** The 30 days end at a fixed midnight so runs are comparable and windows fall on whole days. */
