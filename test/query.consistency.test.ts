@@ -89,7 +89,8 @@ describe('one spend total everywhere', () => {
       }
     };
     await viaTable('team_daily by team', { group_by: ['team'] }, 'spend_team_daily');
-    await viaTable('daily by tag', { group_by: ['team'], tags: { none: ['nope'] } }, 'spend_daily');
+    await viaTable('team_tags_daily by tag', { group_by: ['team'], tags: { none: ['nope'] } }, 'spend_team_tags_daily');
+    await viaTable('daily by tag', { group_by: ['model'], tags: { none: ['nope'] } }, 'spend_daily');
     await viaTable('key_daily by key', { group_by: ['key', 'user'], granularity: 'day' }, 'spend_key_daily');
     await viaTable('hourly by hour', { group_by: ['customer'], granularity: 'hour' }, 'spend_hourly');
     await viaTable('hourly_team by hour', { group_by: ['tag'], granularity: 'hour' }, 'spend_hourly_team');

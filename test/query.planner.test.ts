@@ -24,8 +24,12 @@ describe('query planner', () => {
     assert.equal(table({ dimensions: ['model', 'call_type'], granularity: 'month' }), 'spend_team_daily');
   });
 
-  it('answers tag questions over whole UTC days from spend_daily', () => {
-    assert.equal(table({ dimensions: ['team', 'tag'] }), 'spend_daily');
+  it('answers tag questions by team or status over whole UTC days from spend_team_tags_daily', () => {
+    assert.equal(table({ dimensions: ['team', 'tag'] }), 'spend_team_tags_daily');
+    assert.equal(table({ dimensions: ['tag', 'status'], granularity: 'week' }), 'spend_team_tags_daily');
+  });
+
+  it('answers tag questions with model or provider over whole UTC days from spend_daily', () => {
     assert.equal(table({ dimensions: ['model', 'tag'], granularity: 'day' }), 'spend_daily');
     assert.equal(table({ dimensions: ['tag', 'status', 'provider'], granularity: 'month' }), 'spend_daily');
   });

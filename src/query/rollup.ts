@@ -1,5 +1,6 @@
 // The rollups as the planner sees them, smallest first, each with the dimensions it keeps:
 // - spend_team_daily (query, 052): day × team × model × provider × status class × call type, no tags;
+// - spend_team_tags_daily (query, 053): day × team × status class × exact tag set (tag questions by team);
 // - spend_daily (ingest, 012): day × team × model × provider × status class × exact tag set;
 // - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
 // - spend_hourly_team (ingest, 013): hour × team × model × provider × status × call type × tag set;
@@ -36,6 +37,15 @@ export const TEAM_DAILY: SourceCatalog = {
   time: 'toDateTime(day)',
   grainMs: DAY_MS,
   dimensions: { team: 'team_id', model: 'model', provider: 'provider', status: 'status_class', call_type: 'call_type' },
+  metrics: summed(),
+};
+
+export const TEAM_TAGS_DAILY: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_team_tags_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  dimensions: { team: 'team_id', status: 'status_class', tag: 'tags' },
   metrics: summed(),
 };
 
@@ -102,7 +112,7 @@ export const HOURLY: SourceCatalog = {
 };
 
 /** Planner preference: the smallest table that can answer wins. */
-export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, DAILY, KEY_DAILY, HOURLY_TEAM, HOURLY];
+export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, TEAM_TAGS_DAILY, DAILY, KEY_DAILY, HOURLY_TEAM, HOURLY];
 
 const NEGATIVE_TTL_MS = 30_000;
 const probes = new WeakMap<Warehouse, { rollups: SourceCatalog[]; complete: boolean; at: number }>();
