@@ -4,11 +4,11 @@
 // (internal_replication: the Replicated tables copy data between replicas, Distributed writes one replica
 // per shard), its own {shard}/{replica} macros and the distributed DDL queue (ON CLUSTER). Everything lives
 // in one data directory; nodes can be stopped and started again (replica failure tests).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { clickhouseConfigXml, pingClickhouse } from './clickhouseServer.js';
-import { ensureBinary, type ManagedProcess, spawnManaged, waitFor } from './process.js';
+import { ensureBinary, ensureInstalled, type ManagedProcess, spawnManaged, waitFor } from './process.js';
 
 export interface ClusterLayout {
   name: string;
@@ -91,7 +91,9 @@ function zookeeperOk(port: number): Promise<boolean> {
 }
 
 async function startZookeeper(dataRoot: string, port: number): Promise<ManagedProcess> {
-  await ensureBinary('java', ['zookeeper']);
+  const classpath = '/usr/share/java/zookeeper.jar';
+  // Checks the jar, not java: a JRE from another package is no ZooKeeper.
+  await ensureInstalled('ZooKeeper', () => existsSync(classpath), ['zookeeper']);
   const dir = join(dataRoot, 'zookeeper');
   mkdirSync(join(dir, 'data'), { recursive: true });
   const cfg = join(dir, 'zoo.cfg');
@@ -108,7 +110,6 @@ async function startZookeeper(dataRoot: string, port: number): Promise<ManagedPr
       '',
     ].join('\n'),
   );
-  const classpath = '/usr/share/java/zookeeper.jar';
   const proc = spawnManaged(
     'java',
     ['-Xmx256m', '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg],

@@ -18,19 +18,24 @@ function onPath(binary: string): boolean {
 
 /** Installs Debian packages for a missing server binary when we are root; otherwise explains what to do. */
 export async function ensureBinary(binary: string, debianPackages: string[]): Promise<void> {
-  if (onPath(binary)) return;
+  await ensureInstalled(binary, () => onPath(binary), debianPackages);
+}
+
+/** Like ensureBinary, for anything a package provides (`present` says whether it is there). */
+export async function ensureInstalled(what: string, present: () => boolean, debianPackages: string[]): Promise<void> {
+  if (present()) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
     throw new Error(
-      `${binary} is not installed. Install it with \`sudo apt-get install -y ${debianPackages.join(' ')}\`, ` +
+      `${what} is not installed. Install it with \`sudo apt-get install -y ${debianPackages.join(' ')}\`, ` +
         'or point Spendhouse at running servers (CLICKHOUSE_URL, REDIS_URL), or run `docker compose up -d`.',
     );
   }
-  console.error(`[spendhouse] ${binary} not found: installing ${debianPackages.join(' ')} with apt-get (root)…`);
+  console.error(`[spendhouse] ${what} not found: installing ${debianPackages.join(' ')} with apt-get (root)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', ...debianPackages], { stdio: 'inherit', env });
-  if (!onPath(binary)) throw new Error(`${binary} still not found after installing ${debianPackages.join(' ')}`);
+  if (!present()) throw new Error(`${what} still not found after installing ${debianPackages.join(' ')}`);
 }
 
 export function spawnManaged(command: string, args: string[], logFile: string): ManagedProcess {
