@@ -15,6 +15,8 @@ import { formatTable, machineInfo, writeResult } from './lib/report.js';
 const principal: Principal = {
   kind: 'key',
   isAdmin: false,
+  spendVisibility: 'key',
+  permissions: [],
   keyHash: 'h',
   keyAlias: 'a',
   userId: 'u',

@@ -13,6 +13,8 @@ import { guardrailsSchema } from '../src/guardrails/schema.js';
 const principal = (over: Partial<Principal> = {}): Principal => ({
   kind: 'key',
   isAdmin: false,
+  spendVisibility: 'key',
+  permissions: [],
   keyHash: 'hash-1',
   keyAlias: 'alias-1',
   userId: null,

@@ -1,7 +1,7 @@
 // Resolves a key hash to a Principal. The config's static `keys:` list is the first source; the
 // management API (virtual keys in ClickHouse, cached in Redis) plugs in as another resolver.
 import type { AppConfig } from '../config/load.js';
-import { hashKey, type Principal } from './principal.js';
+import { hashKey, KEY_PERMISSIONS, type Principal } from './principal.js';
 
 export type KeyResolver = (keyHash: string) => Promise<Principal | null>;
 
@@ -12,6 +12,8 @@ export function staticKeyResolver(config: AppConfig): KeyResolver {
     byHash.set(keyHash, {
       kind: 'key',
       isAdmin: false,
+      spendVisibility: 'key',
+      permissions: k.permissions ?? [],
       keyHash,
       keyAlias: k.key_alias ?? null,
       userId: k.user_id ?? null,
@@ -28,6 +30,8 @@ export function masterPrincipal(masterKey: string): Principal {
   return {
     kind: 'master',
     isAdmin: true,
+    spendVisibility: 'all',
+    permissions: [...KEY_PERMISSIONS],
     keyHash: hashKey(masterKey),
     keyAlias: 'master',
     userId: null,

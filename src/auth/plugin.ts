@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import { type KeyResolver, masterPrincipal, staticKeyResolver } from './keyStore.js';
-import { extractKey, hashKey, type Principal } from './principal.js';
+import { extractKey, hashKey, type KeyPermission, type Principal } from './principal.js';
 
 /**
  * Authenticates a request that carries no API key (the dashboard's session cookie). Returns null when the
@@ -74,9 +74,25 @@ async function authPlugin(app: FastifyInstance, opts: { config: AppConfig }): Pr
 
 export default fp(authPlugin, { name: 'auth' });
 
-/** Route guard for admin-only endpoints (management API, ingest, metrics). */
+/** Route guard for admin-only endpoints (management API, dead letters, metrics). */
 export async function requireAdmin(app: FastifyInstance, request: FastifyRequest): Promise<Principal> {
   const principal = await app.authenticate(request);
   if (!principal.isAdmin) throw new AppError('forbidden', 'this endpoint needs the master key or an admin key');
+  return principal;
+}
+
+/** Route guard for an endpoint an admin or a key granted `permission` may use (e.g. `ingest`). */
+export async function requirePermission(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  permission: KeyPermission,
+): Promise<Principal> {
+  const principal = await app.authenticate(request);
+  if (!principal.isAdmin && !principal.permissions.includes(permission)) {
+    throw new AppError(
+      'forbidden',
+      `this endpoint needs the master key, an admin key or a key with the \`${permission}\` permission`,
+    );
+  }
   return principal;
 }

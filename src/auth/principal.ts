@@ -1,9 +1,22 @@
 // Who is calling. The master key is an admin; a virtual key carries its attribution and limits.
 import { createHash } from 'node:crypto';
 
+/** What a non-admin key may do beyond calling models: `ingest` = POST /ingest/v1/records. */
+export const KEY_PERMISSIONS = ['ingest'] as const;
+export type KeyPermission = (typeof KEY_PERMISSIONS)[number];
+
+/**
+ * Whose spend the caller may read: `all` (master key, keys of proxy_admin / proxy_admin_viewer users),
+ * `team` (a key of a user who is an admin of the key's team) or `key` (only the calls made with itself).
+ */
+export type SpendVisibility = 'all' | 'team' | 'key';
+
 export interface Principal {
   kind: 'master' | 'key';
+  /** May manage keys, teams, users, budgets and everything else (master key, proxy_admin users' keys). */
   isAdmin: boolean;
+  spendVisibility: SpendVisibility;
+  permissions: KeyPermission[];
   keyHash: string;
   keyAlias: string | null;
   userId: string | null;

@@ -29,6 +29,8 @@ function contextOf(record: SpendRecord, now: Date): CallContext {
     principal: {
       kind: 'key',
       isAdmin: false,
+      spendVisibility: 'key',
+      permissions: [],
       keyHash: record.key_hash ?? '',
       keyAlias: record.key_alias,
       userId: record.user_id,

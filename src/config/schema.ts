@@ -3,6 +3,7 @@
 // (see load.ts: they become warnings, never silent drops).
 import { z } from 'zod';
 import { alertsSchema } from '../alerts/schema.js';
+import { KEY_PERMISSIONS } from '../auth/principal.js';
 import { guardrailsSchema, tagPolicySchema } from '../guardrails/schema.js';
 import { metricsSchema } from '../metrics/schema.js';
 
@@ -176,6 +177,7 @@ export const fileConfigSchema = z.strictObject({
         team_id: z.string().optional(),
         models: z.array(z.string()).optional(),
         tags: z.array(z.string()).optional(),
+        permissions: z.array(z.enum(KEY_PERMISSIONS)).optional(),
       }),
     )
     .default([]),

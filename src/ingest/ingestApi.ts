@@ -4,7 +4,7 @@
 // (with the field and the reason): one bad record never sinks the good ones (src/ingest/acceptRecords.ts).
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireAdmin } from '../auth/plugin.js';
+import { requirePermission } from '../auth/plugin.js';
 import type { AppConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import { acceptRecords } from './acceptRecords.js';
@@ -62,7 +62,7 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
 
   app.post('/ingest/v1/records', { bodyLimit: maxBytes }, async (request: FastifyRequest) => {
-    await requireAdmin(app, request);
+    await requirePermission(app, request, 'ingest');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     let raws: unknown[];
     try {

@@ -1,6 +1,7 @@
 // Stored documents of the control plane (one zod schema per kind) and how each maps onto its versioned
 // ClickHouse table (clickhouse/030_control_plane.sql). Domain docs use LiteLLM's field names; money is nano-USD.
 import { z } from 'zod';
+import { KEY_PERMISSIONS } from '../auth/principal.js';
 import { limitsDocShape } from './limits.js';
 
 const metadata = z.record(z.string(), z.unknown()).default({});
@@ -19,6 +20,8 @@ export const keyDocSchema = z.object({
   models: stringList,
   tags: stringList,
   metadata,
+  /** Extra rights of a non-admin key (`ingest`). */
+  permissions: z.array(z.enum(KEY_PERMISSIONS)).default([]),
   expires: isoTime.nullable().default(null),
   blocked: z.boolean().default(false),
   created_at: isoTime,

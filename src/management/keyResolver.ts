@@ -2,10 +2,10 @@
 // expired key is refused with a 401 that says why; a rotated key resolves to its successor until its grace
 // period ends (spend is then attributed to the new key).
 import type { KeyResolver } from '../auth/keyStore.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal, SpendVisibility } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { ControlPlane } from './control.js';
-import type { KeyDoc } from './entities.js';
+import { type KeyDoc, type MemberDoc, memberId, type UserDoc } from './entities.js';
 
 const MAX_ROTATION_HOPS = 16;
 
@@ -19,6 +19,12 @@ function metadataStrings(metadata: Record<string, unknown>): Record<string, stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return out;
+}
+
+/** LiteLLM's roles: proxy admins (and their read-only viewers) see all spend, a team's admins see the team's. */
+function spendVisibility(user: UserDoc | null, member: MemberDoc | null): SpendVisibility {
+  if (user?.user_role === 'proxy_admin' || user?.user_role === 'proxy_admin_viewer') return 'all';
+  return member?.role === 'admin' ? 'team' : 'key';
 }
 
 export function virtualKeyResolver(plane: ControlPlane): KeyResolver {
@@ -35,10 +41,16 @@ export function virtualKeyResolver(plane: ControlPlane): KeyResolver {
     if (doc.blocked) throw unauthorized('this key is blocked');
     if (expired(doc, now)) throw unauthorized(`this key expired at ${doc.expires}`);
     // A key without its own model list may call what its team may call (LiteLLM's rule).
-    const team = doc.team_id && doc.models.length === 0 ? await plane.cache.get('team', doc.team_id) : null;
+    const [team, user, member] = await Promise.all([
+      doc.team_id && doc.models.length === 0 ? plane.cache.get('team', doc.team_id) : null,
+      doc.user_id ? plane.cache.get('user', doc.user_id) : null,
+      doc.user_id && doc.team_id ? plane.cache.get('member', memberId(doc.team_id, doc.user_id)) : null,
+    ]);
     const principal: Principal = {
       kind: 'key',
-      isAdmin: false,
+      isAdmin: user?.user_role === 'proxy_admin',
+      spendVisibility: spendVisibility(user, member),
+      permissions: doc.permissions,
       keyHash: doc.token,
       keyAlias: doc.key_alias,
       userId: doc.user_id,

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
-import { hashKey } from '../auth/principal.js';
+import { hashKey, KEY_PERMISSIONS, type KeyPermission } from '../auth/principal.js';
 import { addDuration } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
 import type { ControlPlane } from './control.js';
@@ -19,6 +19,10 @@ const keyFields = {
   models: z.array(z.string().min(1)).optional(),
   tags: z.array(z.string().min(1).max(200)).max(64).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** `["ingest"]`, or LiteLLM's object form `{"ingest": true}`. */
+  permissions: z
+    .union([z.array(z.enum(KEY_PERMISSIONS)), z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean())])
+    .optional(),
   /** Expiry from now (`30d`); null = never. */
   duration: durationInput.nullable().optional(),
   blocked: z.boolean().optional(),
@@ -63,6 +67,11 @@ export function newSecret(): string {
 
 type KeyChange = Omit<z.infer<typeof updateKeySchema>, 'key'>;
 
+function permissionList(input: NonNullable<KeyChange['permissions']>): KeyPermission[] {
+  const granted = Array.isArray(input) ? input : KEY_PERMISSIONS.filter((p) => input[p] === true);
+  return [...new Set(granted)].sort();
+}
+
 /** Applies the fields present in `input` to a key doc (creation starts from `base`). */
 function applyKeyFields(plane: ControlPlane, base: KeyDoc, input: KeyChange): KeyDoc {
   const now = plane.now();
@@ -73,6 +82,7 @@ function applyKeyFields(plane: ControlPlane, base: KeyDoc, input: KeyChange): Ke
   if (input.models !== undefined) doc.models = input.models;
   if (input.tags !== undefined) doc.tags = [...new Set(input.tags)].sort();
   if (input.metadata !== undefined) doc.metadata = input.metadata;
+  if (input.permissions !== undefined) doc.permissions = permissionList(input.permissions);
   if (input.blocked !== undefined) doc.blocked = input.blocked;
   if (input.duration !== undefined)
     doc.expires = input.duration ? addDuration(now, input.duration).toISOString() : null;
@@ -104,6 +114,7 @@ export async function prepareKey(
     models: [],
     tags: [],
     metadata: {},
+    permissions: [],
     expires: null,
     blocked: false,
     created_at: now,

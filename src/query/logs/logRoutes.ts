@@ -3,7 +3,7 @@
 // with its prompt/response when stored.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Sql, sql } from '../../clickhouse/sql.js';
+import { joinSql, type Sql, sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import { AppError } from '../../errors.js';
 import { scopeFor } from '../access.js';
@@ -120,7 +120,13 @@ export async function logDetail(warehouse: Warehouse, requestId: string, scope: 
     indexRow,
   );
   const at = located[0]?.start_time;
-  const scoped = scope.keyHash !== undefined ? sql` AND key_hash = ${scope.keyHash}` : sql``;
+  const scoped = joinSql(
+    [
+      scope.keyHash !== undefined ? sql` AND key_hash = ${scope.keyHash}` : sql``,
+      scope.teamId !== undefined ? sql` AND team_id = ${scope.teamId}` : sql``,
+    ],
+    '',
+  );
   const rows =
     at === undefined
       ? []

@@ -1,0 +1,134 @@
+// Who sees and does what, by role, against real ClickHouse and Redis: a key with the `ingest` permission may
+// write records (and nothing admin), a team admin's key sees its team's spend and no other, a plain member's
+// key only its own, a proxy_admin_viewer's key sees everything but cannot manage, a proxy_admin's key can.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { hashKey } from '../src/auth/principal.js';
+import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
+
+const FROM = new Date(BASE_MS).toISOString();
+const TO = new Date(BASE_MS + 24 * HOUR_MS).toISOString();
+
+describe('access by role', () => {
+  let t: TestApp;
+  const keys: Record<string, string> = {};
+
+  const call = (method: 'GET' | 'POST', url: string, key: string, payload?: unknown) =>
+    t.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
+  const admin = async (url: string, payload: unknown) => {
+    const res = await call('POST', url, TEST_MASTER_KEY, payload);
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json();
+  };
+  const totals = async (key: string, body: Record<string, unknown> = {}) => {
+    const res = await call('POST', '/spend/query', key, { from: FROM, to: TO, metrics: ['cost', 'requests'], ...body });
+    assert.equal(res.statusCode, 200, res.body);
+    const { cost_nano, requests } = res.json().totals as { cost_nano: number; requests: number };
+    return { cost_nano, requests };
+  };
+
+  before(async () => {
+    t = await startTestApp(testConfig());
+    await admin('/user/new', { user_id: 'lead', user_role: 'internal_user' });
+    await admin('/user/new', { user_id: 'dev', user_role: 'internal_user' });
+    await admin('/user/new', { user_id: 'auditor', user_role: 'proxy_admin_viewer' });
+    await admin('/user/new', { user_id: 'ops', user_role: 'proxy_admin' });
+    await admin('/team/new', {
+      team_id: 'growth',
+      members_with_roles: [
+        { user_id: 'lead', role: 'admin' },
+        { user_id: 'dev', role: 'user' },
+      ],
+    });
+    await admin('/team/new', { team_id: 'search', members_with_roles: [{ user_id: 'dev', role: 'user' }] });
+    const generate = async (name: string, body: Record<string, unknown>) => {
+      keys[name] = (await admin('/key/generate', { key_alias: name, ...body })).key;
+    };
+    await generate('lead', { user_id: 'lead', team_id: 'growth' });
+    await generate('dev', { user_id: 'dev', team_id: 'growth' });
+    await generate('dev-search', { user_id: 'dev', team_id: 'search' });
+    await generate('auditor', { user_id: 'auditor' });
+    await generate('ops', { user_id: 'ops' });
+    await generate('ingester', { permissions: ['ingest'] });
+    await generate('ingester-litellm', { permissions: { ingest: true } });
+    const row = (id: string, key: string, team: string, cost: number): CallRow => ({
+      request_id: id,
+      start_ms: BASE_MS + HOUR_MS,
+      key,
+      team,
+      cost_nano: cost,
+    });
+    // Rows carry the key hash like proxied calls do: the secret → sha256 in spendLogRow.
+    await insertCalls(t.app.warehouse, [
+      row('g-lead', keys.lead as string, 'growth', 1_000),
+      row('g-dev', keys.dev as string, 'growth', 20_000),
+      row('s-dev', keys['dev-search'] as string, 'search', 300_000),
+      row('s-other', 'sk-not-a-key-of-this-app', 'search', 4_000_000),
+    ]);
+  });
+  after(() => t.close());
+
+  it('a team admin sees the whole team, nothing of other teams, whatever it asks for', async () => {
+    assert.deepEqual(await totals(keys.lead as string), { cost_nano: 21_000, requests: 2 });
+    const sneaky = await totals(keys.lead as string, { filters: { team: { in: ['search'] } } });
+    assert.equal(sneaky.requests, 0);
+    const logs = await call('GET', `/spend/logs/v2?start_date=${FROM}&end_date=${TO}`, keys.lead as string);
+    assert.equal(logs.statusCode, 200, logs.body);
+    const ids = (logs.json().data as { request_id: string }[]).map((r) => r.request_id).sort();
+    assert.deepEqual(ids, ['g-dev', 'g-lead']);
+    const foreign = await call('GET', '/spend/logs/v2/s-dev', keys.lead as string);
+    assert.equal(foreign.statusCode, 404, foreign.body);
+  });
+
+  it('a plain member sees only its own key, even in a team it belongs to', async () => {
+    assert.deepEqual(await totals(keys.dev as string), { cost_nano: 20_000, requests: 1 });
+    assert.deepEqual(await totals(keys['dev-search'] as string), { cost_nano: 300_000, requests: 1 });
+    const own = await call('GET', '/spend/logs/v2/g-dev', keys.dev as string);
+    assert.equal(own.statusCode, 200, own.body);
+    const teammate = await call('GET', '/spend/logs/v2/g-lead', keys.dev as string);
+    assert.equal(teammate.statusCode, 404, teammate.body);
+  });
+
+  it('a proxy_admin_viewer sees all spend but cannot manage; a proxy_admin can', async () => {
+    assert.deepEqual(await totals(keys.auditor as string), { cost_nano: 4_321_000, requests: 4 });
+    const viewerList = await call('GET', '/key/list', keys.auditor as string);
+    assert.equal(viewerList.statusCode, 403, viewerList.body);
+    const opsList = await call('GET', '/key/list', keys.ops as string);
+    assert.equal(opsList.statusCode, 200, opsList.body);
+    assert.deepEqual(await totals(keys.ops as string), { cost_nano: 4_321_000, requests: 4 });
+  });
+
+  it('only keys with the ingest permission (or admins) may write records', async () => {
+    const record = (id: string) => ({
+      request_id: id,
+      start_time: new Date(BASE_MS + 2 * HOUR_MS).toISOString(),
+      model: 'gpt-4o-mini',
+      team_id: 'growth',
+      cost_usd: '0.000001',
+    });
+    for (const name of ['ingester', 'ingester-litellm']) {
+      const res = await call('POST', '/ingest/v1/records', keys[name] as string, [record(`ing-${name}`)]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().accepted, 1, res.body);
+    }
+    for (const name of ['lead', 'auditor']) {
+      const res = await call('POST', '/ingest/v1/records', keys[name] as string, [record(`no-${name}`)]);
+      assert.equal(res.statusCode, 403, res.body);
+      assert.match(res.json().error.message, /`ingest` permission/);
+    }
+    // The permission is no admin right: the ingest key cannot manage, and sees only its own (empty) spend.
+    assert.equal((await call('GET', '/key/list', keys.ingester as string)).statusCode, 403);
+    assert.deepEqual(await totals(keys.ingester as string), { cost_nano: 0, requests: 0 });
+    const info = await call('GET', `/key/info?key=${hashKey(keys['ingester-litellm'] as string)}`, TEST_MASTER_KEY);
+    assert.deepEqual(info.json().info.permissions, ['ingest']);
+  });
+
+  it('names the field of a bad permission', async () => {
+    for (const permissions of [['delete_everything'], { ingest: 'yes' }, 'ingest']) {
+      const res = await call('POST', '/key/generate', TEST_MASTER_KEY, { permissions });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(res.body, /permissions/);
+    }
+  });
+});
