@@ -35,7 +35,11 @@ function sdk(apiKey: string): OpenAI {
 
 async function chat(apiKey: string, tags: string[]): Promise<void> {
   await sdk(apiKey).chat.completions.create(
-    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hello from ${tags.join('+')}` }] },
+    {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `hello from ${tags.join('+')}` }],
+      metadata: { trace_id: `trace-${tags.join('+')}` },
+    },
     { headers: { 'x-spend-tags': tags.join(',') } },
   );
 }
@@ -217,6 +221,7 @@ test('dashboard end to end', async (s) => {
     const dialog = page.getByRole('dialog', { name: 'Call detail' });
     await dialog.getByText('hello from prod').waitFor();
     await dialog.getByText('team-a').first().waitFor();
+    await dialog.getByText('trace-prod').waitFor(); // the call's own metadata
     await screenshot(page, 'log-detail');
     await page.keyboard.press('Escape');
   });

@@ -38,7 +38,19 @@ function Payload({ title, value, stored }: { title: string; value: unknown; stor
   );
 }
 
+/** Keys the logs endpoint adds to `metadata` for LiteLLM's shape; they are shown as attribution already. */
+const DERIVED_METADATA = new Set([
+  'user_api_key',
+  'user_api_key_alias',
+  'user_api_key_team_id',
+  'user_api_key_user_id',
+  'status',
+  'error_type',
+  'cost_status',
+]);
+
 function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
+  const metadata = Object.entries(log.metadata).filter(([k]) => !DERIVED_METADATA.has(k));
   const ttft = log.completionStartTime ? Date.parse(log.completionStartTime) - Date.parse(log.startTime) : null;
   return (
     <div class="log-detail">
@@ -86,6 +98,14 @@ function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
           />
         </section>
       </div>
+      <section>
+        <h4>Metadata</h4>
+        {metadata.length ? (
+          <Rows rows={metadata} />
+        ) : (
+          <p class="muted small">No metadata was sent with this call.</p>
+        )}
+      </section>
       <Payload title="Prompt" value={log.messages} stored={session.storePrompts} />
       <Payload title="Response" value={log.response} stored={session.storePrompts} />
     </div>
