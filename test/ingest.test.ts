@@ -6,8 +6,10 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { sql } from '../src/clickhouse/sql.js';
 import { InsertCoalescer } from '../src/ingest/coalescer.js';
+import { spendBatch } from '../src/ingest/producer.js';
 import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
+import { BatchEncoder, EncodedRows } from '../src/ingest/rows.js';
 import { SpendWriter } from '../src/ingest/writer.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
@@ -42,15 +44,12 @@ describe('ingest pipeline', () => {
     const { app } = t;
     const worker = app.spendWorker;
     assert.ok(worker);
-    const records = Array.from({ length: 50 }, (_, i) => spendRecord('retry', i));
-    const job = {
-      id: 'retry-batch',
-      data: { batch_id: 'retry-batch', origin: 'proxy', created_at: Date.now(), records },
-    };
+    const encoded = BatchEncoder.of(Array.from({ length: 50 }, (_, i) => spendRecord('retry', i)));
+    const job = { id: 'retry-batch', data: spendBatch(encoded, 'proxy', 'retry-batch') };
     await worker.process(job);
     await worker.process(job);
     // The same records under a new batch id from the ingest side: checked against ClickHouse too.
-    await worker.process({ ...job, id: 'other', data: { ...job.data, batch_id: 'other', origin: 'ingest' } });
+    await worker.process({ id: 'other', data: spendBatch(encoded, 'ingest', 'other') });
     const totals = await spendTotals(app.warehouse, 'retry-');
     assert.equal(totals.n, 50);
   });
@@ -104,7 +103,11 @@ describe('ingest pipeline', () => {
       const hooks = { onOutage: () => {}, onRecovered: () => {}, isClosing: () => false };
       const writer = new SpendWriter(app.warehouse, coalescer, hooks, 1000);
       const batch = (name: string, poisonAt = -1) =>
-        Array.from({ length: 10 }, (_, i) => spendRecord(name, i, i === poisonAt ? { model: 'poison-model' } : {}));
+        EncodedRows.fromText(
+          BatchEncoder.of(
+            Array.from({ length: 10 }, (_, i) => spendRecord(name, i, i === poisonAt ? { model: 'poison-model' } : {})),
+          ).rows(),
+        );
       const [first, second, third] = await Promise.all([
         writer.write('shared-1', batch('shared1')),
         writer.write('shared-2', batch('shared2')),

@@ -43,13 +43,14 @@ function readText(path: string): string {
 function openPipeline(config: AppConfig) {
   const redis = createRedis(config.redis);
   const warehouse = createWarehouse(config.clickhouse);
-  const producer = new SpendProducer(config.redis, { maxBatchRecords: 5000, maxBatchDelayMs: 50 });
+  const deadLetters = new DeadLetterStore(redis);
+  const producer = new SpendProducer(config.redis, deadLetters, { maxBatchRecords: 5000, maxBatchDelayMs: 50 });
   const close = async () => {
     await producer.close();
     await warehouse.client.close();
     redis.disconnect();
   };
-  return { redis, warehouse, producer, close };
+  return { redis, warehouse, producer, deadLetters, close };
 }
 
 async function runImport(config: AppConfig, paths: string[]): Promise<number> {
@@ -102,8 +103,7 @@ async function runImport(config: AppConfig, paths: string[]): Promise<number> {
 }
 
 async function runDeadLetters(config: AppConfig, action: string | undefined): Promise<number> {
-  const { redis, producer, close } = openPipeline(config);
-  const store = new DeadLetterStore(redis);
+  const { producer, deadLetters: store, close } = openPipeline(config);
   try {
     if (action === 'replay') {
       const result = await store.replay((records, batchId) => producer.enqueue(records, 'replay', batchId));

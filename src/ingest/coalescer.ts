@@ -3,15 +3,42 @@
 // flight, rows of other batches wait and go together in the next one. Idle, a batch is sent at once (no
 // added latency); under backlog inserts grow by themselves. Each insert's query_id is recorded under every
 // batch in it before it is sent, so a later attempt of any of those batches can wait for it to finish.
+// Rows are the producer's JSONEachRow text, stamped with inserted_at and streamed to ClickHouse as they are.
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
+import { ident, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { recordBatchQuery } from './dedup.js';
-import type { SpendLogRow } from './rows.js';
+import { type EncodedRows, stampInsertedAt } from './rows.js';
+
+const ROW_TABLES = ['spend_logs', 'spend_payloads'] as const;
+
+/**
+ * Sends queued JSONEachRow texts (joined by newlines) as one INSERT, each row stamped with inserted_at now.
+ * `exec` with a byte stream: the client's `insert` would parse nothing but re-encode objects.
+ */
+export async function insertRowText(
+  warehouse: Warehouse,
+  table: (typeof ROW_TABLES)[number],
+  texts: readonly string[],
+  queryId?: string,
+): Promise<void> {
+  const insertedAt = Math.floor(Date.now() / 1000);
+  const chunks = texts.flatMap((text, i) => (i === 0 ? [] : ['\n']).concat(stampInsertedAt(text, insertedAt)));
+  const result = await warehouse.client.exec({
+    query: sql`INSERT INTO ${ident(table, ROW_TABLES)} FORMAT JSONEachRow`.text,
+    values: Readable.from(chunks, { objectMode: false }),
+    query_id: queryId,
+  });
+  result.stream.resume();
+  await finished(result.stream);
+}
 
 interface Pending {
   batchId: string;
-  rows: SpendLogRow[];
+  rows: EncodedRows;
   resolve(): void;
   reject(err: InsertError): void;
 }
@@ -38,7 +65,7 @@ export class InsertCoalescer {
   ) {}
 
   /** Resolves once the rows are committed; rejects with an InsertError (possibly shared with other batches). */
-  insert(batchId: string, rows: SpendLogRow[]): Promise<void> {
+  insert(batchId: string, rows: EncodedRows): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ batchId, rows, resolve, reject });
       this.pump();
@@ -46,7 +73,7 @@ export class InsertCoalescer {
   }
 
   /** Sends these rows in an insert of their own, now (bisection of a refused batch). */
-  insertAlone(batchId: string, rows: SpendLogRow[]): Promise<void> {
+  insertAlone(batchId: string, rows: EncodedRows): Promise<void> {
     return new Promise((resolve, reject) => void this.send([{ batchId, rows, resolve, reject }]));
   }
 
@@ -78,12 +105,12 @@ export class InsertCoalescer {
         group.map((p) => p.batchId),
         queryId,
       );
-      await this.warehouse.client.insert({
-        table: 'spend_logs',
-        values: group.length === 1 ? (group[0]?.rows ?? []) : group.flatMap((p) => p.rows),
-        format: 'JSONEachRow',
-        query_id: queryId,
-      });
+      await insertRowText(
+        this.warehouse,
+        'spend_logs',
+        group.map((p) => p.rows.text),
+        queryId,
+      );
       for (const p of group) p.resolve();
     } catch (err) {
       for (const p of group) p.reject(new InsertError(err, queryId));

@@ -67,12 +67,12 @@ export function createInsertWarehouse(config: AppConfig['clickhouse'], url = con
 async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Promise<void> {
   const { config } = opts;
   const settings = config.ingest;
-  const producer = new SpendProducer(config.redis, {
+  const deadLetters = new DeadLetterStore(app.redis);
+  const producer = new SpendProducer(config.redis, deadLetters, {
     maxBatchRecords: settings.batchMaxRecords,
     maxBatchDelayMs: settings.batchMaxMs,
     onError: (err, attempt) => app.log.warn({ err: err.message, attempt }, 'spend batch not queued yet; retrying'),
   });
-  const deadLetters = new DeadLetterStore(app.redis);
   app.decorate('spendProducer', producer);
   app.decorate('spendSink', opts.sink ?? producer);
   app.decorate('deadLetters', deadLetters);

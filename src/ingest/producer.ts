@@ -1,12 +1,16 @@
 // The proxy's SpendSink in production: micro-batches SpendRecords (a size and a time threshold) into
-// BullMQ jobs. submit() never blocks a proxied call; flush() and close() hand everything buffered to the
-// queue first, so a SIGTERM loses nothing. If Redis refuses an add, the batch is kept and retried (the
-// same batch id, so a retried add that had in fact succeeded is recognised by the worker).
+// BullMQ jobs. Each record is encoded into its ClickHouse row as it is submitted (BatchEncoder: column
+// check, JSONEachRow line), so a job carries ready-to-send text; a record its columns cannot hold goes to
+// the dead-letter queue instead. submit() never blocks a proxied call; flush() and close() hand everything
+// buffered to the queue first, so a SIGTERM loses nothing. If Redis refuses an add, the batch is kept and
+// retried (the same batch id, so a retried add that had in fact succeeded is recognised by the worker).
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/load.js';
 import type { SpendRecord } from '../spendRecord.js';
+import type { DeadLetterStore } from './deadLetters.js';
 import { type BatchOrigin, SPEND_BATCH_JOB, SPEND_QUEUE_NAME, type SpendBatch, spendQueueOptions } from './queue.js';
+import { BatchEncoder } from './rows.js';
 import type { SpendSink } from './sink.js';
 
 export interface ProducerOptions {
@@ -19,15 +23,21 @@ export interface ProducerOptions {
 
 const ADD_RETRY_MAX_MS = 5_000;
 
+/** A job's payload from encoded records (refused ones are the caller's to dead-letter). */
+export function spendBatch(encoder: BatchEncoder, origin: BatchOrigin, batchId: string): SpendBatch {
+  return { batch_id: batchId, origin, created_at: Date.now(), rows: encoder.rows(), payloads: encoder.payloads() };
+}
+
 export class SpendProducer implements SpendSink {
   readonly queue: Queue;
-  private buffer: SpendRecord[] = [];
+  private buffer = new BatchEncoder();
   private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
     redis: AppConfig['redis'],
+    private readonly deadLetters: DeadLetterStore,
     private readonly options: ProducerOptions,
   ) {
     this.queue = new Queue(SPEND_QUEUE_NAME, spendQueueOptions(redis));
@@ -37,16 +47,30 @@ export class SpendProducer implements SpendSink {
 
   submit(record: SpendRecord): void {
     if (this.closed) throw new Error('spend producer is closed');
-    this.buffer.push(record);
-    if (this.buffer.length >= this.options.maxBatchRecords) this.seal();
+    this.buffer.add(record);
+    if (this.buffer.size >= this.options.maxBatchRecords) this.seal();
     else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.options.maxBatchDelayMs);
   }
 
   /** Enqueues one batch now and resolves once Redis holds it (used by the ingest API and replay). */
   async enqueue(records: SpendRecord[], origin: BatchOrigin, batchId: string = randomUUID()): Promise<string> {
-    const batch: SpendBatch = { batch_id: batchId, origin, created_at: Date.now(), records };
-    await this.queue.add(SPEND_BATCH_JOB, batch, { jobId: batchId });
+    await this.add(BatchEncoder.of(records), origin, batchId);
     return batchId;
+  }
+
+  /** Dead-letters the refused records (once, even when the add is retried), then queues the rows. */
+  private async add(encoder: BatchEncoder, origin: BatchOrigin, batchId: string): Promise<void> {
+    if (encoder.refused.length) {
+      const letters = encoder.refused.map((r) => ({
+        stage: 'validation' as const,
+        reason: r.reason,
+        record: r.record,
+      }));
+      await this.deadLetters.add(batchId, origin, letters);
+      encoder.refused.length = 0;
+    }
+    if (encoder.rowCount === 0) return;
+    await this.queue.add(SPEND_BATCH_JOB, spendBatch(encoder, origin, batchId), { jobId: batchId });
   }
 
   async flush(): Promise<void> {
@@ -63,24 +87,24 @@ export class SpendProducer implements SpendSink {
 
   /** Records buffered or being added right now (status endpoint). */
   get pending(): number {
-    return this.buffer.length + this.inFlight.size;
+    return this.buffer.size + this.inFlight.size;
   }
 
   private seal(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.buffer.length === 0) return;
-    const records = this.buffer;
-    this.buffer = [];
+    if (this.buffer.size === 0) return;
+    const encoder = this.buffer;
+    this.buffer = new BatchEncoder();
     const batchId = randomUUID();
-    const task = this.addWithRetry(records, batchId).finally(() => this.inFlight.delete(task));
+    const task = this.addWithRetry(encoder, batchId).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
-  private async addWithRetry(records: SpendRecord[], batchId: string): Promise<void> {
+  private async addWithRetry(encoder: BatchEncoder, batchId: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.enqueue(records, 'proxy', batchId);
+        await this.add(encoder, 'proxy', batchId);
         return;
       } catch (err) {
         this.options.onError?.(err as Error, attempt);

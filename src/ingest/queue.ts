@@ -1,9 +1,11 @@
 // The spend queue contract, in one place: queue name, the zod payload of a job (one micro-batch of
-// SpendRecords), job options and the Redis connection/prefix BullMQ uses. Producer, worker, the ingest API
-// and the dead-letter replay all go through this file, and the worker re-validates every payload with it.
+// SpendRecords, encoded once as ClickHouse rows), job options and the Redis connection/prefix BullMQ uses.
+// Producer, worker, the ingest API and the dead-letter replay all go through this file, and the worker
+// checks every payload with it.
 import type { DefaultJobOptions, QueueOptions, RedisOptions } from 'bullmq';
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
+import { bullKeyPrefix, bullRedisOptions } from '../redis/connection.js';
 
 export const SPEND_QUEUE_NAME = 'spend-records';
 /** BullMQ's job name (one kind of job on this queue). */
@@ -17,15 +19,21 @@ export const batchOriginSchema = z.enum(['proxy', 'ingest', 'replay']);
 export type BatchOrigin = z.infer<typeof batchOriginSchema>;
 
 /**
- * A job's payload. Records are `unknown` at this level on purpose: the worker validates each one with
- * spendRecordSchema so a single bad record goes to the dead-letter queue instead of sinking the batch.
+ * A job's payload. The producer encodes each record once (BatchEncoder in rows.ts): checked against the
+ * spend_logs columns (a record that does not fit is dead-lettered there, never queued), one JSONEachRow
+ * line per record with unique request_ids and without `inserted_at` (stamped by the worker when it sends).
+ * The worker sends this text to ClickHouse as is; a line the table still refuses is dead-lettered after
+ * bisection. Text rather than objects: serialised once, and a string costs BullMQ and GC next to nothing.
  */
 export const spendBatchSchema = z.object({
   batch_id: z.string().min(1).max(128),
   origin: batchOriginSchema,
   /** Epoch ms when the producer sealed the batch (lag metrics). */
   created_at: z.number().int().nonnegative(),
-  records: z.array(z.unknown()).min(1),
+  /** spend_logs rows: one JSON object a line (`\n`-separated, no trailing newline). */
+  rows: z.string().startsWith('{'),
+  /** spend_payloads rows (prompts/responses) in the same form; '' when no record carries any. */
+  payloads: z.string(),
 });
 export type SpendBatch = z.infer<typeof spendBatchSchema>;
 
@@ -47,27 +55,21 @@ export const spendJobOptions: DefaultJobOptions = {
   removeOnFail: false,
 };
 
-/** BullMQ connection options from the configured Redis URL (BullMQ needs maxRetriesPerRequest: null). */
+/**
+ * BullMQ connection options from the configured Redis URL (one server, Sentinel or Cluster; BullMQ needs
+ * maxRetriesPerRequest: null). BullMQ builds and closes its own clients from them.
+ */
 export function bullConnection(redis: AppConfig['redis']): RedisOptions {
-  const url = new URL(redis.url);
-  const db = Number(url.pathname.replace(/^\//, '') || 0);
-  return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    db: Number.isInteger(db) ? db : 0,
-    tls: url.protocol === 'rediss:' ? {} : undefined,
-    maxRetriesPerRequest: null,
-  };
+  return bullRedisOptions(redis.url);
 }
 
 /**
  * BullMQ ignores ioredis' keyPrefix, so it gets its own prefix under the app's key prefix: two deployments
- * (or two tests) on one Redis never share a queue. BullMQ appends `:<queue>:…` itself.
+ * (or two tests) on one Redis never share a queue. BullMQ appends `:<queue>:…` itself. On a Redis Cluster
+ * the prefix is a hash tag (`{<key_prefix>bull}`), so each queue's keys share a slot as BullMQ requires.
  */
 export function bullPrefix(redis: AppConfig['redis']): string {
-  return `${redis.keyPrefix}bull`;
+  return bullKeyPrefix(redis.url, redis.keyPrefix);
 }
 
 export function spendQueueOptions(redis: AppConfig['redis']): QueueOptions {

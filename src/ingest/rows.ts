@@ -1,30 +1,100 @@
 // SpendRecord → ClickHouse rows. The table's types are narrower than JSON numbers (DateTime is 1970–2105,
 // UInt32 durations) and 18.16 silently wraps out-of-range values on JSONEachRow inserts, so every row is
-// checked here; a record that does not fit is poison (dead-letter queue), never a wrapped number.
+// checked against its columns (rowProblems) before it is queued; a record that does not fit is poison
+// (dead-letter queue), never a wrapped number. Queued rows travel as JSONEachRow text (EncodedRows): the
+// worker sends that text to ClickHouse as it is and parses single lines only to dedup, bisect or dead-letter.
+
 import { normalizeTags, type SpendRecord, spendRecordSchema } from '../spendRecord.js';
+import type { TimedId } from './dedup.js';
 
 const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
 const MAX_UINT32 = 4_294_967_295;
+const SAFE = Number.MAX_SAFE_INTEGER;
+const TOKENS = [0, SAFE] as const;
 
-/** What the worker accepts from a job: the SpendRecord contract plus the table's own limits. */
-export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx) => {
-  for (const field of ['start_time', 'end_time'] as const) {
-    const ms = Date.parse(record[field]);
-    // An unparseable time is already reported by the ISO check.
-    if (Number.isFinite(ms) && !(ms >= 0 && ms <= MAX_DATETIME_MS)) {
-      ctx.addIssue({ code: 'custom', path: [field], message: 'outside the storable range 1970-01-01 … 2105-12-31' });
-    }
+/** The integer columns of spend_logs and the values each holds exactly (clickhouse/001_spend_logs.sql). */
+const INTEGER_COLUMNS = {
+  start_time: [0, Math.floor(MAX_DATETIME_MS / 1000)],
+  start_time_ms: [0, MAX_DATETIME_MS],
+  end_time_ms: [0, MAX_DATETIME_MS],
+  duration_ms: [0, MAX_UINT32],
+  ttft_ms: [0, MAX_UINT32],
+  status: [0, 65_535],
+  prompt_tokens: TOKENS,
+  completion_tokens: TOKENS,
+  cached_tokens: TOKENS,
+  cache_write_tokens: TOKENS,
+  reasoning_tokens: TOKENS,
+  total_tokens: TOKENS,
+  cost_nano: [-SAFE, SAFE],
+  usage_estimated: [0, 1],
+  stream: [0, 1],
+} as const satisfies Partial<Record<keyof SpendLogRow, readonly [number, number]>>;
+
+const STRING_COLUMNS = [
+  'request_id',
+  'response_id',
+  'call_type',
+  'error_type',
+  'key_hash',
+  'key_alias',
+  'user_id',
+  'team_id',
+  'customer_id',
+  'model',
+  'upstream_model',
+  'provider',
+  'cost_status',
+  'source',
+] as const satisfies readonly (keyof SpendLogRow)[];
+
+const ARRAY_COLUMNS = ['tags', 'metadata_keys', 'metadata_values'] as const satisfies readonly (keyof SpendLogRow)[];
+
+/** The SpendRecord field a column comes from (what a rejection names). */
+const RECORD_FIELD: Partial<Record<keyof SpendLogRow, keyof SpendRecord>> = {
+  start_time_ms: 'start_time',
+  end_time_ms: 'end_time',
+  metadata_keys: 'metadata',
+  metadata_values: 'metadata',
+};
+
+export interface RowProblem {
+  /** The record field at fault. */
+  field: string;
+  reason: string;
+}
+
+/** Every field of the row whose value its column cannot hold exactly (empty when the row is insertable). */
+export function rowProblems(row: QueuedRow): RowProblem[] {
+  const problems: RowProblem[] = [];
+  const fail = (column: keyof QueuedRow, reason: string) => {
+    const field = RECORD_FIELD[column] ?? column;
+    if (!problems.some((p) => p.field === field)) problems.push({ field, reason });
+  };
+  for (const column of Object.keys(INTEGER_COLUMNS) as (keyof typeof INTEGER_COLUMNS)[]) {
+    const [min, max] = INTEGER_COLUMNS[column];
+    const value = row[column];
+    if (value === null && column === 'ttft_ms') continue;
+    if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) continue;
+    const isTime = column === 'start_time' || column === 'start_time_ms' || column === 'end_time_ms';
+    fail(column, isTime ? 'outside the storable range 1970-01-01 … 2105-12-31' : `${value} is outside ${min} … ${max}`);
   }
-  if (record.duration_ms > MAX_UINT32) ctx.addIssue({ code: 'custom', path: ['duration_ms'], message: 'too large' });
-  if (record.ttft_ms !== null && record.ttft_ms > MAX_UINT32) {
-    ctx.addIssue({ code: 'custom', path: ['ttft_ms'], message: 'too large' });
+  for (const column of STRING_COLUMNS) if (typeof row[column] !== 'string') fail(column, 'expected a string');
+  for (const column of ARRAY_COLUMNS) {
+    const value: unknown = row[column];
+    if (!(Array.isArray(value) && value.every((v) => typeof v === 'string'))) fail(column, 'expected strings');
+  }
+  return problems;
+}
+
+/** What the ingest API and dead-letter replay accept: the SpendRecord contract plus the table's own limits. */
+export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx) => {
+  for (const { field, reason } of rowProblems(toSpendLogRow(record, 0))) {
+    ctx.addIssue({ code: 'custom', path: [field], message: reason });
   }
 });
 
-/**
- * The spend_logs row as sent with JSONEachRow (columns of clickhouse/001_spend_logs.sql). Built only from a
- * record that passed insertableRecordSchema, so it is not validated a second time on the hot path.
- */
+/** The spend_logs row as sent with JSONEachRow (columns of clickhouse/001_spend_logs.sql). */
 export type SpendLogRow = {
   request_id: string;
   response_id: string;
@@ -61,16 +131,22 @@ export type SpendLogRow = {
   inserted_at: number;
 };
 
-/** Prompts/responses, only when present on the record (store_prompts_in_spend_logs). */
-export interface SpendPayloadRow {
+/** A spend_payloads row as queued (inserted_at is stamped when sent): only for records with messages/response. */
+export interface QueuedPayloadRow {
   request_id: string;
   start_time: number;
   messages: string;
   response: string;
-  inserted_at: number;
 }
 
+/** A row as queued: everything but inserted_at, which the worker stamps when it sends the row. */
+export type QueuedRow = Omit<SpendLogRow, 'inserted_at'>;
+
 export function toSpendLogRow(record: SpendRecord, insertedAtSec: number): SpendLogRow {
+  return { ...toQueuedRow(record), inserted_at: insertedAtSec };
+}
+
+function toQueuedRow(record: SpendRecord): QueuedRow {
   const startMs = Date.parse(record.start_time);
   const metadata = Object.entries(record.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
@@ -107,11 +183,10 @@ export function toSpendLogRow(record: SpendRecord, insertedAtSec: number): Spend
     metadata_values: metadata.map(([, v]) => v),
     stream: record.stream ? 1 : 0,
     source: record.source,
-    inserted_at: insertedAtSec,
   };
 }
 
-export function toPayloadRow(record: SpendRecord, insertedAtSec: number): SpendPayloadRow | null {
+function toQueuedPayloadRow(record: SpendRecord): QueuedPayloadRow | null {
   const messages = record.messages ?? null;
   const response = record.response ?? null;
   if (messages === null && response === null) return null;
@@ -120,6 +195,157 @@ export function toPayloadRow(record: SpendRecord, insertedAtSec: number): SpendP
     start_time: Math.floor(Date.parse(record.start_time) / 1000),
     messages: messages ?? '',
     response: response ?? '',
-    inserted_at: insertedAtSec,
   };
+}
+
+/** A queued row as a SpendRecord again (dead letters hold records, so replay re-validates them as such). */
+export function fromQueuedRow(row: QueuedRow): SpendRecord {
+  return {
+    request_id: row.request_id,
+    response_id: row.response_id || null,
+    start_time: new Date(row.start_time_ms).toISOString(),
+    end_time: new Date(row.end_time_ms).toISOString(),
+    duration_ms: row.duration_ms,
+    ttft_ms: row.ttft_ms,
+    call_type: row.call_type,
+    status: row.status,
+    error_type: row.error_type || null,
+    key_hash: row.key_hash || null,
+    key_alias: row.key_alias || null,
+    user_id: row.user_id || null,
+    team_id: row.team_id || null,
+    customer_id: row.customer_id || null,
+    model: row.model,
+    upstream_model: row.upstream_model,
+    provider: row.provider,
+    prompt_tokens: row.prompt_tokens,
+    completion_tokens: row.completion_tokens,
+    cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
+    reasoning_tokens: row.reasoning_tokens,
+    total_tokens: row.total_tokens,
+    cost_nano: row.cost_nano,
+    cost_status: row.cost_status as SpendRecord['cost_status'],
+    usage_estimated: row.usage_estimated === 1,
+    tags: row.tags,
+    metadata: Object.fromEntries(row.metadata_keys.map((k, i) => [k, row.metadata_values[i] ?? ''])),
+    stream: row.stream === 1,
+    source: row.source as SpendRecord['source'],
+  };
+}
+
+/**
+ * Encodes records for one queued batch, once: each becomes a JSONEachRow line (and a spend_payloads line
+ * when it carries messages/response). A record whose values its columns cannot hold is refused with the
+ * fields at fault (the caller dead-letters it); a repeated request_id keeps its first record.
+ */
+export class BatchEncoder {
+  static of(records: Iterable<SpendRecord>): BatchEncoder {
+    const encoder = new BatchEncoder();
+    for (const record of records) encoder.add(record);
+    return encoder;
+  }
+
+  private readonly lines: string[] = [];
+  private readonly payloadLines: string[] = [];
+  private readonly ids = new Set<string>();
+  readonly refused: { record: SpendRecord; reason: string }[] = [];
+
+  add(record: SpendRecord): void {
+    if (this.ids.has(record.request_id)) return;
+    const row = toQueuedRow(record);
+    const problems = rowProblems(row);
+    if (problems.length) {
+      this.refused.push({ record, reason: problems.map((p) => `${p.field}: ${p.reason}`).join('; ') });
+      return;
+    }
+    this.ids.add(record.request_id);
+    this.lines.push(JSON.stringify(row));
+    const payload = toQueuedPayloadRow(record);
+    if (payload) this.payloadLines.push(JSON.stringify(payload));
+  }
+
+  /** Records taken so far (encoded or refused). */
+  get size(): number {
+    return this.lines.length + this.refused.length;
+  }
+
+  get rowCount(): number {
+    return this.lines.length;
+  }
+
+  /** spend_logs rows, one JSON object a line. */
+  rows(): string {
+    return this.lines.join('\n');
+  }
+
+  /** spend_payloads rows, one JSON object a line ('' when none). */
+  payloads(): string {
+    return this.payloadLines.join('\n');
+  }
+}
+
+/**
+ * Queued rows as the worker holds them: the JSONEachRow text it sends as is, split into lines that are
+ * parsed only when a row's key or record is needed (duplicate check, bisection, dead letters).
+ */
+export class EncodedRows {
+  private parsedKeys: TimedId[] | null = null;
+
+  private constructor(
+    readonly lines: readonly string[],
+    private joined: string | null,
+  ) {}
+
+  static fromText(text: string): EncodedRows {
+    return new EncodedRows(text.split('\n'), text);
+  }
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  get text(): string {
+    if (this.joined === null) this.joined = this.lines.join('\n');
+    return this.joined;
+  }
+
+  /** request_id and start_time of every row. */
+  keys(): TimedId[] {
+    if (this.parsedKeys === null) {
+      this.parsedKeys = this.lines.map((line) => {
+        const row = JSON.parse(line) as QueuedRow;
+        return { request_id: row.request_id, start_time: row.start_time };
+      });
+    }
+    return this.parsedKeys;
+  }
+
+  /** These rows minus those whose request_id is in `ids`. */
+  without(ids: ReadonlySet<string>): EncodedRows {
+    if (ids.size === 0) return this;
+    const keys = this.keys();
+    return new EncodedRows(
+      this.lines.filter((_line, i) => !ids.has(keys[i]?.request_id ?? '')),
+      null,
+    );
+  }
+
+  slice(start: number, end?: number): EncodedRows {
+    return new EncodedRows(this.lines.slice(start, end), null);
+  }
+
+  record(index: number): SpendRecord {
+    return fromQueuedRow(JSON.parse(this.lines[index] ?? 'null') as QueuedRow);
+  }
+}
+
+/**
+ * Queued JSONEachRow text with every row stamped `inserted_at` (the time it is sent, which the archive's
+ * late-row scan relies on). Every line starts with `{"` and JSON text never holds a raw newline, so
+ * "start of text" and "\n{" are exactly the row starts.
+ */
+export function stampInsertedAt(text: string, insertedAtSec: number): string {
+  const field = `{"inserted_at":${Math.floor(insertedAtSec)},`;
+  return field + text.slice(1).replaceAll('\n{', `\n${field}`);
 }

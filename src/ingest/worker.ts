@@ -7,12 +7,11 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { AppConfig } from '../config/load.js';
-import type { SpendRecord } from '../spendRecord.js';
 import { InsertCoalescer } from './coalescer.js';
 import type { DeadLetterStore, NewDeadLetter } from './deadLetters.js';
 import { batchQueries, beginBatchAttempt, endBatchAttempt, renewBatchAttempt } from './dedup.js';
 import { bullConnection, bullPrefix, retryDelayMs, SPEND_QUEUE_NAME, spendBatchSchema } from './queue.js';
-import { insertableRecordSchema } from './rows.js';
+import { EncodedRows } from './rows.js';
 import { SpendWriter } from './writer.js';
 
 /** Rows per shared insert: ClickHouse 18.16 takes ~89k rows/s from one client in 50k-row inserts. */
@@ -137,19 +136,6 @@ export class SpendWorker {
       return;
     }
     const batch = envelope.data;
-    const letters: NewDeadLetter[] = [];
-    const unique = new Map<string, SpendRecord>();
-    for (const raw of batch.records) {
-      const parsed = insertableRecordSchema.safeParse(raw);
-      if (!parsed.success) {
-        const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
-        letters.push({ stage: 'validation', reason, record: raw });
-      } else if (unique.has(parsed.data.request_id)) {
-        this.status.duplicates_skipped += 1;
-      } else {
-        unique.set(parsed.data.request_id, parsed.data);
-      }
-    }
 
     const token = randomUUID();
     const attempt = await beginBatchAttempt(redis, batch.batch_id, token, this.options.batchLockMs);
@@ -161,19 +147,24 @@ export class SpendWorker {
       Math.max(100, Math.floor(lockTtl / 3)),
     );
     try {
-      let records = [...unique.values()];
+      // The producer checked every row against its columns and made request_ids unique within the batch.
+      let rows = EncodedRows.fromText(batch.rows);
       // Fresh proxy ids cannot be in ClickHouse on a batch's very first attempt; anything else may be.
       // An earlier attempt's inserts may still be running on the server: wait for them, then look.
       if (!(batch.origin === 'proxy' && attempt.firstAttempt)) {
         await this.writer.waitForQueries(await batchQueries(redis, batch.batch_id));
-        const before = records.length;
-        records = await this.writer.withoutExisting(records);
-        this.status.duplicates_skipped += before - records.length;
+        const before = rows.length;
+        rows = await this.writer.withoutExisting(rows);
+        this.status.duplicates_skipped += before - rows.length;
       }
-      const refused = await this.writer.write(batch.batch_id, records);
-      for (const r of refused) letters.push({ stage: 'clickhouse', reason: r.reason, record: r.record });
+      const refused = await this.writer.write(batch.batch_id, rows, batch.payloads);
+      const letters: NewDeadLetter[] = refused.map((r) => ({
+        stage: 'clickhouse',
+        reason: r.reason,
+        record: r.record,
+      }));
       await deadLetters.add(batch.batch_id, batch.origin, letters);
-      this.status.records_inserted += records.length - refused.length;
+      this.status.records_inserted += rows.length - refused.length;
       this.status.dead_lettered += letters.length;
       this.status.batches_done += 1;
       this.status.last_insert_at = new Date().toISOString();

@@ -6,16 +6,17 @@
 // - data errors (the table refuses a value) are isolated by bisection with the same wait-and-re-check
 //   between steps: the good records go in, each refused record is returned with ClickHouse's reason.
 // spend_logs inserts go through the InsertCoalescer (group commit with the other batches in hand), which
-// records each insert's query_id under its batches for a later attempt to wait on.
+// records each insert's query_id under its batches for a later attempt to wait on. Rows are the queued
+// JSONEachRow text (EncodedRows): lines are parsed only to look up, bisect or dead-letter them.
 import { ClickHouseError } from '@clickhouse/client';
 import { z } from 'zod';
 import { joinSql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { SpendRecord } from '../spendRecord.js';
-import { type InsertCoalescer, InsertError } from './coalescer.js';
+import { type InsertCoalescer, InsertError, insertRowText } from './coalescer.js';
 import { existingRequestIds } from './dedup.js';
 import { retryDelayMs } from './queue.js';
-import { type SpendLogRow, toPayloadRow, toSpendLogRow } from './rows.js';
+import type { EncodedRows } from './rows.js';
 
 /** ClickHouse error codes that mean "this data", not "this server": CANNOT_PARSE_*, TYPE_MISMATCH, … */
 const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 395, 469]);
@@ -104,26 +105,22 @@ export class SpendWriter {
     }
   }
 
-  async withoutExisting(records: SpendRecord[]): Promise<SpendRecord[]> {
-    if (records.length === 0) return records;
-    const items = records.map((r) => ({
-      request_id: r.request_id,
-      start_time: Math.floor(Date.parse(r.start_time) / 1000),
-    }));
-    const existing = await this.retrying(() => existingRequestIds(this.warehouse, items));
-    return existing.size ? records.filter((r) => !existing.has(r.request_id)) : records;
+  async withoutExisting(rows: EncodedRows): Promise<EncodedRows> {
+    if (rows.length === 0) return rows;
+    const existing = await this.retrying(() => existingRequestIds(this.warehouse, rows.keys()));
+    return rows.without(existing);
   }
 
   /**
-   * Inserts records (none of which spend_logs holds yet) and returns the ones ClickHouse refused.
-   * Transient failures are retried forever; a data error (maybe another batch's, in a shared insert) makes
-   * the batch go alone, then bisect.
+   * Inserts rows (none of which spend_logs holds yet), after their payload rows, and returns the records
+   * ClickHouse refused. Transient failures are retried forever; a data error (maybe another batch's, in a
+   * shared insert) makes the batch go alone, then bisect.
    */
-  async write(batchId: string, records: SpendRecord[]): Promise<Refused[]> {
-    await this.writePayloads(records);
-    const shared = await this.insertExactly(records, (rows) => this.coalescer.insert(batchId, rows));
+  async write(batchId: string, rows: EncodedRows, payloads = ''): Promise<Refused[]> {
+    await this.writePayloads(payloads);
+    const shared = await this.insertExactly(rows, (part) => this.coalescer.insert(batchId, part));
     if (!shared) return [];
-    const alone = await this.insertExactly(shared.remaining, (rows) => this.coalescer.insertAlone(batchId, rows));
+    const alone = await this.insertExactly(shared.remaining, (part) => this.coalescer.insertAlone(batchId, part));
     return alone ? this.isolate(batchId, alone.remaining, alone.refusedBy) : [];
   }
 
@@ -133,14 +130,13 @@ export class SpendWriter {
    * null when done, or the data error and the records still unstored.
    */
   private async insertExactly(
-    records: SpendRecord[],
-    send: (rows: SpendLogRow[]) => Promise<void>,
-  ): Promise<{ refusedBy: Error; remaining: SpendRecord[] } | null> {
-    let pending = records;
+    rows: EncodedRows,
+    send: (rows: EncodedRows) => Promise<void>,
+  ): Promise<{ refusedBy: Error; remaining: EncodedRows } | null> {
+    let pending = rows;
     for (let attempt = 1; pending.length; attempt++) {
-      const insertedAt = Math.floor(Date.now() / 1000);
       try {
-        await send(pending.map((r) => toSpendLogRow(r, insertedAt)));
+        await send(pending);
         this.hooks.onRecovered();
         return null;
       } catch (err) {
@@ -155,25 +151,21 @@ export class SpendWriter {
     return null;
   }
 
-  /** `records` failed together with `err`: bisect with direct inserts until each refused record stands alone. */
-  private async isolate(batchId: string, records: SpendRecord[], err: Error): Promise<Refused[]> {
-    if (records.length === 1) return [{ record: records[0] as SpendRecord, reason: `ClickHouse: ${err.message}` }];
-    const middle = Math.ceil(records.length / 2);
+  /** `rows` failed together with `err`: bisect with direct inserts until each refused row stands alone. */
+  private async isolate(batchId: string, rows: EncodedRows, err: Error): Promise<Refused[]> {
+    if (rows.length === 1) return [{ record: rows.record(0), reason: `ClickHouse: ${err.message}` }];
+    const middle = Math.ceil(rows.length / 2);
     const refused: Refused[] = [];
-    for (const half of [records.slice(0, middle), records.slice(middle)]) {
-      const failed = await this.insertExactly(half, (rows) => this.coalescer.insertAlone(batchId, rows));
+    for (const half of [rows.slice(0, middle), rows.slice(middle)]) {
+      const failed = await this.insertExactly(half, (part) => this.coalescer.insertAlone(batchId, part));
       if (failed) refused.push(...(await this.isolate(batchId, failed.remaining, failed.refusedBy)));
     }
     return refused;
   }
 
   /** Payloads go first into a ReplacingMergeTree: a repeat collapses, while a spend row must never repeat. */
-  private async writePayloads(records: SpendRecord[]): Promise<void> {
-    const insertedAt = Math.floor(Date.now() / 1000);
-    const payloads = records.flatMap((r) => toPayloadRow(r, insertedAt) ?? []);
-    if (payloads.length === 0) return;
-    await this.retrying(() =>
-      this.warehouse.client.insert({ table: 'spend_payloads', values: payloads, format: 'JSONEachRow' }),
-    );
+  private async writePayloads(payloads: string): Promise<void> {
+    if (payloads === '') return;
+    await this.retrying(() => insertRowText(this.warehouse, 'spend_payloads', [payloads]));
   }
 }
