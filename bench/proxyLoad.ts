@@ -1,22 +1,25 @@
 // Proxy load, open loop: what Spendhouse adds to a call, and how many calls it keeps up with, with budgets
 // reserved and settled and every record flowing through BullMQ into ClickHouse (the honest configuration).
 //   npm run bench -- proxy [--rates 500,1000,2000,5000] [--seconds 10] [--stream-rate 1000]
-//                          [--saturation-connections 64] [--latency-ms 2] [--profile]
+//                          [--saturation-connections 64] [--latency-ms 2] [--proxies N] [--cutoff-ms 2000]
+//                          [--profile]
 //   npm run bench -- proxy --target https://gateway.example.com --key sk-… [--rates 5,20] [--seconds 30]
-// Four processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve`), the load generator, and
-// this one (which only coordinates and samples /proc). Each rate runs direct to the fake provider, then
-// through Spendhouse, in the same run; "added" is the difference of the two percentiles.
+// Processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve`: one in role `all`, or with
+// --proxies N that many in role `proxy` plus one `worker`), the load generator, and this one (which only
+// coordinates and samples /proc). Each rate runs direct to the fake provider, then through Spendhouse, in
+// the same run; "added" is the difference of the two percentiles.
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forkTs } from './lib/children.js';
 import { topSelfFramesOf } from './lib/cpuProfile.js';
 import { type LoadGenerator, startLoadGenerator } from './lib/loadGenerator.js';
 import type { LoadJob } from './lib/loadJob.js';
-import { ProcessSampler } from './lib/procStats.js';
+import type { LoopReport } from './lib/loopProbe.js';
+import { MachineSampler, ProcessSampler, type ProcessUsage, pidListeningOn } from './lib/procStats.js';
 import { machineInfo, writeResult } from './lib/report.js';
-import { type SpendhouseProcess, startSpendhouse } from './lib/spendhouseProcess.js';
+import { type SpendhouseDeployment, startSpendhouse } from './lib/spendhouseProcess.js';
 import { printProxyLoad, type Row } from './proxyLoadTable.js';
 import { runAgainstTarget } from './proxyTarget.js';
 
@@ -29,6 +32,12 @@ const chatBody = (stream: boolean) =>
     tags: ['bench:load', 'env:bench'],
   });
 
+export const PROXY_DEFAULTS = {
+  rates: '500,1000,2000,5000',
+  seconds: '10',
+  cutoffMs: '2000',
+};
+
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -38,6 +47,9 @@ export async function run(argv: string[]): Promise<void> {
       'stream-rate': { type: 'string', default: '1000' },
       'saturation-connections': { type: 'string', default: '64' },
       'latency-ms': { type: 'string', default: '2' },
+      proxies: { type: 'string', default: '0' },
+      'node-options': { type: 'string', default: '' },
+      'cutoff-ms': { type: 'string', default: PROXY_DEFAULTS.cutoffMs },
       profile: { type: 'boolean', default: false },
       target: { type: 'string' },
       key: { type: 'string' },
@@ -46,38 +58,58 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   const rates = (s: string) => s.split(',').map(Number);
+  const cutoffMs = Number(values['cutoff-ms']);
   if (values.target) {
     if (!values.key) throw new Error('--target needs --key (a Spendhouse key of that deployment)');
     const seconds = Number(values.seconds ?? 30);
-    await runAgainstTarget(values.target, values.key, rates(values.rates ?? '5,20'), seconds * 1000);
+    await runAgainstTarget(values.target, values.key, rates(values.rates ?? '5,20'), seconds * 1000, cutoffMs);
     return;
   }
-  const durationMs = Number(values.seconds ?? 10) * 1000;
+  const proxies = Number(values.proxies);
+  if (!Number.isInteger(proxies) || proxies < 0) throw new Error('--proxies must be 0 (one `all` process) or more');
+  const durationMs = Number(values.seconds ?? PROXY_DEFAULTS.seconds) * 1000;
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'spendhouse-prof-')) : undefined;
   const machine = machineInfo();
   const fake = await forkTs<string>('./fakeUpstreamChild.ts', { FAKE_LATENCY_MS: values['latency-ms'] });
   const spendhouse = await startSpendhouse(
     { clickhouseUrl: values['clickhouse-url'], redisUrl: values['redis-url'] },
     fake.ready,
-    { cpuProfileDir: profileDir },
+    { proxies, cpuProfileDir: profileDir, nodeOptions: values['node-options'].split(' ').filter(Boolean) },
   );
   const generator = await startLoadGenerator();
+  const services = {
+    redis: localPid(values['redis-url']),
+    clickhouse: localPid(values['clickhouse-url']),
+  };
   try {
     let outcome: StepsOutcome;
     try {
-      outcome = await runSteps({ fake: fake.ready, fakePid: fake.pid, spendhouse, generator, values, durationMs });
+      outcome = await runSteps({
+        fake: fake.ready,
+        fakePid: fake.pid,
+        spendhouse,
+        generator,
+        services,
+        values,
+        durationMs,
+        cutoffMs,
+      });
     } finally {
       generator.stop();
       fake.stop();
       await spendhouse.stop();
     }
     const profile = profileDir ? topFramesIn(profileDir) : null;
-    const summary = printProxyLoad(outcome.rows, { durationMs, ...outcome, profile });
+    if (profileDir) console.log(`\nCPU profiles (open in Chrome DevTools or speedscope): ${profileDir}`);
+    const layout = layoutOf(proxies);
+    const summary = printProxyLoad(outcome.rows, { durationMs, cutoffMs, layout, ...outcome, profile });
     const path = writeResult('proxy', {
       machine,
       loadAverageAtEnd: loadavg(),
       upstreamLatencyMs: Number(values['latency-ms']),
       durationMs,
+      cutoffMs,
+      layout,
       ...summary,
       rows: outcome.rows,
       profile,
@@ -88,72 +120,125 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
+const layoutOf = (proxies: number) =>
+  proxies === 0 ? '1 process, role all' : `${proxies} × role proxy (round robin) + 1 × role worker`;
+
+/** The pid of a service given by URL when it runs on this machine (its CPU is part of the system). */
+function localPid(url: string): number | null {
+  const { hostname, port } = new URL(url);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname) || !port) return null;
+  return pidListeningOn(Number(port));
+}
+
 interface StepsOutcome {
   rows: Row[];
-  proxiedOk: number;
+  proxiedCalls: number;
   records: number;
 }
 
 interface StepsContext {
   fake: string;
   fakePid: number;
-  spendhouse: SpendhouseProcess;
+  spendhouse: SpendhouseDeployment;
   generator: LoadGenerator;
+  services: { redis: number | null; clickhouse: number | null };
   values: { rates?: string; 'stream-rate': string; 'saturation-connections': string };
   durationMs: number;
+  cutoffMs: number;
 }
 
+/** CPU summed over the Spendhouse processes; RSS summed too (each process has its own heap). */
+function combined(usages: ProcessUsage[]): ProcessUsage {
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    cpuPct: round(usages.reduce((n, u) => n + u.cpuPct, 0)),
+    cpuMs: usages.reduce((n, u) => n + u.cpuMs, 0),
+    rssMaxMb: round(usages.reduce((n, u) => n + u.rssMaxMb, 0)),
+  };
+}
+
+/** The worst event loop among the proxies, GC summed. */
+function worstLoop(reports: LoopReport[]): LoopReport {
+  return {
+    delayP50Ms: Math.max(...reports.map((r) => r.delayP50Ms)),
+    delayP99Ms: Math.max(...reports.map((r) => r.delayP99Ms)),
+    delayMaxMs: Math.max(...reports.map((r) => r.delayMaxMs)),
+    gcMs: reports.reduce((n, r) => n + r.gcMs, 0),
+    gcMaxMs: Math.max(...reports.map((r) => r.gcMaxMs)),
+    gcMajor: reports.reduce((n, r) => n + r.gcMajor, 0),
+  };
+}
+
+const sampler = (pid: number | null) => (pid ? new ProcessSampler(pid) : null);
+
 /** Warm-up, each rate direct then proxied, streaming, saturation; then waits for the records. */
-async function runSteps({ fake, fakePid, spendhouse, generator, values, durationMs }: StepsContext) {
+async function runSteps(ctx: StepsContext): Promise<StepsOutcome> {
+  const { fake, fakePid, spendhouse, generator, values, durationMs, cutoffMs } = ctx;
   const rows: Row[] = [];
-  let proxiedOk = 0;
+  let proxiedCalls = 0;
   const key = await spendhouse.budgetedKey();
   const job: JobFactory = (via, stream, mode, rate) => ({
-    origin: via === 'direct' ? fake : spendhouse.origin,
-    path: '/v1/chat/completions',
+    origins: via === 'direct' ? [fake] : spendhouse.proxyOrigins,
     key: via === 'direct' ? 'sk-direct' : key,
-    bodies: [chatBody(stream)],
+    requests: [{ path: '/v1/chat/completions', body: chatBody(stream) }],
     mode,
     rate,
     connections: mode === 'closed' ? Number(values['saturation-connections']) : 1024,
     durationMs,
+    cutoffMs,
   });
   const measure = async (scenario: string, via: Row['via'], j: LoadJob) => {
-    const samplers = { spendhouse: new ProcessSampler(spendhouse.pid), upstream: new ProcessSampler(fakePid) };
-    samplers.spendhouse.start();
-    samplers.upstream.start();
+    const samplers = {
+      spendhouse: spendhouse.processes.map((p) => new ProcessSampler(p.pid)),
+      upstream: new ProcessSampler(fakePid),
+      redis: sampler(ctx.services.redis),
+      clickhouse: sampler(ctx.services.clickhouse),
+      machine: new MachineSampler(),
+    };
+    for (const s of [...samplers.spendhouse, samplers.upstream, samplers.redis, samplers.clickhouse, samplers.machine])
+      s?.start();
+    await Promise.all(spendhouse.processes.map((p) => p.probe())); // resets the loop histograms
     const report = await generator.run(j);
-    const usage = { spendhouse: samplers.spendhouse.stop(), upstream: samplers.upstream.stop() };
-    if (via === 'spendhouse') proxiedOk += report.ok;
+    const loops = await Promise.all(spendhouse.processes.filter((p) => p.role !== 'worker').map((p) => p.probe()));
+    const usage = {
+      spendhouse: combined(samplers.spendhouse.map((s) => s.stop())),
+      upstream: samplers.upstream.stop(),
+      redis: samplers.redis?.stop() ?? null,
+      clickhouse: samplers.clickhouse?.stop() ?? null,
+      machineCpuPct: samplers.machine.stop(cpus().length),
+    };
+    if (via === 'spendhouse') proxiedCalls += report.ok + report.errors;
     rows.push({
       scenario,
       via,
       rate: j.mode === 'open' ? j.rate : null,
       ...report,
+      ...usage,
       spendhouse: via === 'spendhouse' ? usage.spendhouse : null,
-      upstream: usage.upstream,
+      loop: via === 'spendhouse' ? worstLoop(loops) : null,
       load1m: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     });
-    console.log(`  ${scenario} via ${via}: ${report.achievedRps} rps, p99 ${report.latency.p99} ms`);
+    const cut = report.cutOffAtS === null ? '' : `, OVERLOADED: cut off at ${report.cutOffAtS} s`;
+    console.log(`  ${scenario} via ${via}: ${report.achievedRps} rps, p99 ${report.latency.p99} ms${cut}`);
   };
   console.log('  warm-up (2 s each way, not reported)…');
   for (const via of VIAS) {
     const report = await generator.run({ ...job(via, false, 'open', 500), durationMs: 2000 });
-    if (via === 'spendhouse') proxiedOk += report.ok;
+    if (via === 'spendhouse') proxiedCalls += report.ok + report.errors;
   }
-  for (const rate of (values.rates ?? '500,1000,2000,5000').split(',').map(Number))
+  for (const rate of (values.rates ?? PROXY_DEFAULTS.rates).split(',').map(Number))
     for (const via of VIAS) await measure('json', via, job(via, false, 'open', rate));
   for (const via of VIAS) await measure('stream', via, job(via, true, 'open', Number(values['stream-rate'])));
   for (const via of VIAS) await measure('saturation', via, job(via, false, 'closed', 0));
   console.log('  waiting for the records to reach ClickHouse…');
-  const records = await spendhouse.recordCount(proxiedOk, 120_000);
-  return { rows, proxiedOk, records };
+  const records = await spendhouse.recordCount(proxiedCalls, 120_000);
+  return { rows, proxiedCalls, records };
 }
 
 const VIAS = ['direct', 'spendhouse'] as const;
 type JobFactory = (via: Row['via'], stream: boolean, mode: LoadJob['mode'], rate: number) => LoadJob;
 
-/** The main thread's profile: with worker threads --cpu-prof writes one file per thread; the largest wins. */
+/** The profile of the busiest process: with worker threads --cpu-prof writes one file per thread. */
 function topFramesIn(dir: string) {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))

@@ -1,6 +1,7 @@
 // Tables and target verdicts for the open-loop proxy suite (bench/proxyLoad.ts).
 import type { FrameShare } from './lib/cpuProfile.js';
 import type { LoadReport } from './lib/loadJob.js';
+import type { LoopReport } from './lib/loopProbe.js';
 import type { ProcessUsage } from './lib/procStats.js';
 import { formatTable } from './lib/report.js';
 import type { LatencySummary } from './lib/stats.js';
@@ -14,9 +15,17 @@ export interface Row extends LoadReport {
   via: 'direct' | 'spendhouse';
   /** Scheduled requests per second; null for the closed-loop saturation run. */
   rate: number | null;
+  /** Every Spendhouse process together (CPU and RSS summed); null on direct rows. */
   spendhouse: ProcessUsage | null;
+  /** The worst proxy event loop and the GC of all proxies over the step; null on direct rows. */
+  loop: LoopReport | null;
   upstream: ProcessUsage;
   generator: ProcessUsage;
+  /** The local redis-server and clickhouse-server (shared with anything else using them); null if not local. */
+  redis: ProcessUsage | null;
+  clickhouse: ProcessUsage | null;
+  /** The whole machine, % of one core. */
+  machineCpuPct: number;
   load1m: number;
 }
 
@@ -29,31 +38,34 @@ const added = (via: LatencySummary, direct: LatencySummary) => ({
 
 interface Context {
   durationMs: number;
+  cutoffMs: number;
+  layout: string;
   records: number;
-  proxiedOk: number;
+  proxiedCalls: number;
   profile: FrameShare[] | null;
 }
 
+/** Spendhouse CPU time per answered call (all its processes): the cost that decides capacity, robust to load. */
+export function cpuMsPerCall(usage: ProcessUsage, r: Pick<Row, 'ok' | 'errors'>): number | null {
+  const calls = r.ok + r.errors;
+  return calls > 0 ? Math.round((usage.cpuMs / calls) * 1000) / 1000 : null;
+}
+
+/** "kept up", or where an open-loop step was cut off because the server fell behind. */
+export function stepStatus(r: Pick<Row, 'cutOffAtS' | 'sent' | 'rate'>, durationMs: number): string {
+  if (r.cutOffAtS === null) return r.rate === null ? 'closed loop' : 'kept up';
+  const scheduled = r.rate === null ? r.sent : Math.floor((r.rate * durationMs) / 1000);
+  return `OVERLOADED, cut at ${r.cutOffAtS} s (${r.sent} of ${scheduled} sent)`;
+}
+
 export function printProxyLoad(rows: Row[], ctx: Context) {
-  console.log(`\nproxy load, open loop, ${ctx.durationMs / 1000} s per step (latency from the scheduled send time)\n`);
+  console.log(
+    `\nproxy load, open loop, ${ctx.durationMs / 1000} s per step (latency from the scheduled send time); ` +
+      `Spendhouse: ${ctx.layout}; a step is cut off once a call is ${ctx.cutoffMs} ms overdue\n`,
+  );
   console.log(
     formatTable(
-      [
-        'scenario',
-        'via',
-        'rate',
-        'achieved rps',
-        'p50 ms',
-        'p90 ms',
-        'p99 ms',
-        'max ms',
-        'errors',
-        'proxy CPU %',
-        'proxy RSS MB',
-        'generator CPU %',
-        'upstream CPU %',
-        'load 1m',
-      ],
+      ['scenario', 'via', 'rate', 'achieved rps', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'step'],
       rows.map((r) => [
         r.scenario,
         r.via,
@@ -64,10 +76,47 @@ export function printProxyLoad(rows: Row[], ctx: Context) {
         r.latency.p99,
         r.latency.max,
         r.errors,
+        stepStatus(r, ctx.durationMs),
+      ]),
+    ),
+  );
+  console.log('\nwhere the time went (CPU: 100% = one core; machine: 200% = both cores busy)\n');
+  console.log(
+    formatTable(
+      [
+        'scenario',
+        'via',
+        'rate',
+        'proxy CPU %',
+        'CPU ms / call',
+        'proxy RSS MB',
+        'loop delay p99 ms',
+        'loop delay max ms',
+        'GC ms',
+        'GC max ms',
+        'redis CPU %',
+        'clickhouse CPU %',
+        'generator CPU %',
+        'upstream CPU %',
+        'machine CPU %',
+        'load 1m',
+      ],
+      rows.map((r) => [
+        r.scenario,
+        r.via,
+        r.rate ?? 'max',
         r.spendhouse?.cpuPct,
+        r.spendhouse ? cpuMsPerCall(r.spendhouse, r) : null,
         r.spendhouse?.rssMaxMb,
+        r.loop?.delayP99Ms,
+        r.loop?.delayMaxMs,
+        r.loop?.gcMs,
+        r.loop?.gcMaxMs,
+        r.redis?.cpuPct,
+        r.clickhouse?.cpuPct,
         r.generator.cpuPct,
         r.upstream.cpuPct,
+        r.machineCpuPct,
         r.load1m,
       ]),
     ),
@@ -82,7 +131,9 @@ export function printProxyLoad(rows: Row[], ctx: Context) {
           scenario === 'stream' && via.ttft && direct.ttft
             ? added(via.ttft, direct.ttft)
             : added(via.latency, direct.latency);
-        return [scenario === 'stream' ? 'stream (TTFT)' : scenario, rate ?? 'max', d.p50, d.p90, d.p99];
+        const label = scenario === 'stream' ? 'stream (TTFT)' : scenario;
+        const overloaded = via.cutOffAtS !== null || direct.cutOffAtS !== null;
+        return [overloaded ? `${label} (overloaded)` : label, rate ?? 'max', d.p50, d.p90, d.p99];
       }),
     ),
   );
@@ -103,7 +154,7 @@ export function printProxyLoad(rows: Row[], ctx: Context) {
       `target: added p99 ≤ ${TARGET_ADDED_P99_MS} ms at ${TARGET_ADDED_P99_AT_RPS} rps → ${addedP99 ?? '–'} ms: ${verdict(targets.addedP99Met)}`,
       `target: saturation ≥ ${TARGET_SATURATION_RPS} rps through Spendhouse → ${saturation ?? '–'} rps: ${verdict(targets.saturationMet)}`,
       `errors through Spendhouse: ${errors}`,
-      `records in ClickHouse: ${ctx.records} for ${ctx.proxiedOk} successful proxied calls (budget reserved and settled on each) + ${errors} failed ones (recorded too)`,
+      `records in ClickHouse: ${ctx.records} for ${ctx.proxiedCalls} proxied calls answered (${errors} of them errors, recorded too; each successful call reserved and settled its budgets)`,
       'Generator, proxy and fake provider share the same cores: see bench/README.md before reading these as capacity.',
     ].join('\n'),
   );
@@ -116,7 +167,7 @@ export function printProxyLoad(rows: Row[], ctx: Context) {
       ),
     );
   }
-  return { targets, errorsThroughSpendhouse: errors, records: ctx.records, proxiedOk: ctx.proxiedOk };
+  return { targets, errorsThroughSpendhouse: errors, records: ctx.records, proxiedCalls: ctx.proxiedCalls };
 }
 
 function pairUp(rows: Row[]) {

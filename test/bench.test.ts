@@ -4,11 +4,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { topSelfFrames } from '../bench/lib/cpuProfile.js';
-import { runClosedLoop, runOpenLoop, sendOffsets } from '../bench/lib/openLoop.js';
-import { cpuPercent, cpuTicksFromStat, ProcessSampler, rssBytesFromStatus } from '../bench/lib/procStats.js';
+import { Backlog, runClosedLoop, runOpenLoop, sendOffsets } from '../bench/lib/openLoop.js';
+import {
+  cpuPercent,
+  cpuTicksFromStat,
+  listeningInodes,
+  MachineSampler,
+  machineTicksFromStat,
+  ProcessSampler,
+  pidListeningOn,
+  rssBytesFromStatus,
+} from '../bench/lib/procStats.js';
 import { formatTable } from '../bench/lib/report.js';
 import { percentile, summarize } from '../bench/lib/stats.js';
-import { mixedBodies } from '../bench/proxyTarget.js';
+import { stepStatus } from '../bench/proxyLoadTable.js';
+import { mixedRequests } from '../bench/proxyTarget.js';
 
 describe('percentile (nearest rank)', () => {
   test('the textbook example: 15, 20, 35, 40, 50', () => {
@@ -92,6 +102,77 @@ describe('open-loop rate control', () => {
     assert.equal(outcome.ttfbs.length, 2);
   });
 
+  test('the backlog names the oldest unanswered request, whatever order answers come in', () => {
+    const backlog = new Backlog(5);
+    assert.equal(backlog.oldestUnanswered(), null);
+    for (const i of [0, 1, 2, 3]) backlog.markSent(i);
+    assert.equal(backlog.oldestUnanswered(), 0);
+    backlog.markAnswered(2);
+    backlog.markAnswered(1);
+    assert.equal(backlog.oldestUnanswered(), 0);
+    backlog.markAnswered(0);
+    assert.equal(backlog.oldestUnanswered(), 3); // 1 and 2 answered already
+    backlog.markAnswered(3);
+    assert.equal(backlog.oldestUnanswered(), null);
+    backlog.markSent(4);
+    assert.equal(backlog.oldestUnanswered(), 4);
+  });
+
+  test('a server that cannot keep up is cut off: sending stops once a call is cutoffMs overdue', async () => {
+    // Answers only when told; nothing is told until the cut-off happened, so the backlog can only grow.
+    const holds: (() => void)[] = [];
+    const sentAt: number[] = [];
+    const run = runOpenLoop(
+      1000,
+      2000,
+      (_i, _scheduledAt) =>
+        new Promise((resolve) => {
+          sentAt.push(performance.now());
+          holds.push(() => resolve({ ok: true }));
+        }),
+      { cutoffMs: 30, drainMs: 5000 },
+    );
+    while (holds.length < 30) await new Promise((r) => setTimeout(r, 5));
+    const outcome = await Promise.race([run, new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+    assert.equal(outcome, null, 'still draining: the held calls have not answered');
+    for (const release of holds) release();
+    const done = await run;
+    assert.ok(done.cutOffAtMs !== null && done.cutOffAtMs >= 30 && done.cutOffAtMs < 2000, `${done.cutOffAtMs}`);
+    assert.equal(done.sent, holds.length);
+    assert.ok(done.sent < 2000, 'stopped sending long before the 2,000 scheduled calls');
+    assert.equal(done.ok, done.sent, 'everything sent is still answered and counted');
+    // measured from the schedule: the first held call waited from t = 0 until the release (after the cut)
+    assert.ok(Math.max(...done.latencies) >= 30);
+  });
+
+  test('a server that keeps up is never cut off', async () => {
+    const outcome = await runOpenLoop(500, 40, async () => ({ ok: true }), { cutoffMs: 1000, drainMs: 1000 });
+    assert.equal(outcome.cutOffAtMs, null);
+    assert.equal(outcome.sent, 20);
+  });
+
+  test('calls still out when the drain runs out are aborted and counted as errors', async () => {
+    const outcome = await runOpenLoop(
+      1000,
+      3,
+      (_i, _at, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      { cutoffMs: 1000, drainMs: 20 },
+    );
+    assert.equal(outcome.sent, 3);
+    assert.equal(outcome.errors, 3);
+    assert.equal(outcome.firstError, 'aborted');
+  });
+
+  test('step status: kept up, closed loop, or overloaded with what was sent', () => {
+    assert.equal(stepStatus({ cutOffAtS: null, sent: 5000, rate: 1000 }, 5000), 'kept up');
+    assert.equal(stepStatus({ cutOffAtS: null, sent: 900, rate: null }, 5000), 'closed loop');
+    assert.equal(
+      stepStatus({ cutOffAtS: 2.4, sent: 12_000, rate: 5000 }, 10_000),
+      'OVERLOADED, cut at 2.4 s (12000 of 50000 sent)',
+    );
+  });
+
   test('closed loop keeps exactly `connections` calls in flight', async () => {
     let inFlight = 0;
     let peak = 0;
@@ -126,6 +207,45 @@ describe('process sampling from /proc', () => {
     assert.equal(cpuPercent(0, 50, 2000, 100), 25);
     assert.equal(cpuPercent(0, 1, 3000, 100), 0.3);
     assert.equal(cpuPercent(0, 10, 0, 100), 0);
+  });
+
+  test('machine CPU: busy is everything but idle and iowait', () => {
+    // user nice system idle iowait irq softirq steal
+    assert.deepEqual(machineTicksFromStat('cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n'), { busy: 150, total: 1000 });
+  });
+
+  test('the listening socket of a port is found in /proc/net/tcp (LISTEN only, port in hex)', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:3FFB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 14864 1 0',
+      '   1: 0100007F:3FFB 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 22222 1 0',
+      '   2: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1605 1 0',
+    ].join('\n');
+    assert.deepEqual(listeningInodes(table, 16379), ['14864']);
+    assert.deepEqual(listeningInodes(table, 2024), ['1605']);
+    assert.deepEqual(listeningInodes(table, 80), []);
+  });
+
+  test('the pid behind a listening port is this process for a server it opened', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      assert.equal(pidListeningOn(port), process.pid);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('the machine sampler reports between 0 and all cores', () => {
+    const machine = new MachineSampler();
+    machine.start();
+    let x = 0;
+    for (let i = 0; i < 1e6; i++) x += i;
+    const pct = machine.stop(2);
+    assert.ok(x > 0 && pct >= 0 && pct <= 200, String(pct));
   });
 
   test('the sampler reads this very process', async () => {
@@ -169,10 +289,16 @@ test('tables right-align numeric columns and show missing values as a dash', () 
   );
 });
 
-test('--target mix: every model in turn, one call in five streamed, ten users, feature tags', () => {
-  const bodies = mixedBodies(['m1', 'm2', 'm3'], 60).map((b) => JSON.parse(b));
-  assert.equal(bodies.filter((b) => b.stream).length, 12);
-  assert.deepEqual(new Set(bodies.map((b) => b.model)), new Set(['m1', 'm2', 'm3']));
+test('--target mix: every model in turn, one chat call in five streamed (every model), ten users, feature tags', () => {
+  const requests = mixedRequests('/gw', { chat: ['m1', 'm2', 'm3'], embedding: ['e1'] });
+  assert.equal(requests.length, 40);
+  const bodies = requests.map((r) => ({ path: r.path, ...JSON.parse(r.body) }));
+  const chat = bodies.filter((b) => b.path === '/gw/v1/chat/completions');
+  const embeddings = bodies.filter((b) => b.path === '/gw/v1/embeddings');
+  assert.equal(chat.length, 30);
+  assert.equal(chat.filter((b) => b.stream).length, 6);
+  assert.deepEqual(new Set(chat.filter((b) => b.stream).map((b) => b.model)), new Set(['m1', 'm2', 'm3']));
+  assert.ok(embeddings.length === 10 && embeddings.every((b) => b.model === 'e1' && typeof b.input === 'string'));
   assert.equal(new Set(bodies.map((b) => b.user)).size, 10);
   assert.ok(bodies.every((b) => b.tags.includes('env:bench') && b.tags[0].startsWith('feature:')));
 });

@@ -2,9 +2,12 @@
 // and answers each with a LoadReport, keeping its connection pools warm between jobs. Running it apart from
 // the parent keeps the measuring code off the event loop that issues requests.
 import { Pool } from 'undici';
-import type { LoadJob, LoadReport } from './loadJob.js';
+import type { LoadJob, LoadReport, LoadRequest } from './loadJob.js';
 import { type CallOutcome, runClosedLoop, runOpenLoop } from './openLoop.js';
 import { summarize } from './stats.js';
+
+/** After an open-loop schedule ends (or is cut off), answers still missing after this are aborted. */
+const DRAIN_MS = 30_000;
 
 const pools = new Map<string, Pool>();
 function poolFor(origin: string, connections: number): Pool {
@@ -18,12 +21,15 @@ function poolFor(origin: string, connections: number): Pool {
 }
 
 async function runJob(job: LoadJob): Promise<LoadReport> {
-  const pool = poolFor(job.origin, job.connections);
+  const perOrigin = job.mode === 'closed' ? Math.ceil(job.connections / job.origins.length) : job.connections;
+  const pools = job.origins.map((origin) => poolFor(origin, perOrigin));
   const headers = { authorization: `Bearer ${job.key}`, 'content-type': 'application/json' };
-  const streamed = job.bodies.map((b) => (JSON.parse(b) as { stream?: boolean }).stream === true);
-  const send = async (index: number): Promise<CallOutcome> => {
-    const i = index % job.bodies.length;
-    const res = await pool.request({ path: job.path, method: 'POST', headers, body: job.bodies[i] });
+  const streamed = job.requests.map((r) => (JSON.parse(r.body) as { stream?: boolean }).stream === true);
+  const send = async (index: number, _scheduledAt: number, signal: AbortSignal): Promise<CallOutcome> => {
+    const i = index % job.requests.length;
+    const { path, body } = job.requests[i] as LoadRequest;
+    const pool = pools[index % pools.length] as Pool;
+    const res = await pool.request({ path, method: 'POST', headers, body, signal });
     let firstByteAt: number | undefined;
     let text = '';
     for await (const chunk of res.body) {
@@ -35,7 +41,7 @@ async function runJob(job: LoadJob): Promise<LoadReport> {
   };
   const outcome =
     job.mode === 'open'
-      ? await runOpenLoop(job.rate, job.durationMs, send)
+      ? await runOpenLoop(job.rate, job.durationMs, send, { cutoffMs: job.cutoffMs, drainMs: DRAIN_MS })
       : await runClosedLoop(job.connections, job.durationMs, send);
   return {
     ok: outcome.ok,
@@ -44,6 +50,8 @@ async function runJob(job: LoadJob): Promise<LoadReport> {
     achievedRps: Math.round(outcome.ok / (outcome.elapsedMs / 1000)),
     latency: summarize(outcome.latencies),
     ttft: outcome.ttfbs.length ? summarize(outcome.ttfbs) : null,
+    sent: outcome.sent,
+    cutOffAtS: outcome.cutOffAtMs === null ? null : Math.round(outcome.cutOffAtMs / 100) / 10,
   };
 }
 

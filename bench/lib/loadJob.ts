@@ -1,19 +1,27 @@
 // The contract between a benchmark and its load-generator child process (bench/lib/loadGeneratorChild.ts).
 import type { LatencySummary } from './stats.js';
 
-export interface LoadJob {
-  /** `http://host:port` */
-  origin: string;
+export interface LoadRequest {
   path: string;
+  /** JSON; `"stream": true` in it makes the call a stream (time to first token is measured). */
+  body: string;
+}
+
+export interface LoadJob {
+  /** `http://host:port` of each instance; request i goes to origins[i % length] (a round-robin balancer). */
+  origins: string[];
   /** Bearer token sent with every request. */
   key: string;
-  /** Request bodies, used in turn (request i gets bodies[i % length]). */
-  bodies: string[];
+  /** POSTed in turn (request i is requests[i % length]). */
+  requests: LoadRequest[];
   /** open: `rate` requests per second on a fixed schedule; closed: `connections` back-to-back callers. */
   mode: 'open' | 'closed';
   rate: number;
+  /** Keep-alive connections per origin (closed loop: the number of callers, spread over the origins). */
   connections: number;
   durationMs: number;
+  /** Open loop: stop sending once the oldest unanswered request is this old (bench/lib/openLoop.ts). */
+  cutoffMs: number;
 }
 
 export interface LoadReport {
@@ -26,4 +34,8 @@ export interface LoadReport {
   latency: LatencySummary;
   /** Time to the first body chunk of streamed calls, same origin as `latency`; null without streams. */
   ttft: LatencySummary | null;
+  /** Requests sent; an open-loop step that was cut off sent fewer than rate × duration. */
+  sent: number;
+  /** Open loop: seconds into the step at which it was cut off as overloaded; null when it kept up. */
+  cutOffAtS: number | null;
 }

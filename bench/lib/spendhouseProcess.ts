@@ -1,6 +1,8 @@
-// Spendhouse as a separate process, the way users run it (`node bin/spendhouse.mjs serve`), on a fresh
+// Spendhouse as separate processes, the way users run it (`node bin/spendhouse.mjs serve`), on a fresh
 // ClickHouse database and Redis prefix, with a temp config routing the model `bench` to a given upstream.
-// Separate so its CPU and memory can be sampled apart from the load generator and the fake provider.
+// Separate so their CPU and memory can be sampled apart from the load generator and the fake provider.
+// Two layouts: one process in role `all` (proxy + ingest worker + query API, the default), or N processes
+// in role `proxy` behind a balancer plus one in role `worker` (the production layout of docs/scaling.md).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -8,7 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import type { LoopReport } from './loopProbe.js';
 
 export interface ServiceUrls {
   clickhouseUrl: string;
@@ -16,8 +20,17 @@ export interface ServiceUrls {
 }
 
 export interface SpendhouseProcess {
+  role: 'all' | 'proxy' | 'worker';
   pid: number;
   origin: string;
+  /** Event-loop delay and GC since the previous probe (bench/lib/loopProbe.ts). */
+  probe(): Promise<LoopReport>;
+}
+
+export interface SpendhouseDeployment {
+  processes: SpendhouseProcess[];
+  /** The origins that take proxied calls (a balancer would spread calls over them; the generator does). */
+  proxyOrigins: string[];
   masterKey: string;
   /** Creates a team and a key under it, both with a large budget, so every call reserves and settles. */
   budgetedKey(): Promise<string>;
@@ -27,6 +40,14 @@ export interface SpendhouseProcess {
   stop(): Promise<void>;
   /** Drops the bench database and Redis keys (a busy ClickHouse can take minutes over a DROP). */
   dropData(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** 0: one process in role `all`; N ≥ 1: N `proxy` processes and one `worker`. */
+  proxies: number;
+  cpuProfileDir?: string;
+  /** Extra node flags for the Spendhouse processes (e.g. `--max-semi-space-size=64`). */
+  nodeOptions?: string[];
 }
 
 async function freePort(): Promise<number> {
@@ -53,11 +74,26 @@ async function waitReady(origin: string, child: ChildProcess, timeoutMs: number)
   throw new Error(`spendhouse not ready after ${timeoutMs} ms`);
 }
 
+const PROBE = fileURLToPath(new URL('./loopProbe.ts', import.meta.url));
+
+function probeOf(child: ChildProcess): () => Promise<LoopReport> {
+  return () =>
+    new Promise((resolve) => {
+      const onMessage = (message: { probe?: LoopReport }) => {
+        if (!message.probe) return;
+        child.off('message', onMessage);
+        resolve(message.probe);
+      };
+      child.on('message', onMessage);
+      child.send('probe');
+    });
+}
+
 export async function startSpendhouse(
   services: ServiceUrls,
   upstreamUrl: string,
-  options: { cpuProfileDir?: string } = {},
-): Promise<SpendhouseProcess> {
+  options: DeploymentOptions,
+): Promise<SpendhouseDeployment> {
   const id = randomBytes(4).toString('hex');
   const database = `bench_proxy_${id}`;
   const keyPrefix = `bench-proxy-${id}:`;
@@ -67,26 +103,57 @@ export async function startSpendhouse(
   const prices = { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 };
   const model = { model_name: 'bench', litellm_params: { model: 'openai/bench', api_base: `${upstreamUrl}/v1` } };
   writeFileSync(configPath, JSON.stringify({ model_list: [{ ...model, model_info: prices }] })); // JSON is YAML
-  const port = await freePort();
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...profiling, 'bin/spendhouse.mjs', 'serve', '--port', String(port)], {
-    env: {
-      ...process.env,
-      CLICKHOUSE_URL: services.clickhouseUrl,
-      CLICKHOUSE_DATABASE: database,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      MASTER_KEY: masterKey,
-      CONFIG_FILE_PATH: configPath,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  await waitReady(origin, child, 120_000);
+  const children: ChildProcess[] = [];
+
+  async function launch(role: SpendhouseProcess['role']): Promise<SpendhouseProcess> {
+    const port = await freePort();
+    const node = [...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
+    const args = [...node, 'bin/spendhouse.mjs', 'serve'];
+    const child = spawn(process.execPath, [...args, '--port', String(port), '--role', role], {
+      env: {
+        ...process.env,
+        CLICKHOUSE_URL: services.clickhouseUrl,
+        CLICKHOUSE_DATABASE: database,
+        REDIS_URL: services.redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        MASTER_KEY: masterKey,
+        CONFIG_FILE_PATH: configPath,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    const origin = `http://127.0.0.1:${port}`;
+    await waitReady(origin, child, 120_000);
+    return { role, pid: child.pid ?? 0, origin, probe: probeOf(child) };
+  }
+
+  // The first process applies the migrations; the others start once it is ready (no migration lock waits).
+  const processes: SpendhouseProcess[] = [];
+  const stop = async () => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }),
+    );
+  };
+  try {
+    if (options.proxies === 0) processes.push(await launch('all'));
+    else {
+      processes.push(await launch('worker'));
+      processes.push(...(await Promise.all(Array.from({ length: options.proxies }, () => launch('proxy')))));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const proxyOrigins = processes.filter((p) => p.role !== 'worker').map((p) => p.origin);
   const admin = async (path: string, body: object) => {
-    const res = await fetch(`${origin}${path}`, {
+    const res = await fetch(`${proxyOrigins[0]}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -100,8 +167,8 @@ export async function startSpendhouse(
     return (await res.text()).trim();
   };
   return {
-    pid: child.pid ?? 0,
-    origin,
+    processes,
+    proxyOrigins,
     masterKey,
     async budgetedKey() {
       const team = await admin('/team/new', { team_alias: 'bench', max_budget: 1_000_000 });
@@ -122,12 +189,7 @@ export async function startSpendhouse(
       }
       return count;
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    },
+    stop,
     async dropData() {
       await clickhouse(`DROP DATABASE IF EXISTS ${database}`);
       const redis = new Redis(services.redisUrl);
