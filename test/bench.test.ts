@@ -17,8 +17,9 @@ import {
 } from '../bench/lib/procStats.js';
 import { formatTable } from '../bench/lib/report.js';
 import { percentile, summarize } from '../bench/lib/stats.js';
-import { stepStatus } from '../bench/proxyLoadTable.js';
+import { cpuMsPerCall, stepStatus } from '../bench/proxyLoadTable.js';
 import { mixedRequests } from '../bench/proxyTarget.js';
+import { ALL, planAll } from '../bench/run.js';
 
 describe('percentile (nearest rank)', () => {
   test('the textbook example: 15, 20, 35, 40, 50', () => {
@@ -301,4 +302,38 @@ test('--target mix: every model in turn, one chat call in five streamed (every m
   assert.ok(embeddings.length === 10 && embeddings.every((b) => b.model === 'e1' && typeof b.input === 'string'));
   assert.equal(new Set(bodies.map((b) => b.user)).size, 10);
   assert.ok(bodies.every((b) => b.tags.includes('env:bench') && b.tags[0].startsWith('feature:')));
+});
+
+test('CPU ms per call counts errors as calls and is null without calls', () => {
+  assert.equal(cpuMsPerCall({ cpuPct: 50, cpuMs: 3000, rssMaxMb: 1 }, { ok: 5000, errors: 1000 }), 0.5);
+  assert.equal(cpuMsPerCall({ cpuPct: 0, cpuMs: 0, rssMaxMb: 1 }, { ok: 0, errors: 0 }), null);
+});
+
+describe('`all`', () => {
+  test('every suite of the issue, each figure once: proxy, ingest, query at 10M (with Postgres) and 100M, budget, archive', () => {
+    assert.deepEqual(
+      ALL.map((s) => s.label),
+      ['proxy', 'ingest', 'query-10m', 'query-100m', 'budget', 'archive'],
+    );
+    const q10 = ALL.find((s) => s.label === 'query-10m');
+    const q100 = ALL.find((s) => s.label === 'query-100m');
+    assert.ok(q10?.args.includes('10000000') && !q10.args.includes('--no-pg'));
+    assert.ok(q100?.args.includes('100000000') && q100.args.includes('--no-pg'));
+  });
+
+  test('routed flags reach the step named by label or by suite, after its defaults', () => {
+    const plan = planAll(['proxy:--proxies=2', 'query:--reps=2', 'query-100m:--reload']);
+    const argv = (label: string) => plan.find((p) => p.step.label === label)?.argv;
+    assert.deepEqual(argv('proxy'), ['--seconds', '10', '--proxies=2']);
+    assert.deepEqual(argv('query-10m')?.slice(-1), ['--reps=2']);
+    assert.deepEqual(argv('query-100m')?.slice(-2), ['--reps=2', '--reload']);
+    assert.deepEqual(argv('budget'), ['--rounds', '1']);
+  });
+
+  test('--only keeps the named steps', () => {
+    assert.deepEqual(
+      planAll(['--only=proxy,budget']).map((p) => p.step.label),
+      ['proxy', 'budget'],
+    );
+  });
 });
