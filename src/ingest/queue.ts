@@ -5,6 +5,7 @@
 import type { DefaultJobOptions, QueueOptions, RedisOptions } from 'bullmq';
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
+import { bullKeyPrefix, bullRedisOptions } from '../redis/connection.js';
 
 export const SPEND_QUEUE_NAME = 'spend-records';
 /** BullMQ's job name (one kind of job on this queue). */
@@ -54,27 +55,21 @@ export const spendJobOptions: DefaultJobOptions = {
   removeOnFail: false,
 };
 
-/** BullMQ connection options from the configured Redis URL (BullMQ needs maxRetriesPerRequest: null). */
+/**
+ * BullMQ connection options from the configured Redis URL (one server, Sentinel or Cluster; BullMQ needs
+ * maxRetriesPerRequest: null). BullMQ builds and closes its own clients from them.
+ */
 export function bullConnection(redis: AppConfig['redis']): RedisOptions {
-  const url = new URL(redis.url);
-  const db = Number(url.pathname.replace(/^\//, '') || 0);
-  return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    db: Number.isInteger(db) ? db : 0,
-    tls: url.protocol === 'rediss:' ? {} : undefined,
-    maxRetriesPerRequest: null,
-  };
+  return bullRedisOptions(redis.url);
 }
 
 /**
  * BullMQ ignores ioredis' keyPrefix, so it gets its own prefix under the app's key prefix: two deployments
- * (or two tests) on one Redis never share a queue. BullMQ appends `:<queue>:…` itself.
+ * (or two tests) on one Redis never share a queue. BullMQ appends `:<queue>:…` itself. On a Redis Cluster
+ * the prefix is a hash tag (`{<key_prefix>bull}`), so each queue's keys share a slot as BullMQ requires.
  */
 export function bullPrefix(redis: AppConfig['redis']): string {
-  return `${redis.keyPrefix}bull`;
+  return bullKeyPrefix(redis.url, redis.keyPrefix);
 }
 
 export function spendQueueOptions(redis: AppConfig['redis']): QueueOptions {
