@@ -2,6 +2,7 @@
 // comparisons), then imports the *.cluster.ts files into the same process, which reach the cluster here.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { createWarehouse } from '../../src/clickhouse/plugin.js';
 import { databaseIdent, sql } from '../../src/clickhouse/sql.js';
@@ -9,11 +10,16 @@ import type { Warehouse } from '../../src/clickhouse/warehouse.js';
 import type { AppConfig } from '../../src/config/load.js';
 import type { Role } from '../../src/config/schema.js';
 import type { LocalCluster } from '../../src/devservices/clusterServices.js';
+import type { RedisTopology } from '../../src/devservices/redisTopologies.js';
+import { parseRedisUrl } from '../../src/redis/connection.js';
 import { dropTestState, testConfig, testEnv } from '../helpers/testApp.js';
 
 export interface ClusterFixture {
   cluster: LocalCluster;
+  /** One Redis server (the usual local service). */
   redisUrl: string;
+  /** A primary + replica behind a Sentinel, and a 3-primary Redis Cluster. */
+  redisTopologies: { sentinel: RedisTopology; cluster: RedisTopology };
   singleNodeUrl: string;
 }
 
@@ -28,9 +34,22 @@ export function clusterFixture(): ClusterFixture {
   return current;
 }
 
-/** A fresh database + Redis prefix on the cluster; the app talks to node `nodeIndex`. */
-export function clusterConfig(fileConfig: Record<string, unknown> = {}): AppConfig {
-  const { cluster, redisUrl } = clusterFixture();
+/** Every Redis shape the app supports, by name: each budget / ingest check runs against all of them. */
+export function redisTargets(): [name: string, url: string][] {
+  const { redisUrl, redisTopologies } = clusterFixture();
+  return [
+    ['one server', redisUrl],
+    ['Sentinel', redisTopologies.sentinel.url],
+    ['Cluster', redisTopologies.cluster.url],
+  ];
+}
+
+/** A fresh database + Redis prefix on the cluster; the app talks to node 0 (see onNode). */
+export function clusterConfig(
+  fileConfig: Record<string, unknown> = {},
+  redisUrl = clusterFixture().redisUrl,
+): AppConfig {
+  const { cluster } = clusterFixture();
   const env = testEnv({
     CLICKHOUSE_URL: cluster.nodes[0]?.url ?? '',
     CLICKHOUSE_CLUSTER: cluster.layout.name,
@@ -65,6 +84,28 @@ export async function dropClusterState(config: AppConfig): Promise<void> {
   } finally {
     await admin.client.close();
   }
+  if (parseRedisUrl(config.redis.url).kind === 'cluster') {
+    await dropClusterKeys(config.redis.keyPrefix);
+    return;
+  }
   // Redis keys (the database is gone already; dropping it again on one node is a no-op).
   await dropTestState(config);
+}
+
+/** On the Redis Cluster the app's keys are `{<prefix>}…` and the queue's `{<prefix>bull}…`: one slot each. */
+async function dropClusterKeys(keyPrefix: string): Promise<void> {
+  for (const port of clusterFixture().redisTopologies.cluster.ports) {
+    const node = new Redis(port, '127.0.0.1');
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `{${keyPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        // One slot per DEL: the app's and the queue's keys are two slots.
+        for (const key of keys) await node.del(key);
+      } while (cursor !== '0');
+    } finally {
+      node.disconnect();
+    }
+  }
 }

@@ -1,12 +1,14 @@
 // `npm run test:cluster`: starts ZooKeeper + a 2-shard × 2-replica ClickHouse 18.16 on loopback (fresh data
-// directory), Redis and a single ClickHouse (the usual local services, for single-node comparisons), then
-// runs every test/cluster/*.cluster.ts in this process so tests can stop and start cluster nodes.
+// directory), a Redis Sentinel setup and a 3-primary Redis Cluster, Redis and a single ClickHouse (the usual
+// local services, for single-node comparisons), then runs every test/cluster/*.cluster.ts in this process so
+// tests can stop and start cluster nodes.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { startLocalCluster } from '../../src/devservices/clusterServices.js';
 import { ensureLocalServices } from '../../src/devservices/localServices.js';
+import { startRedisCluster, startRedisSentinel } from '../../src/devservices/redisTopologies.js';
 import { setClusterFixture } from './fixture.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -15,17 +17,26 @@ const services = await ensureLocalServices(ROOT, {
   CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
   REDIS_URL: process.env.REDIS_URL,
 });
-const cluster = await startLocalCluster(dataRoot, {
-  name: 'spendhouse',
-  shards: 2,
-  replicas: 2,
-  basePort: Number(process.env.CLUSTER_BASE_PORT ?? 29300),
-});
+const basePort = Number(process.env.CLUSTER_BASE_PORT ?? 29300);
+const [cluster, sentinel, redisCluster] = await Promise.all([
+  startLocalCluster(dataRoot, { name: 'spendhouse', shards: 2, replicas: 2, basePort }),
+  startRedisSentinel(dataRoot, basePort + 100),
+  startRedisCluster(dataRoot, basePort + 110),
+]);
 // If this process dies without its hooks, do not leave servers behind.
-process.on('exit', () => cluster.kill());
-setClusterFixture({ cluster, redisUrl: services.redisUrl, singleNodeUrl: services.clickhouseUrl });
+process.on('exit', () => {
+  cluster.kill();
+  sentinel.kill();
+  redisCluster.kill();
+});
+setClusterFixture({
+  cluster,
+  redisUrl: services.redisUrl,
+  redisTopologies: { sentinel, cluster: redisCluster },
+  singleNodeUrl: services.clickhouseUrl,
+});
 after(async () => {
-  await cluster.stop();
+  await Promise.all([cluster.stop(), sentinel.stop(), redisCluster.stop()]);
   await services.stop();
   if (!process.env.KEEP_CLUSTER_DATA) rmSync(dataRoot, { recursive: true, force: true });
 });
