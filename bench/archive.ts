@@ -1,81 +1,119 @@
-// Archive export speed. Two parts, printed as JSON and as a table:
+// Archive export speed. Printed as JSON and as tables; every wall-clock row also has the CPU time of this process
+// (DuckDB's threads included) and of the ClickHouse server (its query_log), steadier on a shared machine:
 //  1. Parquet writers side by side on the same in-memory rows (the 31 archive columns): parquetjs-lite (the
-//     named candidate), DuckDB's writer (what the archive uses), and hyparquet-writer when it is installed.
-//  2. The real export path: a ClickHouse window of ROWS rows → JSONEachRow file → DuckDB → Parquet (+ JSONL),
-//     with the two phases timed apart.
-// Run: CLICKHOUSE_URL=… REDIS_URL=… npx tsx bench/archive.ts   (ROWS=200000 WRITER_ROWS=100000 by default)
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+//     named candidate), hyparquet-writer, and DuckDB's writer (what the archive uses).
+//  2. The export path, old and new side by side, interleaved REPS times (medians shown): one window of ROWS
+//     rows from ClickHouse 18.16 → Parquet (+ JSONL). "before" is the JSONEachRow → read_json → sorted table
+//     path this repository used until the CSV path replaced it; "now" is the archive's own code, ending with
+//     exportWindow itself (fingerprint, lock, check, local store, manifest).
+//  3. For the record, ClickHouse writing the gzipped, sorted JSONEachRow itself (enable_http_compression):
+//     the alternative for jsonl.gz that the archive does not take (docs/archive.md says why).
+// Run: npm run bench -- archive   (env ROWS=200000 WRITER_ROWS=100000 REPS=3)
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import { archiveInputs, duckdbOutputList } from '../src/archive/columns.js';
+import { archiveContext, exportWindow } from '../src/archive/exporter.js';
+import type { ArchiveFormat } from '../src/archive/settings.js';
 import { streamWindowRows } from '../src/archive/source.js';
-import { writeWindowFiles } from '../src/archive/windowWriter.js';
+import { LocalStore } from '../src/archive/store.js';
+import { duckString, openDuckDb, writeWindowFiles } from '../src/archive/windowWriter.js';
 import { migrate } from '../src/clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
-import { databaseIdent, sql } from '../src/clickhouse/sql.js';
+import { databaseIdent, Sql, sql } from '../src/clickhouse/sql.js';
+import type { Warehouse } from '../src/clickhouse/warehouse.js';
 import { loadConfig } from '../src/config/load.js';
 import { createRedis } from '../src/redis/plugin.js';
 import { benchRows, writeWithDuckDb, writeWithHyparquet, writeWithParquetjsLite } from './archiveWriters.js';
+import { formatTable, machineInfo, writeResult } from './lib/report.js';
 
 const env = process.env;
 const WINDOW_ROWS = Number(env.ROWS ?? 200_000);
 const WRITER_ROWS = Number(env.WRITER_ROWS ?? 100_000);
+const REPS = Number(env.REPS ?? 3);
 const WINDOW = Date.UTC(2025, 10, 27, 10) / 1000;
+const DATABASE = 'bench_archive';
+const CLICKHOUSE_URL = env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 
 interface Measurement {
   name: string;
   rows: number;
   ms: number;
   rows_per_s: number;
-  /** CPU time of this process (all DuckDB threads included; not the ClickHouse server's). */
+  /** CPU time of this process (all DuckDB threads included). */
   cpu_ms: number;
-  /** Rows per CPU-second: steadier than wall time on a shared machine. */
+  /** CPU time of the ClickHouse server for the stage's queries (query_log), when it ran any. */
+  ch_cpu_ms: number | null;
+  /** Rows per CPU-second of both processes: steadier than wall time on a shared machine. */
   rows_per_cpu_s: number;
   bytes: number | null;
-  note?: string;
 }
 
 interface Timing {
   ms: number;
   cpuMs: number;
+  chCpuMs: number;
 }
 
 function measured(name: string, rows: number, t: Timing, bytes: number | null): Measurement {
+  const cpu = t.cpuMs + t.chCpuMs;
   return {
     name,
     rows,
     ms: Math.round(t.ms),
     rows_per_s: Math.round((rows / t.ms) * 1000),
     cpu_ms: Math.round(t.cpuMs),
-    rows_per_cpu_s: Math.round((rows / t.cpuMs) * 1000),
+    ch_cpu_ms: t.chCpuMs ? Math.round(t.chCpuMs) : null,
+    rows_per_cpu_s: Math.round((rows / cpu) * 1000),
     bytes,
   };
 }
 
-function plus(a: Timing, b: Timing): Timing {
-  return { ms: a.ms + b.ms, cpuMs: a.cpuMs + b.cpuMs };
+function plus(...parts: Timing[]): Timing {
+  return parts.reduce((a, b) => ({ ms: a.ms + b.ms, cpuMs: a.cpuMs + b.cpuMs, chCpuMs: a.chCpuMs + b.chCpuMs }));
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, Timing]> {
+const chCpuRow = z.object({ cpu_ms: z.coerce.number() });
+
+/**
+ * Runs `fn` and times it; the ClickHouse CPU comes from query_log (the bench's client logs every query),
+ * matched by the bench window's literal, which only this bench's queries carry.
+ */
+async function timed<T>(warehouse: Warehouse, fn: () => Promise<T>): Promise<[T, Timing]> {
+  const wallStart = Date.now();
   const start = performance.now();
   const cpu = process.cpuUsage();
   const value = await fn();
   const used = process.cpuUsage(cpu);
-  return [value, { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000 }];
+  const ms = performance.now() - start;
+  await warehouse.exec(sql`SYSTEM FLUSH LOGS`);
+  const [ch] = await warehouse.rows(
+    sql`SELECT sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]
+          + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) / 1000 AS cpu_ms
+        FROM system.query_log
+        WHERE type = 2 AND event_date >= yesterday() AND query_start_time >= toDateTime(${Math.floor(wallStart / 1000)})
+          AND query LIKE ${`%toDateTime(${WINDOW})%`} AND query NOT LIKE '%query_log%'`,
+    chCpuRow,
+  );
+  return [value, { ms, cpuMs: (used.user + used.system) / 1000, chCpuMs: ch?.cpu_ms ?? 0 }];
 }
 
-async function compareWriters(dir: string): Promise<Measurement[]> {
+async function compareWriters(warehouse: Warehouse, dir: string): Promise<Measurement[]> {
   const rows = benchRows(WRITER_ROWS);
   const out: Measurement[] = [];
   const writers = [
-    ['parquetjs-lite (snappy)', writeWithParquetjsLite],
-    ['hyparquet-writer (snappy)', writeWithHyparquet],
-    ['duckdb COPY (zstd)', writeWithDuckDb],
+    ['parquetjs-lite 0.8 (snappy)', writeWithParquetjsLite],
+    ['hyparquet-writer 0.17 (snappy)', writeWithHyparquet],
+    ['duckdb COPY (zstd), rows handed over as CSV', writeWithDuckDb],
   ] as const;
   for (const [name, write] of writers) {
     const path = join(dir, `${name.split(' ')[0]}.parquet`);
-    const [written, timing] = await timed(() => write(rows, path));
-    if (written === 'not installed') out.push({ ...measured(name, 0, timing, null), note: written });
-    else out.push(measured(name, rows.length, timing, (await stat(path)).size));
+    const [, timing] = await timed(warehouse, () => write(rows, path));
+    out.push(measured(name, rows.length, timing, (await stat(path)).size));
   }
   return out;
 }
@@ -97,73 +135,215 @@ const GENERATE = (rows: number) => sql`INSERT INTO spend_logs (request_id, respo
     number % 2, 'proxy', now()
   FROM numbers(${rows})`;
 
-async function exportPath(dir: string): Promise<Measurement[]> {
+/** `request_id AS c0, …`: the JSONEachRow select of the previous path (short keys, raw arrays). */
+function shortKeys(): Sql {
+  return new Sql(
+    archiveInputs()
+      .map((c, i) => `${c.source} AS c${i}`)
+      .join(', '),
+  );
+}
+
+/** The previous path, kept here as the baseline: JSONEachRow with short keys → read_json → sorted table → COPY. */
+async function jsonEachRowToFile(warehouse: Warehouse, path: string): Promise<void> {
+  const result = await warehouse.client.exec({
+    query: sql`SELECT ${shortKeys()} FROM spend_logs WHERE start_time >= toDateTime(${WINDOW})
+      AND start_time < toDateTime(${WINDOW + 3600}) FORMAT JSONEachRow`.text,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  await pipeline(result.stream, createWriteStream(path));
+}
+
+async function jsonToParquet(input: string, dir: string): Promise<number> {
+  const inputs = archiveInputs();
+  const columns = inputs.map((c, i) => `c${i}: '${c.input}'`).join(', ');
+  const named = inputs.map((c, i) => `c${i} AS ${c.name}`).join(', ');
+  const db = await openDuckDb(dir);
+  const conn = await db.connect();
+  try {
+    const path = join(dir, 'before.parquet');
+    await conn.run(
+      `CREATE TEMP TABLE win AS SELECT ${duckdbOutputList()} FROM (SELECT ${named} FROM read_json(${duckString(input)}, ` +
+        `format = 'newline_delimited', columns = {${columns}})) ORDER BY ALL`,
+    );
+    await conn.runAndReadAll('SELECT count(*), sum(cost_nano) FROM win');
+    await conn.run(`COPY win TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION zstd)`);
+    return (await stat(path)).size;
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+/**
+ * ClickHouse sorting and gzipping JSON lines itself. A lower bound of what a ClickHouse-made jsonl.gz would
+ * cost it: the documented JSONL shape (ISO times, decimal strings, metadata as an object) would add more.
+ */
+async function clickhouseGzipJson(url: string, dir: string): Promise<number> {
+  const query = sql`SELECT ${shortKeys()} FROM ${databaseIdent(DATABASE)}.spend_logs
+    WHERE start_time >= toDateTime(${WINDOW}) AND start_time < toDateTime(${WINDOW + 3600})
+    ORDER BY c0 FORMAT JSONEachRow`;
+  const target = new URL(url);
+  for (const [k, v] of Object.entries({
+    enable_http_compression: '1',
+    http_zlib_compression_level: '1',
+    log_queries: '1',
+  })) {
+    target.searchParams.set(k, v);
+  }
+  // node:http hands over the body as it came (fetch would gunzip it): the bytes that would be stored.
+  const path = join(dir, 'clickhouse.jsonl.gz');
+  await new Promise<void>((resolve, reject) => {
+    const request = http.request(target, { method: 'POST', headers: { 'Accept-Encoding': 'gzip' } }, (response) => {
+      if (response.statusCode !== 200) reject(new Error(`ClickHouse: HTTP ${response.statusCode}`));
+      pipeline(response, createWriteStream(path)).then(resolve, reject);
+    });
+    request.on('error', reject);
+    request.end(query.text);
+  });
+  return (await stat(path)).size;
+}
+
+function median(timings: Timing[]): Timing {
+  const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  return {
+    ms: mid(timings.map((t) => t.ms)),
+    cpuMs: mid(timings.map((t) => t.cpuMs)),
+    chCpuMs: mid(timings.map((t) => t.chCpuMs)),
+  };
+}
+
+async function exportPath(dir: string): Promise<{ writers: Measurement[]; exporting: Measurement[] }> {
+  // Every query of the bench's client is logged, so timed() can read the server's CPU from query_log.
+  const url = new URL(CLICKHOUSE_URL);
+  url.searchParams.set('clickhouse_setting_log_queries', '1');
   const config = loadConfig({
     configPath: null,
-    env: { ...env, CLICKHOUSE_DATABASE: 'bench_archive' },
+    env: { ...env, CLICKHOUSE_URL: url.toString(), CLICKHOUSE_DATABASE: DATABASE },
     fallbackMasterKey: 'sk-bench-archive',
   });
   await ensureDatabase(config.clickhouse);
   const warehouse = createWarehouse(config.clickhouse);
   const redis = createRedis({ ...config.redis, keyPrefix: 'bench-archive:' });
+  const target = { kind: 'local' as const, root: join(dir, 'archive') };
+  const store = new LocalStore(target);
+  const context = (formats: ArchiveFormat[]) =>
+    archiveContext(
+      warehouse,
+      redis,
+      { ...config.archive, formats, target: { kind: 'local', root: join(dir, 'archive') } },
+      store,
+    );
   try {
     await migrate(warehouse, redis);
     await warehouse.exec(sql`TRUNCATE TABLE spend_logs`);
     await warehouse.exec(GENERATE(WINDOW_ROWS));
-    const input = join(dir, 'rows.jsonl');
-    const [, read] = await timed(() => streamWindowRows(warehouse, WINDOW, 3600, input));
-    const inputBytes = (await stat(input)).size;
-    const [parquet, parquetOnly] = await timed(() => writeWindowFiles(input, dir, ['parquet'], 'zstd'));
-    const [both, bothFormats] = await timed(() => writeWindowFiles(input, dir, ['parquet', 'jsonl'], 'zstd'));
-    const bytes = (b: Buffer | undefined) => b?.length ?? 0;
-    return [
-      measured('clickhouse → JSONEachRow file', WINDOW_ROWS, read, inputBytes),
-      measured('duckdb load + parquet', parquet.rows, parquetOnly, bytes(parquet.bodies.parquet)),
-      measured('duckdb load + parquet + jsonl.gz', both.rows, bothFormats, bytes(both.bodies.jsonl)),
-      measured('end to end: clickhouse → parquet', WINDOW_ROWS, plus(read, parquetOnly), bytes(parquet.bodies.parquet)),
-      measured('end to end: clickhouse → parquet + jsonl.gz', WINDOW_ROWS, plus(read, bothFormats), null),
+    const writers = await compareWriters(warehouse, dir);
+    const json = join(dir, 'rows.jsonl');
+    const csv = join(dir, 'rows.csv');
+    const runs: Record<string, Timing[]> = {};
+    const bytes: Record<string, number> = {};
+    const run = async (name: string, fn: () => Promise<number | undefined>) => {
+      const [size, timing] = await timed(warehouse, fn);
+      runs[name] = [...(runs[name] ?? []), timing];
+      if (size !== undefined) bytes[name] = size;
+    };
+    const size = async (path: string) => (await stat(path)).size;
+    const files = (formats: ArchiveFormat[]) => async () => {
+      const written = await writeWindowFiles(csv, dir, formats, 'zstd');
+      return (written.bodies.parquet?.length ?? 0) + (written.bodies.jsonl?.length ?? 0);
+    };
+    const exported = (formats: ArchiveFormat[]) => async () => {
+      const result = await exportWindow(context(formats), WINDOW, true);
+      if (result.rows !== WINDOW_ROWS) throw new Error(`exported ${result.rows} rows, expected ${WINDOW_ROWS}`);
+      return result.objects.reduce((sum, o) => sum + o.bytes, 0);
+    };
+    for (let rep = 0; rep < REPS; rep++) {
+      await run('before: clickhouse → JSONEachRow file', async () => {
+        await jsonEachRowToFile(warehouse, json);
+        return size(json);
+      });
+      await run('before: duckdb read_json → sorted table → parquet', () => jsonToParquet(json, dir));
+      await run('now: clickhouse → CSV file', async () => {
+        await streamWindowRows(warehouse, WINDOW, 3600, csv);
+        return size(csv);
+      });
+      await run('now: duckdb read_csv → parquet (one COPY)', files(['parquet']));
+      await run('now: duckdb → parquet + jsonl.gz', files(['parquet', 'jsonl']));
+      await run('now: exportWindow → local archive, parquet', exported(['parquet']));
+      await run('now: exportWindow → local archive, parquet + jsonl.gz', exported(['parquet', 'jsonl']));
+      await run('clickhouse → sorted JSONEachRow, gzip level 1 (not used)', () =>
+        clickhouseGzipJson(CLICKHOUSE_URL, dir),
+      );
+    }
+    const m = (name: string, t: Timing = median(runs[name] ?? [])) =>
+      measured(name, WINDOW_ROWS, t, bytes[name] ?? null);
+    const stage = (name: string) => median(runs[name] ?? []);
+    const exporting = [
+      m('before: clickhouse → JSONEachRow file'),
+      m('before: duckdb read_json → sorted table → parquet'),
+      {
+        ...m(
+          'before: end to end → parquet',
+          plus(
+            stage('before: clickhouse → JSONEachRow file'),
+            stage('before: duckdb read_json → sorted table → parquet'),
+          ),
+        ),
+        bytes: bytes['before: duckdb read_json → sorted table → parquet'] ?? null,
+      },
+      m('now: clickhouse → CSV file'),
+      m('now: duckdb read_csv → parquet (one COPY)'),
+      {
+        ...m(
+          'now: end to end → parquet',
+          plus(stage('now: clickhouse → CSV file'), stage('now: duckdb read_csv → parquet (one COPY)')),
+        ),
+        bytes: bytes['now: duckdb read_csv → parquet (one COPY)'] ?? null,
+      },
+      m('now: duckdb → parquet + jsonl.gz'),
+      m('now: exportWindow → local archive, parquet'),
+      m('now: exportWindow → local archive, parquet + jsonl.gz'),
+      m('clickhouse → sorted JSONEachRow, gzip level 1 (not used)'),
     ];
+    return { writers, exporting };
   } finally {
-    await warehouse.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent('bench_archive')}`);
+    await warehouse.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent(DATABASE)}`);
     await warehouse.client.close();
     redis.disconnect();
   }
 }
 
-function table(rows: Measurement[]): string {
-  const header = ['name', 'rows', 'ms', 'rows/s', 'cpu ms', 'rows/cpu-s', 'bytes'];
-  const body = rows.map((r) => [
-    r.name,
-    String(r.rows),
-    String(r.ms),
-    String(r.rows_per_s),
-    String(r.cpu_ms),
-    String(r.rows_per_cpu_s),
-    r.note ?? String(r.bytes ?? ''),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), ...body.map(line)].join('\n');
-}
+const columns = ['name', 'rows', 'ms', 'rows/s', 'cpu ms', 'clickhouse cpu ms', 'rows/cpu-s', 'bytes'];
+const tableRows = (rows: Measurement[]) =>
+  rows.map((r) => [r.name, r.rows, r.ms, r.rows_per_s, r.cpu_ms, r.ch_cpu_ms, r.rows_per_cpu_s, r.bytes]);
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-archive-'));
 try {
-  const writers = await compareWriters(dir);
-  const exporting = await exportPath(dir);
-  // The machine is shared: the load average says how much the wall-clock numbers can be trusted.
-  const result = {
-    bench: 'archive',
-    load_average: loadavg().map((l) => Math.round(l * 10) / 10),
+  const machine = machineInfo();
+  const { writers, exporting } = await exportPath(dir);
+  // The machine is shared: the load averages (start and end) say how much wall-clock numbers can be trusted.
+  const path = writeResult('archive', {
+    machine,
+    load_average_end: loadavg().map((l) => Math.round(l * 100) / 100),
     writer_rows: WRITER_ROWS,
     window_rows: WINDOW_ROWS,
+    reps: REPS,
     writers,
     export: exporting,
-  };
-  await writeFile(join(dir, 'result.json'), JSON.stringify(result));
-  console.log(JSON.stringify(result));
-  console.log(`\nParquet writers (${WRITER_ROWS} rows in memory → file)\n${table(writers)}`);
-  console.log(`\nExport path (one window of ${WINDOW_ROWS} rows)\n${table(exporting)}`);
+  });
+  console.log(
+    `load average at start ${machine.loadAverage.join(' ')}, at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `\nParquet writers (${WRITER_ROWS} rows in memory → file)\n\n${formatTable(columns, tableRows(writers))}`,
+  );
+  console.log(
+    `\nExport path (one window of ${WINDOW_ROWS} rows, median of ${REPS} interleaved runs)\n\n${formatTable(columns, tableRows(exporting))}`,
+  );
+  console.log(`\n${path}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,10 +1,11 @@
-// The Parquet writer candidates for bench/archive.ts, each writing the same rows with the archive's columns.
-// parquetjs-lite and hyparquet-writer have no bundled types here, so they are loaded through small typed
-// facades; hyparquet-writer is optional (install it to include it in the comparison).
+// The Parquet writer candidates for bench/archive.ts, each writing the same rows with the archive's 31 columns
+// and types (TIMESTAMP(MILLIS), DECIMAL(18,9), 3-level LIST for tags) where the writer can. parquetjs-lite has
+// no bundled types, so it is loaded through a small typed facade; hyparquet-writer is a dev dependency.
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ARCHIVE_COLUMNS, aliasOf, METADATA_VALUES_ALIAS } from '../src/archive/columns.js';
+import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
+import { ARCHIVE_COLUMNS, archiveInputs } from '../src/archive/columns.js';
 import { writeWindowFiles } from '../src/archive/windowWriter.js';
 
 export interface BenchRow {
@@ -121,51 +122,74 @@ export async function writeWithParquetjsLite(rows: BenchRow[], path: string): Pr
   return 'ok';
 }
 
-interface HyparquetWriter {
-  parquetWriteBuffer(options: {
-    codec: string;
-    columnData: { name: string; type: string; data: unknown[] }[];
-  }): ArrayBuffer;
-}
+type HyparquetData = (string | number | bigint | boolean | null | string[])[];
 
-/** hyparquet-writer: columnar, pure JS (optional dependency of the benchmark only). */
-export async function writeWithHyparquet(rows: BenchRow[], path: string): Promise<'ok' | 'not installed'> {
-  let lib: HyparquetWriter;
-  try {
-    lib = (await import(['hyparquet', 'writer'].join('-'))) as HyparquetWriter;
-  } catch {
-    return 'not installed';
-  }
-  const column = (name: keyof BenchRow, type: string, map: (r: BenchRow) => unknown = (r) => r[name]) => ({
-    name,
-    type,
-    data: rows.map(map),
-  });
-  const columnData = ARCHIVE_COLUMNS.filter((c) => c.name !== 'tags' && c.name !== 'cost_usd').map((c) => {
+/** hyparquet-writer: columnar, pure JS, the full archive schema written out by hand (it infers no DECIMAL or LIST). */
+export async function writeWithHyparquet(rows: BenchRow[], path: string): Promise<'ok'> {
+  const schema: SchemaElement[] = [{ name: 'root', num_children: ARCHIVE_COLUMNS.length }];
+  const columnData: { name: string; data: HyparquetData }[] = [];
+  const optional = 'OPTIONAL' as const;
+  for (const c of ARCHIVE_COLUMNS) {
     const name = c.name as keyof BenchRow;
-    if (c.athena === 'timestamp') return column(name, 'TIMESTAMP', (r) => new Date(r[name] as number));
-    if (c.athena === 'bigint') return column(name, 'INT64', (r) => BigInt(r[name] as number));
-    if (c.athena === 'int') return column(name, 'INT32');
-    if (c.athena === 'boolean') return column(name, 'BOOLEAN');
-    if (name === 'metadata') return column(name, 'JSON', (r) => JSON.stringify(r.metadata));
-    return column(name, 'STRING');
-  });
-  await writeFile(path, Buffer.from(lib.parquetWriteBuffer({ codec: 'SNAPPY', columnData })));
+    if (c.name === 'tags') {
+      schema.push(
+        { name: 'tags', repetition_type: optional, converted_type: 'LIST', num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        { name: 'element', repetition_type: optional, type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+      );
+      columnData.push({ name: 'tags', data: rows.map((r) => r.tags) });
+    } else if (c.name === 'cost_usd') {
+      schema.push({
+        name: c.name,
+        repetition_type: optional,
+        type: 'INT64',
+        converted_type: 'DECIMAL',
+        scale: 9,
+        precision: 18,
+      });
+      columnData.push({ name: c.name, data: rows.map((r) => BigInt(r.cost_nano)) });
+    } else if (c.athena === 'timestamp') {
+      schema.push({ name: c.name, repetition_type: optional, type: 'INT64', converted_type: 'TIMESTAMP_MILLIS' });
+      columnData.push({ name: c.name, data: rows.map((r) => r[name] as number) });
+    } else if (c.athena === 'bigint') {
+      schema.push({ name: c.name, repetition_type: optional, type: 'INT64' });
+      columnData.push({ name: c.name, data: rows.map((r) => BigInt(r[name] as number)) });
+    } else if (c.athena === 'int' || c.athena === 'boolean') {
+      schema.push({ name: c.name, repetition_type: optional, type: c.athena === 'int' ? 'INT32' : 'BOOLEAN' });
+      columnData.push({ name: c.name, data: rows.map((r) => r[name] as number | boolean | null) });
+    } else {
+      schema.push({ name: c.name, repetition_type: optional, type: 'BYTE_ARRAY', converted_type: 'UTF8' });
+      const text = c.name === 'metadata' ? (r: BenchRow) => JSON.stringify(r.metadata) : (r: BenchRow) => r[name];
+      columnData.push({ name: c.name, data: rows.map((r) => text(r) as string | null) });
+    }
+  }
+  await writeFile(path, Buffer.from(parquetWriteBuffer({ codec: 'SNAPPY', schema, columnData })));
   return 'ok';
 }
 
-/** DuckDB, as the archive runs it: rows as ClickHouse would send them (JSON lines) → COPY … (FORMAT PARQUET). */
+/** One value as ClickHouse's CSV carries it (see columns.ts): quoted strings, bare `\N`, list literals. */
+function csvField(value: unknown): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') return String(value);
+  const text = Array.isArray(value)
+    ? `[${value.map((v: string) => `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`).join(',')}]`
+    : String(value);
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+/** DuckDB, as the archive runs it: the rows as ClickHouse would send them (CSV) → COPY … (FORMAT PARQUET). */
 export async function writeWithDuckDb(rows: BenchRow[], path: string): Promise<'ok'> {
-  const input = join(dirname(path), 'duckdb-input.jsonl');
+  const input = join(dirname(path), 'duckdb-input.csv');
   const lines = rows.map((r) => {
-    const out: Record<string, unknown> = {};
-    ARCHIVE_COLUMNS.forEach((c, i) => {
-      if (c.name === 'cost_usd') out[aliasOf(i)] = r.cost_nano;
-      else if (c.name === 'metadata') out[aliasOf(i)] = Object.keys(r.metadata);
-      else out[aliasOf(i)] = r[c.name as keyof BenchRow];
-    });
-    out[METADATA_VALUES_ALIAS] = Object.values(r.metadata);
-    return JSON.stringify(out);
+    const source: Record<string, unknown> = {
+      ...r,
+      metadata: Object.keys(r.metadata),
+      metadata_values: Object.values(r.metadata),
+    };
+    return archiveInputs()
+      .map((c) => csvField(source[c.name]))
+      .join(',');
   });
   await writeFile(input, `${lines.join('\n')}\n`);
   const files = await writeWindowFiles(input, dirname(path), ['parquet'], 'zstd');

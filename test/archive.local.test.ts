@@ -142,6 +142,56 @@ describe('archive to the local folder', () => {
     assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['exported', 'locked']);
   });
 
+  test('awkward strings survive the CSV trip exactly, in text, tags and metadata', async () => {
+    // Everything CSV or a list literal could mangle: quotes of both kinds, backslashes before quotes and
+    // letters, control bytes, the NULL markers `\N` and `NULL`, empty strings, brackets and commas.
+    const awkward = [
+      '\\N',
+      'NULL',
+      "it's",
+      "\\'",
+      'a\\tb',
+      'tab\there',
+      'nl\nx',
+      'cr\rx',
+      'nul\0x',
+      '"q"',
+      '[a,b]',
+      '',
+      ' pad ',
+    ];
+    const weird = record(4_242, BASE + 6 * HOUR, {
+      key_alias: awkward.join('|'),
+      customer_id: '\\N',
+      team_id: 'NULL',
+      model: 'm,"x"\n\\',
+      tags: [...awkward, 'ünïcødé 🚀'],
+      metadata: Object.fromEntries(awkward.map((v, i) => [`k${i}${v}`, v])),
+    });
+    await insertRecords(t.app, [weird], 1);
+    const result = await exportWindow(t.app.archive.context, BASE + 6 * HOUR);
+    assert.equal(result.outcome, 'exported');
+    const db = await openDuckDb(root);
+    const conn = await db.connect();
+    const reader = await conn.runAndReadAll(
+      `SELECT key_alias, customer_id, team_id, model, tags, metadata FROM read_parquet(${duckString(join(root, objectKey('', BASE + 6 * HOUR, 'parquet')))})`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    const [row] = reader.getRowObjectsJson();
+    assert.equal(row?.key_alias, weird.key_alias);
+    assert.equal(row?.customer_id, '\\N');
+    assert.equal(row?.team_id, 'NULL');
+    assert.equal(row?.model, weird.model);
+    assert.deepEqual(row?.tags, toSpendLogRow(weird, 1).tags);
+    assert.deepEqual(JSON.parse(String(row?.metadata)), weird.metadata);
+    const line = gunzipSync(await readFile(join(root, objectKey('', BASE + 6 * HOUR, 'jsonl')))).toString('utf8');
+    const json = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(json.key_alias, weird.key_alias);
+    assert.deepEqual(json.tags, toSpendLogRow(weird, 1).tags);
+    assert.deepEqual(json.metadata, weird.metadata);
+  });
+
   test('a row with a duplicate metadata key still exports (the window is never stuck on it)', async () => {
     const odd = {
       ...toSpendLogRow(record(31_337, BASE + 5 * HOUR), 1),

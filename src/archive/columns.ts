@@ -2,16 +2,17 @@
 // loads it, shaped for Parquet, and declared to Athena. The exporter, the Athena DDL and docs/archive.md
 // all follow this list, so the three can never disagree.
 //
-// ClickHouse sends each column under a short alias (c0, c1, …): JSONEachRow repeats every key on every
-// row, and short keys halve the bytes ClickHouse formats and DuckDB parses.
+// ClickHouse sends the columns as CSV, in this order and without a header: of the formats 18.16 writes, it
+// is the one DuckDB loads fastest (see bench/archive.ts). Arrays travel as DuckDB list literals built in
+// ClickHouse (every element quoted, only `\` and `'` escaped), which DuckDB casts back to VARCHAR[] exactly.
 export interface ArchiveColumn {
   name: string;
-  /** ClickHouse expression over spend_logs (a constant, never user input). */
-  source: string;
-  /** DuckDB type of the JSON value as ClickHouse sends it. */
+  /** ClickHouse expression over spend_logs (a constant, never user input); null: derived in DuckDB only. */
+  source: string | null;
+  /** DuckDB type of the loaded value (`VARCHAR[]`: sent as a list literal, cast after loading). */
   input: string;
-  /** DuckDB expression turning the input alias (`$`) into the archived value; `$` alone = as is. */
-  output: string;
+  /** DuckDB expression over the loaded columns (named as the archive columns); null = the column as loaded. */
+  output: string | null;
   /** Athena / Hive type of the Parquet column. */
   athena: string;
   doc: string;
@@ -21,7 +22,7 @@ const nullIfEmpty = (name: string, doc: string): ArchiveColumn => ({
   name,
   source: `nullIf(${name}, '')`,
   input: 'VARCHAR',
-  output: '$',
+  output: null,
   athena: 'string',
   doc,
 });
@@ -30,7 +31,7 @@ const text = (name: string, doc: string): ArchiveColumn => ({
   name,
   source: name,
   input: 'VARCHAR',
-  output: '$',
+  output: null,
   athena: 'string',
   doc,
 });
@@ -39,7 +40,7 @@ const count = (name: string, doc: string): ArchiveColumn => ({
   name,
   source: name,
   input: 'BIGINT',
-  output: '$',
+  output: null,
   athena: 'bigint',
   doc,
 });
@@ -48,7 +49,7 @@ const msTimestamp = (name: string, source: string, doc: string): ArchiveColumn =
   name,
   source,
   input: 'BIGINT',
-  output: 'epoch_ms($)::TIMESTAMP_MS',
+  output: `epoch_ms(${name})::TIMESTAMP_MS`,
   athena: 'timestamp',
   doc,
 });
@@ -79,10 +80,10 @@ export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
   count('total_tokens', 'prompt + completion'),
   {
     name: 'cost_usd',
-    source: 'cost_nano',
+    source: null,
     input: 'BIGINT',
     // Decimal × decimal is exact in DuckDB (no float on the way): nano-USD × 1e-9 → DECIMAL(18,9).
-    output: '($::DECIMAL(18,0) * 0.000000001::DECIMAL(18,9))::DECIMAL(18,9)',
+    output: '(cost_nano::DECIMAL(18,0) * 0.000000001::DECIMAL(18,9))::DECIMAL(18,9)',
     athena: 'decimal(18,9)',
     doc: 'cost in USD, exact (cost_nano / 1e9)',
   },
@@ -94,12 +95,12 @@ export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
     name: 'metadata',
     source: 'metadata_keys',
     input: 'VARCHAR[]',
-    // The values array travels as its own column (see METADATA_VALUES_ALIAS); 18.16 has no JSON builder.
-    // Built pair by pair rather than through a MAP, which rejects a duplicate key: one odd row must never
-    // make a whole window unexportable.
+    // The values array travels as its own column (METADATA_VALUES); 18.16 has no JSON builder. Built pair by
+    // pair rather than through a MAP, which rejects a duplicate key: one odd row must never make a whole
+    // window unexportable.
     output:
-      "'{' || array_to_string(list_transform(range(1, len($) + 1), " +
-      "i -> to_json($[i])::VARCHAR || ':' || to_json($values[i])::VARCHAR), ',') || '}'",
+      "'{' || array_to_string(list_transform(list_zip(metadata, metadata_values), " +
+      "p -> to_json(p[1])::VARCHAR || ':' || to_json(p[2])::VARCHAR), ',') || '}'",
     athena: 'string',
     doc: "request metadata as a JSON object string (`json_extract_scalar(metadata, '$.k')`)",
   },
@@ -107,29 +108,53 @@ export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
   text('source', '`proxy` or `ingest`'),
 ];
 
-/** metadata is two parallel arrays in ClickHouse; the values array rides along under this alias. */
-export const METADATA_VALUES_ALIAS = 'mv';
+/** Longest CSV row DuckDB accepts (a row with megabytes of metadata); read_json's default before was 16 MiB. */
+const MAX_ROW_BYTES = 16 * 1024 * 1024;
 
-export function aliasOf(index: number): string {
-  return `c${index}`;
+/** metadata is two parallel arrays in ClickHouse; the values array rides along as one more input. */
+const METADATA_VALUES = { name: 'metadata_values', source: 'metadata_values', input: 'VARCHAR[]' };
+
+export interface ArchiveInput {
+  name: string;
+  source: string;
+  input: string;
 }
 
-/** `request_id AS c0, nullIf(response_id, '') AS c1, …, metadata_values AS mv` */
+/** What ClickHouse sends, in CSV order: every column with a source, then the metadata values. */
+export function archiveInputs(): ArchiveInput[] {
+  const sent = ARCHIVE_COLUMNS.flatMap((c) => (c.source === null ? [] : [{ ...c, source: c.source }]));
+  return [...sent, METADATA_VALUES];
+}
+
+/** `['a','it\'s']`: the array as a DuckDB list literal. Raw control bytes stay as they are (quoted). */
+function listLiteral(expr: string): string {
+  const quoted = String.raw`concat('\'', replaceAll(replaceAll(x, '\\', '\\\\'), '\'', '\\\''), '\'')`;
+  return `concat('[', arrayStringConcat(arrayMap(x -> ${quoted}, ${expr}), ','), ']')`;
+}
+
+/** The ClickHouse select list, in the CSV's column order. */
 export function clickhouseSelectList(): string {
-  const parts = ARCHIVE_COLUMNS.map((c, i) => `${c.source} AS ${aliasOf(i)}`);
-  return [...parts, `metadata_values AS ${METADATA_VALUES_ALIAS}`].join(', ');
+  return archiveInputs()
+    .map((c) => (c.input === 'VARCHAR[]' ? listLiteral(c.source) : c.source))
+    .join(', ');
 }
 
-/** DuckDB `columns={…}` argument for read_json over ClickHouse's output. */
-export function duckdbInputColumns(): string {
-  const parts = ARCHIVE_COLUMNS.map((c, i) => `${aliasOf(i)}: '${c.input}'`);
-  return `{${[...parts, `${METADATA_VALUES_ALIAS}: 'VARCHAR[]'`].join(', ')}}`;
+/**
+ * DuckDB query over ClickHouse's CSV (`pathLiteral`: a quoted DuckDB string) yielding the archived columns.
+ * ClickHouse always quotes strings and writes NULL as a bare `\N`, so a quoted `"\N"` stays text. The
+ * explicit buffer keeps the 16 MiB row limit from growing DuckDB's read buffers (16 × the limit by default).
+ */
+export function duckdbArchiveRows(pathLiteral: string): string {
+  const all = archiveInputs();
+  const columns = all.map((c) => `${c.name}: '${c.input === 'VARCHAR[]' ? 'VARCHAR' : c.input}'`).join(', ');
+  const casts = all.filter((c) => c.input === 'VARCHAR[]').map((c) => `${c.name}::VARCHAR[] AS ${c.name}`);
+  const csv =
+    `read_csv(${pathLiteral}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+    `nullstr = '\\N', allow_quoted_nulls = false, max_line_size = ${MAX_ROW_BYTES}, buffer_size = ${2 * MAX_ROW_BYTES}, columns = {${columns}})`;
+  return `SELECT ${duckdbOutputList()} FROM (SELECT * REPLACE (${casts.join(', ')}) FROM ${csv})`;
 }
 
-/** DuckDB select list producing the archived columns from the aliases. */
+/** DuckDB select list producing the archived columns from the loaded inputs (arrays already VARCHAR[]). */
 export function duckdbOutputList(): string {
-  return ARCHIVE_COLUMNS.map((c, i) => {
-    const expr = c.output.replaceAll('$values', METADATA_VALUES_ALIAS).replaceAll('$', aliasOf(i));
-    return `${expr} AS ${c.name}`;
-  }).join(', ');
+  return ARCHIVE_COLUMNS.map((c) => (c.output === null ? c.name : `${c.output} AS ${c.name}`)).join(', ');
 }

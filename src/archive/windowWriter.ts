@@ -1,13 +1,14 @@
-// Turns one window's rows (ClickHouse JSONEachRow in a temp file) into the archive files with DuckDB's
-// native writer: Parquet (standard logical types, zstd/snappy) and JSON lines, gzipped here with a fixed
-// header (no mtime) so identical rows always give identical bytes. DuckDB won the writer comparison by a
-// wide margin (bench/archive.ts, docs/archive.md); JavaScript never touches individual rows.
+// Turns one window's rows (ClickHouse CSV in a temp file) into the archive files with DuckDB's native
+// writer: Parquet (standard logical types, zstd/snappy) straight from the CSV, then JSON lines from that
+// Parquet file, gzipped here with a fixed header (no mtime) so identical rows always give identical bytes.
+// DuckDB won the writer comparison by a wide margin (bench/archive.ts, docs/archive.md); JavaScript never
+// touches individual rows.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { duckdbInputColumns, duckdbOutputList } from './columns.js';
+import { duckdbArchiveRows } from './columns.js';
 import type { ArchiveFormat } from './settings.js';
 
 const gzipAsync = promisify(gzip);
@@ -38,9 +39,14 @@ const JSONL_REPLACE = [
   'json(metadata) AS metadata',
 ].join(', ');
 
+/** Level 1: 2.6× less CPU than the default 6 for a third more bytes (docs/archive.md, Speed). */
+const GZIP_LEVEL = 1;
+
 /**
  * Loads `inputPath` and writes every requested format. Rows are sorted by all columns, request_id first,
- * so the order (and so the bytes) never depends on how ClickHouse happened to return them.
+ * so the order (and so the bytes) never depends on how ClickHouse happened to return them. The Parquet
+ * file is always written — in one pass from the CSV, no table in between — and the totals are read back
+ * from it, so the check covers the file itself; the JSON lines are made from it in the same order.
  */
 export async function writeWindowFiles(
   inputPath: string,
@@ -51,26 +57,25 @@ export async function writeWindowFiles(
   const db = await openDuckDb(workDir);
   const conn = await db.connect();
   try {
-    // Sorted once here; DuckDB keeps insertion order (preserve_insertion_order), so both COPYs below
-    // write rows in this order without sorting again.
+    const parquet = duckString(join(workDir, 'part.parquet'));
     await conn.run(
-      `CREATE TEMP TABLE win AS SELECT ${duckdbOutputList()} FROM read_json(${duckString(inputPath)}, ` +
-        `format = 'newline_delimited', columns = ${duckdbInputColumns()}) ORDER BY ALL`,
+      `COPY (${duckdbArchiveRows(duckString(inputPath))} ORDER BY ALL) TO ${parquet} (FORMAT PARQUET, COMPRESSION ${compression})`,
     );
-    const totals = await conn.runAndReadAll(`SELECT count(*)::VARCHAR, coalesce(sum(cost_nano), 0)::VARCHAR FROM win`);
+    const totals = await conn.runAndReadAll(
+      `SELECT count(*)::VARCHAR, coalesce(sum(cost_nano), 0)::VARCHAR FROM read_parquet(${parquet})`,
+    );
     const [rows = '0', costNano = '0'] = (totals.getRows()[0] ?? []).map(String);
     const bodies: WindowFiles['bodies'] = {};
-    if (formats.includes('parquet')) {
-      const path = join(workDir, 'part.parquet');
-      await conn.run(`COPY win TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION ${compression})`);
-      bodies.parquet = await readFile(path);
-    }
+    if (formats.includes('parquet')) bodies.parquet = await readFile(join(workDir, 'part.parquet'));
     if (formats.includes('jsonl')) {
       const path = join(workDir, 'part.jsonl');
-      await conn.run(`COPY (SELECT * REPLACE (${JSONL_REPLACE}) FROM win) TO ${duckString(path)} (FORMAT JSON)`);
+      // DuckDB keeps the file's row order (preserve_insertion_order), so no second sort.
+      await conn.run(
+        `COPY (SELECT * REPLACE (${JSONL_REPLACE}) FROM read_parquet(${parquet})) TO ${duckString(path)} (FORMAT JSON)`,
+      );
       // Node's gzip header carries mtime 0 and no file name: same input, same bytes. Async, so a big
       // window compresses on the thread pool and the event loop (proxy, in role `all`) keeps serving.
-      bodies.jsonl = await gzipAsync(await readFile(path), { level: 6 });
+      bodies.jsonl = await gzipAsync(await readFile(path), { level: GZIP_LEVEL });
     }
     return { rows: Number(rows), costNano: BigInt(costNano), bodies };
   } finally {
