@@ -1,7 +1,7 @@
 // Period alignment: calendar boundaries in the configured zone, epoch multiples below a day.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addDuration, parseDuration, periodAt } from '../src/budgets/duration.js';
+import { addDuration, LIFETIME, parseDuration, periodAt, periodFor } from '../src/budgets/duration.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 function period(text: string, at: string, tz = 'UTC') {
@@ -51,6 +51,29 @@ test('boundaries follow the configured time zone, across DST changes', () => {
     '2026-11-23T05:00:00.000Z',
     '2026-11-30T05:00:00.000Z',
   ]);
+});
+
+test('periodFor (memoised per period) agrees with periodAt at every instant, back and forth across boundaries', () => {
+  // Hourly steps over the Europe/Berlin DST change and a month end, forwards then backwards (a test clock
+  // may move either way), for each calendar unit: the cached period is reused only inside its own bounds.
+  const from = Date.parse('2026-10-24T00:00:00Z');
+  const hours = Array.from({ length: 24 * 10 }, (_, i) => from + i * 3_600_000);
+  for (const text of ['1d', '7d', '1mo', '2h']) {
+    const duration = parseDuration(text);
+    assert.ok(duration);
+    for (const ms of [...hours, ...[...hours].reverse()]) {
+      const at = new Date(ms);
+      const expected = periodAt(duration, at, 'Europe/Berlin');
+      const got = periodFor(text, at, 'Europe/Berlin');
+      assert.deepEqual(
+        [iso(got.start), iso(got.end)],
+        [iso(expected.start), iso(expected.end)],
+        `${text} at ${iso(at)}`,
+      );
+    }
+  }
+  assert.equal(periodFor(null, new Date(), 'UTC'), LIFETIME);
+  assert.equal(periodFor('nonsense', new Date(), 'UTC'), LIFETIME);
 });
 
 test('expiry arithmetic', () => {

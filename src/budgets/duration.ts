@@ -126,11 +126,27 @@ export function periodAt(duration: BudgetDuration, at: Date, timeZone: string): 
   }
 }
 
-/** The period for an optional duration string (null = lifetime budget). */
+/**
+ * The latest period computed per duration and zone. Every call checks its budgets' periods, and a local-time
+ * period costs several Intl formatToParts calls (≈ 20 µs of CPU per scope per call, measured); the period
+ * that contains one instant contains every instant up to its end, so it is computed once per period.
+ */
+const latestPeriods = new Map<string, Period>();
+const MAX_LATEST_PERIODS = 1000;
+
+/** The period for an optional duration string (null = lifetime budget). Shared: callers must not mutate it. */
 export function periodFor(durationText: string | null, at: Date, timeZone: string): Period {
   if (!durationText) return LIFETIME;
+  const memoKey = `${durationText}\n${timeZone}`;
+  const ms = at.getTime();
+  const latest = latestPeriods.get(memoKey);
+  if (latest?.end && latest.start.getTime() <= ms && ms < latest.end.getTime()) return latest;
   const duration = parseDuration(durationText);
-  return duration ? periodAt(duration, at, timeZone) : LIFETIME;
+  if (!duration) return LIFETIME;
+  const period = periodAt(duration, at, timeZone);
+  if (latestPeriods.size >= MAX_LATEST_PERIODS) latestPeriods.clear();
+  latestPeriods.set(memoKey, period);
+  return period;
 }
 
 /** `2026-12-01T00:00:00Z` — the form used in refusal messages. */
