@@ -1,6 +1,9 @@
 // Query benchmark: the dashboard's fixed questions against Spendhouse (through the HTTP API, in process)
 // and against Postgres holding the same calls in LiteLLM's LiteLLM_SpendLogs schema, side by side.
-//   npm run bench -- query [--n 10000000] [--reps 7] [--no-pg] [--reload] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+//   npm run bench -- query [--n 10000000] [--reps 7] [--no-pg] [--reload] [--days 30] [--no-load]
+//     [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+// --days D asks every question over the first D days only; with --no-load it measures a partly loaded dataset
+// over its complete first days (checked), at the full dataset's density.
 // A loaded dataset is kept (ClickHouse database bench_query_<n>, Postgres table LiteLLM_SpendLogs) and reused by
 // the next run with the same N and generator version; --reload drops and loads it again.
 // Prints a table (p50/p95 per question and the Postgres/Spendhouse ratio) and writes bench/results/query-<n>.json.
@@ -19,7 +22,7 @@ import type { AppConfig } from '../src/config/load.js';
 import { loadConfig } from '../src/config/load.js';
 import { createRedis } from '../src/redis/plugin.js';
 import {
-  END_MS,
+  DAY_MS,
   GENERATOR_VERSION,
   loadClickHouse,
   loadPostgres,
@@ -29,11 +32,6 @@ import {
 } from './queryData.js';
 
 const MASTER_KEY = 'sk-bench-master-key-0123456789';
-const FROM = new Date(START_MS).toISOString();
-const TO = new Date(END_MS).toISOString();
-const DAY1 = FROM.slice(0, 10);
-const DAYN = new Date(END_MS - 1).toISOString().slice(0, 10);
-const PG_WINDOW = `"startTime" >= '${FROM.replace('T', ' ').slice(0, 19)}' AND "startTime" < '${TO.replace('T', ' ').slice(0, 19)}'`;
 
 interface Question {
   name: string;
@@ -53,90 +51,98 @@ const LOGS_CEILING =
 const RAW_CEILING =
   'Both systems scan every call of the window; ClickHouse reads the tags column of every row (no index on tag sets in raw), so the ratio is that of two scans.';
 
-const q = (body: Record<string, unknown>) => ({
-  method: 'POST' as const,
-  url: '/spend/query',
-  body: { from: FROM, to: TO, ...body },
-});
-const logsUrl = (page: number) => `/spend/logs/v2?start_date=${DAY1}&end_date=${DAYN}&page=${page}&page_size=50`;
-const pgPage = (page: number) => [
-  `SELECT count(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}`,
-  `SELECT * FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} ORDER BY "startTime" DESC LIMIT 50 OFFSET ${(page - 1) * 50}`,
-];
+/** The dashboard's questions over the first `days` days of the dataset (30: all of it). */
+function questions(days: number): Question[] {
+  const FROM = new Date(START_MS).toISOString();
+  const TO = new Date(START_MS + days * DAY_MS).toISOString();
+  const DAY1 = FROM.slice(0, 10);
+  const DAYN = new Date(START_MS + days * DAY_MS - 1).toISOString().slice(0, 10);
+  const PG_WINDOW = `"startTime" >= '${FROM.replace('T', ' ').slice(0, 19)}' AND "startTime" < '${TO.replace('T', ' ').slice(0, 19)}'`;
+  const q = (body: Record<string, unknown>) => ({
+    method: 'POST' as const,
+    url: '/spend/query',
+    body: { from: FROM, to: TO, ...body },
+  });
+  const logsUrl = (page: number) => `/spend/logs/v2?start_date=${DAY1}&end_date=${DAYN}&page=${page}&page_size=50`;
+  const pgPage = (page: number) => [
+    `SELECT count(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}`,
+    `SELECT * FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} ORDER BY "startTime" DESC LIMIT 50 OFFSET ${(page - 1) * 50}`,
+  ];
 
-const QUESTIONS: Question[] = [
-  {
-    name: '30-day total by team',
-    kind: 'rollup',
-    spendhouse: q({ group_by: ['team'], metrics: ['cost', 'requests'] }),
-    postgres: [`SELECT team_id, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY team_id`],
-  },
-  {
-    name: 'by model per day',
-    kind: 'rollup',
-    spendhouse: q({ group_by: ['model'], granularity: 'day', metrics: ['cost', 'requests'] }),
-    postgres: [
-      `SELECT date_trunc('day', "startTime"), model, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY 1, 2`,
-    ],
-  },
-  {
-    name: '2-tag combination by team',
-    kind: 'rollup',
-    spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, metrics: ['cost'] }),
-    postgres: [
-      `SELECT team_id, SUM(spend) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","feature:onboarding"]'::jsonb GROUP BY team_id`,
-    ],
-  },
-  {
-    name: 'top 10 tags',
-    kind: 'rollup',
-    spendhouse: q({ group_by: ['tag'], metrics: ['cost'], order_by: '-cost', limit: 10 }),
-    postgres: [
-      `SELECT tag, SUM(spend) FROM (SELECT jsonb_array_elements_text(request_tags) AS tag, spend FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}) t GROUP BY tag ORDER BY 2 DESC LIMIT 10`,
-    ],
-  },
-  {
-    name: "one key's daily spend",
-    kind: 'rollup',
-    spendhouse: q({ filters: { key: { in: ['key-4242'] } }, granularity: 'day', metrics: ['cost', 'requests'] }),
-    postgres: [
-      `SELECT date_trunc('day', "startTime"), SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND api_key = 'key-4242' GROUP BY 1`,
-    ],
-  },
-  {
-    name: 'logs page 1',
-    kind: 'logs',
-    spendhouse: { method: 'GET', url: logsUrl(1) },
-    postgres: pgPage(1),
-    ceiling: LOGS_CEILING,
-  },
-  {
-    name: 'logs page 1,000',
-    kind: 'logs',
-    spendhouse: { method: 'GET', url: logsUrl(1000) },
-    postgres: pgPage(1000),
-    ceiling: LOGS_CEILING,
-  },
-  {
-    name: 'raw: p95 latency by model (2 tags)',
-    kind: 'raw',
-    ceiling: RAW_CEILING,
-    spendhouse: q({
-      group_by: ['model'],
-      tags: { all: ['env:prod', 'tier:pro'] },
-      metrics: ['cost', 'p95_latency_ms'],
-    }),
-    postgres: [
-      `SELECT model, SUM(spend), percentile_cont(0.95) WITHIN GROUP (ORDER BY request_duration_ms) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","tier:pro"]'::jsonb GROUP BY model`,
-    ],
-  },
-  {
-    name: 'raw: 2-tag combination by team, forced raw',
-    kind: 'raw',
-    spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, source: 'raw' }),
-    postgres: null,
-  },
-];
+  return [
+    {
+      name: 'total by team',
+      kind: 'rollup',
+      spendhouse: q({ group_by: ['team'], metrics: ['cost', 'requests'] }),
+      postgres: [`SELECT team_id, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY team_id`],
+    },
+    {
+      name: 'by model per day',
+      kind: 'rollup',
+      spendhouse: q({ group_by: ['model'], granularity: 'day', metrics: ['cost', 'requests'] }),
+      postgres: [
+        `SELECT date_trunc('day', "startTime"), model, SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY 1, 2`,
+      ],
+    },
+    {
+      name: '2-tag combination by team',
+      kind: 'rollup',
+      spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, metrics: ['cost'] }),
+      postgres: [
+        `SELECT team_id, SUM(spend) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","feature:onboarding"]'::jsonb GROUP BY team_id`,
+      ],
+    },
+    {
+      name: 'top 10 tags',
+      kind: 'rollup',
+      spendhouse: q({ group_by: ['tag'], metrics: ['cost'], order_by: '-cost', limit: 10 }),
+      postgres: [
+        `SELECT tag, SUM(spend) FROM (SELECT jsonb_array_elements_text(request_tags) AS tag, spend FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW}) t GROUP BY tag ORDER BY 2 DESC LIMIT 10`,
+      ],
+    },
+    {
+      name: "one key's daily spend",
+      kind: 'rollup',
+      spendhouse: q({ filters: { key: { in: ['key-4242'] } }, granularity: 'day', metrics: ['cost', 'requests'] }),
+      postgres: [
+        `SELECT date_trunc('day', "startTime"), SUM(spend), COUNT(*) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND api_key = 'key-4242' GROUP BY 1`,
+      ],
+    },
+    {
+      name: 'logs page 1',
+      kind: 'logs',
+      spendhouse: { method: 'GET', url: logsUrl(1) },
+      postgres: pgPage(1),
+      ceiling: LOGS_CEILING,
+    },
+    {
+      name: 'logs page 1,000',
+      kind: 'logs',
+      spendhouse: { method: 'GET', url: logsUrl(1000) },
+      postgres: pgPage(1000),
+      ceiling: LOGS_CEILING,
+    },
+    {
+      name: 'raw: p95 latency by model (2 tags)',
+      kind: 'raw',
+      ceiling: RAW_CEILING,
+      spendhouse: q({
+        group_by: ['model'],
+        tags: { all: ['env:prod', 'tier:pro'] },
+        metrics: ['cost', 'p95_latency_ms'],
+      }),
+      postgres: [
+        `SELECT model, SUM(spend), percentile_cont(0.95) WITHIN GROUP (ORDER BY request_duration_ms) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} AND request_tags @> '["env:prod","tier:pro"]'::jsonb GROUP BY model`,
+      ],
+    },
+    {
+      name: 'raw: 2-tag combination by team, forced raw',
+      kind: 'raw',
+      spendhouse: q({ group_by: ['team'], tags: { all: ['env:prod', 'feature:onboarding'] }, source: 'raw' }),
+      postgres: null,
+    },
+  ];
+}
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -206,7 +212,13 @@ const datasetRow = z.object({ generator: z.coerce.number(), done: z.coerce.numbe
  * dropped and loaded again. Migrations run before loading, so materialized views fill every rollup as the
  * calls arrive; on a reused dataset a new migration backfills its rollup from the loaded calls.
  */
-async function prepareClickHouse(config: AppConfig, n: number, chunk: number, reload: boolean): Promise<Dataset> {
+async function prepareClickHouse(
+  config: AppConfig,
+  n: number,
+  chunk: number,
+  reload: boolean,
+  load: boolean,
+): Promise<Dataset> {
   const { url, database } = config.clickhouse;
   await ensureDatabase(config.clickhouse);
   const client = createClient({ url, database, request_timeout: 7_200_000 });
@@ -234,7 +246,7 @@ async function prepareClickHouse(config: AppConfig, n: number, chunk: number, re
     } finally {
       redis.disconnect();
     }
-    if (!reload && current && meta[0]?.done) return { reused: true, load_seconds: meta[0].seconds };
+    if (!load || (!reload && current && meta[0]?.done)) return { reused: true, load_seconds: meta[0]?.seconds ?? 0 };
     await warehouse.exec(
       sql`CREATE TABLE IF NOT EXISTS bench_dataset (generator UInt32, done UInt8, seconds Float64) ENGINE = TinyLog`,
     );
@@ -271,6 +283,8 @@ export async function run(argv: string[]): Promise<void> {
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:16379' },
       chunk: { type: 'string', default: '5000000' },
       reload: { type: 'boolean', default: false },
+      days: { type: 'string', default: '30' },
+      'no-load': { type: 'boolean', default: false },
     },
   });
   const n = Number(values.n);
@@ -285,9 +299,14 @@ export async function run(argv: string[]): Promise<void> {
       REDIS_URL: values['redis-url'],
       CLICKHOUSE_DATABASE: database,
       MASTER_KEY,
+      // Only the HTTP side: a worker would archive the dataset (Parquet export of every hour) and apply
+      // retention to it in the background of the measurements.
+      SPENDHOUSE_ROLE: 'proxy',
     },
   });
-  const clickhouse = await prepareClickHouse(config, n, chunk, values.reload);
+  const days = Number(values.days);
+  if (!Number.isInteger(days) || days < 1 || days > 30) throw new Error('--days: a whole number of days, 1 to 30');
+  const clickhouse = await prepareClickHouse(config, n, chunk, values.reload, !values['no-load']);
   const app = await buildApp({ config });
   const pgClient = values['no-pg'] ? null : new pg.Client({ connectionString: values['pg-url'] });
   let postgresDataset: Dataset | null = null;
@@ -301,7 +320,8 @@ export async function run(argv: string[]): Promise<void> {
     }
     const results: Result[] = [];
     const loadBefore = loadavg();
-    for (const question of QUESTIONS) {
+    await checkWindowComplete(app, n, days);
+    for (const question of questions(days)) {
       let source = '';
       const cpu = await cpuAccounting(app.warehouse);
       const spendhouse = await timed(async () => {
@@ -335,6 +355,7 @@ export async function run(argv: string[]): Promise<void> {
     const report = {
       suite: 'query',
       calls: n,
+      window_days: days,
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30) },
       note: 'Shared 2-core machine (other helpers running): numbers are noisy. Spendhouse is timed through app.inject (HTTP handler, JSON); Postgres as raw SQL over a local socket (no LiteLLM/Python overhead).',
@@ -348,11 +369,27 @@ export async function run(argv: string[]): Promise<void> {
     const file = new URL(`./results/query-${n}.json`, import.meta.url);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nwritten ${file.pathname}`);
-    printTable(results, n, loadBefore, loadAfter);
+    printTable(results, n, days, loadBefore, loadAfter);
   } finally {
     await app.close();
     await pgClient?.end();
   }
+}
+
+/**
+ * The window must hold every call the generator puts in it (call i starts at START + i × 30 days / n, so the
+ * first `days` days hold the first ⌈days × n / 30⌉ calls): a partly loaded dataset (--no-load) can still be
+ * measured over its complete first days, at the full dataset's density.
+ */
+async function checkWindowComplete(app: Awaited<ReturnType<typeof buildApp>>, n: number, days: number) {
+  const expected = Math.ceil((days * n) / 30);
+  const rows = await app.warehouse.rows(
+    sql`SELECT count() AS c FROM spend_logs WHERE start_time_ms >= ${START_MS} AND start_time_ms < ${START_MS + days * DAY_MS}`,
+    z.object({ c: z.coerce.number() }),
+  );
+  const have = rows[0]?.c ?? 0;
+  if (have !== expected) throw new Error(`the first ${days} days hold ${have} calls, not ${expected}: load them`);
+  if (days < 30) console.log(`window: the first ${days} days (${have} calls at the density of ${n} over 30 days)`);
 }
 
 /** Both systems must hold the same calls: equal counts, and totals equal up to Postgres's float rounding. */
@@ -374,10 +411,13 @@ async function checkSameData(app: Awaited<ReturnType<typeof buildApp>>, client: 
     throw new Error('the two systems hold different data');
 }
 
-function printTable(results: Result[], n: number, before: number[], after: number[]) {
+function printTable(results: Result[], n: number, days: number, before: number[], after: number[]) {
   const ms = (v: number | undefined) => (v === undefined ? '—' : v < 100 ? v.toFixed(1) : v.toFixed(0));
   const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(' ');
-  console.log(`\n${n.toLocaleString('en-US')} calls; load average ${load(before)} before, ${load(after)} after`);
+  const window = days === 30 ? '' : `, questions over the first ${days} days`;
+  console.log(
+    `\n${n.toLocaleString('en-US')} calls${window}; load average ${load(before)} before, ${load(after)} after`,
+  );
   console.log(
     '\n| question | source | Spendhouse p50 ms | p95 ms | CPU ms (node + ClickHouse) | Postgres p50 ms | p95 ms | ratio (p50) | targets |',
   );
