@@ -29,6 +29,7 @@ interface BenchContext {
 
 async function throughput({ app, records }: BenchContext) {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < records; i++) {
     app.spendSink.submit(spendRecord('tp', i));
     // Yield now and then so the batches already sealed reach Redis while we generate.
@@ -38,8 +39,15 @@ async function throughput({ app, records }: BenchContext) {
   const totals = await waitForRows(app.warehouse, records, 'tp-', 600_000);
   await waitForQueueIdle(app.spendProducer.queue, 600_000);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   if (totals.n !== records || totals.distinct_ids !== records) throw new Error(`landed ${JSON.stringify(totals)}`);
-  return { records, seconds: round(seconds), records_per_s: Math.round(records / seconds) };
+  return {
+    records,
+    seconds: round(seconds),
+    records_per_s: Math.round(records / seconds),
+    // This process (record generation, producer, BullMQ, worker): comparable across runs on a busy machine.
+    node_cpu_us_per_record: round((cpu.user + cpu.system) / records),
+  };
 }
 
 const idRow = z.object({ request_id: z.string() });
@@ -244,7 +252,7 @@ export async function run(argv: string[]): Promise<void> {
       },
       'end-to-end throughput': {
         value: `${tp.records_per_s} records/s`,
-        detail: `${tp.records} records in ${tp.seconds} s`,
+        detail: `${tp.records} records in ${tp.seconds} s, Node CPU ${tp.node_cpu_us_per_record} µs/record`,
       },
       [`lag p50 at ${RATE}/s`]: { value: `${lag.p50_ms} ms`, detail: `${lag.records} records over ${SECONDS} s` },
       [`lag p95 at ${RATE}/s`]: { value: `${lag.p95_ms} ms`, detail: `max ${lag.max_ms} ms` },

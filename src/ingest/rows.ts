@@ -64,26 +64,38 @@ export interface RowProblem {
   reason: string;
 }
 
-/** Every field of the row whose value its column cannot hold exactly (empty when the row is insertable). */
+const INTEGER_LIMITS = Object.entries(INTEGER_COLUMNS) as [keyof typeof INTEGER_COLUMNS, readonly [number, number]][];
+const TIME_COLUMNS = new Set<keyof QueuedRow>(['start_time', 'start_time_ms', 'end_time_ms']);
+
+function allStrings(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  return true;
+}
+
+function addProblem(problems: RowProblem[], column: keyof QueuedRow, reason: string): void {
+  const field = RECORD_FIELD[column] ?? column;
+  if (!problems.some((p) => p.field === field)) problems.push({ field, reason });
+}
+
+/**
+ * Every field of the row whose value its column cannot hold exactly (empty when the row is insertable).
+ * On the producer's path for every record: plain loops, no closure.
+ */
 export function rowProblems(row: QueuedRow): RowProblem[] {
   const problems: RowProblem[] = [];
-  const fail = (column: keyof QueuedRow, reason: string) => {
-    const field = RECORD_FIELD[column] ?? column;
-    if (!problems.some((p) => p.field === field)) problems.push({ field, reason });
-  };
-  for (const column of Object.keys(INTEGER_COLUMNS) as (keyof typeof INTEGER_COLUMNS)[]) {
-    const [min, max] = INTEGER_COLUMNS[column];
+  for (const [column, [min, max]] of INTEGER_LIMITS) {
     const value = row[column];
-    if (value === null && column === 'ttft_ms') continue;
     if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) continue;
-    const isTime = column === 'start_time' || column === 'start_time_ms' || column === 'end_time_ms';
-    fail(column, isTime ? 'outside the storable range 1970-01-01 … 2105-12-31' : `${value} is outside ${min} … ${max}`);
+    if (value === null && column === 'ttft_ms') continue;
+    const reason = TIME_COLUMNS.has(column)
+      ? 'outside the storable range 1970-01-01 … 2105-12-31'
+      : `${value} is outside ${min} … ${max}`;
+    addProblem(problems, column, reason);
   }
-  for (const column of STRING_COLUMNS) if (typeof row[column] !== 'string') fail(column, 'expected a string');
-  for (const column of ARRAY_COLUMNS) {
-    const value: unknown = row[column];
-    if (!(Array.isArray(value) && value.every((v) => typeof v === 'string'))) fail(column, 'expected strings');
-  }
+  for (const column of STRING_COLUMNS)
+    if (typeof row[column] !== 'string') addProblem(problems, column, 'expected a string');
+  for (const column of ARRAY_COLUMNS) if (!allStrings(row[column])) addProblem(problems, column, 'expected strings');
   return problems;
 }
 
@@ -146,9 +158,17 @@ export function toSpendLogRow(record: SpendRecord, insertedAtSec: number): Spend
   return { ...toQueuedRow(record), inserted_at: insertedAtSec };
 }
 
+/** normalizeTags, without its Set and sort when the tags already are sorted and unique (the usual case). */
+function canonicalTags(tags: readonly string[]): string[] {
+  for (let i = 1; i < tags.length; i++)
+    if (!((tags[i - 1] as string) < (tags[i] as string))) return normalizeTags(tags);
+  return tags.slice();
+}
+
 function toQueuedRow(record: SpendRecord): QueuedRow {
   const startMs = Date.parse(record.start_time);
-  const metadata = Object.entries(record.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const metadataKeys = Object.keys(record.metadata);
+  if (metadataKeys.length > 1) metadataKeys.sort();
   return {
     request_id: record.request_id,
     response_id: record.response_id ?? '',
@@ -178,9 +198,9 @@ function toQueuedRow(record: SpendRecord): QueuedRow {
     cost_status: record.cost_status,
     usage_estimated: record.usage_estimated ? 1 : 0,
     // Rollups key on the exact tag set, so it must be one canonical value however the caller sent it.
-    tags: normalizeTags(record.tags),
-    metadata_keys: metadata.map(([k]) => k),
-    metadata_values: metadata.map(([, v]) => v),
+    tags: canonicalTags(record.tags),
+    metadata_keys: metadataKeys,
+    metadata_values: metadataKeys.map((k) => record.metadata[k] as string),
     stream: record.stream ? 1 : 0,
     source: record.source,
   };
