@@ -70,7 +70,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
-/** `primaries` cluster-enabled servers on basePort…, slots split evenly, no replicas. */
+/** `primaries` cluster-enabled servers on basePort… (bus ports +100), slots split evenly, no replicas. */
 export async function startRedisCluster(dataRoot: string, basePort: number, primaries = 3): Promise<RedisTopology> {
   await ensureBinary('redis-server', ['redis-server']);
   const ports = Array.from({ length: primaries }, (_p, i) => basePort + i);
@@ -86,6 +86,10 @@ export async function startRedisCluster(dataRoot: string, basePort: number, prim
         'yes',
         '--cluster-config-file',
         `nodes-${port}.conf`,
+        // The bus port defaults to port + 10000, inside Linux's ephemeral range (32768–60999) for the ports
+        // we use: an outgoing connection can hold it. port + 100 stays outside.
+        '--cluster-port',
+        String(port + 100),
         '--cluster-node-timeout',
         '5000',
       ],

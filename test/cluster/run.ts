@@ -6,9 +6,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { startLocalCluster } from '../../src/devservices/clusterServices.js';
+import { type LocalCluster, startLocalCluster } from '../../src/devservices/clusterServices.js';
 import { ensureLocalServices } from '../../src/devservices/localServices.js';
-import { startRedisCluster, startRedisSentinel } from '../../src/devservices/redisTopologies.js';
+import { type RedisTopology, startRedisCluster, startRedisSentinel } from '../../src/devservices/redisTopologies.js';
 import { setClusterFixture } from './fixture.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -18,11 +18,20 @@ const services = await ensureLocalServices(ROOT, {
   REDIS_URL: process.env.REDIS_URL,
 });
 const basePort = Number(process.env.CLUSTER_BASE_PORT ?? 29300);
-const [cluster, sentinel, redisCluster] = await Promise.all([
+const started = await Promise.allSettled([
   startLocalCluster(dataRoot, { name: 'spendhouse', shards: 2, replicas: 2, basePort }),
   startRedisSentinel(dataRoot, basePort + 100),
   startRedisCluster(dataRoot, basePort + 110),
-]);
+] as const);
+if (started.some((s) => s.status === 'rejected')) {
+  for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+  throw started.find((s) => s.status === 'rejected')?.reason;
+}
+const [cluster, sentinel, redisCluster] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+  LocalCluster,
+  RedisTopology,
+  RedisTopology,
+];
 // If this process dies without its hooks, do not leave servers behind.
 process.on('exit', () => {
   cluster.kill();
