@@ -213,6 +213,22 @@ describe('/spend/query', () => {
     assert.deepEqual(seen, ['gpt-4o', 'claude-3-5', 'gpt-4o-mini']);
   });
 
+  it('counts every group in totals, not only the page, from rollup and raw alike', async () => {
+    const metrics = ['cost', 'requests', 'errors', 'avg_latency_ms'];
+    const whole = (await post({ metrics })).json().totals;
+    for (const source of ['auto', 'raw']) {
+      const paged = (await post({ group_by: ['model'], granularity: 'day', metrics, limit: 1, source })).json();
+      assert.equal(paged.rows.length, 1, source);
+      assert.ok(paged.next_cursor, source);
+      assert.deepEqual(paged.totals, whole, source);
+    }
+    // p95 needs raw; its totals row is the quantile over every matching call, not over the page.
+    const p95 = (await post({ group_by: ['team'], metrics: ['requests', 'p95_latency_ms'], limit: 1 })).json();
+    const p95Whole = (await post({ metrics: ['requests', 'p95_latency_ms'] })).json().totals;
+    assert.equal(p95.totals.requests, p95Whole.requests);
+    assert.equal(typeof p95.totals.p95_latency_ms, 'number');
+  });
+
   it('renders CSV with a totals line', async () => {
     const res = await post({ group_by: ['team'], metrics: ['cost'], format: 'csv' });
     assert.equal(res.statusCode, 200);

@@ -34,6 +34,8 @@ export interface SelectSpec {
   /** Conditions on raw-only columns (logs filters such as key_alias); only valid with the raw source. */
   extraWhere?: readonly Sql[];
   order?: readonly OrderTerm[];
+  /** GROUP BY … WITH TOTALS: the totals row comes from the same scan (callers read it with format JSON). */
+  withTotals?: boolean;
   limit?: number;
   offset?: number;
 }
@@ -155,7 +157,8 @@ export function buildSelect(spec: SelectSpec): Sql {
   const arrayJoin = spec.groupBy.includes('tag')
     ? sql` ARRAY JOIN ${tagSetExpr(source)} AS ${catalogSql(TAG_ROW)}`
     : sql``;
-  const group = groupBy.length ? sql` GROUP BY ${joinSql(groupBy)}` : sql``;
+  const totals = spec.withTotals ? sql` WITH TOTALS` : sql``;
+  const group = groupBy.length ? sql` GROUP BY ${joinSql(groupBy)}${totals}` : sql``;
   const order = spec.order?.length
     ? sql` ORDER BY ${joinSql(spec.order.map((t) => catalogSql(`${orderAlias(t.field)} ${t.direction === 'desc' ? 'DESC' : 'ASC'}`)))}`
     : sql``;

@@ -1,6 +1,7 @@
 // Runs a /spend/query request: plan, one grouped SELECT (a page of rows) and one totals SELECT (every
 // matching call counted once, even when tag rows overlap), then money as exact decimal USD strings.
 import { z } from 'zod';
+import type { Sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { AppError, badRequest } from '../errors.js';
 import { nanoToUsd } from '../spendRecord.js';
@@ -37,6 +38,14 @@ export interface SpendQueryResult {
 }
 
 const rowSchema = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
+type Row = z.infer<typeof rowSchema>;
+const withTotalsSchema = z.object({ data: z.array(rowSchema), totals: rowSchema.optional() });
+
+/** A GROUP BY … WITH TOTALS answer: JSONEachRow drops the totals row, the JSON format carries it. */
+async function rowsWithTotals(warehouse: Warehouse, query: Sql): Promise<z.infer<typeof withTotalsSchema>> {
+  const result = await warehouse.client.query({ query: query.text, format: 'JSON' });
+  return withTotalsSchema.parse(await result.json());
+}
 
 const MAX_OFFSET = 1_000_000;
 function decodeCursor(cursor: string | undefined): number {
@@ -128,12 +137,21 @@ export async function runSpendQuery(
     scope,
   };
   const grouped = query.group_by.length > 0 || query.granularity !== 'none';
-  const [page, totalRows] = await Promise.all([
-    grouped
-      ? warehouse.rows(buildSelect({ ...base, order, limit: query.limit + 1, offset }), rowSchema)
-      : Promise.resolve([]),
-    warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
-  ]);
+  const pageSpec: SelectSpec = { ...base, order, limit: query.limit + 1, offset };
+  let page: Row[] = [];
+  let totalRows: Row[];
+  if (grouped && !query.group_by.includes('tag')) {
+    // One scan for the page and the totals: GROUP BY … WITH TOTALS aggregates every group, not just the
+    // page. (Tag rows overlap, so their totals would count a call once per tag: those take a second query.)
+    const answer = await rowsWithTotals(warehouse, buildSelect({ ...pageSpec, withTotals: true }));
+    page = answer.data;
+    totalRows = answer.totals ? [answer.totals] : [];
+  } else {
+    [page, totalRows] = await Promise.all([
+      grouped ? warehouse.rows(buildSelect(pageSpec), rowSchema) : Promise.resolve([]),
+      warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
+    ]);
+  }
   const totals = metricValues(totalRows[0] ?? {}, query.metrics);
   const rows: ResultRow[] = grouped
     ? page.slice(0, query.limit).map((row) => formatRow(row, query, timezone))
