@@ -10,16 +10,17 @@
 //     the alternative for jsonl.gz that the archive does not take (docs/archive.md says why).
 // Run: npm run bench -- archive   (env ROWS=200000 WRITER_ROWS=100000 REPS=3)
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { archiveInputs, duckdbOutputList } from '../src/archive/columns.js';
-import { archiveContext, exportWindow } from '../src/archive/exporter.js';
+import { archiveContext, exportWindow, exportWindows, type WindowResult } from '../src/archive/exporter.js';
 import type { ArchiveFormat } from '../src/archive/settings.js';
-import { streamWindowRows } from '../src/archive/source.js';
+import { rangeFingerprints, streamWindowRows } from '../src/archive/source.js';
 import { LocalStore } from '../src/archive/store.js';
 import { duckString, openDuckDb, writeWindowFiles } from '../src/archive/windowWriter.js';
 import { migrate } from '../src/clickhouse/migrate.js';
@@ -35,6 +36,8 @@ const env = process.env;
 const WINDOW_ROWS = Number(env.ROWS ?? 200_000);
 const WRITER_ROWS = Number(env.WRITER_ROWS ?? 100_000);
 const REPS = Number(env.REPS ?? 3);
+/** Windows of ROWS rows each for the backfill rows (the first is the single-window bench's window). */
+const BACKFILL_WINDOWS = Number(env.BACKFILL_WINDOWS ?? 3);
 const WINDOW = Date.UTC(2025, 10, 27, 10) / 1000;
 const DATABASE = 'bench_archive';
 const CLICKHOUSE_URL = env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
@@ -81,7 +84,7 @@ const chCpuRow = z.object({ cpu_ms: z.coerce.number() });
 
 /**
  * Runs `fn` and times it; the ClickHouse CPU comes from query_log (the bench's client logs every query),
- * matched by the bench window's literal, which only this bench's queries carry.
+ * matched by the bench windows' literals (`toDateTime(17642…)`, 2025-11-27), which only this bench's queries carry.
  */
 async function timed<T>(warehouse: Warehouse, fn: () => Promise<T>): Promise<[T, Timing]> {
   const wallStart = Date.now();
@@ -96,7 +99,7 @@ async function timed<T>(warehouse: Warehouse, fn: () => Promise<T>): Promise<[T,
           + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) / 1000 AS cpu_ms
         FROM system.query_log
         WHERE type = 2 AND event_date >= yesterday() AND query_start_time >= toDateTime(${Math.floor(wallStart / 1000)})
-          AND query LIKE ${`%toDateTime(${WINDOW})%`} AND query NOT LIKE '%query_log%'`,
+          AND query LIKE ${`%toDateTime(${String(WINDOW).slice(0, 5)}%`} AND query NOT LIKE '%query_log%'`,
     chCpuRow,
   );
   return [value, { ms, cpuMs: (used.user + used.system) / 1000, chCpuMs: ch?.cpu_ms ?? 0 }];
@@ -118,13 +121,16 @@ async function compareWriters(warehouse: Warehouse, dir: string): Promise<Measur
   return out;
 }
 
-const GENERATE = (rows: number) => sql`INSERT INTO spend_logs (request_id, response_id, start_time, start_time_ms,
+const GENERATE = (
+  rows: number,
+  window: number,
+) => sql`INSERT INTO spend_logs (request_id, response_id, start_time, start_time_ms,
   end_time_ms, duration_ms, ttft_ms, call_type, status, error_type, key_hash, key_alias, user_id, team_id, customer_id,
   model, upstream_model, provider, prompt_tokens, completion_tokens, total_tokens, cost_nano, cost_status, tags,
   metadata_keys, metadata_values, stream, source, inserted_at)
   SELECT concat('0193', hex(sipHash64(number)), hex(number)), if(number % 5 = 0, '', concat('chatcmpl-', toString(number))),
-    toDateTime(${WINDOW} + intDiv(number * 3600, ${rows})), (${WINDOW} + intDiv(number * 3600, ${rows})) * 1000 + number % 1000,
-    (${WINDOW} + intDiv(number * 3600, ${rows})) * 1000 + 900, 800 + number % 500, if(number % 3 = 0, 120, NULL), 'chat',
+    toDateTime(${window} + intDiv(number * 3600, ${rows})), (${window} + intDiv(number * 3600, ${rows})) * 1000 + number % 1000,
+    (${window} + intDiv(number * 3600, ${rows})) * 1000 + 900, 800 + number % 500, if(number % 3 = 0, 120, NULL), 'chat',
     if(number % 50 = 0, 429, 200), if(number % 50 = 0, 'rate_limited', ''), concat('kh', toString(number % 100)),
     concat('key-', toString(number % 100)), concat('user-', toString(number % 1000)), concat('team-', toString(number % 10)),
     if(number % 2 = 1, concat('cust-', toString(number % 300)), ''),
@@ -201,8 +207,16 @@ async function clickhouseGzipJson(url: string, dir: string): Promise<number> {
     request.on('error', reject);
     request.end(query.text);
   });
+  const lines =
+    gunzipSync(await readFile(path))
+      .toString('utf8')
+      .split('\n').length - 1;
+  if (lines !== WINDOW_ROWS) throw new Error(`ClickHouse's jsonl.gz holds ${lines} rows, expected ${WINDOW_ROWS}`);
   return (await stat(path)).size;
 }
+
+const BACKFILL_SEQUENTIAL = `now: backfill ${BACKFILL_WINDOWS} windows one after another (exportWindow), parquet`;
+const BACKFILL_AHEAD = `now: backfill ${BACKFILL_WINDOWS} windows, next one read ahead (exportWindows), parquet`;
 
 function median(timings: Timing[]): Timing {
   const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -237,7 +251,7 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
   try {
     await migrate(warehouse, redis);
     await warehouse.exec(sql`TRUNCATE TABLE spend_logs`);
-    await warehouse.exec(GENERATE(WINDOW_ROWS));
+    for (let w = 0; w < BACKFILL_WINDOWS; w++) await warehouse.exec(GENERATE(WINDOW_ROWS, WINDOW + w * 3600));
     const writers = await compareWriters(warehouse, dir);
     const json = join(dir, 'rows.jsonl');
     const csv = join(dir, 'rows.csv');
@@ -258,6 +272,19 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       if (result.rows !== WINDOW_ROWS) throw new Error(`exported ${result.rows} rows, expected ${WINDOW_ROWS}`);
       return result.objects.reduce((sum, o) => sum + o.bytes, 0);
     };
+    const backfill = async (readAhead: boolean) => {
+      const ctx = context(['parquet']);
+      const windows = await rangeFingerprints(warehouse, 3600, WINDOW, WINDOW + BACKFILL_WINDOWS * 3600);
+      let rows = 0;
+      const count = (outcome: WindowResult | Error) => {
+        if (outcome instanceof Error) throw outcome;
+        rows += outcome.rows;
+      };
+      if (readAhead) await exportWindows(ctx, windows, true, (_w, outcome) => count(outcome));
+      else for (const w of windows) count(await exportWindow(ctx, w.windowStart, true));
+      if (rows !== BACKFILL_WINDOWS * WINDOW_ROWS) throw new Error(`backfill exported ${rows} rows`);
+      return undefined;
+    };
     for (let rep = 0; rep < REPS; rep++) {
       await run('before: clickhouse → JSONEachRow file', async () => {
         await jsonEachRowToFile(warehouse, json);
@@ -272,12 +299,14 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       await run('now: duckdb → parquet + jsonl.gz', files(['parquet', 'jsonl']));
       await run('now: exportWindow → local archive, parquet', exported(['parquet']));
       await run('now: exportWindow → local archive, parquet + jsonl.gz', exported(['parquet', 'jsonl']));
+      await run(BACKFILL_SEQUENTIAL, () => backfill(false));
+      await run(BACKFILL_AHEAD, () => backfill(true));
       await run('clickhouse → sorted JSONEachRow, gzip level 1 (not used)', () =>
         clickhouseGzipJson(CLICKHOUSE_URL, dir),
       );
     }
-    const m = (name: string, t: Timing = median(runs[name] ?? [])) =>
-      measured(name, WINDOW_ROWS, t, bytes[name] ?? null);
+    const m = (name: string, t: Timing = median(runs[name] ?? []), rows = WINDOW_ROWS) =>
+      measured(name, rows, t, bytes[name] ?? null);
     const stage = (name: string) => median(runs[name] ?? []);
     const exporting = [
       m('before: clickhouse → JSONEachRow file'),
@@ -304,6 +333,8 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       m('now: duckdb → parquet + jsonl.gz'),
       m('now: exportWindow → local archive, parquet'),
       m('now: exportWindow → local archive, parquet + jsonl.gz'),
+      m(BACKFILL_SEQUENTIAL, stage(BACKFILL_SEQUENTIAL), BACKFILL_WINDOWS * WINDOW_ROWS),
+      m(BACKFILL_AHEAD, stage(BACKFILL_AHEAD), BACKFILL_WINDOWS * WINDOW_ROWS),
       m('clickhouse → sorted JSONEachRow, gzip level 1 (not used)'),
     ];
     return { writers, exporting };

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { exportRange, exportWindow } from '../src/archive/exporter.js';
+import { exportRange, exportWindow, exportWindows } from '../src/archive/exporter.js';
 import { objectKey } from '../src/archive/layout.js';
+import { rangeFingerprints } from '../src/archive/source.js';
 import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
 import { toSpendLogRow } from '../src/ingest/rows.js';
 import {
@@ -140,6 +141,45 @@ describe('archive to the local folder', () => {
     const ctx = t.app.archive.context;
     const outcomes = await Promise.all([exportWindow(ctx, BASE, true), exportWindow(ctx, BASE, true)]);
     assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['exported', 'locked']);
+  });
+
+  test('a window read ahead, then changed by a late record, is read again: its files hold the late record', async () => {
+    const first = BASE + 10 * HOUR;
+    const second = first + HOUR;
+    await insertRecords(
+      t.app,
+      recordsFor(2, 20, 50_000).map((r, i) => ({
+        ...r,
+        start_time: new Date((i < 20 ? first : second) * 1000 + i).toISOString(),
+      })),
+      1,
+    );
+    const ctx = t.app.archive.context;
+    const windows = await rangeFingerprints(t.app.warehouse, HOUR, first, second + HOUR);
+    const outcomes: [number, string, number][] = [];
+    await exportWindows(ctx, windows, false, (windowStart, outcome) => {
+      assert.ok(!(outcome instanceof Error), String(outcome));
+      outcomes.push([windowStart, outcome.outcome, outcome.rows]);
+    });
+    assert.deepEqual(outcomes, [
+      [first, 'exported', 20],
+      [second, 'exported', 20],
+    ]);
+    // Now window 2 is read ahead while window 1 exports, and changes before its own export starts.
+    const late = record(60_000, second + 77, { cost_nano: 987_654_321 });
+    const again: [number, string, number][] = [];
+    await exportWindows(ctx, windows, true, (windowStart, outcome) => {
+      assert.ok(!(outcome instanceof Error), String(outcome));
+      again.push([windowStart, outcome.outcome, outcome.rows]);
+      if (windowStart === first) return insertRecords(t.app, [late], 2);
+    });
+    assert.deepEqual(again, [
+      [first, 'exported', 20],
+      [second, 'exported', 21],
+    ]);
+    const expected = await clickhouseTotals(t.app);
+    const got = await duckTotals(root, 'parquet');
+    assert.deepEqual(got.get(second), { ...expected.get(second), costUsdNano: expected.get(second)?.costNano });
   });
 
   test('awkward strings survive the CSV trip exactly, in text, tags and metadata', async () => {

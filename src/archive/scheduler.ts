@@ -3,7 +3,7 @@
 // shown in the status, and the next pass comes sooner, backing off up to the interval.
 // A failed window never blocks later ones; it stays pending and is retried on the next pass.
 
-import { type ArchiveContext, closedBefore, exportWindow, type WindowResult } from './exporter.js';
+import { type ArchiveContext, closedBefore, exportWindows, type WindowResult } from './exporter.js';
 import { windowLabel } from './layout.js';
 import { isCurrent, readManifest } from './manifest.js';
 import { backoffDelay, STORE_BACKOFF } from './retry.js';
@@ -83,23 +83,20 @@ export class ArchiveScheduler {
       const stale = candidates.filter((c) => !isCurrent(manifest.get(c.windowStart), c));
       this.status.pending = stale.length;
       const failures: string[] = [];
-      for (const window of stale) {
-        let result: WindowResult;
-        try {
-          result = await exportWindow(ctx, window.windowStart);
-        } catch (err) {
+      await exportWindows(ctx, stale, false, (windowStart, outcome) => {
+        if (outcome instanceof Error) {
           // Later windows still go (one bad window must not hold the archive back); this one stays
           // pending and the pass reports failure, so it is retried and nothing is skipped.
-          failures.push(`${windowLabel(window.windowStart)}: ${(err as Error).message}`);
-          continue;
+          failures.push(`${windowLabel(windowStart)}: ${outcome.message}`);
+          return;
         }
-        results.push(result);
-        if (result.outcome === 'exported') {
+        results.push(outcome);
+        if (outcome.outcome === 'exported') {
           this.status.windowsExported++;
-          this.log('archive window exported', { window: windowLabel(window.windowStart), rows: result.rows });
+          this.log('archive window exported', { window: windowLabel(windowStart), rows: outcome.rows });
         }
-        if (result.outcome !== 'locked') this.status.pending--;
-      }
+        if (outcome.outcome !== 'locked') this.status.pending--;
+      });
       if (failures.length) throw new Error(`archive export failed for ${failures.join('; ')}`);
       // Advance only when every candidate is settled; a locked window is looked at again next pass.
       if (this.status.pending === 0) {
