@@ -17,6 +17,7 @@ const suites: Record<string, Suite> = {
   budget: { kind: 'script', file: 'bench/budget.ts' },
   archive: { kind: 'script', file: 'bench/archive.ts' },
   guardrails: { kind: 'module', load: () => import('./guardrails.js') },
+  cluster: { kind: 'module', load: () => import('./cluster.js') },
 };
 
 export interface AllStep {
