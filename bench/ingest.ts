@@ -1,7 +1,7 @@
 // Ingest benchmark: end-to-end records/s (producer → BullMQ → worker → ClickHouse, rollup views attached)
 // and visibility lag p50/p95 at a fixed rate, plus rollup row counts against raw. Runs on its own database
 // and Redis prefix (dropped at the end). Prints a table and writes bench/results/ingest.json.
-//   npm run bench -- ingest [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 8]
+//   npm run bench -- ingest [--records 200000] [--rate 1000] [--seconds 15] [--batch 5000] [--concurrency 64]
 //                           [--realistic-rows 600000] [--realistic-hours 6]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -200,7 +200,7 @@ export async function run(argv: string[]): Promise<void> {
       rate: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '15' },
       batch: { type: 'string', default: '5000' },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string', default: '64' },
       'realistic-rows': { type: 'string', default: '600000' },
       'realistic-hours': { type: 'string', default: '6' },
     },

@@ -36,7 +36,7 @@ export function resolveIngestSettings(file: FileConfig): IngestSettings {
   return {
     batchMaxRecords: ingest.batch_max_records ?? 5000,
     batchMaxMs: ingest.batch_max_ms ?? 50,
-    workerConcurrency: ingest.worker_concurrency ?? 8,
+    workerConcurrency: ingest.worker_concurrency ?? 64,
     retryMaxDelayMs: ingest.retry_max_delay ? durationMs(ingest.retry_max_delay) : 30_000,
     rawRetentionDays,
     payloadRetentionDays: ingest.payload_max_age ? retentionDays(ingest.payload_max_age) : rawRetentionDays,
