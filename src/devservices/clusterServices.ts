@@ -75,17 +75,20 @@ export function clusterNodeConfigXml(layout: ClusterLayout, dataDir: string, ind
   });
 }
 
-/** ZooKeeper's four-letter `ruok` → `imok`. */
-function zookeeperOk(port: number): Promise<boolean> {
+/**
+ * ZooKeeper's four-letter `srvr` names the server's mode once it serves sessions. (`ruok` answers `imok`
+ * earlier, while a session handshake is still refused — and 18.16's DDL worker segfaults on that refusal.)
+ */
+function zookeeperServing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
     socket.setTimeout(1000, () => socket.destroy());
-    socket.on('connect', () => socket.write('ruok'));
+    socket.on('connect', () => socket.write('srvr'));
     socket.on('data', (d) => {
       answer += d.toString();
     });
-    socket.on('close', () => resolve(answer === 'imok'));
+    socket.on('close', () => resolve(answer.includes('Mode: ')));
     socket.on('error', () => resolve(false));
   });
 }
@@ -106,7 +109,7 @@ async function startZookeeper(dataRoot: string, port: number): Promise<ManagedPr
       'clientPortAddress=127.0.0.1',
       'admin.enableServer=false',
       'maxClientCnxns=0',
-      '4lw.commands.whitelist=ruok',
+      '4lw.commands.whitelist=srvr',
       '',
     ].join('\n'),
   );
@@ -115,7 +118,7 @@ async function startZookeeper(dataRoot: string, port: number): Promise<ManagedPr
     ['-Xmx256m', '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg],
     join(dir, 'zookeeper.log'),
   );
-  await waitFor(() => zookeeperOk(port), 60_000, `zookeeper (log: ${dir}/zookeeper.log)`, proc);
+  await waitFor(() => zookeeperServing(port), 60_000, `zookeeper (log: ${dir}/zookeeper.log)`, proc);
   return proc;
 }
 
