@@ -92,8 +92,14 @@ export async function dropClusterState(config: AppConfig): Promise<void> {
   await dropTestState(config);
 }
 
-/** On the Redis Cluster the app's keys are `{<prefix>}…` and the queue's `{<prefix>bull}…`: one slot each. */
-async function dropClusterKeys(keyPrefix: string): Promise<void> {
+/**
+ * Calls `each` for every key of a deployment on the Redis Cluster, node by node: the app's keys are
+ * `{<prefix>}…` and the queue's `{<prefix>bull}…` (src/redis/connection.ts).
+ */
+export async function forEachClusterKey(
+  keyPrefix: string,
+  each: (node: Redis, key: string) => Promise<void>,
+): Promise<void> {
   for (const port of clusterFixture().redisTopologies.cluster.ports) {
     const node = new Redis(port, '127.0.0.1');
     try {
@@ -101,11 +107,17 @@ async function dropClusterKeys(keyPrefix: string): Promise<void> {
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', `{${keyPrefix}*`, 'COUNT', 1000);
         cursor = next;
-        // One slot per DEL: the app's and the queue's keys are two slots.
-        for (const key of keys) await node.del(key);
+        for (const key of keys) await each(node, key);
       } while (cursor !== '0');
     } finally {
       node.disconnect();
     }
   }
+}
+
+/** One DEL a key: the app's and the queue's keys are two slots. */
+async function dropClusterKeys(keyPrefix: string): Promise<void> {
+  await forEachClusterKey(keyPrefix, async (node, key) => {
+    await node.del(key);
+  });
 }

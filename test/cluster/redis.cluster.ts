@@ -7,12 +7,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/load.js';
 import { SENTINEL_MASTER_NAME } from '../../src/devservices/redisTopologies.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from '../helpers/ingestRecords.js';
 import { TEST_MASTER_KEY } from '../helpers/testApp.js';
-import { clusterConfig, clusterFixture, dropClusterState, onNode, startInstance } from './fixture.js';
+import {
+  clusterConfig,
+  clusterFixture,
+  dropClusterState,
+  forEachClusterKey,
+  onNode,
+  startInstance,
+} from './fixture.js';
 
 const RECORDS = Math.floor(Number(process.env.CLUSTER_RECORDS ?? 20_000) / 4);
 
@@ -82,23 +88,11 @@ describe('ingest exactly once with Redis Cluster', () => {
     assert.ok(d);
     const prefix = d.config.redis.keyPrefix;
     const slots = { app: new Map<number, number>(), queue: new Map<number, number>() };
-    for (const port of clusterFixture().redisTopologies.cluster.ports) {
-      const node = new Redis(port, '127.0.0.1');
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', `{${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          for (const key of keys) {
-            const slot = Number(await node.cluster('KEYSLOT', key));
-            const bucket = key.startsWith(`{${prefix}bull}`) ? slots.queue : slots.app;
-            bucket.set(slot, (bucket.get(slot) ?? 0) + 1);
-          }
-        } while (cursor !== '0');
-      } finally {
-        node.disconnect();
-      }
-    }
+    await forEachClusterKey(prefix, async (node, key) => {
+      const slot = Number(await node.cluster('KEYSLOT', key));
+      const bucket = key.startsWith(`{${prefix}bull}`) ? slots.queue : slots.app;
+      bucket.set(slot, (bucket.get(slot) ?? 0) + 1);
+    });
     assert.equal(slots.app.size, 1, `app keys by slot: ${JSON.stringify([...slots.app])}`);
     assert.equal(slots.queue.size, 1, `queue keys by slot: ${JSON.stringify([...slots.queue])}`);
     // Claims (one key per ingested id) and batch markers are there: the scan saw the real working set.
