@@ -81,28 +81,35 @@ function plus(...parts: Timing[]): Timing {
 }
 
 const chCpuRow = z.object({ cpu_ms: z.coerce.number() });
+const BENCH_STARTED = Math.floor(Date.now() / 1000);
 
 /**
- * Runs `fn` and times it; the ClickHouse CPU comes from query_log (the bench's client logs every query),
- * matched by the bench windows' literals (`toDateTime(17642…)`, 2025-11-27), which only this bench's queries carry.
+ * ClickHouse CPU of every bench query so far (the bench's client logs every query), matched by the bench
+ * windows' literals (`toDateTime(17642…)`, 2025-11-27), which only this bench's queries carry.
  */
-async function timed<T>(warehouse: Warehouse, fn: () => Promise<T>): Promise<[T, Timing]> {
-  const wallStart = Date.now();
-  const start = performance.now();
-  const cpu = process.cpuUsage();
-  const value = await fn();
-  const used = process.cpuUsage(cpu);
-  const ms = performance.now() - start;
+async function clickhouseCpuSoFar(warehouse: Warehouse): Promise<number> {
   await warehouse.exec(sql`SYSTEM FLUSH LOGS`);
   const [ch] = await warehouse.rows(
     sql`SELECT sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]
           + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) / 1000 AS cpu_ms
         FROM system.query_log
-        WHERE type = 2 AND event_date >= yesterday() AND query_start_time >= toDateTime(${Math.floor(wallStart / 1000)})
+        WHERE type = 2 AND event_date >= yesterday() AND query_start_time >= toDateTime(${BENCH_STARTED})
           AND query LIKE ${`%toDateTime(${String(WINDOW).slice(0, 5)}%`} AND query NOT LIKE '%query_log%'`,
     chCpuRow,
   );
-  return [value, { ms, cpuMs: (used.user + used.system) / 1000, chCpuMs: ch?.cpu_ms ?? 0 }];
+  return ch?.cpu_ms ?? 0;
+}
+
+/** Runs `fn` and times it; its ClickHouse CPU is what the bench's queries used while it ran. */
+async function timed<T>(warehouse: Warehouse, fn: () => Promise<T>): Promise<[T, Timing]> {
+  const chBefore = await clickhouseCpuSoFar(warehouse);
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const value = await fn();
+  const used = process.cpuUsage(cpu);
+  const ms = performance.now() - start;
+  const chCpuMs = (await clickhouseCpuSoFar(warehouse)) - chBefore;
+  return [value, { ms, cpuMs: (used.user + used.system) / 1000, chCpuMs }];
 }
 
 async function compareWriters(warehouse: Warehouse, dir: string): Promise<Measurement[]> {
@@ -305,6 +312,12 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
         clickhouseGzipJson(CLICKHOUSE_URL, dir),
       );
     }
+    // Checked once, outside the timings: ClickHouse's gzipped body holds every row.
+    const lines =
+      gunzipSync(await readFile(join(dir, 'clickhouse.jsonl.gz')))
+        .toString('utf8')
+        .split('\n').length - 1;
+    if (lines !== WINDOW_ROWS) throw new Error(`ClickHouse's jsonl.gz holds ${lines} rows, expected ${WINDOW_ROWS}`);
     const m = (name: string, t: Timing = median(runs[name] ?? []), rows = WINDOW_ROWS) =>
       measured(name, rows, t, bytes[name] ?? null);
     const stage = (name: string) => median(runs[name] ?? []);
