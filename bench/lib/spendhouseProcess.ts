@@ -32,7 +32,10 @@ export interface SpendhouseDeployment {
   /** The origins that take proxied calls (a balancer would spread calls over them; the generator does). */
   proxyOrigins: string[];
   masterKey: string;
-  /** Creates a team and a key under it, both with a large budget, so every call reserves and settles. */
+  /**
+   * Creates a team and a key under it, both with a large monthly budget (the common configuration: a monthly
+   * period is computed in the configured zone), so every call reserves and settles on two scopes.
+   */
   budgetedKey(): Promise<string>;
   /** Rows in spend_logs once the count stops growing (or reaches `expected`), waiting up to `timeoutMs`. */
   recordCount(expected: number, timeoutMs: number): Promise<number>;
@@ -171,8 +174,9 @@ export async function startSpendhouse(
     proxyOrigins,
     masterKey,
     async budgetedKey() {
-      const team = await admin('/team/new', { team_alias: 'bench', max_budget: 1_000_000 });
-      const key = await admin('/key/generate', { team_id: team.team_id, key_alias: 'bench', max_budget: 1_000_000 });
+      const budget = { max_budget: 1_000_000, budget_duration: '30d' };
+      const team = await admin('/team/new', { team_alias: 'bench', ...budget });
+      const key = await admin('/key/generate', { team_id: team.team_id, key_alias: 'bench', ...budget });
       return String(key.key);
     },
     async recordCount(expected, timeoutMs) {
