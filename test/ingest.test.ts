@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { sql } from '../src/clickhouse/sql.js';
 import { InsertCoalescer } from '../src/ingest/coalescer.js';
+import { batchQueries } from '../src/ingest/dedup.js';
 import { spendBatch } from '../src/ingest/producer.js';
 import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
@@ -126,6 +127,44 @@ describe('ingest pipeline', () => {
       });
     } finally {
       await app.warehouse.exec(sql`ALTER TABLE spend_logs DROP COLUMN poison_check`);
+    }
+  });
+
+  test('inserts start at most once per interval: batches arriving meanwhile share the next insert', async () => {
+    const { app } = t;
+    const intervalMs = 400;
+    const coalescer = new InsertCoalescer(app.warehouse, app.redis, 50_000, 2, intervalMs);
+    const rows = (name: string, n: number) =>
+      EncodedRows.fromText(BatchEncoder.of(Array.from({ length: n }, (_, i) => spendRecord(name, i))).rows());
+    const started = Date.now();
+    await coalescer.insert('interval-a', rows('interval-a', 5));
+    // Within the interval of the first insert: both wait for it to pass, then go together.
+    await Promise.all([
+      coalescer.insert('interval-b', rows('interval-b', 5)),
+      coalescer.insert('interval-c', rows('interval-c', 5)),
+    ]);
+    assert.ok(Date.now() - started >= intervalMs, 'the second insert waited for the interval');
+    const [a, b, c] = await Promise.all(
+      ['interval-a', 'interval-b', 'interval-c'].map((id) => batchQueries(app.redis, id)),
+    );
+    assert.equal(a?.length, 1);
+    assert.deepEqual(b, c, 'b and c shared one insert');
+    assert.notDeepEqual(a, b);
+    // An efficient insert's worth of rows (10,000) does not wait for the interval.
+    const slow = new InsertCoalescer(app.warehouse, app.redis, 50_000, 2, 5_000);
+    await slow.insert('interval-d', rows('interval-d', 5));
+    const big = slow.insert('interval-big', rows('interval-big', 10_000));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await batchQueries(app.redis, 'interval-big')).length, 1, 'sent within the interval');
+    await big;
+    for (const [name, n] of [
+      ['interval-a-', 5],
+      ['interval-b-', 5],
+      ['interval-c-', 5],
+      ['interval-d-', 5],
+      ['interval-big-', 10_000],
+    ] as const) {
+      assert.equal((await spendTotals(app.warehouse, name)).n, n);
     }
   });
 

@@ -154,6 +154,8 @@ export const fileConfigSchema = z.strictObject({
       batch_max_records: positiveInt.optional(),
       batch_max_ms: positiveInt.optional(),
       worker_concurrency: positiveInt.max(64).optional(),
+      /** Least time between the starts of two spend_logs inserts of a worker (0 = insert as soon as possible). */
+      insert_interval_ms: z.number().int().min(0).max(10_000).optional(),
       /** Cap of the retry backoff while ClickHouse is down. */
       retry_max_delay: durationSchema.optional(),
       /** Retention of stored prompts/responses; defaults to the spend log retention. */

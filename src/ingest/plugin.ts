@@ -88,6 +88,7 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
       { redisConfig: config.redis, redis: app.redis, warehouse: insertWarehouse, deadLetters, log: app.log },
       {
         concurrency: settings.workerConcurrency,
+        insertIntervalMs: settings.insertIntervalMs,
         maxRetryDelayMs: overrides.maxRetryDelayMs ?? settings.retryMaxDelayMs,
         lockDurationMs: overrides.lockDurationMs ?? 30_000,
         batchLockMs: overrides.batchLockMs ?? 30_000,

@@ -6,6 +6,7 @@ export interface IngestSettings {
   batchMaxRecords: number;
   batchMaxMs: number;
   workerConcurrency: number;
+  insertIntervalMs: number;
   retryMaxDelayMs: number;
   /** Raw spend_logs retention in whole days (null = keep forever). */
   rawRetentionDays: number | null;
@@ -37,6 +38,7 @@ export function resolveIngestSettings(file: FileConfig): IngestSettings {
     batchMaxRecords: ingest.batch_max_records ?? 5000,
     batchMaxMs: ingest.batch_max_ms ?? 50,
     workerConcurrency: ingest.worker_concurrency ?? 64,
+    insertIntervalMs: ingest.insert_interval_ms ?? 1000,
     retryMaxDelayMs: ingest.retry_max_delay ? durationMs(ingest.retry_max_delay) : 30_000,
     rawRetentionDays,
     payloadRetentionDays: ingest.payload_max_age ? retentionDays(ingest.payload_max_age) : rawRetentionDays,

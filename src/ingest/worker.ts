@@ -22,6 +22,8 @@ const INSERTS_IN_FLIGHT = 2;
 export interface SpendWorkerOptions {
   concurrency: number;
   maxRetryDelayMs: number;
+  /** Least time between the starts of two inserts (group commit across time; see coalescer.ts). */
+  insertIntervalMs?: number;
   /** BullMQ job lock; a job whose worker died is handed out again this long after its last renewal. */
   lockDurationMs: number;
   /** Our batch lock, renewed every third of it while the batch is in hand; a dead worker's expires. */
@@ -71,7 +73,13 @@ export class SpendWorker {
   ) {
     this.writer = new SpendWriter(
       deps.warehouse,
-      new InsertCoalescer(deps.warehouse, deps.redis, INSERT_MAX_ROWS, INSERTS_IN_FLIGHT),
+      new InsertCoalescer(
+        deps.warehouse,
+        deps.redis,
+        INSERT_MAX_ROWS,
+        INSERTS_IN_FLIGHT,
+        options.insertIntervalMs ?? 0,
+      ),
       {
         onOutage: (err) => this.reportOutage(err),
         onRecovered: () => this.reportRecovered(),
