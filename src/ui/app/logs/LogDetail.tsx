@@ -100,11 +100,7 @@ function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
       </div>
       <section>
         <h4>Metadata</h4>
-        {metadata.length ? (
-          <Rows rows={metadata} />
-        ) : (
-          <p class="muted small">No metadata was sent with this call.</p>
-        )}
+        {metadata.length ? <Rows rows={metadata} /> : <p class="muted small">No metadata was sent with this call.</p>}
       </section>
       <Payload title="Prompt" value={log.messages} stored={session.storePrompts} />
       <Payload title="Response" value={log.response} stored={session.storePrompts} />
