@@ -7,6 +7,8 @@
 //   - `7d` / `1w`: ISO weeks from Monday 00:00 local; `Nw`: N-week blocks
 //   - `30d` / `1mo`: calendar months from the 1st 00:00 local; `Nmo`: N-month blocks counted from 1970-01
 // `7d` → week and `30d` → month follow LiteLLM's standardized reset times.
+import { zoneFormatter } from '../zones.js';
+
 export type DurationUnit = 's' | 'm' | 'h' | 'd' | 'w' | 'mo';
 
 export interface BudgetDuration {
@@ -38,35 +40,15 @@ export function parseDuration(text: string): BudgetDuration | null {
   return { text: text.trim(), count, unit: match[2] as DurationUnit };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    // Throws RangeError for an unknown zone: the budgets plugin calls assertTimeZone at boot.
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
+/** Throws RangeError for an unknown zone: the budgets plugin calls it at boot. */
 export function assertTimeZone(timeZone: string): void {
-  formatter(timeZone);
+  zoneFormatter(timeZone);
 }
 
 /** The wall-clock fields of `at` in `timeZone`, as if they were UTC (so Date.UTC arithmetic works). */
 function wallClockMs(at: number, timeZone: string): number {
   const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(at))) {
+  for (const p of zoneFormatter(timeZone).formatToParts(new Date(at))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
   }
   return Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour, parts.minute, parts.second);
