@@ -16,8 +16,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { databaseIdent, sql } from '../src/clickhouse/sql.js';
 import { startLocalCluster } from '../src/devservices/clusterServices.js';
-import { spendRecord, waitForQueueIdle, waitForRows } from '../test/helpers/ingestRecords.js';
 import { TEST_MASTER_KEY, testConfig, testEnv } from '../test/helpers/testApp.js';
+import { throughput } from './ingest.js';
 import { formatTable, machineInfo, writeResult } from './lib/report.js';
 
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -27,19 +27,6 @@ const QUESTIONS: Record<string, Record<string, unknown>> = {
   'rollup: team × model, by day': { group_by: ['team', 'model'], granularity: 'day' },
   'raw: team × model': { group_by: ['team', 'model'], source: 'raw' },
 };
-
-async function appIngest(app: FastifyInstance, records: number) {
-  const started = performance.now();
-  for (let i = 0; i < records; i++) {
-    app.spendSink.submit(spendRecord('tp', i));
-    if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
-  }
-  await app.spendSink.flush();
-  const totals = await waitForRows(app.warehouse, records, 'tp-', 600_000);
-  await waitForQueueIdle(app.spendProducer.queue, 600_000);
-  if (totals.n !== records || totals.distinct_ids !== records) throw new Error(`landed ${JSON.stringify(totals)}`);
-  return Math.round(records / ((performance.now() - started) / 1000));
-}
 
 /** Server-side rows over the last 24 h: 40 teams, 12 models, 300 keys (the omitted columns take defaults). */
 async function engineInsert(app: FastifyInstance, rows: number) {
@@ -98,7 +85,7 @@ async function onShards(
   try {
     app = await buildApp({ config });
     const load = loadavg()[0] ?? 0;
-    const ingest = await appIngest(app, opts.records);
+    const ingest = (await throughput({ app, records: opts.records })).records_per_s;
     const insert = await engineInsert(app, opts.rows);
     const answers: Record<string, Awaited<ReturnType<typeof queries>>> = {};
     for (const [name, q] of Object.entries(QUESTIONS)) answers[name] = await queries(app, q, opts.reps, opts.parallel);

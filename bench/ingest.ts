@@ -27,7 +27,8 @@ interface BenchContext {
   seconds: number;
 }
 
-async function throughput({ app, records }: BenchContext) {
+/** Records/s end to end: `records` submitted as fast as possible until all are in spend_logs, exactly once. */
+export async function throughput({ app, records }: Pick<BenchContext, 'app' | 'records'>) {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < records; i++) {
