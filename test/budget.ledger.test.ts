@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { LIFETIME, periodFor } from '../src/budgets/duration.js';
-import { RESERVATION_TTL_MS } from '../src/budgets/guard.js';
+import { formatUsd, RESERVATION_TTL_MS } from '../src/budgets/guard.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import { callContext, curlPost, flushRedis, insertSpend, principalFor, simulateCall } from './budgetCalls.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
@@ -38,6 +38,15 @@ async function teamKey(body: Record<string, unknown>) {
   const key = await curlPost(t.app, '/key/generate', { team_id: team.body.team_id });
   return { teamId: String(team.body.team_id), secret: String(key.body.key), token: String(key.body.token) };
 }
+
+test('refusals name exact amounts: at least cents, every significant nano-USD digit', () => {
+  assert.equal(formatUsd(2_000_000_000), '$2.00');
+  assert.equal(formatUsd(100_000_000), '$0.10');
+  assert.equal(formatUsd(992_000_000), '$0.992');
+  assert.equal(formatUsd(4_213), '$0.000004213');
+  assert.equal(formatUsd(1_000_000_000_001), '$1000.000000001');
+  assert.equal(formatUsd(-5), '$0.00');
+});
 
 test('a daily budget resets at midnight: a new period key, no job', async () => {
   const { secret } = await teamKey({ team_alias: 'daily', max_budget: 2, budget_duration: '1d' });

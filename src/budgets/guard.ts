@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
 import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
+import { nanoToUsd } from '../spendRecord.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
 import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerBudgets } from './ledger.js';
@@ -31,10 +32,10 @@ export interface BudgetGuardDeps {
 
 const UNGUARDED: Admission = { settle: async () => {} };
 
-/** `$1000.00` — cents, truncated (a refusal never shows more spend than there is). */
+/** Exact USD with at least cents: `$1000.00`, `$0.992`, `$0.000004213` (a refusal names the real amounts). */
 export function formatUsd(nano: number): string {
-  const cents = BigInt(Math.max(0, Math.trunc(nano))) / 10_000_000n;
-  return `$${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`;
+  const exact = nanoToUsd(Math.max(0, Math.trunc(nano)));
+  return `$${exact.replace(/(\.\d\d\d*?)0+$/, '$1')}`;
 }
 
 const secondsUntil = (endMs: number, nowMs: number) => String(Math.max(1, Math.ceil((endMs - nowMs) / 1000)));
