@@ -99,6 +99,24 @@ describe('access by role', () => {
     assert.deepEqual(await totals(keys.ops as string), { cost_nano: 4_321_000, requests: 4 });
   });
 
+  it("a proxy_admin's dashboard session is its key's, so blocking the key ends it at once", async () => {
+    await admin('/key/generate', { key_alias: 'ops-ui', user_id: 'ops', key: 'sk-ops-dashboard-0123' });
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/ui/api/login',
+      payload: { username: '', password: 'sk-ops-dashboard-0123' },
+    });
+    assert.equal(login.statusCode, 200, login.body);
+    const setCookie = login.headers['set-cookie'];
+    const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(';')[0] ?? '';
+    const list = () => t.app.inject({ method: 'GET', url: '/key/list', headers: { cookie } });
+    assert.equal((await list()).statusCode, 200);
+    const session = await t.app.inject({ method: 'GET', url: '/ui/api/session', headers: { cookie } });
+    assert.equal(session.json().keyAlias, 'ops-ui');
+    await admin('/key/block', { key: 'sk-ops-dashboard-0123' });
+    assert.equal((await list()).statusCode, 401);
+  });
+
   it('only keys with the ingest permission (or admins) may write records', async () => {
     const record = (id: string) => ({
       request_id: id,

@@ -80,8 +80,10 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
     if (username === config.uiUsername && sameSecret(body.password, config.uiPassword)) {
       session = { kind: 'admin', username, createdAt: Date.now() };
     } else {
+      // Only the master key itself makes an admin session. Any virtual key — a proxy_admin user's too — stays a
+      // key session, resolved again on every request, so blocking, deleting or demoting it applies at once.
       const principal = await app.principalForKeyHash(hashKey(body.password));
-      if (principal?.isAdmin)
+      if (principal?.kind === 'master')
         session = { kind: 'admin', username: principal.keyAlias ?? 'admin', createdAt: Date.now() };
       else if (principal) session = { kind: 'key', keyHash: principal.keyHash, createdAt: Date.now() };
     }
@@ -107,10 +109,13 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
   app.get('/api/session', async (request): Promise<SessionInfo> => {
     const principal = await app.authenticate(request);
     return {
-      username: principal.isAdmin ? config.uiUsername : (principal.keyAlias ?? `key ${principal.keyHash.slice(0, 8)}`),
+      username:
+        principal.kind === 'master'
+          ? config.uiUsername
+          : (principal.keyAlias ?? `key ${principal.keyHash.slice(0, 8)}`),
       isAdmin: principal.isAdmin,
       keyAlias: principal.keyAlias,
-      keyHash: principal.isAdmin ? null : principal.keyHash,
+      keyHash: principal.kind === 'master' ? null : principal.keyHash,
       userId: principal.userId,
       teamId: principal.teamId,
       logRetention: config.spendLogsMaxAge,
