@@ -52,6 +52,7 @@ describe('access by role', () => {
     await generate('ops', { user_id: 'ops' });
     await generate('ingester', { permissions: ['ingest'] });
     await generate('ingester-litellm', { permissions: { ingest: true } });
+    await generate('ingester-growth', { permissions: ['ingest'], team_id: 'growth' });
     const row = (id: string, key: string, team: string, cost: number): CallRow => ({
       request_id: id,
       start_ms: BASE_MS + HOUR_MS,
@@ -135,6 +136,22 @@ describe('access by role', () => {
       assert.equal(res.statusCode, 403, res.body);
       assert.match(res.json().error.message, /`ingest` permission/);
     }
+    // A team's ingest key writes only its team's records: others are rejected by field, none given = its team.
+    const pinned = await call('POST', '/ingest/v1/records', keys['ingester-growth'] as string, [
+      { ...record('pin-own'), team_id: 'growth' },
+      { ...record('pin-none'), team_id: undefined },
+      { ...record('pin-other'), team_id: 'search', cost_usd: '1000000' },
+    ]);
+    assert.equal(pinned.statusCode, 200, pinned.body);
+    const results = pinned.json().results as { request_id: string; status: string; errors?: { field: string }[] }[];
+    assert.deepEqual(
+      results.map((r) => [r.request_id, r.status, r.errors?.[0]?.field]),
+      [
+        ['pin-own', 'accepted', undefined],
+        ['pin-none', 'accepted', undefined],
+        ['pin-other', 'rejected', 'team_id'],
+      ],
+    );
     // The permission is no admin right: the ingest key cannot manage, and sees only its own (empty) spend.
     assert.equal((await call('GET', '/key/list', keys.ingester as string)).statusCode, 403);
     assert.deepEqual(await totals(keys.ingester as string), { cost_nano: 0, requests: 0 });

@@ -41,6 +41,8 @@ export interface IngestDeps {
   warn(message: string): void;
   /** Adds accepted records to the live budget counters (absent where budgets are not enforced). */
   chargeBudgets?: (records: readonly SpendRecord[]) => Promise<void>;
+  /** The caller is a team's ingest key: its records belong to this team (no team given = this one). */
+  team?: string;
 }
 
 /** One raw record → a valid, priced SpendRecord, or its rejection with the fields at fault. */
@@ -64,6 +66,15 @@ function validateRecord(raw: unknown, deps: IngestDeps): { record: SpendRecord }
     return { request_id: requestId, status: 'rejected', errors };
   }
   const record = parsed.data;
+  if (deps.team !== undefined) {
+    if (!record.team_id) record.team_id = deps.team;
+    else if (record.team_id !== deps.team) {
+      return {
+        ...rejected('team_id', `this key may only write records of its team ${JSON.stringify(deps.team)}`),
+        request_id: record.request_id,
+      };
+    }
+  }
   if (candidate.needsPricing) Object.assign(record, deps.price(record));
   return { record };
 }

@@ -62,7 +62,7 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
 
   app.post('/ingest/v1/records', { bodyLimit: maxBytes }, async (request: FastifyRequest) => {
-    await requirePermission(app, request, 'ingest');
+    const principal = await requirePermission(app, request, 'ingest');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     let raws: unknown[];
     try {
@@ -83,6 +83,8 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
         storePrompts: config.storePrompts,
         warn: (message) => request.log.warn(message),
         chargeBudgets: app.hasDecorator('budgetCharger') ? app.budgetCharger : undefined,
+        // A team's ingest key writes (and charges) only its own team's spend.
+        team: !principal.isAdmin && principal.teamId ? principal.teamId : undefined,
       },
       raws,
     );
