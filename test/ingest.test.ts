@@ -215,4 +215,23 @@ describe('ingest pipeline', () => {
     assert.match(text, /^spendhouse_ingest_dead_letters 1$/m);
     assert.match(text, /^spendhouse_ingest_queue_jobs\{state="waiting"\} 0$/m);
   });
+
+  test('a job of the previous format (records as objects) still lands; its bad record is a replayable dead letter', async () => {
+    const { app } = t;
+    const worker = app.spendWorker;
+    assert.ok(worker);
+    const records = Array.from({ length: 30 }, (_, i) => spendRecord('legacy', i));
+    const broken = { ...spendRecord('legacy', 99), prompt_tokens: -1 };
+    const before = (await app.deadLetters.list(0, 10_000)).length;
+    const data = { batch_id: 'legacy-batch', origin: 'proxy', created_at: Date.now(), records: [...records, broken] };
+    await worker.process({ id: 'legacy-batch', data });
+    assert.deepEqual(await spendTotals(app.warehouse, 'legacy-'), {
+      n: 30,
+      distinct_ids: 30,
+      cost: expectedCost(30),
+    });
+    const letters = await app.deadLetters.list(0, 10_000);
+    assert.equal(letters.length, before + 1);
+    assert.ok(letters.some((l) => (l.record as { request_id?: string }).request_id === 'legacy-99'));
+  });
 });

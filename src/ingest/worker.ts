@@ -11,7 +11,7 @@ import { InsertCoalescer } from './coalescer.js';
 import type { DeadLetterStore, NewDeadLetter } from './deadLetters.js';
 import { batchQueries, beginBatchAttempt, endBatchAttempt, renewBatchAttempt } from './dedup.js';
 import { bullConnection, bullPrefix, retryDelayMs, SPEND_QUEUE_NAME, spendBatchSchema } from './queue.js';
-import { EncodedRows } from './rows.js';
+import { BatchEncoder, EncodedRows, insertableRecordSchema } from './rows.js';
 import { SpendWriter } from './writer.js';
 
 /** Rows per shared insert: ClickHouse 18.16 takes ~89k rows/s from one client in 50k-row inserts. */
@@ -133,10 +133,37 @@ export class SpendWorker {
     this.status.clickhouse_outage = null;
   }
 
+  /**
+   * A job queued by a version before the encoded payload (`records: [SpendRecord…]`, no `rows`) is encoded
+   * here, so a rolling upgrade — workers first, then proxies — loses nothing; a record the table would
+   * refuse becomes a replayable dead letter of its own (null: nothing left to insert). Anything else is
+   * returned as it is.
+   */
+  private async upgradeLegacyBatch(job: Pick<Job, 'data' | 'id'>): Promise<unknown> {
+    const data = job.data as { records?: unknown; rows?: unknown; origin?: unknown } | null;
+    if (!data || typeof data !== 'object' || 'rows' in data || !Array.isArray(data.records)) return job.data;
+    const encoder = new BatchEncoder();
+    const letters: NewDeadLetter[] = [];
+    for (const raw of data.records) {
+      const parsed = insertableRecordSchema.safeParse(raw);
+      if (parsed.success) encoder.add(parsed.data);
+      else letters.push({ stage: 'validation', reason: parsed.error.issues[0]?.message ?? 'invalid', record: raw });
+    }
+    for (const r of encoder.refused) letters.push({ stage: 'validation', reason: r.reason, record: r.record });
+    const origin = data.origin === 'proxy' || data.origin === 'replay' ? data.origin : 'ingest';
+    await this.deps.deadLetters.add(String(job.id ?? 'unknown'), origin, letters);
+    this.status.dead_lettered += letters.length;
+    if (encoder.rowCount === 0) return null;
+    const { records: _records, ...rest } = data;
+    return { ...rest, rows: encoder.rows(), payloads: encoder.payloads() };
+  }
+
   /** One job: BullMQ calls it for each batch (tests call it directly to replay a batch). */
   async process(job: Pick<Job, 'data' | 'id'>): Promise<void> {
     const { deadLetters, redis } = this.deps;
-    const envelope = spendBatchSchema.safeParse(job.data);
+    const data = await this.upgradeLegacyBatch(job);
+    if (data === null) return;
+    const envelope = spendBatchSchema.safeParse(data);
     if (!envelope.success) {
       const reason = `batch envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
       await deadLetters.add(String(job.id ?? 'unknown'), 'ingest', [{ stage: 'validation', reason, record: job.data }]);
