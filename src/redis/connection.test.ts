@@ -39,6 +39,16 @@ test('bad URLs name the setting and say what is wrong', () => {
   for (const [url, message] of cases) assert.throws(() => parseRedisUrl(url), message, url);
 });
 
+test('a bad URL never shows its password', () => {
+  for (const url of [':s3cret@host:6379', 'redis//:s3cret@h', 'redis-sentinel://:p%zz-s3cret@s1:26379/m']) {
+    assert.throws(
+      () => parseRedisUrl(url),
+      (err: Error) => err.message.startsWith('redis.url (REDIS_URL)') && !err.message.includes('s3cret'),
+      url,
+    );
+  }
+});
+
 test('on a cluster the app prefix and the queue prefix are hash tags; elsewhere they stay as configured', () => {
   const cluster = 'redis-cluster://n1:7000';
   assert.equal(effectiveKeyPrefix(cluster, 'spendhouse:'), '{spendhouse:}');

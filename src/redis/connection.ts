@@ -42,8 +42,15 @@ function parseHosts(list: string, defaultPort: number): RedisHost[] {
 function parseCredentials(userinfo: string | undefined): Credentials {
   if (!userinfo) return {};
   const colon = userinfo.indexOf(':');
-  const user = colon < 0 ? '' : decodeURIComponent(userinfo.slice(0, colon));
-  const password = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(colon + 1));
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw badUrl('user or password is not valid percent-encoding (write % as %25)');
+    }
+  };
+  const user = colon < 0 ? '' : decode(userinfo.slice(0, colon));
+  const password = decode(colon < 0 ? userinfo : userinfo.slice(colon + 1));
   return { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
 }
 
@@ -57,7 +64,9 @@ export function parseRedisUrl(url: string): RedisTarget {
   const scheme = /^([a-z+-]+):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'redis' || scheme === 'rediss') return { kind: 'single', url };
   if (scheme !== 'redis-sentinel' && scheme !== 'redis-cluster') {
-    throw badUrl(`unknown scheme "${scheme ?? url}" (redis://, rediss://, redis-sentinel://, redis-cluster://)`);
+    // Never echo the URL itself: without a recognisable scheme, the password may be anywhere in it.
+    const what = scheme ? `unknown scheme "${scheme}"` : 'no scheme';
+    throw badUrl(`${what} (redis://, rediss://, redis-sentinel://, redis-cluster://)`);
   }
   const rest = url.slice(scheme.length + 3);
   const at = rest.lastIndexOf('@');
