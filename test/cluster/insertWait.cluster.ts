@@ -4,9 +4,10 @@
 // sub-insert on another node — on 18.16 as a query of its own, with a random query_id and no link back
 // (initial_query_id is its own id), so no node could be asked about it by id. The wait is still enough if
 // the initiating insert stays in the entry node's system.processes until every sub-insert has returned.
-// This checks exactly that on the real 2 × 2 cluster: polling shard 2 first and the entry node right after,
-// an insert into this database's spend_logs_local is never seen running on shard 2 while the initiator is
-// already gone (docs/scaling.md, "Exactly once on a cluster").
+// This checks exactly that on the real 2 × 2 cluster: polling the entry node first and shard 2 right after,
+// an insert into this database's spend_logs_local is never seen running on shard 2 once the initiator was
+// already gone (docs/scaling.md, "Exactly once on a cluster"). The order matters: polled the other way
+// round, both can finish between the two polls, which is no violation.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -53,6 +54,10 @@ describe('a synchronous Distributed insert outlives its sub-inserts on the entry
     let subInsertsSeen = 0;
     const violations: string[] = [];
     while (!done) {
+      const entry =
+        (
+          await app.warehouse.rows(sql`SELECT count() AS n FROM system.processes WHERE query_id = ${queryId}`, running)
+        )[0]?.n ?? 0;
       const remote = await Promise.all(
         others.map(
           async (w) =>
@@ -65,10 +70,6 @@ describe('a synchronous Distributed insert outlives its sub-inserts on the entry
             )[0]?.n ?? 0,
         ),
       );
-      const entry =
-        (
-          await app.warehouse.rows(sql`SELECT count() AS n FROM system.processes WHERE query_id = ${queryId}`, running)
-        )[0]?.n ?? 0;
       const remoteRunning = remote.reduce((a, b) => a + b, 0);
       if (remoteRunning > 0) subInsertsSeen++;
       if (remoteRunning > 0 && entry === 0) violations.push(`${new Date().toISOString()} remote ${remote}`);
