@@ -225,6 +225,7 @@ describe('ingest pipeline', () => {
     const before = (await app.deadLetters.list(0, 10_000)).length;
     const data = { batch_id: 'legacy-batch', origin: 'proxy', created_at: Date.now(), records: [...records, broken] };
     await worker.process({ id: 'legacy-batch', data });
+    await worker.process({ id: 'legacy-batch', data }); // a retried job: counted once, dead-lettered once
     assert.deepEqual(await spendTotals(app.warehouse, 'legacy-'), {
       n: 30,
       distinct_ids: 30,

@@ -25,7 +25,8 @@ export const deadLetterSchema = z.object({
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
 
-export type NewDeadLetter = Pick<DeadLetter, 'stage' | 'reason' | 'record'>;
+/** `id`: give one when the same letter may be added again (a retried job): it is then kept once. */
+export type NewDeadLetter = Pick<DeadLetter, 'stage' | 'reason' | 'record'> & { id?: string };
 
 function requestIdOf(record: unknown): string | null {
   if (record && typeof record === 'object' && 'request_id' in record) {
@@ -44,7 +45,7 @@ export class DeadLetterStore {
     const multi = this.redis.multi();
     for (const letter of letters) {
       const entry: DeadLetter = {
-        id: randomUUID(),
+        id: letter.id ?? randomUUID(),
         failed_at: new Date(now).toISOString(),
         stage: letter.stage,
         reason: letter.reason.slice(0, 2000),

@@ -144,12 +144,24 @@ export class SpendWorker {
     if (!data || typeof data !== 'object' || 'rows' in data || !Array.isArray(data.records)) return job.data;
     const encoder = new BatchEncoder();
     const letters: NewDeadLetter[] = [];
-    for (const raw of data.records) {
+    // Ids from the job and the record (its place, or its request_id once valid): a retried job adds each once.
+    const letterId = (key: number | string) => `${String(job.id ?? 'unknown')}:legacy:${key}`;
+    data.records.forEach((raw, index) => {
       const parsed = insertableRecordSchema.safeParse(raw);
       if (parsed.success) encoder.add(parsed.data);
-      else letters.push({ stage: 'validation', reason: parsed.error.issues[0]?.message ?? 'invalid', record: raw });
+      else {
+        const reason = parsed.error.issues[0]?.message ?? 'invalid';
+        letters.push({ id: letterId(index), stage: 'validation', reason, record: raw });
+      }
+    });
+    for (const r of encoder.refused) {
+      letters.push({
+        id: letterId(r.record.request_id),
+        stage: 'validation',
+        reason: r.reason,
+        record: r.record,
+      });
     }
-    for (const r of encoder.refused) letters.push({ stage: 'validation', reason: r.reason, record: r.record });
     const origin = data.origin === 'proxy' || data.origin === 'replay' ? data.origin : 'ingest';
     await this.deps.deadLetters.add(String(job.id ?? 'unknown'), origin, letters);
     this.status.dead_lettered += letters.length;
