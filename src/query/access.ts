@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AccessScope } from './build.js';
 
 export function scopeFor(principal: Principal): AccessScope {
-  if (principal.isAdmin || principal.spendVisibility === 'all') return {};
+  if (principal.spendVisibility === 'all') return {};
   if (principal.spendVisibility === 'team' && principal.teamId !== null) return { teamId: principal.teamId };
   return { keyHash: principal.keyHash };
 }
