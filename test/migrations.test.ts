@@ -60,17 +60,44 @@ test('a migration edited after it was applied is refused', async (t) => {
   await assert.rejects(migrate(warehouse, redis, loadMigrations(dir)), /001_t was changed after it was applied/);
 });
 
+test('a migration that adds a column re-runs after a runner stopped between its statements', async (t) => {
+  const config = testConfig();
+  t.after(() => dropTestState(config));
+  await ensureDatabase(config.clickhouse);
+  const warehouse = createWarehouse(config.clickhouse);
+  const redis = createRedis(config.redis);
+  t.after(async () => {
+    await warehouse.client.close();
+    redis.disconnect();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  writeFileSync(join(dir, '001_t.sql'), 'CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree() ORDER BY a;');
+  await migrate(warehouse, redis, loadMigrations(dir));
+  const addColumns =
+    'ALTER TABLE t {{on_cluster}} ADD COLUMN b UInt8 MATERIALIZED a + 1;\nALTER TABLE t ADD COLUMN c UInt8;';
+  writeFileSync(join(dir, '002_t_columns.sql'), addColumns);
+  // The first statement ran, then the runner stopped: the migration is not recorded, the column exists.
+  await warehouse.exec(sql`ALTER TABLE t ADD COLUMN b UInt8 MATERIALIZED a + 1`);
+  const result = await migrate(warehouse, redis, loadMigrations(dir));
+  assert.deepEqual(result.applied, ['002_t_columns']);
+  await warehouse.exec(sql`INSERT INTO t (a) VALUES (4)`);
+  const rows = await warehouse.rows(sql`SELECT b, c FROM t`, z.object({ b: z.coerce.number(), c: z.coerce.number() }));
+  assert.deepEqual(rows, [{ b: 5, c: 0 }]);
+});
+
 test('cluster mode renders Replicated local tables, Distributed tables over them and views on the locals', () => {
   const text = `-- comment
 CREATE TABLE IF NOT EXISTS spend_hourly {{on_cluster}} (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a;
 CREATE TABLE IF NOT EXISTS spend_logs {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;
 INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs;
-CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_hourly AS SELECT a, 1 AS c FROM spend_logs;`;
+CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_hourly AS SELECT a, 1 AS c FROM spend_logs;
+ALTER TABLE spend_logs {{on_cluster}} ADD COLUMN b UInt64 MATERIALIZED a + 1;`;
   assert.deepEqual(renderMigration(text, null, 'db'), [
     'CREATE TABLE IF NOT EXISTS spend_hourly  (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a',
     'CREATE TABLE IF NOT EXISTS spend_logs  (a UInt8) ENGINE = MergeTree() ORDER BY a',
     'INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs',
     'CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv  TO spend_hourly AS SELECT a, 1 AS c FROM spend_logs',
+    'ALTER TABLE spend_logs  ADD COLUMN b UInt64 MATERIALIZED a + 1',
   ]);
   assert.deepEqual(renderMigration(text, 'spend', 'db'), [
     "CREATE TABLE IF NOT EXISTS `db`.spend_hourly_local ON CLUSTER `spend` (a UInt8, c Int64) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/db/spend_hourly_local', '{replica}', c) ORDER BY a",
@@ -79,6 +106,9 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_h
     'CREATE TABLE IF NOT EXISTS `db`.spend_logs ON CLUSTER `spend` AS `db`.spend_logs_local ENGINE = Distributed(`spend`, `db`, spend_logs_local, cityHash64(request_id))',
     'INSERT INTO spend_hourly SELECT a, 1 FROM spend_logs',
     'CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.spend_hourly_mv ON CLUSTER `spend` TO `db`.spend_hourly_local AS SELECT a, 1 AS c FROM `db`.spend_logs_local',
+    // A new column goes to the shards' tables and to the Distributed table that reads them.
+    'ALTER TABLE `db`.spend_logs_local ON CLUSTER `spend` ADD COLUMN b UInt64 MATERIALIZED a + 1',
+    'ALTER TABLE `db`.spend_logs ON CLUSTER `spend` ADD COLUMN b UInt64 MATERIALIZED a + 1',
   ]);
   // Without an explicit key a table is sharded by the hash of its whole sorting key.
   const [, distributed] = renderMigration(

@@ -6,7 +6,11 @@ import { z } from 'zod';
 import { hashKey } from '../src/auth/principal.js';
 import { sql } from '../src/clickhouse/sql.js';
 import { type SpendFilter, scopeSpendNano } from '../src/management/spend.js';
+import type { SelectSpec } from '../src/query/build.js';
+import { RAW } from '../src/query/catalog.js';
+import { availableRollups } from '../src/query/rollup.js';
 import { type SpendScope, spendTotal } from '../src/query/spendTotal.js';
+import { tagSetIndex } from '../src/query/tagSetIndex.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
 
@@ -129,6 +133,81 @@ describe('one spend total everywhere', () => {
     answers.spendTotal = (await spendTotal(t.app.warehouse, {}, { from: new Date(from), to: new Date(to) })).cost_nano;
 
     for (const [label, value] of Object.entries(answers)) assert.equal(value, expected, label);
+  });
+
+  it('answers tag filters from raw through the tag-set index exactly as the rollup and the calls themselves', async () => {
+    // A partial-day window: no daily rollup can answer, so raw does, reading tag-set hashes.
+    const from = BASE_MS + 3 * HOUR_MS + 17_000;
+    const to = BASE_MS + 2 * DAY + 20 * HOUR_MS;
+    const window = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+    const inWindow = calls.filter((c) => c.start_ms >= from && c.start_ms < to);
+    const tagsOf = (c: CallRow) => (c.tags?.length ? c.tags : ['']);
+    const cases: [Record<string, unknown>, (c: CallRow) => boolean][] = [
+      [{ tags: { all: ['prod', 'onboarding'] } }, (c) => ['prod', 'onboarding'].every((x) => c.tags?.includes(x))],
+      [{ tags: { any: ['search', 'free'] } }, (c) => ['search', 'free'].some((x) => c.tags?.includes(x))],
+      [
+        { tags: { none: ['prod'], any: ['staging'] } },
+        (c) => !c.tags?.includes('prod') && !!c.tags?.includes('staging'),
+      ],
+      [{ filters: { tag: { in: [null] } } }, (c) => tagsOf(c).includes('')],
+      [
+        { filters: { tag: { not_in: ['enterprise', null] } }, tags: { all: ['free'] } },
+        (c) => !tagsOf(c).some((x) => x === 'enterprise' || x === '') && !!c.tags?.includes('free'),
+      ],
+      [{ tags: { all: ['no-such-tag'] } }, () => false],
+    ];
+    for (const [filter, keep] of cases) {
+      const label = JSON.stringify(filter);
+      const matching = inWindow.filter(keep);
+      const expected = matching.reduce((s, c) => s + c.cost_nano, 0);
+      const raw = await post({
+        ...window,
+        ...filter,
+        group_by: ['team'],
+        metrics: ['cost', 'requests', 'p95_latency_ms'],
+      });
+      assert.equal(raw.source_table, 'spend_logs', label);
+      assert.equal(typeof raw.tag_sets_matched, 'number', label);
+      assert.equal(raw.totals.cost_nano, expected, label);
+      assert.equal(raw.totals.requests, matching.length, label);
+      // Whole hours: the hourly rollup answers the same question from its tag sets.
+      const hours = { from: new Date(from - 17_000 + HOUR_MS).toISOString(), to: window.to };
+      const rollup = await post({ ...hours, ...filter, metrics: ['cost'] });
+      const forced = await post({ ...hours, ...filter, metrics: ['cost'], source: 'raw' });
+      assert.equal(rollup.source, 'rollup', label);
+      assert.equal(forced.tag_sets_matched === null, false, label);
+      assert.equal(forced.totals.cost_nano, rollup.totals.cost_nano, label);
+    }
+    // Grouped by tag, every call's tags are exploded anyway: no index.
+    const byTag = await post({
+      ...window,
+      group_by: ['tag'],
+      tags: { all: ['prod'] },
+      metrics: ['cost', 'p95_latency_ms'],
+    });
+    assert.equal(byTag.tag_sets_matched, null);
+  });
+
+  it('leaves the tags to the scan when two tag sets the filter tells apart share a hash', async () => {
+    const spec: SelectSpec = {
+      source: RAW,
+      window: { fromMs: BASE_MS, toMs: BASE_MS + 3 * DAY },
+      timezone: 'UTC',
+      granularity: 'none',
+      groupBy: [],
+      filters: {},
+      tags: { all: ['prod'] },
+      metrics: ['cost'],
+      scope: {},
+    };
+    const rollups = await availableRollups(t.app.warehouse);
+    const stored = await tagSetIndex(t.app.warehouse, spec, rollups);
+    assert.ok(stored && stored.sets > 0);
+    // Hashing only the set's size: ['prod'] and ['search'] collide, and one matches while the other does not.
+    const bySize = (column: string) => `toUInt64(length(${column}))`;
+    assert.equal(await tagSetIndex(t.app.warehouse, spec, rollups, bySize), null);
+    // No tag filter: nothing to look up.
+    assert.equal(await tagSetIndex(t.app.warehouse, { ...spec, tags: {} }, rollups), null);
   });
 
   it('agrees for one key on an hour-aligned window and via spendTotal', async () => {

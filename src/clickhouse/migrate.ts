@@ -39,6 +39,9 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 const ENGINE = /ENGINE\s*=\s*(Summing|Aggregating|Replacing|Collapsing)?MergeTree\(([^)]*)\)/;
 const CREATE_TABLE = /CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?/i;
 const CREATE_VIEW = /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?/i;
+/** `ALTER TABLE [db.]t [ON CLUSTER c] ADD COLUMN name …`: 18.16 has no ADD COLUMN IF NOT EXISTS. */
+const ADD_COLUMN = /^ALTER\s+TABLE\s+(?:`?(\w+)`?\.)?`?(\w+)`?\s+(?:ON\s+CLUSTER\s+\S+\s+)?ADD\s+COLUMN\s+`?(\w+)`?/i;
+const ALTER_TABLE = /^ALTER\s+TABLE\s+`?(\w+)`?/i;
 
 /**
  * Cluster mode (docs/scaling.md): a MergeTree table `t` becomes `t_local`, Replicated on every shard, plus a
@@ -71,6 +74,13 @@ function renderForCluster(statement: string, cluster: string, database: string):
         .replace(/\bTO\s+`?(\w+)`?/, (_m, target: string) => `TO ${db}.${localTable(target)}`)
         .replace(/\bFROM\s+`?(\w+)`?/, (_m, source: string) => `FROM ${db}.${localTable(source)}`),
     ];
+  }
+  // A column added to a table is added to its local tables and to the Distributed table in front of them.
+  const altered = ALTER_TABLE.exec(statement)?.[1];
+  if (altered) {
+    return [localTable(altered), altered].map((name) =>
+      statement.replace(ALTER_TABLE, `ALTER TABLE ${db}.${name}`).replace('{{on_cluster}}', onCluster),
+    );
   }
   // Backfills (INSERT … SELECT) run once, through the Distributed tables.
   return [statement.replaceAll('{{on_cluster}}', onCluster)];
@@ -142,6 +152,7 @@ export async function migrate(
         continue;
       }
       for (const statement of renderMigration(m.text, warehouse.cluster, warehouse.database)) {
+        if (await columnAlreadyAdded(warehouse, statement)) continue;
         await warehouse.exec(new Sql(statement));
       }
       await warehouse.insert('schema_migrations', [
@@ -151,6 +162,21 @@ export async function migrate(
     }
     return result;
   });
+}
+
+/**
+ * An ADD COLUMN whose column exists was applied by an earlier runner that stopped before recording the
+ * migration (or, on a cluster, before its next statement): skipping it keeps every migration re-runnable.
+ */
+async function columnAlreadyAdded(warehouse: Warehouse, statement: string): Promise<boolean> {
+  const match = ADD_COLUMN.exec(statement);
+  if (!match) return false;
+  const [, database = warehouse.database, table = '', column = ''] = match;
+  const rows = await warehouse.rows(
+    sql`SELECT count() AS c FROM system.columns WHERE database = ${database} AND table = ${table} AND name = ${column}`,
+    z.object({ c: z.coerce.number() }),
+  );
+  return (rows[0]?.c ?? 0) > 0;
 }
 
 /** True when every migration in the folder is recorded; readiness uses it. */

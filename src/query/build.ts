@@ -34,6 +34,11 @@ export interface SelectSpec {
   /** Conditions on raw-only columns (logs filters such as key_alias); only valid with the raw source. */
   extraWhere?: readonly Sql[];
   order?: readonly OrderTerm[];
+  /**
+   * On raw: the tag filters as one condition on the calls' tag-set hashes (tagSetIndex.ts), replacing the
+   * conditions on the tags column that `tags` and a tag filter would otherwise add.
+   */
+  tagSetCondition?: Sql;
   /** GROUP BY … WITH TOTALS: the totals row comes from the same scan (callers read it with format JSON). */
   withTotals?: boolean;
   limit?: number;
@@ -110,6 +115,16 @@ function tagWhere(source: SourceCatalog, tags: TagFilter): Sql[] {
   return out;
 }
 
+/**
+ * The conditions on the tag set that `spec`'s tag filters put on `source`'s tag column (a filter on the tag
+ * dimension of a query grouped by tag applies to the exploded tag rows instead: dimensionWhere).
+ */
+export function tagConditions(spec: SelectSpec, source: SourceCatalog): Sql[] {
+  const filter = spec.filters.tag;
+  const setFilter = filter && !spec.groupBy.includes('tag') ? dimensionWhere({ ...spec, source }, 'tag', filter) : [];
+  return [...tagWhere(source, spec.tags), ...setFilter];
+}
+
 function scopeWhere(source: SourceCatalog, scope: AccessScope): Sql[] {
   const out: Sql[] = [];
   if (scope.keyHash !== undefined) out.push(sql`${dimensionSql(source, 'key')} = ${scope.keyHash}`);
@@ -121,11 +136,12 @@ export function whereClause(spec: SelectSpec): Sql {
   const parts = [
     ...windowWhere(spec),
     ...scopeWhere(spec.source, spec.scope),
-    ...tagWhere(spec.source, spec.tags),
+    ...(spec.tagSetCondition ? [spec.tagSetCondition] : tagConditions(spec, spec.source)),
     ...(spec.extraWhere ?? []),
   ];
   for (const [dimension, filter] of Object.entries(spec.filters) as [Dimension, DimensionFilter | undefined][]) {
-    if (filter) parts.push(...dimensionWhere(spec, dimension, filter));
+    const onTagRows = dimension === 'tag' && spec.groupBy.includes('tag');
+    if (filter && (dimension !== 'tag' || onTagRows)) parts.push(...dimensionWhere(spec, dimension, filter));
   }
   return joinSql(parts, ' AND ');
 }

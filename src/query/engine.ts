@@ -10,6 +10,7 @@ import { type Dimension, dimensionAlias, type Metric, metricAlias } from './cata
 import { choosePlan } from './planner.js';
 import { type OrderTerm, type SpendQuery, type SpendQueryInput, spendQuerySchema } from './request.js';
 import { availableRollups } from './rollup.js';
+import { tagSetIndex } from './tagSetIndex.js';
 import { checkTimezone, formatInZone, parseWindow } from './time.js';
 
 export type MetricValues = Partial<Record<Metric, number | string | null>> & {
@@ -24,6 +25,11 @@ export interface SpendQueryResult {
   source_table: string;
   /** Why no rollup could answer, when the raw table did. */
   source_reason: string | null;
+  /**
+   * A raw answer with a tag filter: how many tag sets matched it in the tag-set index (the scan then read
+   * each call's tag-set hash, not its tags); null when the tags themselves were read.
+   */
+  tag_sets_matched: number | null;
   from: string;
   to: string;
   timezone: string;
@@ -121,11 +127,12 @@ export async function runSpendQuery(
       ...(scope.teamId !== undefined ? (['team'] as const) : []),
     ]),
   ];
+  const rollups = await availableRollups(warehouse);
   const plan = choosePlan(
     { window, timezone, granularity: query.granularity, dimensions, metrics: query.metrics, source: query.source },
-    await availableRollups(warehouse),
+    rollups,
   );
-  const base: SelectSpec = {
+  const asked: SelectSpec = {
     source: plan.source,
     window,
     timezone,
@@ -136,6 +143,8 @@ export async function runSpendQuery(
     metrics: query.metrics,
     scope,
   };
+  const tagSets = await tagSetIndex(warehouse, asked, rollups);
+  const base: SelectSpec = tagSets ? { ...asked, tagSetCondition: tagSets.condition } : asked;
   const grouped = query.group_by.length > 0 || query.granularity !== 'none';
   const pageSpec: SelectSpec = { ...base, order, limit: query.limit + 1, offset };
   let page: Row[] = [];
@@ -160,6 +169,7 @@ export async function runSpendQuery(
     source: plan.source.name,
     source_table: plan.source.table,
     source_reason: plan.reason,
+    tag_sets_matched: tagSets?.sets ?? null,
     from: new Date(window.fromMs).toISOString(),
     to: new Date(window.toMs).toISOString(),
     timezone,
