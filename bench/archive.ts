@@ -39,7 +39,8 @@ const REPS = Number(env.REPS ?? 3);
 /** Windows of ROWS rows each for the backfill rows (the first is the single-window bench's window). */
 const BACKFILL_WINDOWS = Number(env.BACKFILL_WINDOWS ?? 3);
 const WINDOW = Date.UTC(2025, 10, 27, 10) / 1000;
-const DATABASE = 'bench_archive';
+/** Per run: two archive benches at once (or one beside a test run) must not share tables. */
+const DATABASE = `bench_archive_${process.pid}`;
 const CLICKHOUSE_URL = env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 
 interface Measurement {
