@@ -28,6 +28,19 @@ test('one server, Sentinel and Cluster URLs', () => {
   });
 });
 
+test('userinfo without a colon is a user name in every form, as ioredis and BullMQ read redis://', () => {
+  assert.deepEqual(parseRedisUrl('redis-cluster://app@n1:7000'), {
+    kind: 'cluster',
+    nodes: [{ host: 'n1', port: 7000 }],
+    username: 'app',
+  });
+  assert.equal(bullRedisOptions('redis://app@h:6379').username, 'app');
+  assert.equal(bullRedisOptions('redis://app@h:6379').password, undefined);
+  assert.equal(bullRedisOptions('redis-cluster://app@n1:7000').username, 'app');
+  assert.equal(bullRedisOptions('redis-cluster://app@n1:7000').password, undefined);
+  assert.equal(bullRedisOptions('redis-sentinel://:pw@s1/m').password, 'pw');
+});
+
 test('bad URLs name the setting and say what is wrong', () => {
   const cases: [string, RegExp][] = [
     ['http://h:6379', /redis\.url \(REDIS_URL\): unknown scheme "http"/],

@@ -49,8 +49,10 @@ function parseCredentials(userinfo: string | undefined): Credentials {
       throw badUrl('user or password is not valid percent-encoding (write % as %25)');
     }
   };
-  const user = colon < 0 ? '' : decode(userinfo.slice(0, colon));
-  const password = decode(colon < 0 ? userinfo : userinfo.slice(colon + 1));
+  // As ioredis and BullMQ read redis://…: without a colon the userinfo is a user name (`redis://:pw@h` for
+  // a password alone), so one spelling means the same for every URL form and every client built from it.
+  const user = decode(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? '' : decode(userinfo.slice(colon + 1));
   return { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
 }
 
