@@ -332,8 +332,9 @@ export async function run(argv: string[]): Promise<void> {
           ...(question.spendhouse.body ? { payload: question.spendhouse.body } : {}),
         });
         if (res.statusCode !== 200) throw new Error(`${question.name}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-        const body = res.json() as { source_table?: string; read_plan?: string };
-        source = body.source_table ?? body.read_plan ?? '';
+        const body = res.json() as { source_table?: string; read_plan?: string; tag_sets_matched?: number | null };
+        const tagSets = typeof body.tag_sets_matched === 'number' ? ` (${body.tag_sets_matched} tag sets)` : '';
+        source = `${body.source_table ?? body.read_plan ?? ''}${tagSets}`;
       }, reps);
       const used = await cpu.perAnswer(reps + 1);
       const postgres =
@@ -345,7 +346,7 @@ export async function run(argv: string[]): Promise<void> {
       const row = resultRow(question, source, stats(spendhouse), used, postgres ? stats(postgres) : null);
       results.push(row);
       console.log(
-        `${question.name.padEnd(44)} ${source.padEnd(22)} p50 ${row.spendhouse_ms.p50.toFixed(1).padStart(8)} ms  p95 ${row.spendhouse_ms.p95.toFixed(1).padStart(8)} ms  cpu ${used.node_ms.toFixed(0)}+${used.clickhouse_ms?.toFixed(0) ?? '?'} ms` +
+        `${question.name.padEnd(44)} ${source.padEnd(30)} p50 ${row.spendhouse_ms.p50.toFixed(1).padStart(8)} ms  p95 ${row.spendhouse_ms.p95.toFixed(1).padStart(8)} ms  cpu ${used.node_ms.toFixed(0)}+${used.clickhouse_ms?.toFixed(0) ?? '?'} ms` +
           (row.postgres_ms
             ? `  | postgres p50 ${row.postgres_ms.p50.toFixed(0).padStart(7)} ms  p95 ${row.postgres_ms.p95.toFixed(0).padStart(7)} ms  ×${(row.ratio_p50 ?? 0).toFixed(0)}`
             : ''),
