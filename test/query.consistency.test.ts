@@ -43,7 +43,19 @@ function syntheticCalls(n: number): CallRow[] {
 
 describe('one spend total everywhere', () => {
   let t: TestApp;
-  const calls = syntheticCalls(600);
+  // Two calls in the same second, either side of the tag test's window edge (17.25 s past an hour).
+  const edge = (request_id: string, start_ms: number): CallRow => ({
+    request_id,
+    start_ms,
+    team: 'team-1',
+    cost_nano: 1_000_003,
+    tags: ['onboarding', 'prod'],
+  });
+  const calls = [
+    ...syntheticCalls(600),
+    edge('edge-before', BASE_MS + 3 * HOUR_MS + 17_100),
+    edge('edge-after', BASE_MS + 3 * HOUR_MS + 17_400),
+  ];
   const get = async (url: string) => {
     const res = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
     assert.equal(res.statusCode, 200, `${url} → ${res.body}`);
@@ -136,8 +148,9 @@ describe('one spend total everywhere', () => {
   });
 
   it('answers tag filters from raw through the tag-set index exactly as the rollup and the calls themselves', async () => {
-    // A partial-day window: no daily rollup can answer, so raw does, reading tag-set hashes.
-    const from = BASE_MS + 3 * HOUR_MS + 17_000;
+    // A partial-day window with an edge inside a second: no rollup can answer, so raw does, reading tag-set
+    // hashes (and the ms column for that edge).
+    const from = BASE_MS + 3 * HOUR_MS + 17_250;
     const to = BASE_MS + 2 * DAY + 20 * HOUR_MS;
     const window = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     const inWindow = calls.filter((c) => c.start_ms >= from && c.start_ms < to);
@@ -171,7 +184,7 @@ describe('one spend total everywhere', () => {
       assert.equal(raw.totals.cost_nano, expected, label);
       assert.equal(raw.totals.requests, matching.length, label);
       // Whole hours: the hourly rollup answers the same question from its tag sets.
-      const hours = { from: new Date(from - 17_000 + HOUR_MS).toISOString(), to: window.to };
+      const hours = { from: new Date(from - 17_250 + HOUR_MS).toISOString(), to: window.to };
       const rollup = await post({ ...hours, ...filter, metrics: ['cost'] });
       const forced = await post({ ...hours, ...filter, metrics: ['cost'], source: 'raw' });
       assert.equal(rollup.source, 'rollup', label);

@@ -72,17 +72,20 @@ function windowWhere(spec: SelectSpec): Sql[] {
   }
   // DateTime bounds prune the daily partitions; the hour bounds select granules, because spend_logs is
   // sorted by toStartOfHour(start_time) first and 18.16 does not derive that from bounds on start_time
-  // (measured: one hour of a 10M-call table read a whole day without them); the ms column makes the
-  // edges exact.
-  const firstSecond = new Date(Math.floor(spec.window.fromMs / 1000) * 1000);
-  const lastSecond = new Date(Math.floor((spec.window.toMs - 1) / 1000) * 1000);
+  // (measured: one hour of a 10M-call table read a whole day without them). Every stored call has
+  // start_time = floor(start_time_ms / 1000) (src/ingest/rows.ts), so an edge on a whole second is exact on
+  // start_time alone; the ms column is read only for an edge inside a second (reading it was ~30% of the
+  // ClickHouse CPU of a raw tag question over 10M calls).
+  const { fromMs, toMs } = spec.window;
+  const firstSecond = new Date(Math.floor(fromMs / 1000) * 1000);
+  const lastSecond = new Date(Math.floor((toMs - 1) / 1000) * 1000);
   return [
     sql`${time} >= ${firstSecond}`,
     sql`${time} <= ${lastSecond}`,
     sql`toStartOfHour(${time}) >= toStartOfHour(${firstSecond})`,
     sql`toStartOfHour(${time}) <= toStartOfHour(${lastSecond})`,
-    sql`start_time_ms >= ${spec.window.fromMs}`,
-    sql`start_time_ms < ${spec.window.toMs}`,
+    ...(fromMs % 1000 === 0 ? [] : [sql`start_time_ms >= ${fromMs}`]),
+    ...(toMs % 1000 === 0 ? [] : [sql`start_time_ms < ${toMs}`]),
   ];
 }
 
