@@ -75,12 +75,13 @@ function renderForCluster(statement: string, cluster: string, database: string):
         .replace(/\bFROM\s+`?(\w+)`?/, (_m, source: string) => `FROM ${db}.${localTable(source)}`),
     ];
   }
-  // A column added to a table is added to its local tables and to the Distributed table in front of them.
+  // A column is added to the local tables; the runner then re-creates the Distributed table over them
+  // (recreateDistributed).
   const altered = ALTER_TABLE.exec(statement)?.[1];
   if (altered) {
-    return [localTable(altered), altered].map((name) =>
-      statement.replace(ALTER_TABLE, `ALTER TABLE ${db}.${name}`).replace('{{on_cluster}}', onCluster),
-    );
+    return [
+      statement.replace(ALTER_TABLE, `ALTER TABLE ${db}.${localTable(altered)}`).replace('{{on_cluster}}', onCluster),
+    ];
   }
   // Backfills (INSERT … SELECT) run once, through the Distributed tables.
   return [statement.replaceAll('{{on_cluster}}', onCluster)];
@@ -152,8 +153,9 @@ export async function migrate(
         continue;
       }
       for (const statement of renderMigration(m.text, warehouse.cluster, warehouse.database)) {
-        if (await columnAlreadyAdded(warehouse, statement)) continue;
-        await warehouse.exec(new Sql(statement));
+        if (!(await columnAlreadyAdded(warehouse, statement))) await warehouse.exec(new Sql(statement));
+        const front = warehouse.cluster ? ADD_COLUMN.exec(statement)?.[2]?.replace(/_local$/, '') : undefined;
+        if (front && warehouse.cluster) await recreateDistributed(warehouse, warehouse.cluster, front);
       }
       await warehouse.insert('schema_migrations', [
         { version: m.version, name: m.name, checksum: m.checksum, applied_at: Math.floor(Date.now() / 1000) },
@@ -177,6 +179,48 @@ async function columnAlreadyAdded(warehouse: Warehouse, statement: string): Prom
     z.object({ c: z.coerce.number() }),
   );
   return (rows[0]?.c ?? 0) > 0;
+}
+
+const columnRow = z.object({
+  name: z.string(),
+  type: z.string(),
+  default_kind: z.string(),
+  default_expression: z.string(),
+});
+
+/**
+ * After a column was added to `<table>_local` on a cluster: the Distributed `table` in front of it is
+ * created again with the local table's columns. 18.16 refuses ALTER … ON CLUSTER on a Distributed table whose
+ * shards replicate internally ("isn't replicated"), and a Distributed table that copies a MATERIALIZED column
+ * computes it on insert and sends it, which the shards refuse: here such a column is an ALIAS, so inserts
+ * leave it to the shards and reads name it, reading the shards' stored values. The Distributed table holds
+ * no rows (cluster inserts are synchronous: shardingKeys.ts); while it is re-created (a moment, at the boot
+ * of the first upgraded node) reads and writes through it on other nodes fail and are retried. Its sharding
+ * key must be known without its CREATE statement: an explicit key in src/cluster/shardingKeys.ts.
+ */
+async function recreateDistributed(warehouse: Warehouse, cluster: string, table: string): Promise<void> {
+  const columnsOf = (name: string) =>
+    warehouse.rows(
+      sql`SELECT name, type, default_kind, default_expression FROM system.columns
+        WHERE database = ${warehouse.database} AND table = ${name}`,
+      columnRow,
+    );
+  const local = localTable(table);
+  const [wanted, present] = await Promise.all([columnsOf(local), columnsOf(table)]);
+  const have = new Set(present.map((c) => c.name));
+  if (wanted.every((c) => have.has(c.name))) return;
+  const columns = wanted.map((c) => {
+    const kind = c.default_kind === 'MATERIALIZED' ? 'ALIAS' : c.default_kind;
+    return `${databaseIdent(c.name).text} ${c.type}${kind ? ` ${kind} ${c.default_expression}` : ''}`;
+  });
+  const db = databaseIdent(warehouse.database).text;
+  const onCluster = `ON CLUSTER ${databaseIdent(cluster).text}`;
+  await warehouse.exec(new Sql(`DROP TABLE IF EXISTS ${db}.${table} ${onCluster}`));
+  await warehouse.exec(
+    new Sql(
+      `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} (${columns.join(', ')}) ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table, '')})`,
+    ),
+  );
 }
 
 /** True when every migration in the folder is recorded; readiness uses it. */

@@ -179,11 +179,13 @@ describe('spend on a 2-shard × 2-replica cluster', () => {
         { group_by: ['key', 'user'], granularity: 'day' },
         { group_by: ['customer', 'status'], granularity: 'hour' },
         { group_by: ['team', 'model'], source: 'raw' },
+        // Raw with a tag filter: tag-set hashes (the shards' stored column, through the Distributed ALIAS).
+        { group_by: ['team'], tags: { all: ['prod'] }, source: 'raw' },
       ];
       for (const question of questions) {
         const ask = async (
           app: FastifyInstance,
-        ): Promise<{ source_table: string; totals: unknown; rows: string[] }> => {
+        ): Promise<{ source_table: string; tag_sets_matched: unknown; totals: unknown; rows: string[] }> => {
           const res = await app.inject({
             method: 'POST',
             url: '/spend/query',
@@ -191,14 +193,25 @@ describe('spend on a 2-shard × 2-replica cluster', () => {
             payload: { ...window, ...question, limit: 10_000 },
           });
           assert.equal(res.statusCode, 200, res.body);
-          const body = res.json() as { source_table: string; totals: unknown; rows: unknown[] };
+          const body = res.json() as {
+            source_table: string;
+            tag_sets_matched: unknown;
+            totals: unknown;
+            rows: unknown[];
+          };
           // Row order among equal sort keys is not part of the contract: compare as sets.
           const rows = body.rows.map((r) => JSON.stringify(r)).sort();
-          return { source_table: body.source_table, totals: body.totals, rows };
+          return {
+            source_table: body.source_table,
+            tag_sets_matched: body.tag_sets_matched,
+            totals: body.totals,
+            rows,
+          };
         };
         const onCluster = await ask(proxies[1] as FastifyInstance);
         const onOne = await ask(single.app);
         assert.deepEqual(onCluster, onOne, JSON.stringify(question));
+        if (question.source === 'raw' && question.tags) assert.equal(typeof onCluster.tag_sets_matched, 'number');
       }
     } finally {
       await single?.close();
