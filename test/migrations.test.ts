@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { z } from 'zod';
 import { loadMigrations, migrate, renderMigration } from '../src/clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
@@ -40,7 +40,8 @@ test('every migration applies once; a second and concurrent runs change nothing'
   );
 });
 
-test('a migration edited after it was applied is refused', async (t) => {
+/** A fresh database, its clients and an empty folder of migrations for one test. */
+async function scratchMigrations(t: TestContext) {
   const config = testConfig();
   t.after(() => dropTestState(config));
   await ensureDatabase(config.clickhouse);
@@ -50,7 +51,11 @@ test('a migration edited after it was applied is refused', async (t) => {
     await warehouse.client.close();
     redis.disconnect();
   });
-  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  return { warehouse, redis, dir: mkdtempSync(join(tmpdir(), 'migrations-')) };
+}
+
+test('a migration edited after it was applied is refused', async (t) => {
+  const { warehouse, redis, dir } = await scratchMigrations(t);
   writeFileSync(
     join(dir, '001_t.sql'),
     'CREATE TABLE IF NOT EXISTS t {{on_cluster}} (a UInt8) ENGINE = MergeTree() ORDER BY a;',
@@ -61,16 +66,7 @@ test('a migration edited after it was applied is refused', async (t) => {
 });
 
 test('a migration that adds a column re-runs after a runner stopped between its statements', async (t) => {
-  const config = testConfig();
-  t.after(() => dropTestState(config));
-  await ensureDatabase(config.clickhouse);
-  const warehouse = createWarehouse(config.clickhouse);
-  const redis = createRedis(config.redis);
-  t.after(async () => {
-    await warehouse.client.close();
-    redis.disconnect();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  const { warehouse, redis, dir } = await scratchMigrations(t);
   writeFileSync(join(dir, '001_t.sql'), 'CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree() ORDER BY a;');
   await migrate(warehouse, redis, loadMigrations(dir));
   const addColumns =
