@@ -1,6 +1,6 @@
 -- The tag set of a call as one number, so a raw question with a tag filter reads 8 bytes a call instead of
 -- the whole tags array (measured at 10M calls: the array read costs ~25× a UInt64 column's). The query engine
--- finds the sets a filter matches in spend_team_tags_daily (a few hundred rows a day) and reads
+-- finds the sets a filter matches in spend_team_tags_daily (day × team × status × set) and reads
 -- `tags_hash IN (their hashes)` here: src/query/tagSetIndex.ts, which also checks that no matching set
 -- shares its hash with one that does not match.
 -- The hash is of a string, not of the array: cityHash64 of a String is fixed across ClickHouse versions (an

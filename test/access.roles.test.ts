@@ -53,22 +53,44 @@ describe('access by role', () => {
     await generate('ingester', { permissions: ['ingest'] });
     await generate('ingester-litellm', { permissions: { ingest: true } });
     await generate('ingester-growth', { permissions: ['ingest'], team_id: 'growth' });
-    const row = (id: string, key: string, team: string, cost: number): CallRow => ({
+    const row = (id: string, key: string, team: string, cost: number, tags: string[] = []): CallRow => ({
       request_id: id,
       start_ms: BASE_MS + HOUR_MS,
       key,
       team,
       cost_nano: cost,
+      tags,
     });
     // Rows carry the key hash like proxied calls do: the secret → sha256 in spendLogRow.
     await insertCalls(t.app.warehouse, [
-      row('g-lead', keys.lead as string, 'growth', 1_000),
+      row('g-lead', keys.lead as string, 'growth', 1_000, ['project:growth-x']),
       row('g-dev', keys.dev as string, 'growth', 20_000),
       row('s-dev', keys['dev-search'] as string, 'search', 300_000),
-      row('s-other', 'sk-not-a-key-of-this-app', 'search', 4_000_000),
+      row('s-other', 'sk-not-a-key-of-this-app', 'search', 4_000_000, ['project:search-y']),
     ]);
   });
   after(() => t.close());
+
+  it("raw tag questions through the tag-set index tell no caller about other teams' or keys' tags", async () => {
+    const rawTags = async (key: string, tag: string) => {
+      const res = await call('POST', '/spend/query', key, {
+        from: FROM,
+        to: TO,
+        source: 'raw',
+        tags: { any: [tag] },
+        metrics: ['cost', 'requests'],
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json() as { tag_sets_matched: number | null; totals: { requests: number } };
+      return { sets: body.tag_sets_matched, requests: body.totals.requests };
+    };
+    assert.deepEqual(await rawTags(TEST_MASTER_KEY, 'project:search-y'), { sets: 1, requests: 1 });
+    // The team admin: its team's sets only — another team's tag is not even counted.
+    assert.deepEqual(await rawTags(keys.lead as string, 'project:growth-x'), { sets: 1, requests: 1 });
+    assert.deepEqual(await rawTags(keys.lead as string, 'project:search-y'), { sets: 0, requests: 0 });
+    // A key-scoped caller is never told a count (the sets are counted over every key).
+    assert.deepEqual(await rawTags(keys.dev as string, 'project:growth-x'), { sets: null, requests: 0 });
+  });
 
   it('a team admin sees the whole team, nothing of other teams, whatever it asks for', async () => {
     assert.deepEqual(await totals(keys.lead as string), { cost_nano: 21_000, requests: 2 });

@@ -79,6 +79,8 @@ function renderForCluster(statement: string, cluster: string, database: string):
   // (recreateDistributed).
   const altered = ALTER_TABLE.exec(statement)?.[1];
   if (altered) {
+    // Without ON CLUSTER the local table of one node would change and the Distributed table of all.
+    if (!statement.includes('{{on_cluster}}')) throw new Error(`ALTER TABLE ${altered} needs {{on_cluster}}`);
     return [
       statement.replace(ALTER_TABLE, `ALTER TABLE ${db}.${localTable(altered)}`).replace('{{on_cluster}}', onCluster),
     ];

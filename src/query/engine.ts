@@ -27,7 +27,8 @@ export interface SpendQueryResult {
   source_reason: string | null;
   /**
    * A raw answer with a tag filter: how many tag sets matched it in the tag-set index (the scan then read
-   * each call's tag-set hash, not its tags); null when the tags themselves were read.
+   * each call's tag-set hash, not its tags); null when the tags themselves were read, and always for a
+   * key-scoped caller.
    */
   tag_sets_matched: number | null;
   from: string;
@@ -169,7 +170,8 @@ export async function runSpendQuery(
     source: plan.source.name,
     source_table: plan.source.table,
     source_reason: plan.reason,
-    tag_sets_matched: tagSets?.sets ?? null,
+    // Not for a key-scoped caller: the sets are counted over every key of the days (the scan is scoped).
+    tag_sets_matched: tagSets && scope.keyHash === undefined ? tagSets.sets : null,
     from: new Date(window.fromMs).toISOString(),
     to: new Date(window.toMs).toISOString(),
     timezone,

@@ -115,21 +115,44 @@ export const HOURLY: SourceCatalog = {
 export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, TEAM_TAGS_DAILY, DAILY, KEY_DAILY, HOURLY_TEAM, HOURLY];
 
 const NEGATIVE_TTL_MS = 30_000;
-const probes = new WeakMap<Warehouse, { rollups: SourceCatalog[]; complete: boolean; at: number }>();
-const probeRow = z.object({ name: z.string(), tz: z.string() });
+interface Probe {
+  rollups: SourceCatalog[];
+  /** spend_logs stores each call's tag-set hash (migration 054): the tag-set index can be used. */
+  tagsHash: boolean;
+  complete: boolean;
+  at: number;
+}
+const probes = new WeakMap<Warehouse, Probe>();
+const probeRow = z.object({ found: z.string(), tz: z.string() });
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Universal', 'Zulu', 'Etc/Universal', 'Etc/Zulu']);
+const TAGS_HASH = 'spend_logs.tags_hash';
+
+async function probe(warehouse: Warehouse): Promise<Probe> {
+  const cached = probes.get(warehouse);
+  if (cached && (cached.complete || Date.now() - cached.at < NEGATIVE_TTL_MS)) return cached;
+  const rows = await warehouse.rows(
+    // `found`, not `name`: ClickHouse would read an alias `name` in WHERE as the constant.
+    sql`SELECT name AS found, timezone() AS tz FROM system.tables
+        WHERE database = currentDatabase() AND has(${ROLLUPS.map((r) => r.table)}, name)
+      UNION ALL SELECT ${TAGS_HASH} AS found, timezone() AS tz FROM system.columns
+        WHERE database = currentDatabase() AND table = 'spend_logs' AND name = 'tags_hash'`,
+    probeRow,
+  );
+  const present = new Set(rows.map((r) => r.found));
+  const utc = rows.every((r) => UTC_NAMES.has(r.tz));
+  const rollups = ROLLUPS.filter((r) => present.has(r.table) && (r.grainMs < DAY_MS || utc));
+  const tagsHash = present.has(TAGS_HASH);
+  const found = { rollups, tagsHash, complete: rollups.length === ROLLUPS.length && tagsHash, at: Date.now() };
+  probes.set(warehouse, found);
+  return found;
+}
 
 /** The rollups installed in this warehouse's database, in planner preference order. */
 export async function availableRollups(warehouse: Warehouse): Promise<SourceCatalog[]> {
-  const cached = probes.get(warehouse);
-  if (cached && (cached.complete || Date.now() - cached.at < NEGATIVE_TTL_MS)) return cached.rollups;
-  const rows = await warehouse.rows(
-    sql`SELECT name, timezone() AS tz FROM system.tables WHERE database = currentDatabase() AND has(${ROLLUPS.map((r) => r.table)}, name)`,
-    probeRow,
-  );
-  const present = new Set(rows.map((r) => r.name));
-  const utc = rows.every((r) => UTC_NAMES.has(r.tz));
-  const rollups = ROLLUPS.filter((r) => present.has(r.table) && (r.grainMs < DAY_MS || utc));
-  probes.set(warehouse, { rollups, complete: rollups.length === ROLLUPS.length, at: Date.now() });
-  return rollups;
+  return (await probe(warehouse)).rollups;
+}
+
+/** Whether spend_logs has the tags_hash column (absent until migration 054 has run, e.g. with migrate off). */
+export async function tagsHashStored(warehouse: Warehouse): Promise<boolean> {
+  return (await probe(warehouse)).tagsHash;
 }

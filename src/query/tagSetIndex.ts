@@ -5,14 +5,16 @@
 // tag filter on the array cost ~2.5× the whole question with the hash; bench/README.md).
 // Exact as long as no set the filter matches shares its hash with a set it does not match: checked over the
 // window's sets before use. A collision, too many sets, or no index (rollup not installed, a non-UTC server)
-// leaves the question to the tags column, as before.
+// leaves the question to the tags column, as before. The matching rollup rows are written by a
+// materialized view right after the calls themselves, so a call of a tag set new that day can be missed by
+// a question asked in that instant (the rollups share this; reading the calls' tags did not).
 import { z } from 'zod';
 import { type Sql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { type SelectSpec, tagConditions } from './build.js';
-import { catalogSql, RAW, type SourceCatalog } from './catalog.js';
+import { catalogSql, dimensionSql, RAW, type SourceCatalog } from './catalog.js';
 import { ceilTo, floorTo } from './piecewise.js';
-import { TEAM_TAGS_DAILY } from './rollup.js';
+import { TEAM_TAGS_DAILY, tagsHashStored } from './rollup.js';
 
 const DAY_MS = 86_400_000;
 
@@ -46,23 +48,27 @@ export async function tagSetIndex(
   if (spec.source !== RAW || spec.groupBy.includes('tag')) return null;
   const index = installed.find((r) => r.table === TEAM_TAGS_DAILY.table);
   const match = index ? tagConditions(spec, index) : [];
-  if (!index || !match.length) return null;
+  if (!index || !match.length || !(await tagsHashStored(warehouse))) return null;
   // Whole days around the window: a superset of its tag sets (the raw scan keeps the exact window).
   const days = sql`${catalogSql(index.time)} >= ${new Date(floorTo(spec.window.fromMs, DAY_MS))}
     AND ${catalogSql(index.time)} < ${new Date(ceilTo(spec.window.toMs, DAY_MS))}`;
   const matches = match.reduce((all, c) => sql`${all} AND ${c}`);
+  // A team-scoped caller's sets are its team's (a smaller set, and the count it is told says nothing of other
+  // teams' tags); collisions are checked over every team's sets all the same.
+  const team = spec.scope.teamId;
+  const mine = team === undefined ? sql`1` : sql`${dimensionSql(index, 'team')} = ${team}`;
   const hashOf = catalogSql(hash('tags'));
   const [guard] = await warehouse.rows(
-    sql`SELECT count() AS sets, countIf(hi != lo) AS collisions
-      FROM (SELECT ${hashOf} AS h, max(m) AS hi, min(m) AS lo
-        FROM (SELECT DISTINCT tags, toUInt8(${matches}) AS m FROM ${catalogSql(index.table)} WHERE ${days})
-        GROUP BY h)
-      WHERE hi = 1`,
+    sql`SELECT countIf(hi = 1 AND own = 1) AS sets, countIf(hi = 1 AND lo = 0) AS collisions
+      FROM (SELECT ${hashOf} AS h, max(m) AS hi, min(m) AS lo, max(m AND t) AS own
+        FROM (SELECT DISTINCT tags, toUInt8(${matches}) AS m, toUInt8(${mine}) AS t
+          FROM ${catalogSql(index.table)} WHERE ${days})
+        GROUP BY h)`,
     guardRow,
   );
   if (!guard || guard.collisions > 0 || guard.sets > MAX_TAG_SETS) return null;
   return {
-    condition: sql`tags_hash GLOBAL IN (SELECT ${hashOf} FROM ${catalogSql(index.table)} WHERE ${days} AND ${matches})`,
+    condition: sql`tags_hash GLOBAL IN (SELECT ${hashOf} FROM ${catalogSql(index.table)} WHERE ${days} AND ${matches} AND ${mine})`,
     sets: guard.sets,
   };
 }
