@@ -1,13 +1,13 @@
 // Raw questions with a tag filter without reading every call's tags. spend_logs keeps a hash of each call's
-// tag set (tags_hash, clickhouse/054); spend_team_tags_daily keeps every tag set of every day. The filter is
-// evaluated on the rollup's sets (hundreds of rows a day) and the raw scan keeps the calls whose hash is one
-// of the matching sets' hashes: 8 bytes read per call instead of its tags array (measured at 10M calls: a
-// tag filter on the array cost ~2.5× the whole question with the hash; bench/README.md).
+// tag set (tags_hash, clickhouse/054); spend_team_tags_daily keeps every tag set of every day (one row per
+// day × team × status class × set). The filter is evaluated on the rollup's sets and the raw scan keeps the
+// calls whose hash is one of the matching sets' hashes: 8 bytes read per call instead of its tags array
+// (measured at 10M calls: 2.7–3.8× less ClickHouse CPU per question; docs/query-api.md, Performance).
 // Exact as long as no set the filter matches shares its hash with a set it does not match: checked over the
-// window's sets before use. A collision, too many sets, or no index (rollup not installed, a non-UTC server)
-// leaves the question to the tags column, as before. The matching rollup rows are written by a
-// materialized view right after the calls themselves, so a call of a tag set new that day can be missed by
-// a question asked in that instant (the rollups share this; reading the calls' tags did not).
+// window's sets before use. A collision, too many sets, or no index (rollup not installed, a non-UTC server,
+// no tags_hash column yet) leaves the question to the tags column, as before. The matching rollup rows are
+// written by a materialized view right after the calls themselves, so a call of a tag set new that day can
+// be missed by a question asked in that instant (the rollups share this; reading the calls' tags did not).
 import { z } from 'zod';
 import { type Sql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
@@ -28,7 +28,7 @@ export const MAX_TAG_SETS = 100_000;
 export interface TagSetIndex {
   /** `tags_hash GLOBAL IN (hashes of the matching sets)`: SelectSpec.tagSetCondition. */
   condition: Sql;
-  /** How many of the window's tag sets the filter matches. */
+  /** How many of the window's tag sets the filter matches (a team-scoped caller: of its team's sets). */
   sets: number;
 }
 
