@@ -163,8 +163,9 @@ export async function runSpendQuery(
     ]);
   }
   const totals = metricValues(totalRows[0] ?? {}, query.metrics);
+  const bucketLabel = bucketLabels(timezone);
   const rows: ResultRow[] = grouped
-    ? page.slice(0, query.limit).map((row) => formatRow(row, query, timezone))
+    ? page.slice(0, query.limit).map((row) => formatRow(row, query, bucketLabel))
     : [{ ...totals }];
   return {
     source: plan.source.name,
@@ -185,9 +186,29 @@ export async function runSpendQuery(
   };
 }
 
-function formatRow(row: Record<string, string | number | null>, query: SpendQuery, timezone: string): ResultRow {
+/**
+ * Bucket start → its label in the zone, once per distinct bucket of an answer: rows share buckets (a month by
+ * model per day is 600 rows of 30 buckets), and each label costs an Intl offset lookup.
+ */
+function bucketLabels(timezone: string): (epochSeconds: number) => string {
+  const labels = new Map<number, string>();
+  return (epochSeconds) => {
+    let label = labels.get(epochSeconds);
+    if (label === undefined) {
+      label = formatInZone(epochSeconds * 1000, timezone);
+      labels.set(epochSeconds, label);
+    }
+    return label;
+  };
+}
+
+function formatRow(
+  row: Record<string, string | number | null>,
+  query: SpendQuery,
+  bucketLabel: (epochSeconds: number) => string,
+): ResultRow {
   const out: ResultRow = {};
-  if (query.granularity !== 'none') out.bucket = formatInZone(Number(row.bucket) * 1000, timezone);
+  if (query.granularity !== 'none') out.bucket = bucketLabel(Number(row.bucket));
   for (const d of query.group_by) {
     const value = row[dimensionAlias(d)];
     out[d] = value === '' || value === null || value === undefined ? null : String(value);
