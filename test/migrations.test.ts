@@ -106,6 +106,10 @@ ALTER TABLE spend_logs {{on_cluster}} ADD COLUMN b UInt64 MATERIALIZED a + 1;`;
     'ALTER TABLE `db`.spend_logs_local ON CLUSTER `spend` ADD COLUMN b UInt64 MATERIALIZED a + 1',
   ]);
   assert.throws(() => renderMigration('ALTER TABLE t ADD COLUMN b UInt8', 'spend', 'db'), /needs \{\{on_cluster\}\}/);
+  assert.throws(
+    () => renderMigration('ALTER TABLE t {{on_cluster}} MODIFY COLUMN b UInt16', 'spend', 'db'),
+    /only ADD COLUMN on a cluster/,
+  );
   // Without an explicit key a table is sharded by the hash of its whole sorting key.
   const [, distributed] = renderMigration(
     'CREATE TABLE IF NOT EXISTS t {{on_cluster}} (h DateTime, tags Array(String), n UInt64) ENGINE = SummingMergeTree() ORDER BY (toStartOfHour(h), tags) SETTINGS index_granularity = 8192',

@@ -79,8 +79,10 @@ function renderForCluster(statement: string, cluster: string, database: string):
   // (recreateDistributed).
   const altered = ALTER_TABLE.exec(statement)?.[1];
   if (altered) {
-    // Without ON CLUSTER the local table of one node would change and the Distributed table of all.
+    // Without ON CLUSTER the local table of one node would change and the Distributed table of all; other
+    // ALTERs would change the local tables and leave the Distributed table as it was.
     if (!statement.includes('{{on_cluster}}')) throw new Error(`ALTER TABLE ${altered} needs {{on_cluster}}`);
+    if (!/\bADD\s+COLUMN\b/i.test(statement)) throw new Error(`ALTER TABLE ${altered}: only ADD COLUMN on a cluster`);
     return [
       statement.replace(ALTER_TABLE, `ALTER TABLE ${db}.${localTable(altered)}`).replace('{{on_cluster}}', onCluster),
     ];
@@ -154,10 +156,11 @@ export async function migrate(
         result.skipped.push(m.name);
         continue;
       }
-      for (const statement of renderMigration(m.text, warehouse.cluster, warehouse.database)) {
-        if (!(await columnAlreadyAdded(warehouse, statement))) await warehouse.exec(new Sql(statement));
-        const front = warehouse.cluster ? ADD_COLUMN.exec(statement)?.[2]?.replace(/_local$/, '') : undefined;
-        if (front && warehouse.cluster) await recreateDistributed(warehouse, warehouse.cluster, front);
+      const { cluster } = warehouse;
+      for (const statement of renderMigration(m.text, cluster, warehouse.database)) {
+        const added = ADD_COLUMN.exec(statement);
+        if (!(added && (await columnExists(warehouse, added)))) await warehouse.exec(new Sql(statement));
+        if (added && cluster) await recreateDistributed(warehouse, cluster, (added[2] ?? '').replace(/_local$/, ''));
       }
       await warehouse.insert('schema_migrations', [
         { version: m.version, name: m.name, checksum: m.checksum, applied_at: Math.floor(Date.now() / 1000) },
@@ -172,10 +175,8 @@ export async function migrate(
  * An ADD COLUMN whose column exists was applied by an earlier runner that stopped before recording the
  * migration (or, on a cluster, before its next statement): skipping it keeps every migration re-runnable.
  */
-async function columnAlreadyAdded(warehouse: Warehouse, statement: string): Promise<boolean> {
-  const match = ADD_COLUMN.exec(statement);
-  if (!match) return false;
-  const [, database = warehouse.database, table = '', column = ''] = match;
+async function columnExists(warehouse: Warehouse, added: RegExpExecArray): Promise<boolean> {
+  const [, database = warehouse.database, table = '', column = ''] = added;
   const rows = await warehouse.rows(
     sql`SELECT count() AS c FROM system.columns WHERE database = ${database} AND table = ${table} AND name = ${column}`,
     z.object({ c: z.coerce.number() }),
