@@ -62,7 +62,7 @@ function renderForCluster(statement: string, cluster: string, database: string):
         const zkPath = `'/clickhouse/tables/{shard}/${database}/${local}', '{replica}'`;
         return `ENGINE = Replicated${kind ?? ''}MergeTree(${zkPath}${args.trim() ? `, ${args}` : ''})`;
       });
-    const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} AS ${db}.${local} ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table, statement)})`;
+    const distributed = createDistributed(cluster, database, table, `AS ${db}.${local}`, shardingKey(table, statement));
     return [replicated, distributed];
   }
   const view = CREATE_VIEW.exec(statement)?.[1];
@@ -217,13 +217,17 @@ async function recreateDistributed(warehouse: Warehouse, cluster: string, table:
     return `${databaseIdent(c.name).text} ${c.type}${kind ? ` ${kind} ${c.default_expression}` : ''}`;
   });
   const db = databaseIdent(warehouse.database).text;
-  const onCluster = `ON CLUSTER ${databaseIdent(cluster).text}`;
-  await warehouse.exec(new Sql(`DROP TABLE IF EXISTS ${db}.${table} ${onCluster}`));
+  await warehouse.exec(new Sql(`DROP TABLE IF EXISTS ${db}.${table} ON CLUSTER ${databaseIdent(cluster).text}`));
   await warehouse.exec(
-    new Sql(
-      `CREATE TABLE IF NOT EXISTS ${db}.${table} ${onCluster} (${columns.join(', ')}) ENGINE = Distributed(${databaseIdent(cluster).text}, ${db}, ${local}, ${shardingKey(table, '')})`,
-    ),
+    new Sql(createDistributed(cluster, warehouse.database, table, `(${columns.join(', ')})`, shardingKey(table, ''))),
   );
+}
+
+/** The Distributed `table` over `<table>_local` on every node; `structure` is `AS <local>` or a column list. */
+function createDistributed(cluster: string, database: string, table: string, structure: string, key: string): string {
+  const db = databaseIdent(database).text;
+  const name = databaseIdent(cluster).text;
+  return `CREATE TABLE IF NOT EXISTS ${db}.${table} ON CLUSTER ${name} ${structure} ENGINE = Distributed(${name}, ${db}, ${localTable(table)}, ${key})`;
 }
 
 /** True when every migration in the folder is recorded; readiness uses it. */
