@@ -56,6 +56,84 @@ export function normalizeTags(tags: Iterable<string>): string[] {
   return [...new Set(tags)].sort();
 }
 
+/**
+ * Characters a stored name or id never holds: lone UTF-16 surrogates (ClickHouse refuses `\ud800` in JSON
+ * with Code 25, and no UTF-8 can carry one), C0/C1 control characters and DEL (NUL truncates in C tools,
+ * ESC drives terminals), and the bidi embedding/override/isolate controls that make an id display as
+ * another (U+202A–U+202E, U+2066–U+2069). With the `u` flag a class range of surrogates matches only lone
+ * ones: a well-formed pair is one code point outside it.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u;
+/** Free text (metadata values, prompts, responses) keeps tab, newline and CR, and bidi marks (real RTL text). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff]/u;
+const REPLACEMENT = '\uFFFD';
+
+const ALL_UNSAFE_IN_NAME = new RegExp(UNSAFE_IN_NAME.source, 'gu');
+const ALL_UNSAFE_IN_TEXT = new RegExp(UNSAFE_IN_TEXT.source, 'gu');
+
+/** A name or id as stored: every unsafe character (see UNSAFE_IN_NAME) replaced by U+FFFD, length kept. */
+export function storableName(value: string): string {
+  // The test is the hot path (almost every value is clean); only a dirty value pays for the replace.
+  return UNSAFE_IN_NAME.test(value) ? value.replace(ALL_UNSAFE_IN_NAME, REPLACEMENT) : value;
+}
+
+/** Free text as stored: lone surrogates and control characters but tab/newline/CR replaced by U+FFFD. */
+export function storableText(value: string): string {
+  return UNSAFE_IN_TEXT.test(value) ? value.replace(ALL_UNSAFE_IN_TEXT, REPLACEMENT) : value;
+}
+
+const NAME_FIELDS = [
+  'request_id',
+  'response_id',
+  'call_type',
+  'error_type',
+  'key_hash',
+  'key_alias',
+  'user_id',
+  'team_id',
+  'customer_id',
+  'model',
+  'upstream_model',
+  'provider',
+] as const satisfies readonly (keyof SpendRecord)[];
+
+/**
+ * The record as it may be stored: the one place text is made safe for ClickHouse and for whoever reads it
+ * back (dashboard, terminals, archive files), for proxy and ingest records alike (BatchEncoder calls it on
+ * every record it encodes; the ingest API before it answers, so the ids it returns are the stored ones).
+ * Names and ids get storableName, metadata values and prompts/responses storableText. Returns the same
+ * object when nothing needed replacing (the usual case: no copy), a shallow copy otherwise.
+ */
+export function storableRecord(record: SpendRecord): SpendRecord {
+  let out: SpendRecord | null = null;
+  const set = <K extends keyof SpendRecord>(field: K, value: SpendRecord[K]) => {
+    out ??= { ...record };
+    out[field] = value;
+  };
+  for (const field of NAME_FIELDS) {
+    const value = record[field];
+    if (typeof value === 'string') {
+      const safe = storableName(value);
+      if (safe !== value) set(field, safe);
+    }
+  }
+  if (record.tags.some((t) => storableName(t) !== t)) set('tags', record.tags.map(storableName));
+  const entries = Object.entries(record.metadata);
+  if (entries.some(([k, v]) => storableName(k) !== k || storableText(v) !== v)) {
+    set('metadata', Object.fromEntries(entries.map(([k, v]) => [storableName(k), storableText(v)])));
+  }
+  for (const field of ['messages', 'response'] as const) {
+    const value = record[field];
+    if (typeof value === 'string') {
+      const safe = storableText(value);
+      if (safe !== value) set(field, safe);
+    }
+  }
+  return out ?? record;
+}
+
 const NANO_PER_USD = 1_000_000_000n;
 
 /** Exact decimal USD string from nano-USD: 1010000 → "0.001010000". */

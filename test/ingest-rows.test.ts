@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BatchEncoder, EncodedRows, insertableRecordSchema, stampInsertedAt } from '../src/ingest/rows.js';
+import type { SpendRecord } from '../src/spendRecord.js';
 import { spendRecord } from './helpers/ingestRecords.js';
 
 describe('queued spend rows', () => {
@@ -35,7 +36,7 @@ describe('queued spend rows', () => {
       rows.keys().map((k) => k.request_id),
       ['dup-1', 'dup-2'],
     );
-    assert.equal(rows.record(0).cost_nano, first.cost_nano);
+    assert.equal((rows.record(0) as SpendRecord).cost_nano, first.cost_nano);
     const payloads = encoder.payloads().split('\n');
     assert.equal(payloads.length, 1);
     assert.deepEqual(JSON.parse(payloads[0] ?? ''), {

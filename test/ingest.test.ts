@@ -12,6 +12,7 @@ import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
 import { BatchEncoder, EncodedRows } from '../src/ingest/rows.js';
 import { SpendWriter } from '../src/ingest/writer.js';
+import type { SpendRecord } from '../src/spendRecord.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 
@@ -116,7 +117,7 @@ describe('ingest pipeline', () => {
       ]);
       assert.deepEqual([first.length, second.length], [0, 0]);
       assert.deepEqual(
-        third.map((r) => r.record.request_id),
+        third.map((r) => (r.record as SpendRecord).request_id),
         ['shared3-4'],
       );
       for (const name of ['shared1-', 'shared2-']) assert.equal((await spendTotals(app.warehouse, name)).n, 10);

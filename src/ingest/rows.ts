@@ -4,7 +4,7 @@
 // (dead-letter queue), never a wrapped number. Queued rows travel as JSONEachRow text (EncodedRows): the
 // worker sends that text to ClickHouse as it is and parses single lines only to dedup, bisect or dead-letter.
 
-import { normalizeTags, type SpendRecord, spendRecordSchema } from '../spendRecord.js';
+import { normalizeTags, type SpendRecord, spendRecordSchema, storableRecord } from '../spendRecord.js';
 import type { TimedId } from './dedup.js';
 
 const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
@@ -256,8 +256,10 @@ export function fromQueuedRow(row: QueuedRow): SpendRecord {
 
 /**
  * Encodes records for one queued batch, once: each becomes a JSONEachRow line (and a spend_payloads line
- * when it carries messages/response). A record whose values its columns cannot hold is refused with the
- * fields at fault (the caller dead-letters it); a repeated request_id keeps its first record.
+ * when it carries messages/response). Text is made storable first (storableRecord: lone surrogates and
+ * control characters → U+FFFD), so no text can make ClickHouse refuse a row. A record whose values its
+ * columns cannot hold is refused with the fields at fault (the caller dead-letters it as it came, not as
+ * it would have been stored); a repeated request_id keeps its first record.
  */
 export class BatchEncoder {
   static of(records: Iterable<SpendRecord>): BatchEncoder {
@@ -271,12 +273,13 @@ export class BatchEncoder {
   private readonly ids = new Set<string>();
   readonly refused: { record: SpendRecord; reason: string }[] = [];
 
-  add(record: SpendRecord): void {
+  add(original: SpendRecord): void {
+    const record = storableRecord(original);
     if (this.ids.has(record.request_id)) return;
     const row = toQueuedRow(record);
     const problems = rowProblems(row);
     if (problems.length) {
-      this.refused.push({ record, reason: problems.map((p) => `${p.field}: ${p.reason}`).join('; ') });
+      this.refused.push({ record: original, reason: problems.map((p) => `${p.field}: ${p.reason}`).join('; ') });
       return;
     }
     this.ids.add(record.request_id);
@@ -330,12 +333,17 @@ export class EncodedRows {
     return this.joined;
   }
 
-  /** request_id and start_time of every row. */
+  /**
+   * request_id and start_time of every row. A line that is not a row (only a hand-made or corrupted job
+   * holds one) gets an empty id: ClickHouse then refuses it and bisection dead-letters it as its text.
+   */
   keys(): TimedId[] {
     if (this.parsedKeys === null) {
       this.parsedKeys = this.lines.map((line) => {
-        const row = JSON.parse(line) as QueuedRow;
-        return { request_id: row.request_id, start_time: row.start_time };
+        const row = parseRow(line);
+        const id = row && typeof row.request_id === 'string' ? row.request_id : '';
+        const start = row && Number.isSafeInteger(row.start_time) ? row.start_time : 0;
+        return { request_id: id, start_time: start };
       });
     }
     return this.parsedKeys;
@@ -355,8 +363,25 @@ export class EncodedRows {
     return new EncodedRows(this.lines.slice(start, end), null);
   }
 
-  record(index: number): SpendRecord {
-    return fromQueuedRow(JSON.parse(this.lines[index] ?? 'null') as QueuedRow);
+  /** The row as a SpendRecord again (for its dead letter), or its text when it is not a row. */
+  record(index: number): SpendRecord | string {
+    const line = this.lines[index] ?? '';
+    const row = parseRow(line);
+    if (!row) return line;
+    try {
+      return fromQueuedRow(row);
+    } catch {
+      return line;
+    }
+  }
+}
+
+function parseRow(line: string): QueuedRow | null {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as QueuedRow) : null;
+  } catch {
+    return null;
   }
 }
 

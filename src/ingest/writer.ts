@@ -1,47 +1,31 @@
 // Writes validated records into ClickHouse so that each request_id is stored once, whatever fails:
-// - transient failures (ClickHouse down, slow, timeouts, too many parts) are waited out with capped backoff
-//   for as long as it takes. A failed insert may still commit on the server, so before sending again the
-//   writer waits until that insert (by query_id, in system.processes) is no longer running, re-checks which
-//   rows landed and sends only the rest;
-// - data errors (the table refuses a value) are isolated by bisection with the same wait-and-re-check
-//   between steps: the good records go in, each refused record is returned with ClickHouse's reason.
+// - transient failures (clickhouseFailures.ts: an allow-list — network, timeouts, overload, too many parts,
+//   memory, a table not there yet) are waited out with capped backoff for as long as it takes. A failed
+//   insert may still commit on the server, so before sending again the writer waits until that insert (by
+//   query_id, in system.processes) is no longer running, re-checks which rows landed and sends only the rest;
+// - every other refusal is blamed on the rows: they are isolated by bisection with the same wait-and-re-check
+//   between steps; the good records go in, each refused record is returned with ClickHouse's reason.
 // spend_logs inserts go through the InsertCoalescer (group commit with the other batches in hand), which
 // records each insert's query_id under its batches for a later attempt to wait on. Rows are the queued
 // JSONEachRow text (EncodedRows): lines are parsed only to look up, bisect or dead-letter them.
-import { ClickHouseError } from '@clickhouse/client';
 import { z } from 'zod';
 import { joinSql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
-import type { SpendRecord } from '../spendRecord.js';
-import { type InsertCoalescer, InsertError, insertRowText } from './coalescer.js';
+import { isRefusal } from './clickhouseFailures.js';
+import { type InsertCoalescer, type InsertError, insertRowText } from './coalescer.js';
 import { existingRequestIds } from './dedup.js';
 import { retryDelayMs } from './queue.js';
 import type { EncodedRows } from './rows.js';
 
-/** ClickHouse error codes that mean "this data", not "this server": CANNOT_PARSE_*, TYPE_MISMATCH, … */
-const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 395, 469]);
-
 /**
- * The server's error code. Current servers' errors parse into ClickHouseError; 18.16 writes
- * `Code: 395, e.displayText() = …`, which the client leaves as a plain Error with that message.
+ * Bytes of spend_payloads text per insert. Prompts are the big rows (a batch of long conversations can be
+ * gigabytes): bounded inserts keep a refusal for memory from being a property of the batch, not the server.
  */
-export function clickhouseErrorCode(err: unknown): number | null {
-  const cause = err instanceof InsertError ? err.original : err;
-  if (cause instanceof ClickHouseError) return Number(cause.code);
-  const match = cause instanceof Error ? /^Code: (\d+)[.,]/.exec(cause.message) : null;
-  return match ? Number(match[1]) : null;
-}
-
-export function isDataError(err: unknown): err is Error {
-  const code = clickhouseErrorCode(err);
-  if (code === null) return false;
-  // An unknown field means our rows are newer than the table (a migration not applied yet): wait for it.
-  if (/unknown field/i.test((err as Error).message)) return false;
-  return DATA_ERROR_CODES.has(code);
-}
+const PAYLOAD_INSERT_BYTES = 16 * 1024 * 1024;
 
 export interface Refused {
-  record: SpendRecord;
+  /** The SpendRecord (or spend_payloads row) as queued; a queued line that is not JSON stays its text. */
+  record: unknown;
   reason: string;
 }
 
@@ -76,7 +60,7 @@ export class SpendWriter {
     if (this.hooks.isClosing()) throw new ClosingError();
   }
 
-  /** Runs `fn` until it succeeds or fails with a data error; every other failure is waited out. */
+  /** Runs `fn` until it succeeds or is refused (not on the transient allow-list); transient failures are waited out. */
   async retrying<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -84,7 +68,7 @@ export class SpendWriter {
         this.hooks.onRecovered();
         return result;
       } catch (err) {
-        if (isDataError(err)) throw err;
+        if (isRefusal(err)) throw err;
         await this.backoff(attempt, err as Error);
       }
     }
@@ -113,21 +97,23 @@ export class SpendWriter {
 
   /**
    * Inserts rows (none of which spend_logs holds yet), after their payload rows, and returns the records
-   * ClickHouse refused. Transient failures are retried forever; a data error (maybe another batch's, in a
-   * shared insert) makes the batch go alone, then bisect.
+   * ClickHouse refused (spend_payloads rows among them, if any). Transient failures are retried forever; a
+   * refusal (maybe of another batch's rows, in a shared insert) makes the batch go alone, then bisect.
    */
   async write(batchId: string, rows: EncodedRows, payloads = ''): Promise<Refused[]> {
-    await this.writePayloads(payloads);
+    const refusedPayloads = await this.writePayloads(payloads);
     const shared = await this.insertExactly(rows, (part) => this.coalescer.insert(batchId, part));
-    if (!shared) return [];
+    if (!shared) return refusedPayloads;
     const alone = await this.insertExactly(shared.remaining, (part) => this.coalescer.insertAlone(batchId, part));
-    return alone ? this.isolate(batchId, alone.remaining, alone.refusedBy) : [];
+    return alone
+      ? [...refusedPayloads, ...(await this.isolate(batchId, alone.remaining, alone.refusedBy))]
+      : refusedPayloads;
   }
 
   /**
    * Sends records until they are all stored, waiting out transient failures. After any failure it waits for
    * the failed insert to finish on the server and drops what did land, so nothing is sent twice. Returns
-   * null when done, or the data error and the records still unstored.
+   * null when done, or the refusal and the records still unstored.
    */
   private async insertExactly(
     rows: EncodedRows,
@@ -141,11 +127,11 @@ export class SpendWriter {
         return null;
       } catch (err) {
         const failure = err as InsertError;
-        const dataError = isDataError(failure);
-        if (!dataError) await this.backoff(attempt, failure);
+        const refused = isRefusal(failure);
+        if (!refused) await this.backoff(attempt, failure);
         await this.waitForQueries([failure.queryId]);
         pending = await this.withoutExisting(pending);
-        if (dataError && pending.length) return { refusedBy: failure, remaining: pending };
+        if (refused && pending.length) return { refusedBy: failure, remaining: pending };
       }
     }
     return null;
@@ -163,9 +149,59 @@ export class SpendWriter {
     return refused;
   }
 
-  /** Payloads go first into a ReplacingMergeTree: a repeat collapses, while a spend row must never repeat. */
-  private async writePayloads(payloads: string): Promise<void> {
-    if (payloads === '') return;
-    await this.retrying(() => insertRowText(this.warehouse, 'spend_payloads', [payloads]));
+  /**
+   * Payloads go first into a ReplacingMergeTree: a repeat collapses, while a spend row must never repeat —
+   * so a payload insert is simply sent again (no wait-and-re-check), in parts of at most
+   * PAYLOAD_INSERT_BYTES, and a refused part is bisected like spend rows. Returns the refused payload rows.
+   */
+  private async writePayloads(payloads: string): Promise<Refused[]> {
+    if (payloads === '') return [];
+    const refused: Refused[] = [];
+    for (const part of payloadParts(payloads.split('\n'))) refused.push(...(await this.insertPayloads(part)));
+    return refused;
+  }
+
+  private async insertPayloads(lines: readonly string[]): Promise<Refused[]> {
+    try {
+      await this.retrying(() => insertRowText(this.warehouse, 'spend_payloads', [lines.join('\n')]));
+      return [];
+    } catch (err) {
+      if (!isRefusal(err)) throw err; // ClosingError: the job is retried later
+      if (lines.length === 1)
+        return [
+          { record: parsedLine(lines[0] ?? ''), reason: `ClickHouse (spend_payloads): ${(err as Error).message}` },
+        ];
+      const middle = Math.ceil(lines.length / 2);
+      return [
+        ...(await this.insertPayloads(lines.slice(0, middle))),
+        ...(await this.insertPayloads(lines.slice(middle))),
+      ];
+    }
+  }
+}
+
+/** Consecutive lines, each group at most PAYLOAD_INSERT_BYTES of text (a longer line goes alone). */
+function payloadParts(lines: readonly string[]): string[][] {
+  const parts: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (current.length && size + line.length > PAYLOAD_INSERT_BYTES) {
+      parts.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(line);
+    size += line.length + 1;
+  }
+  if (current.length) parts.push(current);
+  return parts;
+}
+
+function parsedLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return line;
   }
 }
