@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { APIError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { hashKey } from '../src/auth/principal.js';
 import { AppError } from '../src/errors.js';
 import type { CallContext, CallGuard, CallOutcome } from '../src/proxy/callGuards.js';
 import { countPromptTokens, countTextTokens } from '../src/proxy/tokens.js';
 import { HOUSE_PRICES, type ProxyHarness, proxyTestModels, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
+import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 const hi = [{ role: 'user' as const, content: 'hi' }];
 const HI_PROMPT_TOKENS = countPromptTokens('chat', { messages: hi });
@@ -83,13 +85,13 @@ test('upstream 500, timeout and unreachable: 500, 504 and 502, each recorded', a
   assert.deepEqual([unreachable.record.status, unreachable.record.error_type], [502, 'upstream_error']);
 });
 
-test('unknown key → 401 in OpenAI shape, recorded without a key', async () => {
+test('unknown key → 401 in OpenAI shape, recorded without a key (nor anything from the body, never read)', async () => {
   const { err, record } = await failing({ model: 'house-gpt', messages: hi }, {}, 'sk-not-a-real-key-000');
   assert.equal(err.status, 401);
   assert.equal(err.type, 'invalid_request_error');
   assert.deepEqual(
-    [record.status, record.error_type, record.key_hash, record.model],
-    [401, 'unauthorized', null, 'house-gpt'],
+    [record.status, record.error_type, record.key_hash, record.model, record.call_type],
+    [401, 'unauthorized', null, '', 'chat'],
   );
 });
 
@@ -121,10 +123,10 @@ test('bad tags → 400 naming the problem; unknown model → 404', async () => {
   assert.deepEqual([unknown.record.status, unknown.record.provider, unknown.record.cost_nano], [404, '', 0]);
 });
 
-test('a body fastify cannot parse is answered 400 and still recorded; /v1/models without a key is a 401', async () => {
+test('a body fastify cannot parse is answered 400 and recorded for its key; /v1/models without a key is a 401', async () => {
   const res = await fetch(`${h.origin}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: 'Bearer sk-whoever-0000', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
     body: '{"model": "house-gpt", ',
   });
   assert.equal(res.status, 400);
@@ -133,8 +135,16 @@ test('a body fastify cannot parse is answered 400 and still recorded; /v1/models
   const record = await h.record(res.headers.get('x-spend-request-id'));
   assert.deepEqual(
     [record.status, record.call_type, record.error_type, record.key_hash],
-    [400, 'chat', 'bad_request', null],
+    [400, 'chat', 'bad_request', hashKey(TEST_MASTER_KEY)],
   );
+
+  // Without a valid key the same body is refused before it is read.
+  const anonymous = await fetch(`${h.origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-whoever-0000', 'content-type': 'application/json' },
+    body: '{"model": "house-gpt", ',
+  });
+  assert.equal(anonymous.status, 401);
 
   const models = await fetch(`${h.origin}/v1/models`);
   assert.equal(models.status, 401);

@@ -59,6 +59,8 @@ export const generalSettingsSchema = z.strictObject({
   disable_spend_logs: z.boolean().optional(),
   alerting: z.array(z.string()).optional(),
   alerting_threshold: z.number().positive().optional(),
+  /** Non-admin keys (by key_alias) that may send a request's `mock_response` (docs/proxy.md). */
+  mock_response_key_aliases: z.array(z.string().min(1)).optional(),
 });
 
 export const s3CallbackParamsSchema = z.strictObject({

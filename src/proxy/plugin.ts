@@ -53,6 +53,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     sink: () => app.spendSink,
     authenticate: (request) => app.authenticate(request),
     storePrompts: config.storePrompts,
+    mockResponseKeyAliases: new Set(config.file.general_settings.mock_response_key_aliases ?? []),
   };
 
   async function listModels(request: FastifyRequest, reply: FastifyReply) {
@@ -72,6 +73,11 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
       const callType = callTypeByUrl.get(request.routeOptions.url ?? '');
       if (!callType) throw err;
       return handleRejectedCall(deps, callType, err, request, reply);
+    });
+    // The key is checked before the body is read: a caller without a valid key cannot make the proxy parse
+    // (and hold in memory) a body of up to body_limit_bytes. The refusal is recorded by the handler above.
+    routes.addHook('onRequest', async (request) => {
+      await app.authenticate(request);
     });
     for (const prefix of ['', '/v1']) {
       for (const [path, callType] of CALL_ROUTES) {

@@ -45,6 +45,29 @@ export function countTextTokens(text: string): number {
   return count;
 }
 
+/**
+ * The longest prefix of `text` (cut on token boundaries) that countTextTokens counts as at most `maxTokens`
+ * tokens: what a provider honouring `max_tokens` would have produced. Bounded work whatever the text's size.
+ */
+export function truncateToTokens(text: string, maxTokens: number): { text: string; truncated: boolean } {
+  if (countTextTokens(text) <= maxTokens) return { text, truncated: false };
+  const whole = (cut: string) => (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut);
+  // Past MAX_EXACT_TEXT a text counts as length / CHARS_PER_TOKEN.
+  if (maxTokens * CHARS_PER_TOKEN > MAX_EXACT_TEXT) {
+    return { text: whole(text.slice(0, maxTokens * CHARS_PER_TOKEN)), truncated: true };
+  }
+  const head = whole(text.slice(0, MAX_EXACT_TEXT));
+  encoder ??= new Tiktoken(o200kBase);
+  const tokens = encoder.encode(head, [], []);
+  if (tokens.length <= maxTokens) return { text: head, truncated: true };
+  // Decoding a prefix may end inside a character (U+FFFD) or re-encode differently: step back until it fits.
+  for (let keep = maxTokens; keep > 0; keep--) {
+    const cut = encoder.decode(tokens.slice(0, keep)).replace(/\uFFFD+$/, '');
+    if (countTextTokens(cut) <= maxTokens) return { text: cut, truncated: true };
+  }
+  return { text: '', truncated: true };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -18,6 +18,9 @@ const TAG_HEADERS = ['x-spend-tags', 'x-litellm-tags'];
 const CUSTOMER_HEADERS = ['x-litellm-customer-id', 'x-litellm-end-user-id'];
 const MAX_ID_LENGTH = 256;
 
+/** Metadata key of a record whose cost exceeded its reservation: the excess in nano-USD (docs/budgets.md). */
+export const OVER_RESERVATION_KEY = 'over_reservation_nano';
+
 function checkTag(tag: unknown, param: string): string {
   if (typeof tag !== 'string') throw badRequest(param, 'tags must be strings');
   const trimmed = tag.trim();
@@ -80,6 +83,7 @@ function readMetadata(body: Record<string, unknown>, principal: Principal): Reco
   let bytes = 0;
   for (const [key, value] of Object.entries(isRecord(body.metadata) ? body.metadata : {})) {
     if (key === 'tags' || value === undefined || value === null) continue;
+    if (key === OVER_RESERVATION_KEY) throw badRequest(`metadata.${key}`, 'is set by Spendhouse, not by the caller');
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     bytes += Buffer.byteLength(key) + Buffer.byteLength(text);
     if (bytes > MAX_METADATA_BYTES) throw badRequest('metadata', `must be at most ${MAX_METADATA_BYTES} bytes`);

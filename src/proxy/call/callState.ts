@@ -12,7 +12,7 @@ import { costNano, type PriceSheet } from '../pricing/modelPricing.js';
 import { uuidv7 } from '../requestId.js';
 import { countTextTokens } from '../tokens.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../usage.js';
-import type { Attribution } from './attribution.js';
+import { type Attribution, OVER_RESERVATION_KEY } from './attribution.js';
 
 const clip = (value: string, max: number) => (value.length > max ? value.slice(0, max) : value);
 
@@ -28,6 +28,8 @@ export class CallState {
   provider = '';
   sheet: PriceSheet | null = null;
   promptTokensCounted = 0;
+  /** The worst case priced before forwarding (what budget guards reserve); null when never routed. */
+  reservedCostNano: number | null = null;
   readonly admissions: Admission[] = [];
   /** Set once the request went to the provider (or the mock). */
   forwarded = false;
@@ -85,8 +87,14 @@ export class CallState {
     };
   }
 
+  /** The cost of the usage; a provider reporting absurd counts is charged the largest amount we can store. */
   costOf(usage: TokenUsage): number {
-    return costNano(this.sheet, usage);
+    try {
+      return costNano(this.sheet, usage);
+    } catch (err) {
+      if (err instanceof RangeError) return Number.MAX_SAFE_INTEGER;
+      throw err;
+    }
   }
 
   /** Settles every admission and submits the record; runs once, whatever path the call took. */
@@ -116,6 +124,16 @@ export class CallState {
       log.error({ err, requestId: this.requestId }, 'spend record was not accepted');
     }
     return record;
+  }
+
+  /**
+   * A call is settled at its real cost even when that is above what was reserved (the provider reported
+   * more tokens than counted or allowed): the money was spent. Such a record says so, by how much.
+   */
+  private recordMetadata(cost: number): Record<string, string> {
+    const reserved = this.reservedCostNano;
+    if (reserved === null || cost <= reserved) return this.attribution.metadata;
+    return { ...this.attribution.metadata, [OVER_RESERVATION_KEY]: String(cost - reserved) };
   }
 
   private toRecord(usage: TokenUsage, estimated: boolean, cost: number, storePrompts: boolean): SpendRecord {
@@ -151,7 +169,7 @@ export class CallState {
       cost_status: this.deployment?.pricing.status ?? (tokens ? 'unpriced' : 'priced'),
       usage_estimated: estimated,
       tags: this.attribution.tags,
-      metadata: this.attribution.metadata,
+      metadata: this.recordMetadata(cost),
       stream: this.stream,
       source: 'proxy',
     };

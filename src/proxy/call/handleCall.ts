@@ -5,19 +5,18 @@ import type { Principal } from '../../auth/principal.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { SpendSink } from '../../ingest/sink.js';
 import type { CallContext, CallGuard } from '../callGuards.js';
-import { type Deployment, keyMayUse, type ModelRouter } from '../deployments.js';
+import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
 import { type CallType, isRecord } from '../exchange/types.js';
-import { costNano } from '../pricing/modelPricing.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
 import { countPromptTokens } from '../tokens.js';
 import type { UpstreamClient } from '../upstream.js';
-import { ZERO_USAGE } from '../usage.js';
 import { readAttribution } from './attribution.js';
 import { finishCall, screenCall } from './callHooks.js';
 import { CallState } from './callState.js';
 import { describeFailure, errorPayload, readUpstreamError } from './failures.js';
 import { relayJson, relayStream } from './relay.js';
+import { readOutputBound, worstCaseOf } from './requestBounds.js';
 
 export interface ProxyDeps {
   router: ModelRouter;
@@ -26,22 +25,22 @@ export interface ProxyDeps {
   sink(): SpendSink;
   authenticate(request: FastifyRequest): Promise<Principal>;
   storePrompts: boolean;
+  /** general_settings.mock_response_key_aliases: non-admin keys that may send `mock_response`. */
+  mockResponseKeyAliases: ReadonlySet<string>;
 }
 
-/** Output budget when neither the request nor model_info says: the reservation must be finite. */
-const DEFAULT_MAX_COMPLETION_TOKENS = 4096;
-
-function maxCompletionTokens(callType: CallType, body: Record<string, unknown>, deployment: Deployment): number {
-  if (callType === 'embedding') return 0;
-  for (const field of ['max_completion_tokens', 'max_tokens']) {
-    const value = body[field];
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-      throw badRequest(field, 'must be a non-negative integer');
-    }
-    return value;
+/** `mock_response` answers without the provider, priced at the request's model: only trusted callers may. */
+function checkMockResponse(body: Record<string, unknown>, principal: Principal, allowed: ReadonlySet<string>): void {
+  const value = body.mock_response;
+  if (value === undefined || value === null) return;
+  if (!principal.isAdmin && !(principal.keyAlias !== null && allowed.has(principal.keyAlias))) {
+    throw new AppError(
+      'forbidden',
+      'mock_response: only the master key, admin keys and keys listed in general_settings.mock_response_key_aliases may send it',
+      { param: 'mock_response' },
+    );
   }
-  return deployment.maxOutputTokens ?? DEFAULT_MAX_COMPLETION_TOKENS;
+  if (typeof value !== 'string') throw badRequest('mock_response', `expected a string, got a ${typeof value}`);
 }
 
 function promptOf(callType: CallType, body: Record<string, unknown>): unknown {
@@ -51,7 +50,7 @@ function promptOf(callType: CallType, body: Record<string, unknown>): unknown {
 }
 
 async function admit(guards: CallGuard[], call: CallState, maxCompletion: number, reply: FastifyReply): Promise<void> {
-  if (!guards.length || !call.principal || !call.deployment) return;
+  if (!guards.length || !call.principal || !call.deployment || call.reservedCostNano === null) return;
   const ctx: CallContext = {
     requestId: call.requestId,
     principal: call.principal,
@@ -63,11 +62,7 @@ async function admit(guards: CallGuard[], call: CallState, maxCompletion: number
     tags: call.attribution.tags,
     promptTokens: call.promptTokensCounted,
     maxCompletionTokens: maxCompletion,
-    maxCostNano: costNano(call.sheet, {
-      ...ZERO_USAGE,
-      promptTokens: call.promptTokensCounted,
-      completionTokens: maxCompletion,
-    }),
+    maxCostNano: call.reservedCostNano,
     now: call.startedAt,
   };
   // One at a time: a refusal leaves the earlier admissions in call.admissions, settled by finish().
@@ -105,20 +100,22 @@ async function runCall(
   call.deployment = deployment;
   call.provider = deployment.provider;
   call.sheet = deployment.pricing.sheetAt(call.startedAt);
+  checkMockResponse(body, call.principal, deps.mockResponseKeyAliases);
   screenCall(deps.guards(), call, body);
-  const maxCompletion = maxCompletionTokens(call.callType, body, deployment);
+  const bound = readOutputBound(call.callType, body, deployment);
   const exchange = buildExchange({
     callType: call.callType,
     body,
     deployment,
     clientHeaders: request.headers,
     upstream: deps.upstream,
-    maxTokens: maxCompletion,
+    maxTokens: bound.maxTokens,
   });
   call.provider = exchange.provider;
   call.promptTokensCounted = countPromptTokens(call.callType, body);
+  call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensCounted, bound);
   if (deps.storePrompts) call.prompt = JSON.stringify(promptOf(call.callType, body) ?? null);
-  await admit(deps.guards(), call, maxCompletion, reply);
+  await admit(deps.guards(), call, bound.maxTokens * bound.choices, reply);
 
   call.forwarded = true;
   const upstreamStart = call.elapsedMs();
@@ -187,6 +184,8 @@ export async function handleRejectedCall(
   reply: FastifyReply,
 ) {
   const call = startCall(callType, reply);
+  // Authenticated before the body was read (a 413 or unparsable body of a known key is the key's call).
+  call.principal = request.principal ?? null;
   answerFailure(call, err, request, reply);
   await finishCall(call, deps, request.log);
   return reply;

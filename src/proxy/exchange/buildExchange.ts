@@ -3,7 +3,7 @@
 // models behind the Anthropic SDK), and the in-process mock when the deployment is `mock/…` or the request
 // carries LiteLLM's `mock_response`.
 import { AppError } from '../../errors.js';
-import { DEFAULT_MOCK_TEXT, renderMockReply } from '../../mock/mockReply.js';
+import { checkMockEmbedding, DEFAULT_MOCK_TEXT, renderMockReply } from '../../mock/mockReply.js';
 import type { Deployment } from '../deployments.js';
 import { anthropicTarget, type OpenAIPath, openAITarget } from '../providers/targets.js';
 import { messagesToChatRequest } from '../translate/anthropicToOpenAIRequest.js';
@@ -20,7 +20,7 @@ export interface ExchangeInput {
   deployment: Deployment;
   clientHeaders: Record<string, string | string[] | undefined>;
   upstream: UpstreamClient;
-  /** max_tokens to send when the provider requires one (Anthropic). */
+  /** max_tokens to send when the provider requires one (Anthropic); the mock's reply is cut to it. */
   maxTokens: number;
 }
 
@@ -52,12 +52,28 @@ async function* once(value: string): AsyncGenerator<string> {
   yield value;
 }
 
-function mockSend(callType: CallType, body: Record<string, unknown>, text: string): () => Promise<UpstreamResponse> {
-  return async () => {
-    const reply = renderMockReply(callType, body, { text });
-    const contentType = reply.stream ? 'text/event-stream' : 'application/json';
-    const payload = reply.stream ? reply.frames.join('') : JSON.stringify(reply.body);
-    return { status: 200, headers: { 'content-type': contentType }, body: once(payload) };
+/** Mock stream frames a few at a time, letting other calls (and a client's disconnect) in between. */
+const MOCK_FRAMES_PER_CHUNK = 16;
+
+async function* chunked(frames: string[], abort: AbortController): AsyncGenerator<string> {
+  for (let i = 0; i < frames.length && !abort.signal.aborted; i += MOCK_FRAMES_PER_CHUNK) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    yield frames.slice(i, i + MOCK_FRAMES_PER_CHUNK).join('');
+  }
+}
+
+function mockSend(
+  callType: CallType,
+  body: Record<string, unknown>,
+  text: string,
+  maxTokens: number,
+): (abort: AbortController) => Promise<UpstreamResponse> {
+  return async (abort) => {
+    const reply = renderMockReply(callType, body, { text, maxTokens });
+    if (!reply.stream) {
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: once(JSON.stringify(reply.body)) };
+    }
+    return { status: 200, headers: { 'content-type': 'text/event-stream' }, body: chunked(reply.frames, abort) };
   };
 }
 
@@ -85,7 +101,8 @@ export function buildExchange(input: ExchangeInput): Exchange {
         ? anthropicUpstreamBody(body, d.upstreamModel)
         : openAIUpstreamBody(body, d.upstreamModel);
     const passthrough = callType === 'messages' ? anthropicPassthrough : openAIPassthrough;
-    return { provider: 'mock', send: mockSend(callType, upstreamBody, mockText), ...passthrough };
+    if (callType === 'embedding') checkMockEmbedding(upstreamBody);
+    return { provider: 'mock', send: mockSend(callType, upstreamBody, mockText, input.maxTokens), ...passthrough };
   }
 
   if (callType === 'messages') {

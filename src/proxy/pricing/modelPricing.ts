@@ -137,3 +137,28 @@ export function costNano(sheet: PriceSheet | null, usage: TokenUsage): number {
   if (usage.promptTokens + usage.completionTokens > 0) add(1, sheet.perRequest);
   return nanoUsd(terms);
 }
+
+/**
+ * The most a call with this prompt and output budget can cost, whatever the provider reports: every input
+ * token may be billed at the dearest input rate (plain, cache read or cache write — Anthropic's cache writes
+ * cost more than plain input) and every output token at the dearest output rate (reasoning tokens are output
+ * tokens with their own price). Cost is linear in each split, so the maximum sits on one of these corners.
+ * Throws RangeError (from nanoUsd) when the worst case does not fit in nano-USD.
+ */
+export function worstCaseCostNano(sheet: PriceSheet | null, promptTokens: number, completionTokens: number): number {
+  if (!sheet) return 0;
+  let worst = 0;
+  for (const input of ['plain', 'cacheRead', 'cacheWrite'] as const) {
+    for (const reasoning of [0, completionTokens]) {
+      const usage: TokenUsage = {
+        promptTokens,
+        completionTokens,
+        cachedTokens: input === 'cacheRead' ? promptTokens : 0,
+        cacheWriteTokens: input === 'cacheWrite' ? promptTokens : 0,
+        reasoningTokens: reasoning,
+      };
+      worst = Math.max(worst, costNano(sheet, usage));
+    }
+  }
+  return worst;
+}
