@@ -1,12 +1,13 @@
 // Pure pieces of the proxy, no servers: exact decimal pricing, price sheets (genai-prices and config),
-// UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
+// worst cases, truncation at max_tokens, UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { keyMayUse, ModelRouter } from '../src/proxy/deployments.js';
 import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/decimal.js';
-import { costNano, modelPricing } from '../src/proxy/pricing/modelPricing.js';
+import { costNano, modelPricing, worstCaseCostNano } from '../src/proxy/pricing/modelPricing.js';
 import { uuidv7 } from '../src/proxy/requestId.js';
 import { SseParser } from '../src/proxy/sse.js';
+import { countTextTokens, truncateToTokens } from '../src/proxy/tokens.js';
 import { chatToMessagesRequest } from '../src/proxy/translate/chatToMessages.js';
 import { ZERO_USAGE } from '../src/proxy/usage.js';
 
@@ -170,4 +171,48 @@ test('chat → Anthropic: empty turns dropped, consecutive turns merged, paralle
       ),
     /messages\[0\]\.tool_calls\[0\]\.function\.arguments/,
   );
+});
+
+test('worst case: every input token at the dearest input rate, every output token at the dearest output rate', () => {
+  const perToken = (usd: number) => decimalFromNumber(usd);
+  // Anthropic-like: cache writes dearer than input; a model whose reasoning tokens cost more than output.
+  const sheet = {
+    input: perToken(0.000001),
+    cacheRead: perToken(0.0000001),
+    cacheWrite: perToken(0.00000125),
+    output: perToken(0.000002),
+    reasoning: perToken(0.000003),
+  };
+  assert.equal(worstCaseCostNano(sheet, 1000, 500), 1000 * 1250 + 500 * 3000);
+  // Without cache/reasoning prices they fall back to input/output: the plain price.
+  assert.equal(worstCaseCostNano({ input: perToken(0.000001), output: perToken(0.000002) }, 1000, 500), 2_000_000);
+  assert.equal(worstCaseCostNano(null, 1000, 500), 0);
+  assert.throws(() => worstCaseCostNano(sheet, 10, 2 ** 53 - 1), RangeError);
+});
+
+test('truncateToTokens: at most max tokens as counted, a prefix of the text, bounded work on huge texts', () => {
+  const words = Array.from({ length: 500 }, (_, i) => `word${i}`).join(' ');
+  const cut = truncateToTokens(words, 10);
+  assert.ok(cut.truncated && words.startsWith(cut.text) && countTextTokens(cut.text) <= 10, cut.text);
+  assert.deepEqual(truncateToTokens('short', 10), { text: 'short', truncated: false });
+  // CJK: about one token per character, so a cut by characters alone would overshoot.
+  const cjk = '数据仓库预算'.repeat(400);
+  const cjkCut = truncateToTokens(cjk, 20);
+  assert.ok(countTextTokens(cjkCut.text) <= 20 && cjk.startsWith(cjkCut.text));
+  // Past the exact-count size a text counts as length / 4, so the cut is by characters.
+  const huge = 'lorem ipsum '.repeat(1_000_000);
+  const hugeCut = truncateToTokens(huge, 20_000);
+  assert.equal(hugeCut.text.length, 80_000);
+  assert.ok(countTextTokens(hugeCut.text) <= 20_000);
+  // Emoji are surrogate pairs: never cut in half.
+  const emoji = truncateToTokens('😀'.repeat(50_000), 9000);
+  assert.ok(!/[\uD800-\uDBFF]$/.test(emoji.text));
+});
+
+test('token counts: runs over 64 characters are estimated (4 UTF-8 bytes a token), not BPE-encoded', () => {
+  // js-tiktoken needed over 2 minutes for 32,000 repeated letters (BPE is quadratic in a piece's length).
+  assert.equal(countTextTokens('x'.repeat(32_000)), 8000);
+  assert.equal(countTextTokens(`hello${' '.repeat(400)}world`), countTextTokens('hello world') + 100);
+  // Ordinary text is still counted exactly.
+  assert.equal(countTextTokens('The quick brown fox jumps over the lazy dog.'), 10);
 });
