@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
+import { hashKey } from '../src/auth/principal.js';
 import { LIFETIME } from '../src/budgets/duration.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import type { CallContext, CallGuard } from '../src/proxy/callGuards.js';
@@ -278,4 +279,18 @@ test('a request without a valid key is refused (401, recorded) before its body i
   req.destroy();
   const record = await h.record(String(res.headers['x-spend-request-id']));
   assert.deepEqual([record.status, record.error_type, record.key_hash], [401, 'unauthorized', null]);
+});
+
+test('a too-deeply nested body from a valid key is a 400 recorded for that key', async () => {
+  const res = await fetch(`${h.origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+    body: `{"model":"house-gpt","messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+  });
+  assert.equal(res.status, 400);
+  const body = (await res.json()) as Answer;
+  assert.equal(body.error.param, 'body');
+  assert.match(body.error.message, /nested deeper/);
+  const record = await h.record(res.headers.get('x-spend-request-id'));
+  assert.deepEqual([record.status, record.error_type, record.key_hash], [400, 'bad_request', hashKey(TEST_MASTER_KEY)]);
 });

@@ -18,9 +18,12 @@ export interface CallContext {
   tags: string[];
   /** Input tokens counted locally before forwarding. */
   promptTokens: number;
-  /** Output tokens the call may produce at most (max_tokens or the model's limit). */
+  /** Output tokens the call may produce at most: (max_tokens or the model's limit) × the choices billed (`n`). */
   maxCompletionTokens: number;
-  /** Worst-case cost in nano-USD (prompt counted + max output, priced); 0 when the model is unpriced. */
+  /**
+   * Worst-case cost in nano-USD (prompt counted + max output, each at its dearest rate: worstCaseCostNano);
+   * 0 when the model is unpriced.
+   */
   maxCostNano: number;
   /** The call start time (injectable clock for tests). */
   now: Date;
