@@ -73,8 +73,13 @@ export const RAW: SourceCatalog = {
     completion_tokens: 'sum(completion_tokens)',
     cached_tokens: 'sum(cached_tokens)',
     total_tokens: 'sum(total_tokens)',
-    avg_latency_ms: 'round(avg(duration_ms), 1)',
-    p95_latency_ms: 'quantile(0.95)(duration_ms)',
+    // Half up to 0.1 ms by the same float steps on every server and rollup (rollup.ts): round() differs
+    // between 18.16 and current servers on ties and near-ties (11746.05 → 11746.1 on 18.16, 11746 on 26.7).
+    avg_latency_ms: 'floor(avg(duration_ms) * 10 + 0.5) / 10',
+    // Whole ms, the same on every server: 18.16 returns quantile() of a UInt32 as a UInt32 (the interpolated
+    // value truncated, 0 for no calls), current servers as Float64 (29198.95, nan); both truncate alike here,
+    // and no calls give null (test/conformance).
+    p95_latency_ms: 'floor(quantile(0.95)(toFloat64(duration_ms)))',
     unpriced_requests: "countIf(cost_status = 'unpriced')",
   },
 };

@@ -26,8 +26,8 @@ const summed = (extra: Partial<Record<Metric, string>> = {}): Partial<Record<Met
   cached_tokens: 'sum(cached_tokens)',
   total_tokens: 'sum(total_tokens)',
   unpriced_requests: 'sum(unpriced)',
-  // Same division and rounding as raw's round(avg(duration_ms), 1): equal results, not merely close.
-  avg_latency_ms: 'round(sum(duration_ms_sum) / sum(requests), 1)',
+  // Same division and rounding as raw's avg (catalog.ts): equal results, not merely close.
+  avg_latency_ms: 'floor(sum(duration_ms_sum) / sum(requests) * 10 + 0.5) / 10',
   ...extra,
 });
 
