@@ -131,3 +131,30 @@ test('the shipped example and demo configs are valid and use only supported keys
     assert.deepEqual(warnings, [], `${file} has unsupported keys`);
   }
 });
+
+test('a value of the wrong type is named as such, not reported as missing', () => {
+  const path = writeYaml(`
+model_list:
+  - model_name: a
+    litellm_params:
+      model: openai/a
+      rpm: fast
+      tpm: 1.5
+general_settings:
+  master_key: sk-config-test-0123456789
+  store_prompts_in_spend_logs: "yes"
+`);
+  assert.throws(
+    () => readConfigFile(path, {}),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      // zod 4 keeps no `input` on its issues: each of these used to read "<path>: required".
+      assert.deepEqual(err.problems, [
+        'model_list[0].litellm_params.rpm: expected an integer, got string',
+        'model_list[0].litellm_params.tpm: expected an integer, got 1.5',
+        'general_settings.store_prompts_in_spend_logs: expected true or false, got string',
+      ]);
+      return true;
+    },
+  );
+});

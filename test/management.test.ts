@@ -261,3 +261,150 @@ test('deleting a team or a user revokes their keys and memberships', async () =>
   assert.equal(await authError(t.app, String(userKey.body.key)), 'invalid API key');
   assert.equal((await curlPost(t.app, '/user/delete', { user_ids: [userId] })).status, 404);
 });
+
+test('errors say what is wrong: wrong types, impossible ranges, control characters — each a 400 naming the field', async () => {
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    // zod 4 dropped the value from its issues, so every wrong type used to read "<field>: required".
+    ['/key/generate', { rpm_limit: 1.5 }, 'rpm_limit', 'rpm_limit: expected an integer, got 1.5'],
+    ['/key/generate', { max_budget: '5' }, 'max_budget', 'max_budget: expected a number, got string'],
+    ['/key/generate', { tags: 'prod' }, 'tags', 'tags: expected an array, got string'],
+    ['/key/generate', { blocked: 'yes' }, 'blocked', 'blocked: expected true or false, got string'],
+    [
+      '/key/generate',
+      { permissions: 'ingest' },
+      'permissions',
+      'permissions: expected an array or an object, got string',
+    ],
+    [
+      '/key/generate',
+      { model_max_budget: { m: { budget_limit: 'x' } } },
+      'model_max_budget.m.budget_limit',
+      'model_max_budget.m.budget_limit: expected a number, got string',
+    ],
+    [
+      '/key/generate',
+      { tags: Array.from({ length: 65 }, (_, i) => `t${i}`) },
+      'tags',
+      'tags: at most 64 items, got 65',
+    ],
+    [
+      '/key/generate',
+      { models: Array.from({ length: 1001 }, (_, i) => `m${i}`) },
+      'models',
+      'models: at most 1000 items, got 1001',
+    ],
+    [
+      '/key/generate',
+      { tpm_limit: 2 ** 60 },
+      'tpm_limit',
+      'tpm_limit: at most 9007199254740991, got 1152921504606847000',
+    ],
+    ['/key/generate', { max_budget: 1e308 }, 'max_budget', 'max_budget: at most 9,000,000 USD'],
+    [
+      '/key/generate',
+      { budget_duration: '999999mo' },
+      'budget_duration',
+      'budget_duration: at most 100 years (e.g. 1200mo, 36500d)',
+    ],
+    ['/key/generate', { duration: '999999d' }, 'duration', 'duration: at most 100 years (e.g. 1200mo, 36500d)'],
+    [
+      '/key/generate',
+      { metadata: { blob: 'x'.repeat(17_000) } },
+      'metadata',
+      'metadata: at most 16384 bytes as JSON, got 17011',
+    ],
+    ['/team/new', { members_with_roles: 5 }, 'members_with_roles', 'members_with_roles: expected an array, got 5'],
+    ['/team/new', { team_alias: 'x', frob: 1, nicate: 2 }, 'frob', 'frob: unknown field (also unknown: "nicate")'],
+    // Control characters (C0/C1, ESC, DEL), bidi overrides and lone surrogates in names.
+    [
+      '/key/generate',
+      { key_alias: 'ops\u0000' },
+      'key_alias',
+      'key_alias: must not contain control characters (found U+0000)',
+    ],
+    [
+      '/key/generate',
+      { user_id: 'a\u001b[31mb' },
+      'user_id',
+      'user_id: must not contain control characters (found U+001B)',
+    ],
+    [
+      '/key/generate',
+      { tags: ['ok', 'x\u007f'] },
+      'tags[1]',
+      'tags[1]: must not contain control characters (found U+007F)',
+    ],
+    [
+      '/key/generate',
+      { models: ['gpt\u0085'] },
+      'models[0]',
+      'models[0]: must not contain control characters (found U+0085)',
+    ],
+    [
+      '/key/generate',
+      { metadata: { 'k\u001b[2J': 1 } },
+      'metadata.k\ufffd[2J',
+      'metadata.k\ufffd[2J: must not contain control characters (found U+001B)',
+    ],
+    [
+      '/key/generate',
+      { model_max_budget: { 'gpt\u202e': 1 } },
+      'model_max_budget.gpt\ufffd',
+      'model_max_budget.gpt\ufffd: must not contain bidi control characters (found U+202E)',
+    ],
+    [
+      '/team/new',
+      { team_id: 'team\u2066x' },
+      'team_id',
+      'team_id: must not contain bidi control characters (found U+2066)',
+    ],
+    [
+      '/team/new',
+      { team_alias: '\ud800' },
+      'team_alias',
+      'team_alias: must be valid Unicode (found a lone surrogate U+D800)',
+    ],
+    ['/user/new', { user_id: 'u\u0007' }, 'user_id', 'user_id: must not contain control characters (found U+0007)'],
+    [
+      '/user/new',
+      { user_email: 'a\u0000@b.c' },
+      'user_email',
+      'user_email: must not contain control characters (found U+0000)',
+    ],
+    [
+      '/customer/new',
+      { user_id: 'cust\u009b' },
+      'user_id',
+      'user_id: must not contain control characters (found U+009B)',
+    ],
+    [
+      '/customer/new',
+      { user_id: 'c', alias: 'x\u202d' },
+      'alias',
+      'alias: must not contain bidi control characters (found U+202D)',
+    ],
+    ['/tag/new', { name: 'prod\n' }, 'name', 'name: must not contain control characters (found U+000A)'],
+    [
+      '/budget/new',
+      { budget_id: 'tier\t' },
+      'budget_id',
+      'budget_id: must not contain control characters (found U+0009)',
+    ],
+  ];
+  for (const [url, body, param, message] of cases) {
+    const r = await curlPost(t.app, url, body);
+    assert.equal(r.status, 400, `${url} ${JSON.stringify(body).slice(0, 80)} → ${JSON.stringify(r.body)}`);
+    const error = r.body.error as { param: string; message: string };
+    assert.equal(error.param, param, JSON.stringify(r.body));
+    assert.equal(error.message, message);
+  }
+  // Missing values still say so; zero-width joiners (emoji, several scripts) are allowed in names.
+  const missing = await curlPost(t.app, '/key/update', {});
+  assert.equal((missing.body.error as { message: string }).message, 'key: required');
+  const joined = await curlPost(t.app, '/team/new', { team_alias: 'family 👨\u200d👩\u200d👧' });
+  assert.equal(joined.status, 200, JSON.stringify(joined.body));
+  // Lookups take any id, so an entry written before the rule can still be found (404 here, not 400).
+  const lookup = await adminGet(t.app, `/team/info?team_id=${encodeURIComponent('legacy\u0000id')}`);
+  assert.equal(lookup.status, 404, JSON.stringify(lookup.body));
+  assert.equal((lookup.body.error as { message: string }).message, 'team_id: team "legacy\ufffdid" not found');
+});

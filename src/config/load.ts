@@ -3,9 +3,9 @@
 // This module and the CLI are the only places that read the environment.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { type ArchiveSettings, resolveArchiveSettings } from '../archive/settings.js';
 import { type IngestSettings, resolveIngestSettings } from '../ingest/settings.js';
+import { describeIssue, formatPath } from '../validation/describeIssue.js';
 import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
 
 /** Every environment variable the app reads (documented in the README's configuration table). */
@@ -65,15 +65,8 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
-/** `model_list[2].litellm_params.model` — the path style LiteLLM users read in their own YAML. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || '(root)';
-}
+/** Issue paths and messages have one home (src/validation/describeIssue.ts); re-exported for older imports. */
+export { formatPath };
 
 function resolveEnvRefs(value: unknown, env: Env, path: PropertyKey[], problems: string[]): unknown {
   if (typeof value === 'string' && value.startsWith('os.environ/')) {
@@ -120,14 +113,9 @@ export function validateFileConfig(raw: unknown, env: Env, source: string): { co
     }
   }
   const second = first.success ? first : fileConfigSchema.safeParse(resolved);
-  if (!second.success) problems.push(...second.error.issues.map(describeIssue));
+  if (!second.success) problems.push(...second.error.issues.map((issue) => describeIssue(issue).text));
   if (second.success && problems.length === 0) return { config: second.data, warnings };
   throw new ConfigError(source, problems);
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
-  return `${formatPath(issue.path)}: ${message}`;
 }
 
 export function readConfigFile(path: string, env: Env): { config: FileConfig; warnings: string[] } {

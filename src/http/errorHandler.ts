@@ -2,20 +2,20 @@
 // a 4xx naming the field; anything unexpected is a 500 whose body never carries internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { formatPath } from '../config/load.js';
 import { AppError, errorBody } from '../errors.js';
+import { describeIssue } from '../validation/describeIssue.js';
+import { redactUrl } from './logRedaction.js';
+
+/** A zod failure as a 400 naming the first field at fault; the message lists up to five problems. */
+export function zodErrorToAppError(err: ZodError): AppError {
+  const described = err.issues.slice(0, 5).map(describeIssue);
+  const message = described.map((d) => d.text).join('; ') || 'invalid request';
+  return new AppError('bad_request', message, { param: described[0]?.param ?? null, type: 'invalid_request_error' });
+}
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof ZodError) {
-    const issue = err.issues[0];
-    const param = issue ? formatPath(issue.path) : null;
-    const message = err.issues
-      .slice(0, 5)
-      .map((i) => `${formatPath(i.path)}: ${i.message}`)
-      .join('; ');
-    return new AppError('bad_request', message, { param, type: 'invalid_request_error' });
-  }
+  if (err instanceof ZodError) return zodErrorToAppError(err);
   const fe = err as Partial<FastifyError>;
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large', 'request body is too large');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -40,6 +40,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return sendError(reply, appError);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+    sendError(
+      reply,
+      new AppError('not_found', `no route for ${request.method} ${redactUrl(request.url.split('?')[0] ?? '')}`),
+    ),
   );
 }

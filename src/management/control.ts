@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { periodFor } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
+import { quoted } from '../validation/zodMessages.js';
 import type { ControlCache } from './cache.js';
 import { type DocOf, type IndexColumns, KINDS, type Kind, memberId } from './entities.js';
 import { nanoToUsdNumber } from './limits.js';
@@ -72,14 +73,14 @@ export class ControlPlane {
   /** Fails with 404 naming `param` when the id does not exist. */
   async require<K extends Kind>(kind: K, id: string, param: string): Promise<DocOf<K>> {
     const doc = await this.store.get(kind, id);
-    if (!doc) throw new AppError('not_found', `${param}: ${kind} ${JSON.stringify(id)} not found`, { param });
+    if (!doc) throw new AppError('not_found', `${param}: ${kind} ${quoted(id)} not found`, { param });
     return doc;
   }
 
   /** 400 (not 404) for references inside a body: the request is malformed, e.g. an unknown team_id. */
   async requireReference<K extends Kind>(kind: K, id: string, param: string): Promise<DocOf<K>> {
     const doc = await this.store.get(kind, id);
-    if (!doc) throw new AppError('bad_request', `${param}: unknown ${kind} ${JSON.stringify(id)}`, { param });
+    if (!doc) throw new AppError('bad_request', `${param}: unknown ${kind} ${quoted(id)}`, { param });
     return doc;
   }
 
@@ -88,7 +89,7 @@ export class ControlPlane {
     const { docs } = await this.store.list(kind, { alias });
     const columnsOf = KINDS[kind].columns as (d: unknown) => IndexColumns;
     if (docs.some((d) => columnsOf(d).id !== exceptId)) {
-      throw new AppError('conflict', `${param}: ${JSON.stringify(alias)} is already in use`, { param });
+      throw new AppError('conflict', `${param}: ${quoted(alias)} is already in use`, { param });
     }
   }
 

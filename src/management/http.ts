@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { hashKey } from '../auth/principal.js';
-import { formatPath } from '../config/load.js';
 import { AppError } from '../errors.js';
+import { zodErrorToAppError } from '../http/errorHandler.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -33,15 +33,8 @@ export function acceptJsonAsForm(app: FastifyInstance): void {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new AppError('bad_request', 'invalid request body');
-  if (issue.code === 'unrecognized_keys') {
-    const param = formatPath([...issue.path, issue.keys[0] ?? '']);
-    throw new AppError('bad_request', `${param}: unknown field`, { param, type: 'invalid_request_error' });
-  }
-  const param = formatPath(issue.path);
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
-  throw new AppError('bad_request', `${param}: ${message}`, { param, type: 'invalid_request_error' });
+  // One formatter for every zod failure: wrong types named as such ("expected an integer, got 1.5").
+  throw zodErrorToAppError(result.error);
 }
 
 /** A key given as the secret (`sk-…`) or as its hash (the `token` of /key/info). */

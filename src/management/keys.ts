@@ -7,18 +7,20 @@ import { requireAdmin } from '../auth/plugin.js';
 import { hashKey, KEY_PERMISSIONS, type KeyPermission } from '../auth/principal.js';
 import { addDuration } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
+import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { KeyDoc } from './entities.js';
+import { metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { keyReference, pageOf, parseInput, totalPages } from './http.js';
 import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
 
 const keyFields = {
-  key_alias: z.string().min(1).max(256).nullable().optional(),
-  user_id: z.string().min(1).max(256).nullable().optional(),
-  team_id: z.string().min(1).max(256).nullable().optional(),
-  models: z.array(z.string().min(1)).optional(),
-  tags: z.array(z.string().min(1).max(200)).max(64).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  key_alias: nameInput.nullable().optional(),
+  user_id: nameInput.nullable().optional(),
+  team_id: nameInput.nullable().optional(),
+  models: modelsInput.optional(),
+  tags: tagsInput.optional(),
+  metadata: metadataInput.optional(),
   /** `["ingest"]`, or LiteLLM's object form `{"ingest": true}`. */
   permissions: z
     .union([z.array(z.enum(KEY_PERMISSIONS)), z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean())])
@@ -186,7 +188,7 @@ export default async function keyRoutes(app: FastifyInstance, opts: { plane: Con
     for (const [i, alias] of (input.key_aliases ?? []).entries()) {
       const { docs } = await plane.store.list('key', { alias });
       if (!docs[0])
-        throw new AppError('not_found', `key_aliases[${i}]: no key with alias ${JSON.stringify(alias)}`, {
+        throw new AppError('not_found', `key_aliases[${i}]: no key with alias ${quoted(alias)}`, {
           param: `key_aliases[${i}]`,
         });
       for (const d of docs) tokens.add(d.token);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../budgets/duration.js';
 import { nanoToUsd, usdToNano } from '../spendRecord.js';
+import { nameInput } from './fields.js';
 
 const nano = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
@@ -24,9 +25,18 @@ const limitsDocSchema = z.object(limitsDocShape);
 export type LimitsDoc = z.infer<typeof limitsDocSchema>;
 
 export const usdAmount = z.number().finite().nonnegative().max(9_000_000, 'at most 9,000,000 USD');
-export const durationInput = z
-  .string()
-  .refine((s) => parseDuration(s) !== null, 'a duration like 30s, 15m, 2h, 1d, 7d, 30d or 1mo');
+const UNIT_MS = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8, mo: 2.592e9 } as const;
+/**
+ * Longest budget period or key lifetime. Budget periods are blocks counted from 1970, and their edges are
+ * ClickHouse DateTime bounds (which end in 2105): `999999mo` made a period ending in the year 85303.
+ */
+const MAX_DURATION_MS = 100 * 365.25 * 8.64e7;
+export const durationInput = z.string().superRefine((text, ctx) => {
+  const duration = parseDuration(text);
+  if (!duration) ctx.addIssue({ code: 'custom', message: 'a duration like 30s, 15m, 2h, 1d, 7d, 30d or 1mo' });
+  else if (duration.count * UNIT_MS[duration.unit] > MAX_DURATION_MS)
+    ctx.addIssue({ code: 'custom', message: 'at most 100 years (e.g. 1200mo, 36500d)' });
+});
 
 /** API input form: every field optional (absent = unchanged on update), null clears it. */
 export const limitsInputShape = {
@@ -35,7 +45,7 @@ export const limitsInputShape = {
   budget_duration: durationInput.nullable().optional(),
   model_max_budget: z
     .record(
-      z.string().min(1),
+      nameInput,
       z.union([usdAmount, z.strictObject({ budget_limit: usdAmount, time_period: durationInput.optional() })]),
     )
     .nullable()

@@ -4,8 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
+import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { BudgetDoc, CustomerDoc, TagDoc } from './entities.js';
+import { metadataInput, modelsInput, nameInput } from './fields.js';
 import { parseInput } from './http.js';
 import { applyLimits, EMPTY_LIMITS, type LimitsDoc, limitsInputShape, withLimitsToApi } from './limits.js';
 import type { SpendFilter } from './spend.js';
@@ -25,16 +27,18 @@ interface SimpleSpec<D extends SimpleDoc, I extends Record<string, unknown>> {
 }
 
 const text = z.string().min(1).max(512);
+/** Names a client writes (aliases, model names): the id character rule. */
+const name = nameInput;
 
 const customerSpec: SimpleSpec<CustomerDoc, Record<string, unknown>> = {
   kind: 'customer',
   idField: 'user_id',
   fields: {
-    alias: text.nullable().optional(),
+    alias: name.nullable().optional(),
     blocked: z.boolean().optional(),
-    allowed_model_region: text.nullable().optional(),
-    default_model: text.nullable().optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    allowed_model_region: name.nullable().optional(),
+    default_model: name.nullable().optional(),
+    metadata: metadataInput.optional(),
   },
   create: (id, now) => ({
     ...EMPTY_LIMITS,
@@ -57,7 +61,7 @@ const customerSpec: SimpleSpec<CustomerDoc, Record<string, unknown>> = {
 const tagSpec: SimpleSpec<TagDoc, Record<string, unknown>> = {
   kind: 'tag',
   idField: 'name',
-  fields: { description: text.nullable().optional(), models: z.array(z.string().min(1)).optional() },
+  fields: { description: text.nullable().optional(), models: modelsInput.optional() },
   create: (id, now) => ({ ...EMPTY_LIMITS, name: id, description: null, models: [], created_at: now, updated_at: now }),
   apply: (doc, input) => ({ ...doc, ...pick(input, ['description', 'models']) }),
   spend: (doc) => ({ tag: doc.name }),
@@ -84,8 +88,13 @@ function registerSimple<D extends SimpleDoc>(
 ): void {
   const { kind, idField } = spec;
   const limits = kind === 'budget' ? (({ budget_id: _b, ...rest }) => rest)(limitsInputShape) : limitsInputShape;
+  // A new id follows the name rule; ids that look an entry up stay plain strings (see fields.ts).
   const id = z.string().min(1).max(256);
-  const newSchema = z.strictObject({ ...spec.fields, ...limits, [idField]: kind === 'budget' ? id.optional() : id });
+  const newSchema = z.strictObject({
+    ...spec.fields,
+    ...limits,
+    [idField]: kind === 'budget' ? nameInput.optional() : nameInput,
+  });
   const updateSchema = z.strictObject({ ...spec.fields, ...limits, [idField]: id });
   const idOf = (doc: D) => (doc as unknown as Record<string, string>)[idField] ?? '';
 
@@ -113,7 +122,7 @@ function registerSimple<D extends SimpleDoc>(
     const newId = (input[idField] as string | undefined) ?? crypto.randomUUID();
     return plane.withLocks([`${kind}:${newId}`], async () => {
       if (await plane.store.get(kind, newId)) {
-        throw new AppError('conflict', `${idField}: ${kind} ${JSON.stringify(newId)} already exists`, {
+        throw new AppError('conflict', `${idField}: ${kind} ${quoted(newId)} already exists`, {
           param: idField,
         });
       }

@@ -6,30 +6,32 @@ import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
 import { usdToNano } from '../spendRecord.js';
+import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import { type MemberDoc, memberId, memberRoleSchema, type TeamDoc } from './entities.js';
+import { metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { parseInput } from './http.js';
 import { aliasLocks, keyToApi } from './keys.js';
 import { applyLimits, EMPTY_LIMITS, limitsInputShape, nanoToUsdNumber, usdAmount, withLimitsToApi } from './limits.js';
 
 const memberRef = z.strictObject({
-  user_id: z.string().min(1).optional(),
+  user_id: nameInput.optional(),
   user_email: z.string().min(1).optional(),
   role: memberRoleSchema.default('user'),
 });
 type MemberRef = z.infer<typeof memberRef>;
 
 const teamFields = {
-  team_alias: z.string().min(1).max(256).nullable().optional(),
-  models: z.array(z.string().min(1)).optional(),
-  tags: z.array(z.string().min(1).max(200)).max(64).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  team_alias: nameInput.nullable().optional(),
+  models: modelsInput.optional(),
+  tags: tagsInput.optional(),
+  metadata: metadataInput.optional(),
   blocked: z.boolean().optional(),
   ...limitsInputShape,
 };
 const newTeamSchema = z.strictObject({
   ...teamFields,
-  team_id: z.string().min(1).max(256).optional(),
+  team_id: nameInput.optional(),
   members_with_roles: z.array(memberRef).optional(),
 });
 const updateTeamSchema = z.strictObject({ ...teamFields, team_id: z.string().min(1) });
@@ -69,7 +71,7 @@ export async function resolveMember(
   const { docs } = await plane.store.list('user', { alias: ref.user_email });
   const user = docs[0];
   if (!user)
-    throw new AppError('bad_request', `${param}.user_email: no user with email ${JSON.stringify(ref.user_email)}`, {
+    throw new AppError('bad_request', `${param}.user_email: no user with email ${quoted(ref.user_email)}`, {
       param: `${param}.user_email`,
     });
   return user.user_id;
@@ -130,7 +132,7 @@ export default async function teamRoutes(app: FastifyInstance, opts: { plane: Co
     const teamId = input.team_id ?? randomUUID();
     return plane.withLocks([...aliasLocks('team_alias', input.team_alias), `team_id:${teamId}`], async () => {
       if (input.team_id && (await plane.store.get('team', teamId))) {
-        throw new AppError('conflict', `team_id: team ${JSON.stringify(teamId)} already exists`, { param: 'team_id' });
+        throw new AppError('conflict', `team_id: team ${quoted(teamId)} already exists`, { param: 'team_id' });
       }
       if (input.team_alias) await plane.assertFree('team', input.team_alias, 'team_alias');
       if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');

@@ -5,25 +5,28 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
+import { nameText } from '../validation/nameText.js';
+import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import { type KeyDoc, type MemberDoc, type UserDoc, userRoleSchema } from './entities.js';
+import { metadataInput, modelsInput, nameInput } from './fields.js';
 import { pageOf, parseInput, totalPages } from './http.js';
 import { aliasLocks, keyToApi, prepareKey } from './keys.js';
 import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, withLimitsToApi } from './limits.js';
 import { memberToApi } from './teams.js';
 
 const userFields = {
-  user_email: z.string().min(3).max(320).nullable().optional(),
-  user_alias: z.string().min(1).max(256).nullable().optional(),
+  user_email: nameText(320).min(3).nullable().optional(),
+  user_alias: nameInput.nullable().optional(),
   user_role: userRoleSchema.optional(),
-  models: z.array(z.string().min(1)).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  models: modelsInput.optional(),
+  metadata: metadataInput.optional(),
   blocked: z.boolean().optional(),
   ...limitsInputShape,
 };
 const newUserSchema = z.strictObject({
   ...userFields,
-  user_id: z.string().min(1).max(256).optional(),
+  user_id: nameInput.optional(),
   team_id: z.string().min(1).optional(),
   teams: z
     .array(
@@ -34,7 +37,7 @@ const newUserSchema = z.strictObject({
     )
     .optional(),
   auto_create_key: z.boolean().default(true),
-  key_alias: z.string().min(1).max(256).optional(),
+  key_alias: nameInput.optional(),
   duration: durationInput.optional(),
   send_invite_email: z.boolean().optional(),
 });
@@ -81,7 +84,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
     if (!input.user_email) throw new AppError('bad_request', 'user_id: required (or user_email)', { param: 'user_id' });
     const { docs } = await plane.store.list('user', { alias: input.user_email });
     if (!docs[0])
-      throw new AppError('not_found', `user_email: no user with email ${JSON.stringify(input.user_email)}`, {
+      throw new AppError('not_found', `user_email: no user with email ${quoted(input.user_email)}`, {
         param: 'user_email',
       });
     return docs[0];
@@ -98,7 +101,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
     return plane.withLocks(locks, async () => {
       // Everything is checked before anything is written.
       if (input.user_id && (await plane.store.get('user', userId))) {
-        throw new AppError('conflict', `user_id: user ${JSON.stringify(userId)} already exists`, { param: 'user_id' });
+        throw new AppError('conflict', `user_id: user ${quoted(userId)} already exists`, { param: 'user_id' });
       }
       if (input.user_email) await plane.assertFree('user', input.user_email, 'user_email');
       if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { hashKey } from '../../auth/principal.js';
 import { badRequest } from '../../errors.js';
-import { parseTime, type Window } from '../time.js';
+import { checkWindowRange, parseTime, type Window } from '../time.js';
 
 const DAY_MS = 86_400_000;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -33,10 +33,13 @@ export function litellmWindow(
   const end = endDate ?? defaults?.to;
   if (start === undefined) throw badRequest('start_date', 'start_date is required (YYYY-MM-DD)');
   if (end === undefined) throw badRequest('end_date', 'end_date is required (YYYY-MM-DD)');
-  const fromMs = parseTime(start, 'from', 'UTC');
-  const toMs = DATE_ONLY.test(end) ? parseTime(end, 'to', 'UTC') + DAY_MS : parseTime(end, 'to', 'UTC');
-  if (toMs <= fromMs) throw badRequest('end_date', 'end_date must not be before start_date');
-  return { fromMs, toMs };
+  const nowMs = Date.now();
+  const fromMs = parseTime(start, 'from', 'UTC', nowMs, 'start_date');
+  const endMs = parseTime(end, 'to', 'UTC', nowMs, 'end_date');
+  const window = { fromMs, toMs: DATE_ONLY.test(end.trim()) ? endMs + DAY_MS : endMs };
+  checkWindowRange(window, { from: 'start_date', to: 'end_date' });
+  if (window.toMs <= fromMs) throw badRequest('end_date', 'end_date must not be before start_date');
+  return window;
 }
 
 /** A key as LiteLLM callers pass it: the stored hash, or the secret (`sk-…`) which we hash. */
