@@ -12,6 +12,7 @@ import type { AppConfig } from './config/load.js';
 import guardrailsPlugin from './guardrails/plugin.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
+import { registerJsonBodyParser } from './http/jsonBody.js';
 import { withLogRedaction } from './http/logRedaction.js';
 import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
 import type { SpendSink } from './ingest/sink.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
 async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise<void> {
   const { config } = opts;
   registerErrorHandler(app);
+  // Every JSON body is depth-checked before JSON.parse (docs/security.md); scoped parsers keep their own.
+  registerJsonBodyParser(app);
   await app.register(clickhousePlugin, { config });
   await app.register(redisPlugin, { config });
   if (opts.migrate !== false) {

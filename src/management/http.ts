@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { hashKey } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { zodErrorToAppError } from '../http/errorHandler.js';
+import { parseBoundedJson } from '../http/jsonBody.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -19,8 +20,9 @@ export function acceptJsonAsForm(app: FastifyInstance): void {
     const text = String(body).trim();
     if (!text) return done(null, {});
     try {
-      done(null, JSON.parse(text));
-    } catch {
+      done(null, parseBoundedJson(text, 'body'));
+    } catch (err) {
+      if (err instanceof AppError) return done(err, undefined);
       done(
         new AppError('bad_request', 'request body must be a JSON object', { type: 'invalid_request_error' }),
         undefined,

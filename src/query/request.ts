@@ -1,6 +1,8 @@
 // The /spend/query request: one zod schema for the JSON body, and a translation of the query string
 // (`GET /spend/query?group_by=team,model&filters.team.in=a,b&tags.all=x`) into the same object.
 import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { parseBoundedJson } from '../http/jsonBody.js';
 import { DIMENSIONS, type Dimension, GRANULARITIES, METRICS, type Metric } from './catalog.js';
 
 // A filter value is an id as stored (null = "not set", stored as the empty string).
@@ -80,8 +82,9 @@ const list = (value: QueryValue): string[] =>
 const parseJsonParam = (name: string, value: QueryValue): unknown => {
   const text = Array.isArray(value) ? value.at(-1) : value;
   try {
-    return JSON.parse(text ?? '');
-  } catch {
+    return parseBoundedJson(text ?? '', name);
+  } catch (err) {
+    if (err instanceof AppError) throw err; // nested too deeply: a 400 naming the parameter
     return { [`invalid JSON in ${name}`]: true };
   }
 };

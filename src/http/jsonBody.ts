@@ -1,0 +1,186 @@
+// Bounded JSON for every body the app parses. JSON.parse has no depth limit: 9 MB of `[` held the event
+// loop for seconds before any route saw the request, and a few thousand levels that did parse later
+// overflowed the stack in JSON.stringify (a bare 500). Each chunk of a JSON body is scanned for nesting as
+// it arrives, and the body is refused at the first bracket past MAX_JSON_DEPTH — before the rest is
+// received, copied into one buffer or parsed. Accepted bodies then go through fastify's own parser
+// (secure-json-parse: `__proto__` and `constructor.prototype` keys refused). Body size limits are the
+// server's bodyLimit (or a route's), enforced here as fastify's reader does.
+import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { storableName } from '../spendRecord.js';
+
+/**
+ * Deepest nesting of arrays/objects accepted in a JSON body (`[[1]]` is 2). Real API bodies stay far below
+ * it: an OpenAI tool schema nests ~2 levels per schema level, so 64 leaves room for ~30 schema levels.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * Counts the nesting of JSON fed to it in pieces (UTF-8 bytes: every byte of a multi-byte character is
+ * ≥ 0x80, so it never looks like a bracket or a quote). Brackets inside strings do not count; a quote after
+ * an odd run of backslashes is escaped, runs that straddle two pieces included. Linear: string contents are
+ * skipped with the native indexOf and each backslash run is walked once. Malformed JSON is left to
+ * JSON.parse (an unterminated string simply ends the count).
+ */
+export class JsonDepthScanner {
+  private depth = 0;
+  private inString = false;
+  /** Backslashes that ended the previous piece inside a string (only their parity matters). */
+  private carriedSlashes = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Feeds the next piece; true as soon as the nesting has gone past the limit. */
+  push(bytes: Uint8Array): boolean {
+    const length = bytes.length;
+    let depth = this.depth;
+    let i = 0;
+    while (i < length) {
+      if (this.inString) {
+        const start = i;
+        const quote = bytes.indexOf(QUOTE, i);
+        const end = quote < 0 ? length : quote;
+        let slashes = 0;
+        while (end - 1 - slashes >= start && bytes[end - 1 - slashes] === BACKSLASH) slashes++;
+        if (end - slashes === start) slashes += this.carriedSlashes; // the run began in an earlier piece
+        if (quote < 0) {
+          this.carriedSlashes = slashes;
+          break;
+        }
+        this.carriedSlashes = 0;
+        if (slashes % 2 === 0) this.inString = false;
+        i = quote + 1;
+        continue;
+      }
+      const c = bytes[i];
+      if (c === QUOTE) {
+        this.inString = true;
+        this.carriedSlashes = 0;
+      } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+        if (++depth > this.limit) {
+          this.depth = depth;
+          return true;
+        }
+      } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+        depth--;
+      }
+      i++;
+    }
+    this.depth = depth;
+    return false;
+  }
+}
+
+/** True when the JSON text nests arrays/objects deeper than `limit`. */
+export function jsonNestsDeeperThan(json: string | Uint8Array, limit: number): boolean {
+  return new JsonDepthScanner(limit).push(typeof json === 'string' ? Buffer.from(json, 'utf8') : json);
+}
+
+export const tooDeep = (param: string) =>
+  new AppError('bad_request', `${param}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, {
+    param,
+    type: 'invalid_request_error',
+  });
+
+/** JSON.parse with the depth limit, for JSON text that is not a request body (query-string values). */
+export function parseBoundedJson(text: string, param: string): unknown {
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep(param);
+  return JSON.parse(text);
+}
+
+type Payload = NodeJS.ReadableStream & { receivedEncodedLength?: number };
+
+/**
+ * The body as UTF-8 text, read like fastify's own reader (same size and content-length errors) but with
+ * every chunk depth-scanned on arrival. A refusal ends the read: fastify answers with `connection: close`.
+ */
+function readJsonBody(request: FastifyRequest, payload: Payload, limit: number): Promise<string> {
+  const contentLength = Number(request.headers['content-length']);
+  if (contentLength > limit) return Promise.reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+  return new Promise((resolve, reject) => {
+    const scanner = new JsonDepthScanner(MAX_JSON_DEPTH);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = (err: Error) => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onEnd);
+      reject(err);
+    };
+    function onData(chunk: Buffer | string) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      // The decoded size counts, not only the encoded one (a compressing preParsing stream: "zip bomb").
+      if (received > limit || (payload.receivedEncodedLength ?? 0) > limit) {
+        return stop(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      }
+      if (scanner.push(bytes)) return stop(tooDeep('body'));
+      chunks.push(bytes);
+    }
+    function onEnd(err?: Error & { statusCode?: number }) {
+      if (err) {
+        if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+        return stop(err);
+      }
+      payload.removeListener('data', onData);
+      payload.removeListener('error', onEnd);
+      if (!Number.isNaN(contentLength) && (payload.receivedEncodedLength || received) !== contentLength) {
+        return reject(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      }
+      // Decoded once, whole: multi-byte characters split across chunks stay intact.
+      resolve((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)).toString('utf8'));
+    }
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onEnd);
+    payload.resume();
+  });
+}
+
+type Done = (err: Error | null, body?: unknown) => void;
+type JsonParser = (request: FastifyRequest, body: string, done: Done) => void;
+
+/** Why fastify's parser refused a body: JSON.parse's own words, or the prototype-poisoning rule. */
+function invalidJson(text: string): AppError {
+  let reason = 'a __proto__ or constructor.prototype key is not allowed';
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    // V8 quotes a few characters around the error: made printable and short.
+    reason = storableName((err as Error).message).slice(0, 160);
+  }
+  return new AppError('bad_request', `body: not valid JSON (${reason})`, {
+    param: 'body',
+    type: 'invalid_request_error',
+  });
+}
+
+/**
+ * Replaces fastify's application/json parser (root scope: every route sees it). Empty bodies, syntax
+ * errors and prototype poisoning are refused by fastify's parser as before (400, now naming `body`).
+ * Scopes that register their own parsers (the ingest API's raw `*` parser, the management form parser)
+ * keep them.
+ */
+export function registerJsonBodyParser(app: FastifyInstance): void {
+  const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error', bodyLimit } = app.initialConfig;
+  const fastifyJson = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning) as unknown as JsonParser;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    const limit = request.routeOptions.bodyLimit ?? bodyLimit ?? 1024 * 1024;
+    readJsonBody(request, payload as Payload, limit).then(
+      (text) =>
+        fastifyJson(request, text, (err, parsed) => {
+          if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') done(invalidJson(text));
+          else done(err, parsed);
+        }),
+      (err: Error) => done(err),
+    );
+  });
+}
