@@ -1,8 +1,8 @@
 // Bounded JSON for every body the app parses. JSON.parse has no depth limit: 9 MB of `[` held the event
 // loop for seconds before any route saw the request, and a few thousand levels that did parse later
 // overflowed the stack in JSON.stringify (a bare 500). Each chunk of a JSON body is scanned for nesting as
-// it arrives, and the body is refused at the first bracket past MAX_JSON_DEPTH — before the rest is
-// received, copied into one buffer or parsed. Accepted bodies then go through fastify's own parser
+// it arrives; past MAX_JSON_DEPTH the body is refused — nothing more is scanned or kept, and nothing is
+// copied into one buffer or parsed. Accepted bodies then go through fastify's own parser
 // (secure-json-parse: `__proto__` and `constructor.prototype` keys refused). Body size limits are the
 // server's bodyLimit (or a route's), enforced here as fastify's reader does.
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -99,7 +99,9 @@ type Payload = NodeJS.ReadableStream & { receivedEncodedLength?: number };
 
 /**
  * The body as UTF-8 text, read like fastify's own reader (same size and content-length errors) but with
- * every chunk depth-scanned on arrival. A refusal ends the read: fastify answers with `connection: close`.
+ * every chunk depth-scanned on arrival. Once a body is too deep, the rest is drained uncounted and
+ * unkept, and the 400 is sent when the client has finished sending: answering mid-upload (fastify closes
+ * the connection on a parser error) made clients such as curl report a broken pipe instead of the 400.
  */
 function readJsonBody(request: FastifyRequest, payload: Payload, limit: number): Promise<string> {
   const contentLength = Number(request.headers['content-length']);
@@ -108,6 +110,7 @@ function readJsonBody(request: FastifyRequest, payload: Payload, limit: number):
     const scanner = new JsonDepthScanner(MAX_JSON_DEPTH);
     const chunks: Buffer[] = [];
     let received = 0;
+    let refused: AppError | null = null;
     const stop = (err: Error) => {
       payload.removeListener('data', onData);
       payload.removeListener('end', onEnd);
@@ -119,9 +122,14 @@ function readJsonBody(request: FastifyRequest, payload: Payload, limit: number):
       received += bytes.length;
       // The decoded size counts, not only the encoded one (a compressing preParsing stream: "zip bomb").
       if (received > limit || (payload.receivedEncodedLength ?? 0) > limit) {
-        return stop(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        return stop(refused ?? new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       }
-      if (scanner.push(bytes)) return stop(tooDeep('body'));
+      if (refused) return;
+      if (scanner.push(bytes)) {
+        refused = tooDeep('body');
+        chunks.length = 0;
+        return;
+      }
       chunks.push(bytes);
     }
     function onEnd(err?: Error & { statusCode?: number }) {
@@ -131,6 +139,7 @@ function readJsonBody(request: FastifyRequest, payload: Payload, limit: number):
       }
       payload.removeListener('data', onData);
       payload.removeListener('error', onEnd);
+      if (refused) return reject(refused);
       if (!Number.isNaN(contentLength) && (payload.receivedEncodedLength || received) !== contentLength) {
         return reject(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
       }
