@@ -1,13 +1,14 @@
 // Structured JSON logs: one JSON object per line with the request id, and never a key or prompt text at the
-// default level — checked on a real app's output for proxied calls (JSON and an auth failure), and on the
-// redaction paths for anything that logs headers.
+// default level — checked on a real app's output for proxied calls (JSON and an auth failure), for keys in
+// request URLs (LiteLLM's `?key=`, `?api_key=`, `/key/sk-…/regenerate`), and on the redaction paths for
+// anything that logs headers.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.js';
-import { withLogRedaction } from '../src/http/logRedaction.js';
+import { redactUrl, withLogRedaction } from '../src/http/logRedaction.js';
 import { dropTestState, TEST_MASTER_KEY, testConfig } from './helpers/testApp.js';
 
 const PROMPT = 'my very private prompt text';
@@ -66,4 +67,55 @@ test('headers that reach a log line are redacted', async () => {
   assert.ok(line);
   assert.ok(!line.includes('sk-secret'), line);
   assert.match(line, /"authorization":"\[REDACTED\]"/);
+});
+
+test('keys in request URLs never reach the log: query parameters, sk- tokens, /key/…/regenerate', async () => {
+  const secret = 'sk-url-secret-0123456789abcdef';
+  const hash = 'c0ffee'.repeat(10).slice(0, 64);
+  const calls = [
+    { method: 'GET' as const, url: `/key/info?key=${secret}` },
+    { method: 'GET' as const, url: `/key/info?token=${hash}` },
+    { method: 'GET' as const, url: `/spend/logs?api_key=${secret}&start_date=2026-01-01` },
+    { method: 'GET' as const, url: `/global/spend/report?group_by=api_key&API_KEY=${secret}` },
+    { method: 'POST' as const, url: `/key/${secret}/regenerate` },
+    { method: 'POST' as const, url: `/key/${hash}/regenerate` },
+    { method: 'GET' as const, url: `/no/such/route/${secret}` },
+  ];
+  const from = lines.length;
+  for (const call of calls) {
+    const res = await app.inject({
+      ...call,
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+      payload: call.method === 'POST' ? {} : undefined,
+    });
+    assert.ok(!res.body.includes('url-secret'), `${call.url} answered with the key: ${res.body}`);
+  }
+  const logged = lines.slice(from);
+  const urls = logged.map((l) => (JSON.parse(l) as { req?: { url?: string } }).req?.url).filter(Boolean);
+  assert.equal(urls.length, calls.length, 'every request was logged with its (redacted) URL');
+  assert.ok(urls.includes('/key/info?key=[REDACTED]'), urls.join('\n'));
+  assert.ok(urls.includes('/key/[REDACTED]/regenerate'), urls.join('\n'));
+  assert.ok(urls.includes('/spend/logs?api_key=[REDACTED]&start_date=2026-01-01'), urls.join('\n'));
+  for (const line of logged) {
+    assert.ok(!line.includes('url-secret'), line);
+    assert.ok(!line.includes(hash), line);
+  }
+});
+
+test('redactUrl: one home for masking a URL', () => {
+  const cases: [string, string][] = [
+    ['/key/info?key=sk-abc123', '/key/info?key=[REDACTED]'],
+    ['/x?a=1&Api_Key=abc&b=2', '/x?a=1&Api_Key=[REDACTED]&b=2'],
+    ['/x?api%5Fkey=abc', '/x?api%5Fkey=[REDACTED]'],
+    ['/x?password=hunter2&token=t', '/x?password=[REDACTED]&token=[REDACTED]'],
+    ['/key/my-static-key/regenerate?x=1', '/key/[REDACTED]/regenerate?x=1'],
+    ['/v1/models/sk-proj-AbC_d-e', '/v1/models/[REDACTED]'],
+    ['/spend/logs?start_date=2026-01-01', '/spend/logs?start_date=2026-01-01'],
+    ['/ask-me?q=task-list', '/ask-me?q=task-list'],
+    ['redis://:s3cret@cache:6379/0', 'redis://:[REDACTED]@cache:6379/0'],
+    ['http://default:pw@ch:8123', 'http://default:[REDACTED]@ch:8123'],
+    ['/x?key', '/x?key'],
+    ['/x?key=%zz', '/x?key=[REDACTED]'],
+  ];
+  for (const [input, expected] of cases) assert.equal(redactUrl(input), expected, input);
 });
