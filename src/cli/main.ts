@@ -10,6 +10,13 @@ import { buildApp } from '../app.js';
 import { runArchiveCli } from '../archive/cli.js';
 import { migrate } from '../clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
+import {
+  checkServeExposure,
+  checkStartExposure,
+  DEMO_MASTER_KEY,
+  type ExposureCheck,
+  isLoopbackHost,
+} from '../config/exposure.js';
 import { type AppConfig, ConfigError, type Env, loadConfig } from '../config/load.js';
 import { roleSchema } from '../config/schema.js';
 import { ensureLocalServices, type LocalServices } from '../devservices/localServices.js';
@@ -18,7 +25,6 @@ import { createRedis } from '../redis/plugin.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEMO_CONFIG = join(ROOT, 'config.demo.yaml');
-export const DEMO_MASTER_KEY = 'sk-spendhouse-demo-master-key';
 
 function parseCli(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -59,18 +65,30 @@ function loadOrExit(path: string | null, env: Env, role: string | undefined, dem
   }
 }
 
+/** Refusals (exit 2, before anything starts) and loud warnings about where and with what key we listen. */
+function enforceExposure(check: ExposureCheck): void {
+  for (const warning of check.warnings) console.warn(`\n[spendhouse] WARNING: ${warning}\n`);
+  if (check.errors.length === 0) return;
+  console.error(`Refusing to start:\n${check.errors.map((e) => `  - ${e}`).join('\n')}`);
+  process.exit(2);
+}
+
 async function runServer(config: AppConfig, services: LocalServices | null): Promise<void> {
   const app = await buildApp({ config, logger: { level: config.logLevel } });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const bound = typeof address === 'object' && address ? address.address : config.host;
   const shown = config.masterKey.length > 12 ? `${config.masterKey.slice(0, 8)}…` : '(set)';
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const browseHost = wildcard || isLoopbackHost(config.host) ? 'localhost' : config.host;
   console.log(
     [
       '',
       `  Spendhouse is running (role: ${config.role})`,
-      `  Proxy:      http://localhost:${port}/v1   (OpenAI / Anthropic base_url)`,
-      `  Dashboard:  http://localhost:${port}/ui   (user: ${config.uiUsername})`,
+      `  Listening:  ${bound} port ${port}   (${isLoopbackHost(bound) ? 'this machine only; HOST=0.0.0.0 opens it' : 'reachable from the network'})`,
+      `  Proxy:      http://${browseHost}:${port}/v1   (OpenAI / Anthropic base_url)`,
+      `  Dashboard:  http://${browseHost}:${port}/ui   (user: ${config.uiUsername})`,
       `  Master key: ${config.masterKey === DEMO_MASTER_KEY ? config.masterKey : `${shown} (from your config)`}`,
       services?.started.length ? `  Started:    ${services.started.join(', ')} (data in .data/)` : '',
       '',
@@ -179,15 +197,23 @@ async function main(): Promise<void> {
     case 'start': {
       ensureDashboardBuilt();
       const configPath = configPathFrom(values, env, true);
-      const services = await ensureLocalServices(ROOT, env);
-      env.CLICKHOUSE_URL = services.clickhouseUrl;
-      env.REDIS_URL = services.redisUrl;
+      // Checked before local ClickHouse/Redis are started, so a refusal is quick and leaves nothing running.
       const config = loadOrExit(configPath, env, values.role, true);
-      await runServer(config, services);
+      enforceExposure(checkStartExposure(config));
+      const services = await ensureLocalServices(ROOT, env);
+      await runServer(
+        {
+          ...config,
+          clickhouse: { ...config.clickhouse, url: services.clickhouseUrl },
+          redis: { ...config.redis, url: services.redisUrl },
+        },
+        services,
+      );
       return;
     }
     case 'serve': {
       const config = loadOrExit(configPathFrom(values, env, false), env, values.role, false);
+      enforceExposure(checkServeExposure(config));
       await runServer(config, null);
       return;
     }

@@ -13,6 +13,7 @@ export const SUPPORTED_ENV_VARS = [
   'CONFIG_FILE_PATH',
   'PORT',
   'HOST',
+  'PUBLIC_URL',
   'SPENDHOUSE_ROLE',
   'MASTER_KEY',
   'LITELLM_MASTER_KEY',
@@ -33,8 +34,12 @@ export interface AppConfig {
   logLevel: string;
   port: number;
   host: string;
+  /** Origin of server.public_url / PUBLIC_URL (e.g. `https://spend.example.com`), or null. */
+  publicOrigin: string | null;
   role: Role;
   masterKey: string;
+  /** The setting the master key came from, named in the `serve` refusal of a weak key. */
+  masterKeySource: MasterKeySource;
   uiUsername: string;
   uiPassword: string;
   bodyLimitBytes: number;
@@ -53,6 +58,8 @@ export interface AppConfig {
   ingest: IngestSettings;
   warnings: string[];
 }
+
+export type MasterKeySource = 'MASTER_KEY' | 'LITELLM_MASTER_KEY' | 'general_settings.master_key' | 'demo default';
 
 export class ConfigError extends Error {
   constructor(
@@ -142,6 +149,19 @@ function envInt(env: Env, name: string): number | undefined {
   return n;
 }
 
+function publicOriginOf(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return parsed.origin;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError('environment', [
+    'PUBLIC_URL (server.public_url): an http(s) URL like https://spend.example.com',
+  ]);
+}
+
 export interface LoadOptions {
   configPath: string | null;
   env: Env;
@@ -174,8 +194,15 @@ export function resolveConfig(file: FileConfig, warnings: string[], options: Loa
       'general_settings.database_url: Spendhouse keeps spend and keys in ClickHouse, not Postgres; this URL is not used (set CLICKHOUSE_URL instead)',
     );
   }
-  const masterKey = env.MASTER_KEY || env.LITELLM_MASTER_KEY || gs.master_key || options.fallbackMasterKey;
-  if (!masterKey) {
+  // First set wins; the source is kept so `serve` can name the setting that holds a weak key.
+  const masterKeyCandidates: [MasterKeySource, string | undefined][] = [
+    ['MASTER_KEY', env.MASTER_KEY],
+    ['LITELLM_MASTER_KEY', env.LITELLM_MASTER_KEY],
+    ['general_settings.master_key', gs.master_key],
+    ['demo default', options.fallbackMasterKey],
+  ];
+  const [masterKeySource, masterKey] = masterKeyCandidates.find(([, value]) => value) ?? [];
+  if (!masterKey || !masterKeySource) {
     throw new ConfigError(options.configPath ?? 'environment', [
       'general_settings.master_key: required (or set MASTER_KEY / LITELLM_MASTER_KEY)',
     ]);
@@ -186,9 +213,12 @@ export function resolveConfig(file: FileConfig, warnings: string[], options: Loa
     configPath: options.configPath,
     logLevel: env.LOG_LEVEL || 'info',
     port: envInt(env, 'PORT') ?? file.server.port ?? 4000,
-    host: env.HOST || file.server.host || '0.0.0.0',
+    // Loopback unless asked: a fresh `npm start` must not be reachable from the network (docs: README, HOST).
+    host: env.HOST || file.server.host || '127.0.0.1',
+    publicOrigin: publicOriginOf(env.PUBLIC_URL || file.server.public_url),
     role: options.roleOverride ?? roleEnv?.data ?? file.server.role ?? 'all',
     masterKey,
+    masterKeySource,
     uiUsername: env.UI_USERNAME || file.server.ui_username || 'admin',
     uiPassword: env.UI_PASSWORD || file.server.ui_password || masterKey,
     bodyLimitBytes: file.server.body_limit_bytes ?? 10 * 1024 * 1024,

@@ -93,7 +93,13 @@ export const fileConfigSchema = z.strictObject({
   server: z
     .strictObject({
       port: z.number().int().min(0).max(65535).optional(),
-      host: z.string().optional(),
+      /** Listen address; default 127.0.0.1 (HOST overrides; 0.0.0.0 opens every interface). */
+      host: z.string().min(1).optional(),
+      /**
+       * The origin browsers use for the dashboard when it differs from the Host header the app sees (a reverse
+       * proxy that rewrites Host): cookie-authenticated writes must come from it (src/auth/crossOrigin.ts).
+       */
+      public_url: z.url().optional(),
       role: roleSchema.optional(),
       ui_username: z.string().optional(),
       ui_password: z.string().optional(),
