@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parse } from 'yaml';
 import {
   checkServeExposure,
   checkStartExposure,
@@ -158,4 +159,23 @@ describe('the CLI', () => {
       child = null;
     });
   });
+});
+
+test('docker-compose files: the app services listen on the container interfaces and require a MASTER_KEY', () => {
+  for (const file of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
+    const compose = parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as {
+      services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string> }>;
+    };
+    const apps = Object.entries(compose.services).filter(([, s]) => s.command?.includes('serve'));
+    assert.ok(apps.length >= 2, `${file}: app services`);
+    for (const [name, service] of apps) {
+      assert.equal(
+        service.environment?.HOST,
+        '0.0.0.0',
+        `${file} ${name}: HOST (the default 127.0.0.1 is unreachable from outside a container)`,
+      );
+      // `${MASTER_KEY:?…}`: compose refuses to start without one; `serve` then refuses a weak one.
+      assert.match(service.environment?.MASTER_KEY ?? '', /^\$\{MASTER_KEY:\?[^}]+\}$/, name);
+    }
+  }
 });

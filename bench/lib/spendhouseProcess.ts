@@ -100,7 +100,8 @@ export async function startSpendhouse(
   const id = randomBytes(4).toString('hex');
   const database = `bench_proxy_${id}`;
   const keyPrefix = `bench-proxy-${id}:`;
-  const masterKey = `sk-bench-master-${id}`;
+  // `serve` refuses master keys under 32 characters.
+  const masterKey = `sk-bench-master-${id}-${randomBytes(12).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'spendhouse-bench-'));
   const configPath = join(dir, 'config.yaml');
   const prices = { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 };
