@@ -9,9 +9,9 @@ import type { AppConfig } from '../config/load.js';
 import { createRedis } from '../redis/plugin.js';
 import { acceptRecords, type IngestOutcome } from './acceptRecords.js';
 import { DeadLetterStore } from './deadLetters.js';
-import { parseRecords } from './ingestApi.js';
 import { createIngestPricer } from './pricing.js';
 import { SpendProducer } from './producer.js';
+import { parseRecordBody } from './recordBody.js';
 
 const IMPORTABLE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
 /** Records handed to acceptRecords at a time (bounded memory for the claim/check round trips). */
@@ -35,9 +35,9 @@ export function importableFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-function readText(path: string): string {
+function readBytes(path: string): Buffer {
   const bytes = readFileSync(path);
-  return (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  return path.endsWith('.gz') ? gunzipSync(bytes) : bytes;
 }
 
 function openPipeline(config: AppConfig) {
@@ -71,7 +71,7 @@ async function runImport(config: AppConfig, paths: string[]): Promise<number> {
   const total = { accepted: 0, duplicate: 0, rejected: 0 };
   try {
     for (const file of files) {
-      const raws = parseRecords(readText(file));
+      const raws = await parseRecordBody(readBytes(file));
       const outcome: IngestOutcome = { accepted: 0, duplicate: 0, rejected: 0, results: [] };
       for (let i = 0; i < raws.length; i += IMPORT_CHUNK) {
         const part = await acceptRecords(deps, raws.slice(i, i + IMPORT_CHUNK));

@@ -109,6 +109,7 @@ export async function existingRequestIds(warehouse: Warehouse, items: readonly T
 }
 
 const claimKey = (requestId: string) => `ingest:claim:${requestId}`;
+const CLAIM_CHUNK = 5000;
 
 /** Claims each request_id for `ttlSeconds`; returns which claims were new (false = already claimed). */
 export async function claimRequestIds(
@@ -117,14 +118,17 @@ export async function claimRequestIds(
   batchId: string,
   ttlSeconds: number,
 ): Promise<boolean[]> {
-  if (requestIds.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const id of requestIds) pipeline.set(claimKey(id), batchId, 'EX', ttlSeconds, 'NX');
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value === 'OK';
-  });
+  const claimed: boolean[] = [];
+  // Pipelines of CLAIM_CHUNK commands: building and reading 100k at once held the event loop ~100 ms.
+  for (let i = 0; i < requestIds.length; i += CLAIM_CHUNK) {
+    const pipeline = redis.pipeline();
+    for (const id of requestIds.slice(i, i + CLAIM_CHUNK)) pipeline.set(claimKey(id), batchId, 'EX', ttlSeconds, 'NX');
+    for (const [err, value] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      claimed.push(value === 'OK');
+    }
+  }
+  return claimed;
 }
 
 /** Gives claims back when their batch could not be queued, so the caller can simply retry. */

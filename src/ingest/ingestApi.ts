@@ -2,56 +2,41 @@
 // one JSON object, `{"records": [...]}` or NDJSON; gzip accepted (Content-Encoding: gzip); size-limited
 // after decompression. Each record is validated on its own and answered accepted / duplicate / rejected
 // (with the field and the reason): one bad record never sinks the good ones (src/ingest/acceptRecords.ts).
-import { gunzipSync } from 'node:zlib';
+// The caller is authenticated before the body is read; the body is inflated and split into records with
+// bounded work per turn of the event loop (recordBody.ts), and so is the answer (answerText).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePermission } from '../auth/plugin.js';
 import type { AppConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
-import { acceptRecords } from './acceptRecords.js';
+import { acceptRecords, type IngestOutcome } from './acceptRecords.js';
 import { createIngestPricer } from './pricing.js';
+import { inflateBounded, parseRecordBody } from './recordBody.js';
+import { ingestScopeChecker } from './teamScope.js';
+import { TimeSlicer } from './timeSlice.js';
 
 export const MAX_RECORDS_PER_REQUEST = 100_000;
 
-/** Body → list of raw records (JSON array, object, {records: []} or NDJSON). Unparseable NDJSON lines stay as errors. */
-export function parseRecords(text: string): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed === '') return [];
-  if (trimmed.startsWith('[')) {
-    const parsed: unknown = JSON.parse(trimmed);
-    if (!Array.isArray(parsed)) throw new SyntaxError('expected a JSON array');
-    return parsed;
-  }
-  try {
-    const single: unknown = JSON.parse(trimmed);
-    if (single && typeof single === 'object' && Array.isArray((single as { records?: unknown }).records)) {
-      return (single as { records: unknown[] }).records;
-    }
-    return [single];
-  } catch {
-    return trimmed
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => {
-        try {
-          return JSON.parse(line) as unknown;
-        } catch (err) {
-          return err as SyntaxError;
-        }
-      });
-  }
+async function decodeBody(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
+  if (!encoding || encoding === 'identity') return body;
+  if (encoding !== 'gzip') throw new AppError('bad_request', `unsupported Content-Encoding ${encoding}; use gzip`);
+  return inflateBounded(body, maxBytes);
 }
 
-function decodeBody(body: Buffer, encoding: string | undefined, maxBytes: number): string {
-  if (!encoding || encoding === 'identity') return body.toString('utf8');
-  if (encoding !== 'gzip') throw new AppError('bad_request', `unsupported Content-Encoding ${encoding}; use gzip`);
-  try {
-    return gunzipSync(body, { maxOutputLength: maxBytes }).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new AppError('payload_too_large', `body is larger than ${maxBytes} bytes once decompressed`);
-    }
-    throw new AppError('bad_request', 'body is not valid gzip');
+/** The outcome as JSON text, a thousand results per slice (100k results are megabytes of JSON). */
+async function answerText(outcome: IngestOutcome): Promise<string> {
+  const { results, ...counts } = outcome;
+  const slicer = new TimeSlicer();
+  const parts: string[] = [];
+  for (let i = 0; i < results.length; i += 1000) {
+    parts.push(
+      results
+        .slice(i, i + 1000)
+        .map((r) => JSON.stringify(r))
+        .join(','),
+    );
+    await slicer.slice();
   }
+  return `${JSON.stringify(counts).slice(0, -1)},"results":[${parts.join(',')}]}`;
 }
 
 export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: AppConfig }): Promise<void> {
@@ -61,20 +46,19 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
 
-  app.post('/ingest/v1/records', { bodyLimit: maxBytes }, async (request: FastifyRequest) => {
+  // Authenticated on the request line, before a byte of the body is read.
+  const authenticate = async (request: FastifyRequest) => {
+    await requirePermission(app, request, 'ingest');
+  };
+  const checkScope = ingestScopeChecker(app.hasDecorator('controlPlane') ? app.controlPlane.cache : null);
+  app.post('/ingest/v1/records', { bodyLimit: maxBytes, onRequest: authenticate }, async (request, reply) => {
     const principal = await requirePermission(app, request, 'ingest');
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    let raws: unknown[];
-    try {
-      raws = parseRecords(decodeBody(body, request.headers['content-encoding'], maxBytes));
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw new AppError('bad_request', `body is not JSON or NDJSON: ${(err as Error).message}`);
-    }
+    const raws = await parseRecordBody(await decodeBody(body, request.headers['content-encoding'], maxBytes));
     if (raws.length > MAX_RECORDS_PER_REQUEST) {
       throw new AppError('payload_too_large', `at most ${MAX_RECORDS_PER_REQUEST} records per request`);
     }
-    return acceptRecords(
+    const outcome = await acceptRecords(
       {
         redis: app.redis,
         warehouse: app.warehouse,
@@ -83,10 +67,12 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
         storePrompts: config.storePrompts,
         warn: (message) => request.log.warn(message),
         chargeBudgets: app.hasDecorator('budgetCharger') ? app.budgetCharger : undefined,
-        // A team's ingest key writes (and charges) only its own team's spend.
-        team: !principal.isAdmin && principal.teamId ? principal.teamId : undefined,
+        // A team's ingest key writes (and charges) only its own team's spend; the master key, admins and
+        // an ingest key without a team write any attribution.
+        scope: !principal.isAdmin && principal.teamId ? checkScope(principal) : undefined,
       },
       raws,
     );
+    return reply.type('application/json; charset=utf-8').send(await answerText(outcome));
   });
 }

@@ -12,6 +12,7 @@ import type { DeadLetterStore } from './deadLetters.js';
 import { type BatchOrigin, SPEND_BATCH_JOB, SPEND_QUEUE_NAME, type SpendBatch, spendQueueOptions } from './queue.js';
 import { BatchEncoder } from './rows.js';
 import type { SpendSink } from './sink.js';
+import { TimeSlicer } from './timeSlice.js';
 
 export interface ProducerOptions {
   /** Seal a batch at this many records… */
@@ -52,9 +53,18 @@ export class SpendProducer implements SpendSink {
     else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.options.maxBatchDelayMs);
   }
 
-  /** Enqueues one batch now and resolves once Redis holds it (used by the ingest API and replay). */
+  /**
+   * Enqueues one batch now and resolves once Redis holds it (used by the ingest API and replay). Encoding
+   * thousands of records is time-sliced: an ingest request must not hold the event loop.
+   */
   async enqueue(records: SpendRecord[], origin: BatchOrigin, batchId: string = randomUUID()): Promise<string> {
-    await this.add(BatchEncoder.of(records), origin, batchId);
+    const encoder = new BatchEncoder();
+    const slicer = new TimeSlicer();
+    for (const record of records) {
+      encoder.add(record);
+      await slicer.slice();
+    }
+    await this.add(encoder, origin, batchId);
     return batchId;
   }
 
