@@ -11,6 +11,7 @@ export const errorStatus = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   budget_exceeded: 429,
   rate_limit_exceeded: 429,
   upstream_error: 502,

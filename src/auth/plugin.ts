@@ -1,16 +1,20 @@
 // `app.authenticate(request)` → Principal, or a 401 in OpenAI's shape. Resolvers are tried in order:
-// master key, static config keys, then any registered by other plugins (virtual keys).
+// master key, static config keys, then any registered by other plugins (virtual keys). A request without a
+// key may be authenticated by an ambient credential (the dashboard's session cookie): its writes must then
+// pass the cross-origin checks of ./crossOrigin.ts.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
+import { assertCookieWriteAllowed } from './crossOrigin.js';
 import { type KeyResolver, masterPrincipal, staticKeyResolver } from './keyStore.js';
 import { extractKey, hashKey, type KeyPermission, type Principal } from './principal.js';
 
 /**
  * Authenticates a request that carries no API key (the dashboard's session cookie). Returns null when the
- * request has no credential of its kind, so the next authenticator (or the 401) applies.
+ * request has no credential of its kind, so the next authenticator (or the 401) applies. The browser sends
+ * such credentials by itself, so a write they authenticate must come from our own origin (crossOrigin.ts).
  */
 export type RequestAuthenticator = (request: FastifyRequest) => Promise<Principal | null>;
 
@@ -55,6 +59,7 @@ async function authPlugin(app: FastifyInstance, opts: { config: AppConfig }): Pr
       for (const authenticate of requestAuthenticators) {
         const principal = await authenticate(request);
         if (principal) {
+          assertCookieWriteAllowed(request, opts.config.publicOrigin);
           request.principal = principal;
           return principal;
         }
