@@ -1,13 +1,16 @@
 // Dashboard login, logout and "who am I". Credentials: UI_USERNAME / UI_PASSWORD (the password defaults to
 // the master key, as in LiteLLM) for an admin session, or any virtual key pasted as the password for a
-// session scoped to that key. Failures are throttled per (username, IP) in Redis.
+// session scoped to that key. Attempts are throttled per client address and per account (./loginThrottle.ts);
+// login and logout refuse evident cross-origin requests (src/auth/crossOrigin.ts).
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { assertCookieWriteAllowed, assertSameOrigin } from '../../auth/crossOrigin.js';
 import { hashKey, type Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/load.js';
 import { AppError } from '../../errors.js';
-import { LoginThrottle, SESSION_COOKIE, SESSION_TTL_SECONDS, type Session, SessionStore } from './sessions.js';
+import { type LoginAdmission, LoginThrottle } from './loginThrottle.js';
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, type Session, SessionStore } from './sessions.js';
 
 const loginBodySchema = z.strictObject({
   username: z.string().max(200).default(''),
@@ -27,6 +30,15 @@ function sessionCookieOptions(request: FastifyRequest) {
     secure: request.protocol === 'https',
     maxAge: SESSION_TTL_SECONDS,
   };
+}
+
+function tooManyAttempts(refusal: Extract<LoginAdmission, { admitted: false }>): AppError {
+  const seconds = Math.ceil(refusal.retryAfterMs / 1000);
+  const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const who = refusal.by === 'ip' ? 'from your address' : 'for this account';
+  return new AppError('rate_limit_exceeded', `too many failed logins ${who}: try again in ${wait}`, {
+    headers: { 'retry-after': String(seconds) },
+  });
 }
 
 export interface SessionInfo {
@@ -65,17 +77,13 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
   });
 
   app.post('/api/login', async (request, reply: FastifyReply) => {
+    // Login CSRF (a page logging the browser into the attacker's key session) is refused like any other.
+    assertSameOrigin(request, { publicOrigin: config.publicOrigin, requireProof: false });
     const body = loginBodySchema.parse(request.body ?? {});
     const username = body.username.trim();
-    const throttleName = username || '(virtual key)';
-    const wait = await throttle.retryAfter(throttleName, request.ip);
-    if (wait > 0) {
-      throw new AppError(
-        'rate_limit_exceeded',
-        `too many failed logins: try again in ${Math.ceil(wait / 60)} minute(s)`,
-        { headers: { 'retry-after': String(wait) } },
-      );
-    }
+    // Charged before the password is compared; a success gives it back (loginThrottle.ts).
+    const admission = await throttle.admit(username, request.ip);
+    if (!admission.admitted) throw tooManyAttempts(admission);
     let session: Session | null = null;
     if (username === config.uiUsername && sameSecret(body.password, config.uiPassword)) {
       session = { kind: 'admin', username, createdAt: Date.now() };
@@ -88,12 +96,11 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
       else if (principal) session = { kind: 'key', keyHash: principal.keyHash, createdAt: Date.now() };
     }
     if (!session) {
-      await throttle.recordFailure(throttleName, request.ip);
       throw new AppError('unauthorized', 'wrong username or password (or not a valid virtual key)', {
         param: 'password',
       });
     }
-    await throttle.reset(throttleName, request.ip);
+    await throttle.succeeded(username, request.ip);
     const id = await sessions.create(session);
     reply.setCookie(SESSION_COOKIE, id, sessionCookieOptions(request));
     return { ok: true };
@@ -101,7 +108,10 @@ export default async function loginRoutes(app: FastifyInstance, opts: { config: 
 
   app.post('/api/logout', async (request, reply) => {
     const id = sessionIdOf(request);
-    if (id) await sessions.destroy(id);
+    if (id) {
+      assertCookieWriteAllowed(request, config.publicOrigin);
+      await sessions.destroy(id);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });

@@ -42,37 +42,3 @@ export class SessionStore {
     await this.redis.del(storageKey(id));
   }
 }
-
-/** Failed logins per (username, IP) in a fixed window: after `limit` failures, refuse until it expires. */
-export class LoginThrottle {
-  constructor(
-    private readonly redis: Redis,
-    readonly limit = 5,
-    readonly windowSeconds = 15 * 60,
-  ) {}
-
-  private key(username: string, ip: string): string {
-    return `ui:login-fail:${createHash('sha256').update(`${username}\n${ip}`).digest('hex')}`;
-  }
-
-  /** Seconds until the caller may try again, or 0 when it may try now. */
-  async retryAfter(username: string, ip: string): Promise<number> {
-    const key = this.key(username, ip);
-    const [count, ttl] = await Promise.all([this.redis.get(key), this.redis.ttl(key)]);
-    if (Number(count ?? 0) < this.limit) return 0;
-    return ttl > 0 ? ttl : this.windowSeconds;
-  }
-
-  async recordFailure(username: string, ip: string): Promise<void> {
-    // One transaction, so a counter never outlives its window; NX: later failures do not extend the window.
-    await this.redis
-      .multi()
-      .incr(this.key(username, ip))
-      .expire(this.key(username, ip), this.windowSeconds, 'NX')
-      .exec();
-  }
-
-  async reset(username: string, ip: string): Promise<void> {
-    await this.redis.del(this.key(username, ip));
-  }
-}
