@@ -1,11 +1,14 @@
 // The dashboard end to end in headless Chromium against a listening app on real ClickHouse/Redis, with
 // the fake upstream behind the proxy: log in, create a team and a key, call through the OpenAI SDK with
 // tags, find the calls in Spend (by tag combination) and Logs, rotate and revoke the key, and check that a
-// virtual-key login sees only its own scope. Screenshots of each tab go to docs/screenshots/.
+// virtual-key login sees only its own scope. Screenshots of each tab go to docs/screenshots/. The page runs
+// under the dashboard's Content-Security-Policy with no violation, and a page on a sibling port (same site,
+// so the SameSite=Strict cookie rides along) cannot create a key with the admin's session.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
@@ -18,6 +21,8 @@ let t: TestApp;
 let base: string;
 let browser: Browser;
 let page: Page;
+/** Console messages of Chromium that report a Content-Security-Policy violation. */
+const cspViolations: string[] = [];
 
 async function admin<T>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${path}`, {
@@ -84,6 +89,9 @@ before(async () => {
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   browser = await launchBrowser();
   page = browser.page;
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 });
 
 after(async () => {
@@ -304,5 +312,47 @@ test('dashboard end to end', async (s) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
     await screenshot(page, 'spend-phone');
+  });
+  await s.test('a page on a sibling port cannot use the admin session to create a key (CSRF)', async () => {
+    // http://127.0.0.1:<other port> is the same *site* as the dashboard, so the browser sends the cookie.
+    const attacker: Server = createServer((_req, res) => res.end('<!doctype html><title>elsewhere</title>'));
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = attacker.address();
+      await page.goto(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`);
+      // A "simple" request needs no CORS preflight: form content type, JSON text as the body (issue 16's probe).
+      await page.evaluate(async (target) => {
+        for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+          await fetch(`${target}/key/generate`, {
+            method: 'POST',
+            mode: 'no-cors',
+            credentials: 'include',
+            headers: { 'content-type': type },
+            body: JSON.stringify({ key_alias: 'csrf-from-sibling-port' }),
+          });
+        }
+      }, base);
+    } finally {
+      // Chromium keeps its connection open: close it, or close() waits for the keep-alive timeout.
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
+    const keys = await admin<{ total_count: number }>('/key/list?key_alias=csrf-from-sibling-port');
+    assert.equal(keys.total_count, 0, 'no key was created');
+    // (The dashboard's own writes with the same session — team, user, key, rotate, revoke — ran above.)
+    await page.goto(`${base}/ui`);
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+  });
+
+  await s.test('the dashboard ran under its Content-Security-Policy without a violation', async () => {
+    const res = await fetch(`${base}/ui`);
+    assert.match(String(res.headers.get('content-security-policy')), /script-src 'self'/);
+    assert.deepEqual(cspViolations, []);
+    // The watch itself works: an inline <style> (which the bundle never uses) is reported.
+    await page.evaluate(() => {
+      document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }));
+    });
+    await eventually(async () => assert.equal(cspViolations.length, 1), 5_000, 100);
+    assert.match(cspViolations[0] ?? '', /style-src/);
   });
 });

@@ -1,5 +1,6 @@
 // The dashboard's server side through app.inject: the bundle at /ui with SPA fallback, login (admin and
-// virtual key), the session cookie authenticating API calls, logout, throttling, and the Models endpoint.
+// virtual key), the session cookie authenticating API calls, logout, throttling, security headers and the
+// Models endpoint. Login throttling and cross-origin refusals in depth: test/ui.security.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
 
 const UI_PASSWORD = 'correct horse battery staple';
+/** What a browser on the dashboard's own page sends with a write (inject's Host is localhost:80). */
+const SAME_ORIGIN = { origin: 'http://localhost' };
 let t: TestApp;
 
 function cookieFrom(setCookie: string | string[] | undefined): string {
@@ -41,11 +44,14 @@ describe('dashboard server', () => {
     const root = await t.app.inject({ url: '/' });
     assert.equal(root.statusCode, 302);
     assert.equal(root.headers.location, '/ui');
-    for (const url of ['/ui', '/ui/', '/ui/logs', '/ui/keys/anything']) {
-      const page = await t.app.inject({ url });
-      assert.equal(page.statusCode, 200, url);
-      assert.match(page.body, /<div id="app">/, url);
-      assert.equal(page.headers['cache-control'], 'no-cache', url);
+    for (const url of ['/ui', '/ui/', '/ui/logs', '/ui/keys', '/ui/keys/anything']) {
+      // Browsers accept br/gzip, so the HTML sent is index.html.br: it must not be cached as an asset.
+      for (const encoding of [undefined, 'gzip', 'br, gzip']) {
+        const page = await t.app.inject({ url, headers: encoding ? { 'accept-encoding': encoding } : {} });
+        assert.equal(page.statusCode, 200, url);
+        if (!encoding) assert.match(page.body, /<div id="app">/, url);
+        assert.equal(page.headers['cache-control'], 'no-cache', `${url} (${encoding ?? 'identity'})`);
+      }
     }
     const script = /src="\/ui\/(app-[^"]+\.js)"/.exec((await t.app.inject({ url: '/ui' })).body)?.[1];
     assert.ok(script);
@@ -69,7 +75,12 @@ describe('dashboard server', () => {
     assert.equal(session.statusCode, 200);
     assert.equal(session.json().isAdmin, true);
     // The cookie works on the other APIs the dashboard calls.
-    const query = await t.app.inject({ method: 'POST', url: '/spend/query', headers: { cookie }, payload: {} });
+    const query = await t.app.inject({
+      method: 'POST',
+      url: '/spend/query',
+      headers: { cookie, ...SAME_ORIGIN },
+      payload: {},
+    });
     assert.equal(query.statusCode, 200, query.body);
     // A bearer key still wins over the cookie.
     const bearer = await t.app.inject({
@@ -77,7 +88,12 @@ describe('dashboard server', () => {
       headers: { cookie, authorization: 'Bearer sk-static-team-a-key' },
     });
     assert.equal(bearer.json().isAdmin, false);
-    const out = await t.app.inject({ method: 'POST', url: '/ui/api/logout', headers: { cookie }, payload: {} });
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/ui/api/logout',
+      headers: { cookie, ...SAME_ORIGIN },
+      payload: {},
+    });
     assert.equal(out.statusCode, 200);
     assert.equal((await t.app.inject({ url: '/ui/api/session', headers: { cookie } })).statusCode, 401);
   });
@@ -102,9 +118,9 @@ describe('dashboard server', () => {
     assert.equal(models.statusCode, 403, 'model health is admin-only');
   });
 
-  test('wrong password: a clear 401; after 5 failures per username+IP a 429 with retry-after', async () => {
+  test('wrong password: a clear 401; after 10 failures from one address a 429 with retry-after', async () => {
     const ip = '10.9.9.9';
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       const res = await login({ username: 'admin', password: `wrong-${i}` }, ip);
       assert.equal(res.statusCode, 401, res.body);
       assert.match(res.json().error.message, /wrong username or password/);
@@ -112,11 +128,28 @@ describe('dashboard server', () => {
     const blocked = await login({ username: 'admin', password: UI_PASSWORD }, ip);
     assert.equal(blocked.statusCode, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
-    assert.match(blocked.json().error.message, /too many failed logins/);
+    assert.match(blocked.json().error.message, /too many failed logins from your address/);
     // Another IP is not affected.
     assert.equal((await login({ username: 'admin', password: UI_PASSWORD }, '10.9.9.10')).statusCode, 200);
     const empty = await login({ username: 'admin', password: '' }, ip);
     assert.equal(empty.statusCode, 400);
+  });
+
+  test('every /ui answer carries CSP, X-Frame-Options, nosniff and Referrer-Policy; assets stay immutable', async () => {
+    const script = /src="\/ui\/(app-[^"]+\.js)"/.exec((await t.app.inject({ url: '/ui' })).body)?.[1];
+    assert.ok(script);
+    for (const url of ['/', '/ui', '/ui/', '/ui/keys', `/ui/${script}`, '/ui/api/session', '/ui/missing.js']) {
+      const res = await t.app.inject({ url, headers: { 'accept-encoding': 'br, gzip' } });
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /default-src 'self'/, url);
+      assert.match(csp, /script-src 'self'(;|$)/, `${url}: no inline or eval scripts`);
+      assert.match(csp, /frame-ancestors 'none'/, url);
+      assert.equal(res.headers['x-frame-options'], 'DENY', url);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(res.headers['referrer-policy'], 'same-origin', url);
+    }
+    const asset = await t.app.inject({ url: `/ui/${script}`, headers: { 'accept-encoding': 'br, gzip' } });
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
   });
 
   test('GET /ui/api/models: every configured model with provider, price and health', async () => {
