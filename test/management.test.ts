@@ -407,4 +407,17 @@ test('errors say what is wrong: wrong types, impossible ranges, control characte
   const lookup = await adminGet(t.app, `/team/info?team_id=${encodeURIComponent('legacy\u0000id')}`);
   assert.equal(lookup.status, 404, JSON.stringify(lookup.body));
   assert.equal((lookup.body.error as { message: string }).message, 'team_id: team "legacy\ufffdid" not found');
+  // …but nothing stored holds a lone surrogate (ClickHouse refuses one): a lookup with one names its field
+  // (it used to come back from the SQL builder as a 400 naming nothing).
+  for (const [url, body, param] of [
+    ['/team/update', { team_id: '\ud800', team_alias: 'x' }, 'team_id'],
+    ['/key/delete', { key_aliases: ['ok', 'a\udfff'] }, 'key_aliases[1]'],
+    ['/user/delete', { user_ids: ['\ud800'] }, 'user_ids[0]'],
+    ['/customer/update', { user_id: '\ud800' }, 'user_id'],
+    ['/tag/info', { names: ['\ud800'] }, 'name'],
+  ] as const) {
+    const r = await curlPost(t.app, url, body);
+    assert.equal(r.status, 400, `${url} → ${JSON.stringify(r.body)}`);
+    assert.equal((r.body.error as { param: string }).param, param, JSON.stringify(r.body));
+  }
 });

@@ -103,6 +103,8 @@ test('the spend query API refuses impossible dates and names wrong types', async
     [{ limit: 'NaN' }, 'limit', /^limit: expected an integer, got NaN$/],
     [{ limit: 2.5 }, 'limit', /^limit: expected an integer, got 2.5$/],
     [{ group_by: 'team' }, 'group_by', /^group_by: expected an array, got string$/],
+    [{ filters: { team: { in: ['a', '\ud800'] } } }, 'filters.team.in[1]', /lone surrogate U\+D800/],
+    [{ tags: { any: ['\udc00'] } }, 'tags.any[0]', /lone surrogate U\+DC00/],
     [
       { granularity: 'fortnight' },
       'granularity',

@@ -4,12 +4,16 @@
 // still be found and removed.
 import { z } from 'zod';
 import { MAX_METADATA_BYTES, MAX_TAG_LENGTH, MAX_TAGS } from '../spendRecord.js';
-import { nameText } from '../validation/nameText.js';
+import { lookupText, nameText } from '../validation/nameText.js';
 
 /** Longest id or alias (key_alias, team_id, user_id, customer id, budget_id, model name). */
 export const MAX_NAME_LENGTH = 256;
 /** Longest model list of a key, team, user or tag (access lists, not a catalogue). */
 export const MAX_MODELS = 1000;
+
+/** An id, alias or secret that looks an entry up: any text but lone surrogates (see lookupText). */
+export const lookupInput = lookupText();
+export const lookupId = lookupText().min(1);
 
 /** A new id, alias or model name. */
 export const nameInput = nameText(MAX_NAME_LENGTH);

@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { KeyDoc } from './entities.js';
-import { metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
+import { lookupId, lookupInput, metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { keyReference, pageOf, parseInput, totalPages } from './http.js';
 import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
 
@@ -39,17 +39,17 @@ export const generateKeySchema = z.strictObject({
     .optional(),
 });
 export type GenerateKeyInput = z.infer<typeof generateKeySchema>;
-const updateKeySchema = z.strictObject({ ...keyFields, key: z.string().min(1) });
+const updateKeySchema = z.strictObject({ ...keyFields, key: lookupId });
 const regenerateSchema = z.strictObject({
   ...keyFields,
-  key: z.string().min(1).optional(),
+  key: lookupId.optional(),
   /** How long the old key keeps working (`24h`); absent = it stops at once. */
   grace_period: durationInput.optional(),
   new_key: generateKeySchema.shape.key,
 });
-const keyRefSchema = z.strictObject({ key: z.string().min(1) });
+const keyRefSchema = z.strictObject({ key: lookupId });
 const deleteSchema = z
-  .strictObject({ keys: z.array(z.string().min(1)).optional(), key_aliases: z.array(z.string().min(1)).optional() })
+  .strictObject({ keys: z.array(lookupId).optional(), key_aliases: z.array(lookupId).optional() })
   .refine((b) => (b.keys?.length ?? 0) + (b.key_aliases?.length ?? 0) > 0, {
     message: 'give keys or key_aliases',
     path: ['keys'],
@@ -57,9 +57,9 @@ const deleteSchema = z
 const listSchema = z.strictObject({
   page: z.coerce.number().int().min(1).default(1),
   size: z.coerce.number().int().min(1).max(100).default(10),
-  user_id: z.string().optional(),
-  team_id: z.string().optional(),
-  key_alias: z.string().optional(),
+  user_id: lookupInput.optional(),
+  team_id: lookupInput.optional(),
+  key_alias: lookupInput.optional(),
   return_full_object: z.enum(['true', 'false']).optional(),
 });
 

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../budgets/duration.js';
 import { nanoToUsd, usdToNano } from '../spendRecord.js';
-import { nameInput } from './fields.js';
+import { lookupId, nameInput } from './fields.js';
 
 const nano = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
@@ -53,7 +53,7 @@ export const limitsInputShape = {
   tpm_limit: count.nullable().optional(),
   rpm_limit: count.nullable().optional(),
   max_parallel_requests: count.nullable().optional(),
-  budget_id: z.string().min(1).nullable().optional(),
+  budget_id: lookupId.nullable().optional(),
 };
 const limitsInputSchema = z.object(limitsInputShape);
 export type LimitsInput = z.infer<typeof limitsInputSchema>;

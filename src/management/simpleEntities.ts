@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { BudgetDoc, CustomerDoc, TagDoc } from './entities.js';
-import { metadataInput, modelsInput, nameInput } from './fields.js';
+import { lookupId, metadataInput, modelsInput, nameInput } from './fields.js';
 import { parseInput } from './http.js';
 import { applyLimits, EMPTY_LIMITS, type LimitsDoc, limitsInputShape, withLimitsToApi } from './limits.js';
 import type { SpendFilter } from './spend.js';
@@ -89,7 +89,7 @@ function registerSimple<D extends SimpleDoc>(
   const { kind, idField } = spec;
   const limits = kind === 'budget' ? (({ budget_id: _b, ...rest }) => rest)(limitsInputShape) : limitsInputShape;
   // A new id follows the name rule; ids that look an entry up stay plain strings (see fields.ts).
-  const id = z.string().min(1).max(256);
+  const id = lookupId.max(256);
   const newSchema = z.strictObject({
     ...spec.fields,
     ...limits,
@@ -161,11 +161,15 @@ function registerSimple<D extends SimpleDoc>(
     return { deleted: ids };
   });
 
+  const wellFormed = (ids: string[]): string[] => {
+    if (ids.every((one) => one.isWellFormed())) return ids;
+    throw new AppError('bad_request', `${idField}: must be valid Unicode (found a lone surrogate)`, { param: idField });
+  };
   const infoIds = (q: Record<string, unknown>): string[] => {
     const many = q.names ?? q.budgets ?? q.user_ids;
-    if (Array.isArray(many)) return many.map(String);
+    if (Array.isArray(many)) return wellFormed(many.map(String));
     const one = q[idField] ?? q.end_user_id ?? q.name ?? q.budget_id;
-    if (typeof one === 'string' && one) return [one];
+    if (typeof one === 'string' && one) return wellFormed([one]);
     throw new AppError('bad_request', `${idField}: required`, { param: idField });
   };
   const info = async (ids: string[]) => {

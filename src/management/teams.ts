@@ -9,14 +9,14 @@ import { usdToNano } from '../spendRecord.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import { type MemberDoc, memberId, memberRoleSchema, type TeamDoc } from './entities.js';
-import { metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
+import { lookupId, lookupInput, metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { parseInput } from './http.js';
 import { aliasLocks, keyToApi } from './keys.js';
 import { applyLimits, EMPTY_LIMITS, limitsInputShape, nanoToUsdNumber, usdAmount, withLimitsToApi } from './limits.js';
 
 const memberRef = z.strictObject({
   user_id: nameInput.optional(),
-  user_email: z.string().min(1).optional(),
+  user_email: lookupId.optional(),
   role: memberRoleSchema.default('user'),
 });
 type MemberRef = z.infer<typeof memberRef>;
@@ -34,17 +34,17 @@ const newTeamSchema = z.strictObject({
   team_id: nameInput.optional(),
   members_with_roles: z.array(memberRef).optional(),
 });
-const updateTeamSchema = z.strictObject({ ...teamFields, team_id: z.string().min(1) });
-const deleteTeamSchema = z.strictObject({ team_ids: z.array(z.string().min(1)).min(1) });
+const updateTeamSchema = z.strictObject({ ...teamFields, team_id: lookupId });
+const deleteTeamSchema = z.strictObject({ team_ids: z.array(lookupId).min(1) });
 const memberAddSchema = z.strictObject({
-  team_id: z.string().min(1),
+  team_id: lookupId,
   member: z.union([memberRef, z.array(memberRef).min(1)]),
   max_budget_in_team: usdAmount.nullable().optional(),
 });
 const memberChangeSchema = z.strictObject({
-  team_id: z.string().min(1),
-  user_id: z.string().min(1).optional(),
-  user_email: z.string().min(1).optional(),
+  team_id: lookupId,
+  user_id: lookupId.optional(),
+  user_email: lookupId.optional(),
   role: memberRoleSchema.optional(),
   max_budget_in_team: usdAmount.nullable().optional(),
 });
@@ -179,7 +179,7 @@ export default async function teamRoutes(app: FastifyInstance, opts: { plane: Co
   });
 
   app.get('/team/info', async (request) => {
-    const { team_id } = parseInput(z.strictObject({ team_id: z.string().min(1) }), request.query);
+    const { team_id } = parseInput(z.strictObject({ team_id: lookupId }), request.query);
     const team = await plane.require('team', team_id, 'team_id');
     const [info, { docs: keys }, { docs: members }] = await Promise.all([
       teamToApi(plane, team),
@@ -195,7 +195,7 @@ export default async function teamRoutes(app: FastifyInstance, opts: { plane: Co
   });
 
   app.get('/team/list', async (request) => {
-    const { user_id } = parseInput(z.strictObject({ user_id: z.string().optional() }), request.query);
+    const { user_id } = parseInput(z.strictObject({ user_id: lookupInput.optional() }), request.query);
     let ids: string[] | undefined;
     if (user_id) ids = (await plane.store.list('member', { user_id })).docs.map((m) => m.team_id);
     const { docs } = await plane.store.list('team', { ids });

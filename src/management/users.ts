@@ -9,7 +9,7 @@ import { nameText } from '../validation/nameText.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import { type KeyDoc, type MemberDoc, type UserDoc, userRoleSchema } from './entities.js';
-import { metadataInput, modelsInput, nameInput } from './fields.js';
+import { lookupId, lookupInput, metadataInput, modelsInput, nameInput } from './fields.js';
 import { pageOf, parseInput, totalPages } from './http.js';
 import { aliasLocks, keyToApi, prepareKey } from './keys.js';
 import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, withLimitsToApi } from './limits.js';
@@ -27,27 +27,22 @@ const userFields = {
 const newUserSchema = z.strictObject({
   ...userFields,
   user_id: nameInput.optional(),
-  team_id: z.string().min(1).optional(),
+  team_id: lookupId.optional(),
   teams: z
-    .array(
-      z.union([
-        z.string().min(1),
-        z.strictObject({ team_id: z.string().min(1), user_role: z.enum(['admin', 'user']).optional() }),
-      ]),
-    )
+    .array(z.union([lookupId, z.strictObject({ team_id: lookupId, user_role: z.enum(['admin', 'user']).optional() })]))
     .optional(),
   auto_create_key: z.boolean().default(true),
   key_alias: nameInput.optional(),
   duration: durationInput.optional(),
   send_invite_email: z.boolean().optional(),
 });
-const updateUserSchema = z.strictObject({ ...userFields, user_id: z.string().min(1).optional() });
+const updateUserSchema = z.strictObject({ ...userFields, user_id: lookupId.optional() });
 const listSchema = z.strictObject({
   page: z.coerce.number().int().min(1).default(1),
   page_size: z.coerce.number().int().min(1).max(100).default(25),
-  user_ids: z.string().optional(),
-  team_id: z.string().optional(),
-  user_email: z.string().optional(),
+  user_ids: lookupInput.optional(),
+  team_id: lookupInput.optional(),
+  user_email: lookupInput.optional(),
 });
 
 function applyUserFields(base: UserDoc, input: z.infer<typeof updateUserSchema>, now: Date): UserDoc {
@@ -178,7 +173,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
   });
 
   app.post('/user/delete', async (request) => {
-    const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(z.string().min(1)).min(1) }), request.body);
+    const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(lookupId).min(1) }), request.body);
     for (const [i, id] of user_ids.entries()) await plane.require('user', id, `user_ids[${i}]`);
     await plane.removeOwned('user', user_ids);
     return { deleted_users: user_ids };
@@ -186,7 +181,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
 
   app.get('/user/info', async (request) => {
     const q = parseInput(
-      z.strictObject({ user_id: z.string().min(1).optional(), user_email: z.string().optional() }),
+      z.strictObject({ user_id: lookupId.optional(), user_email: lookupInput.optional() }),
       request.query,
     );
     const user = await findUser(q);

@@ -3,10 +3,11 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { parseBoundedJson } from '../http/jsonBody.js';
+import { lookupText } from '../validation/nameText.js';
 import { DIMENSIONS, type Dimension, GRANULARITIES, METRICS, type Metric } from './catalog.js';
 
 // A filter value is an id as stored (null = "not set", stored as the empty string).
-const filterValue = z.string().max(512).nullable();
+const filterValue = lookupText().max(512).nullable();
 const filterSchema = z.strictObject({
   in: z.array(filterValue).max(1000).optional(),
   not_in: z.array(filterValue).max(1000).optional(),
@@ -18,7 +19,7 @@ const filtersShape = Object.fromEntries(DIMENSIONS.map((d) => [d, filterSchema.o
   z.ZodOptional<typeof filterSchema>
 >;
 
-const tagList = z.array(z.string().min(1).max(200)).max(64);
+const tagList = z.array(lookupText().min(1).max(200)).max(64);
 export const tagFilterSchema = z.strictObject({
   all: tagList.optional(),
   any: tagList.optional(),

@@ -25,6 +25,26 @@ export function nameProblem(value: string): string | null {
   return null;
 }
 
+const loneSurrogate = (value: string) => {
+  for (const ch of value) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp >= 0xd800 && cp <= 0xdfff) return ch;
+  }
+  return null;
+};
+
+/**
+ * Text that looks an entry up (or refers to one): any characters, so entries written before the name rule
+ * can still be found and removed — but well-formed Unicode, which everything stored is (ClickHouse refuses
+ * a lone surrogate; without this check the refusal came back as a 400 naming no field).
+ */
+export const lookupText = () =>
+  z.string().superRefine((value, ctx) => {
+    if (value.isWellFormed()) return;
+    const ch = loneSurrogate(value) ?? '\ufffd';
+    ctx.addIssue({ code: 'custom', message: `must be valid Unicode (found a lone surrogate ${codePoint(ch)})` });
+  });
+
 /** A non-empty name of at most `max` characters that obeys the rule above. */
 export const nameText = (max: number) =>
   z

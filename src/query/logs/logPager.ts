@@ -48,7 +48,9 @@ const encodeCursor = (p: Position) => Buffer.from(JSON.stringify({ t: p.ms, r: p
 function decodeCursor(text: string): Position {
   try {
     const { t, r } = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { t?: unknown; r?: unknown };
-    if (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0 && typeof r === 'string') return { ms: t, id: r };
+    // r goes into SQL: a lone surrogate in it would be refused there, naming no field.
+    if (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0 && typeof r === 'string' && r.isWellFormed())
+      return { ms: t, id: r };
   } catch {
     // the 400 below
   }
