@@ -142,6 +142,40 @@ describe('/spend/logs/v2', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  it('shows a call whose stored prompt nests deeper than a request body may as text, not a 500', async () => {
+    const call = calls[11] as CallRow;
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    await t.app.warehouse.insert('spend_payloads', [
+      {
+        request_id: call.request_id,
+        start_time: Math.floor(call.start_ms / 1000),
+        messages: deep,
+        response: JSON.stringify({ ok: [[1]] }),
+        inserted_at: 0,
+      },
+    ]);
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/spend/logs/v2/${call.request_id}`,
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    // Parsed, 100,000 levels overflowed the stack when the answer was serialised.
+    assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+    assert.equal(res.json().messages, deep);
+    assert.deepEqual(res.json().response, { ok: [[1]] });
+  });
+
+  it('names the cursor when a forged one carries a lone surrogate', async () => {
+    const cursor = Buffer.from(JSON.stringify({ t: BASE_MS, r: '\ud800' })).toString('base64url');
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/spend/logs/v2?cursor=${cursor}`,
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.json().error.param, 'cursor');
+  });
+
   it('rejects a forged cursor and bad parameters with 400', async () => {
     for (const query of ['cursor=xyz', 'page_size=5000', 'status=abc', 'sort_order=sideways', 'bogus=1']) {
       const res = await t.app.inject({

@@ -1,6 +1,7 @@
 // One call as the logs endpoints return it: LiteLLM's LiteLLM_SpendLogs field names (so scripts written
 // against /spend/logs keep working) plus Spendhouse's exact fields (cost_nano, cost_usd, status_code).
 import { z } from 'zod';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '../../http/jsonBody.js';
 import { nanoToUsd } from '../../spendRecord.js';
 
 export const LOG_COLUMNS =
@@ -112,9 +113,14 @@ export function toLogEntry(row: LogRow, payload?: { messages: string; response: 
 }
 export type LogEntry = ReturnType<typeof toLogEntry>;
 
-/** Stored prompts/responses are JSON text when they came from the proxy; anything else stays a string. */
+/**
+ * Stored prompts/responses are JSON text when they came from the proxy; anything else stays a string — as
+ * does JSON nested deeper than request bodies may be (an ingested string of 100,000 `[` parsed here would
+ * overflow the stack when the answer is serialised: a 500 on every read of that call).
+ */
 function parseStored(text: string): unknown {
   if (text === '') return {};
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) return text;
   try {
     return JSON.parse(text);
   } catch {
