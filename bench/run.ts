@@ -13,6 +13,8 @@ type Suite =
 const suites: Record<string, Suite> = {
   proxy: { kind: 'module', load: () => import('./proxyLoad.js') },
   ingest: { kind: 'module', load: () => import('./ingest.js') },
+  'ingest-stall': { kind: 'module', load: () => import('./ingestStall.js') },
+  'json-stall': { kind: 'module', load: () => import('./jsonBodyStall.js') },
   query: { kind: 'module', load: () => import('./query.js') },
   budget: { kind: 'script', file: 'bench/budget.ts' },
   archive: { kind: 'script', file: 'bench/archive.ts' },
