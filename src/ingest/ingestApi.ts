@@ -2,25 +2,19 @@
 // one JSON object, `{"records": [...]}` or NDJSON; gzip accepted (Content-Encoding: gzip); size-limited
 // after decompression. Each record is validated on its own and answered accepted / duplicate / rejected
 // (with the field and the reason): one bad record never sinks the good ones (src/ingest/acceptRecords.ts).
-// The caller is authenticated before the body is read; the body is inflated and split into records with
-// bounded work per turn of the event loop (recordBody.ts), and so is the answer (answerText).
+// The caller is authenticated before the body is read; the body is inflated and split into records as it
+// arrives, with bounded work per turn of the event loop (recordBody.ts), and so is the answer (answerText).
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePermission } from '../auth/plugin.js';
 import type { AppConfig } from '../config/load.js';
-import { AppError } from '../errors.js';
 import { acceptRecords, type IngestOutcome } from './acceptRecords.js';
 import { createIngestPricer } from './pricing.js';
-import { inflateBounded, parseRecordBody } from './recordBody.js';
+import { readRecordBody } from './recordBody.js';
 import { ingestScopeChecker } from './teamScope.js';
 import { TimeSlicer } from './timeSlice.js';
 
 export const MAX_RECORDS_PER_REQUEST = 100_000;
-
-async function decodeBody(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
-  if (!encoding || encoding === 'identity') return body;
-  if (encoding !== 'gzip') throw new AppError('bad_request', `unsupported Content-Encoding ${encoding}; use gzip`);
-  return inflateBounded(body, maxBytes);
-}
 
 /** The outcome as JSON text, a thousand results per slice (100k results are megabytes of JSON). */
 async function answerText(outcome: IngestOutcome): Promise<string> {
@@ -44,20 +38,28 @@ export async function ingestRecordsRoute(app: FastifyInstance, opts: { config: A
   const maxBytes = config.ingest.maxBodyBytes;
   const price = createIngestPricer(config);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
+  // Any content type: the body becomes raw records while it streams in (the byte limits are enforced there).
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const contentLength = request.headers['content-length'];
+    readRecordBody(payload as Readable, {
+      maxBytes,
+      maxRecords: MAX_RECORDS_PER_REQUEST,
+      encoding: request.headers['content-encoding'],
+      contentLength: contentLength === undefined ? undefined : Number(contentLength),
+    }).then(
+      (records) => done(null, records),
+      (err: Error) => done(err),
+    );
+  });
 
   // Authenticated on the request line, before a byte of the body is read.
   const authenticate = async (request: FastifyRequest) => {
     await requirePermission(app, request, 'ingest');
   };
   const checkScope = ingestScopeChecker(app.hasDecorator('controlPlane') ? app.controlPlane.cache : null);
-  app.post('/ingest/v1/records', { bodyLimit: maxBytes, onRequest: authenticate }, async (request, reply) => {
+  app.post('/ingest/v1/records', { onRequest: authenticate }, async (request, reply) => {
     const principal = await requirePermission(app, request, 'ingest');
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const raws = await parseRecordBody(await decodeBody(body, request.headers['content-encoding'], maxBytes));
-    if (raws.length > MAX_RECORDS_PER_REQUEST) {
-      throw new AppError('payload_too_large', `at most ${MAX_RECORDS_PER_REQUEST} records per request`);
-    }
+    const raws: unknown[] = Array.isArray(request.body) ? request.body : [];
     const outcome = await acceptRecords(
       {
         redis: app.redis,

@@ -338,14 +338,7 @@ export class EncodedRows {
    * holds one) gets an empty id: ClickHouse then refuses it and bisection dead-letters it as its text.
    */
   keys(): TimedId[] {
-    if (this.parsedKeys === null) {
-      this.parsedKeys = this.lines.map((line) => {
-        const row = parseRow(line);
-        const id = row && typeof row.request_id === 'string' ? row.request_id : '';
-        const start = row && Number.isSafeInteger(row.start_time) ? row.start_time : 0;
-        return { request_id: id, start_time: start };
-      });
-    }
+    if (this.parsedKeys === null) this.parsedKeys = this.lines.map(rowKey);
     return this.parsedKeys;
   }
 
@@ -374,6 +367,22 @@ export class EncodedRows {
       return line;
     }
   }
+}
+
+/**
+ * The encoder writes request_id, response_id and start_time first (toQueuedRow's order), so a row's key is
+ * read from the start of its line; parsing the whole line for it (every line of every ingest batch, for
+ * the duplicate check) was ~7 µs a row, 14 ms of event loop per 2,000-row job. Any other line is parsed.
+ */
+const KEY_PREFIX = /^\{"request_id":("(?:[^"\\]|\\.)*"),"response_id":"(?:[^"\\]|\\.)*","start_time":(\d{1,15}),/;
+
+function rowKey(line: string): TimedId {
+  const match = KEY_PREFIX.exec(line);
+  if (match) return { request_id: JSON.parse(match[1] as string) as string, start_time: Number(match[2]) };
+  const row = parseRow(line);
+  const id = row && typeof row.request_id === 'string' ? row.request_id : '';
+  const start = row && Number.isSafeInteger(row.start_time) ? row.start_time : 0;
+  return { request_id: id, start_time: start };
 }
 
 function parseRow(line: string): QueuedRow | null {
