@@ -29,22 +29,32 @@ const port = parentPort;
 if (!port) throw new Error('jsonParseWorker runs in a worker thread');
 
 let pieces: Generator<Piece> | null = null;
+/** The piece that did not fit the previous message. */
+let held: Piece | null = null;
 let pieceChars = PIECE_CHARS;
 
+const charsOf = (piece: Piece) =>
+  piece.t === 'v' || piece.t === 'b' ? piece.json.length : piece.t === 's' ? piece.part.length : 8;
+
+/** The next message: pieces up to pieceChars characters in all (at least one piece). */
 function sendNext(): void {
   if (!pieces) return;
   const batch: Piece[] = [];
   let chars = 0;
   let done = false;
-  while (chars < pieceChars) {
-    const next = pieces.next();
-    if (next.done) {
+  for (;;) {
+    const piece = held ?? pieces.next().value;
+    held = null;
+    if (!piece) {
       done = true;
       break;
     }
-    batch.push(next.value);
-    const piece = next.value;
-    chars += piece.t === 'v' || piece.t === 'b' ? piece.json.length : piece.t === 's' ? piece.part.length : 8;
+    if (batch.length && chars + charsOf(piece) > pieceChars) {
+      held = piece;
+      break;
+    }
+    batch.push(piece);
+    chars += charsOf(piece);
   }
   if (done) pieces = null;
   port?.postMessage({ type: 'pieces', pieces: batch, done } satisfies FromWorker);
@@ -54,6 +64,7 @@ port.on('message', (message: ToWorker) => {
   if (message.type === 'next') return sendNext();
   if (message.type === 'cancel') {
     pieces = null;
+    held = null;
     return;
   }
   const text = Buffer.from(message.buffer, 0, message.length).toString('utf8');
@@ -72,6 +83,7 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   pieceChars = message.pieceChars ?? PIECE_CHARS;
+  held = null;
   pieces = splitJson(value, pieceChars);
   sendNext();
 });

@@ -7,8 +7,8 @@
 // strings in parts (joined with `+`, a rope: no copy until something reads the whole string). The main
 // thread applies a few pieces per event-loop turn. Pure functions: the worker and the tests share them.
 
-/** JSON text (or string characters) per piece and per message: ~2–5 ms of main-thread work here. */
-export const PIECE_CHARS = 256 * 1024;
+/** JSON text (or string characters) per piece and per message: ≤ 5 ms of main-thread work here. */
+export const PIECE_CHARS = 128 * 1024;
 
 export type Piece =
   /** A whole value (JSON text) for the current slot. */
