@@ -1,7 +1,9 @@
 // The `spendhouse` command. `start` is the one-command local run (starts ClickHouse/Redis when needed, demo
 // config); `serve` is the production entry (uses the configured URLs only); `migrate` applies migrations;
-// `test` runs type-check, lint and every test against real local services.
+// `test` runs type-check, lint and every test against real local services. `serve --workers N` (default: one
+// per core) and `start --workers N` (default 1) run N server processes on one port (serverProcesses.ts).
 import { spawnSync } from 'node:child_process';
+import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,7 @@ import { roleSchema } from '../config/schema.js';
 import { ensureLocalServices, type LocalServices } from '../devservices/localServices.js';
 import { runIngestCli } from '../ingest/cli.js';
 import { createRedis } from '../redis/plugin.js';
+import { type ListenAddress, parseWorkerCount, runServerProcesses } from './serverProcesses.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEMO_CONFIG = join(ROOT, 'config.demo.yaml');
@@ -34,6 +37,7 @@ function parseCli(argv: string[]) {
       config: { type: 'string', short: 'c' },
       role: { type: 'string' },
       port: { type: 'string', short: 'p' },
+      workers: { type: 'string', short: 'w' },
     },
   });
   return { command: positionals[0] ?? 'start', rest: positionals.slice(1), values };
@@ -54,7 +58,9 @@ function loadOrExit(path: string | null, env: Env, role: string | undefined, dem
       roleOverride,
       fallbackMasterKey: demo ? DEMO_MASTER_KEY : undefined,
     });
-    for (const warning of config.warnings) console.warn(`[spendhouse] config warning: ${warning}`);
+    // The primary has shown them: the processes it forks read the same config.
+    if (!cluster.isWorker)
+      for (const warning of config.warnings) console.warn(`[spendhouse] config warning: ${warning}`);
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -73,19 +79,22 @@ function enforceExposure(check: ExposureCheck): void {
   process.exit(2);
 }
 
-async function runServer(config: AppConfig, services: LocalServices | null): Promise<void> {
-  const app = await buildApp({ config, logger: { level: config.logLevel } });
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const bound = typeof address === 'object' && address ? address.address : config.host;
+/** What the operator sees once the server listens (one process, or the primary of several). */
+function printBanner(
+  config: AppConfig,
+  address: ListenAddress,
+  services: LocalServices | null,
+  processes: number,
+): void {
+  const port = address.port;
+  const bound = address.address || config.host;
   const shown = config.masterKey.length > 12 ? `${config.masterKey.slice(0, 8)}…` : '(set)';
   const wildcard = config.host === '0.0.0.0' || config.host === '::';
   const browseHost = wildcard || isLoopbackHost(config.host) ? 'localhost' : config.host;
   console.log(
     [
       '',
-      `  Spendhouse is running (role: ${config.role})`,
+      `  Spendhouse is running (role: ${config.role}${processes > 1 ? `, ${processes} processes` : ''})`,
       `  Listening:  ${bound} port ${port}   (${isLoopbackHost(bound) ? 'this machine only; HOST=0.0.0.0 opens it' : 'reachable from the network'})`,
       `  Proxy:      http://${browseHost}:${port}/v1   (OpenAI / Anthropic base_url)`,
       `  Dashboard:  http://${browseHost}:${port}/ui   (user: ${config.uiUsername})`,
@@ -96,11 +105,30 @@ async function runServer(config: AppConfig, services: LocalServices | null): Pro
       .filter((l) => l !== '')
       .join('\n'),
   );
+}
+
+interface ServerOptions {
+  /** Forked by `--workers N > 1`: the primary applied the migrations and prints the banner. */
+  forked: boolean;
+  /** SPENDHOUSE_DEBUG_PID=1: every answer names the process (x-spendhouse-pid). */
+  debugPid: boolean;
+}
+
+async function runServer(config: AppConfig, services: LocalServices | null, opts: ServerOptions): Promise<void> {
+  const { forked } = opts;
+  const app = await buildApp({ config, logger: { level: config.logLevel }, migrate: !forked });
+  // Which process answered: for tests and for seeing how connections spread over the processes (off by
+  // default: a pid tells callers something about the host).
+  if (opts.debugPid)
+    app.server.prependListener('request', (_req, res) => res.setHeader('x-spendhouse-pid', String(process.pid)));
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  if (!forked && typeof address === 'object' && address) printBanner(config, address, services, 1);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    console.log(`[spendhouse] ${signal}: shutting down…`);
+    console.log(`[spendhouse] ${signal}: shutting down${forked ? ` server process ${process.pid}` : ''}…`);
     const force = setTimeout(() => process.exit(1), 30_000);
     await app.close();
     await services?.stop();
@@ -179,6 +207,39 @@ async function runMigrate(config: AppConfig): Promise<void> {
   }
 }
 
+/**
+ * `serve` / `start` once the config is checked: one process as before (`--workers 1`), or a primary that
+ * applies the migrations once (rather than N processes queueing on the migration lock), then forks.
+ */
+async function serveWith(
+  workers: number,
+  config: AppConfig,
+  services: LocalServices | null,
+  env: Env,
+  forkEnv: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const debugPid = env.SPENDHOUSE_DEBUG_PID === '1';
+  if (workers === 1) return runServer(config, services, { forked: false, debugPid });
+  await runMigrate(config);
+  runServerProcesses({
+    count: workers,
+    env: forkEnv,
+    onListening: (address) => printBanner(config, address, services, workers),
+    onStopped: async () => {
+      await services?.stop();
+    },
+  });
+}
+
+function workersOrExit(value: string | undefined, fallback: number | 'auto'): number {
+  const workers = parseWorkerCount(value, fallback);
+  if (workers instanceof Error) {
+    console.error(workers.message);
+    process.exit(2);
+  }
+  return workers;
+}
+
 async function main(): Promise<void> {
   // `archive` has its own options (--from, --to, …), so it takes the raw arguments.
   if (process.argv[2] === 'archive') {
@@ -195,26 +256,43 @@ async function main(): Promise<void> {
   if (values.port) env.PORT = values.port;
   switch (command) {
     case 'start': {
-      ensureDashboardBuilt();
+      // One process unless asked: a laptop's dev run gains nothing from a process per core but boot time,
+      // memory and interleaved logs; the local ClickHouse/Redis it starts belong to that one process.
+      const workers = workersOrExit(values.workers, 1);
       const configPath = configPathFrom(values, env, true);
+      if (cluster.isWorker) {
+        // Forked by the primary below: it checked the config and passed the local services' URLs in env.
+        const config = loadOrExit(configPath, env, values.role, true);
+        await runServer(config, null, { forked: true, debugPid: env.SPENDHOUSE_DEBUG_PID === '1' });
+        return;
+      }
+      ensureDashboardBuilt();
       // Checked before local ClickHouse/Redis are started, so a refusal is quick and leaves nothing running.
       const config = loadOrExit(configPath, env, values.role, true);
       enforceExposure(checkStartExposure(config));
       const services = await ensureLocalServices(ROOT, env);
-      await runServer(
+      await serveWith(
+        workers,
         {
           ...config,
           clickhouse: { ...config.clickhouse, url: services.clickhouseUrl },
           redis: { ...config.redis, url: services.redisUrl },
         },
         services,
+        env,
+        { CLICKHOUSE_URL: services.clickhouseUrl, REDIS_URL: services.redisUrl },
       );
       return;
     }
     case 'serve': {
+      const workers = workersOrExit(values.workers, 'auto');
       const config = loadOrExit(configPathFrom(values, env, false), env, values.role, false);
+      if (cluster.isWorker) {
+        await runServer(config, null, { forked: true, debugPid: env.SPENDHOUSE_DEBUG_PID === '1' });
+        return;
+      }
       enforceExposure(checkServeExposure(config));
-      await runServer(config, null);
+      await serveWith(workers, config, null, env);
       return;
     }
     case 'migrate': {
