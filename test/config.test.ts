@@ -158,3 +158,21 @@ general_settings:
     },
   );
 });
+
+test('the listen address defaults to loopback; PUBLIC_URL / server.public_url give the dashboard origin', () => {
+  const env = { MASTER_KEY: 'sk-master-from-env' };
+  assert.equal(loadConfig({ configPath: null, env }).host, '127.0.0.1');
+  assert.equal(loadConfig({ configPath: null, env: { ...env, HOST: '0.0.0.0' } }).host, '0.0.0.0');
+  assert.equal(loadConfig({ configPath: writeYaml('server:\n  host: "::"\n'), env }).host, '::');
+  assert.equal(loadConfig({ configPath: null, env }).publicOrigin, null);
+  const fromFile = loadConfig({ configPath: writeYaml('server:\n  public_url: https://spend.example.com/ui/\n'), env });
+  assert.equal(fromFile.publicOrigin, 'https://spend.example.com');
+  const fromEnv = loadConfig({ configPath: null, env: { ...env, PUBLIC_URL: 'http://10.0.0.5:4000/' } });
+  assert.equal(fromEnv.publicOrigin, 'http://10.0.0.5:4000');
+  assert.throws(() => loadConfig({ configPath: null, env: { ...env, PUBLIC_URL: 'spend.example.com' } }), /PUBLIC_URL/);
+  assert.equal(loadConfig({ configPath: null, env }).masterKeySource, 'MASTER_KEY');
+  assert.equal(
+    loadConfig({ configPath: null, env: {}, fallbackMasterKey: 'sk-demo-x' }).masterKeySource,
+    'demo default',
+  );
+});

@@ -2,6 +2,12 @@
 import { useState } from 'preact/hooks';
 import { type ApiError, post } from './api.js';
 
+/** The server's retry-after: seconds for the short per-account backoff, minutes for an address's window. */
+function waitText(seconds: number): string {
+  if (seconds < 120) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
 export function Login({ onLoggedIn }: { onLoggedIn: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -19,7 +25,7 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => void }) {
       const apiErr = err as ApiError;
       setError(
         apiErr.status === 429 && apiErr.retryAfter
-          ? `Too many failed attempts. Try again in ${Math.ceil(apiErr.retryAfter / 60)} minute(s).`
+          ? `Too many failed attempts. Try again in ${waitText(apiErr.retryAfter)}.`
           : apiErr.status === 401
             ? 'Wrong username or password (or not a valid virtual key).'
             : apiErr.message,
