@@ -114,6 +114,8 @@ test('redactUrl: one home for masking a URL', () => {
     ['/ask-me?q=task-list', '/ask-me?q=task-list'],
     ['redis://:s3cret@cache:6379/0', 'redis://:[REDACTED]@cache:6379/0'],
     ['http://default:pw@ch:8123', 'http://default:[REDACTED]@ch:8123'],
+    [':s3cret@host:6379', ':[REDACTED]@host:6379'],
+    ['rediss://user:p%40ss@h:6380/2?key=x', 'rediss://user:[REDACTED]@h:6380/2?key=[REDACTED]'],
     ['/x?key', '/x?key'],
     ['/x?key=%zz', '/x?key=[REDACTED]'],
   ];

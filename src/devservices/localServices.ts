@@ -1,6 +1,7 @@
 // `npm start` and `npm test` need ClickHouse and Redis. Use the configured URLs when they answer; otherwise
 // reuse a local server a previous run left on our ports, or start one under .data/ and stop it on exit.
 import { join } from 'node:path';
+import { redactUrl } from '../http/logRedaction.js';
 import { LOCAL_CLICKHOUSE_HTTP_PORT, pingClickhouse, startLocalClickhouse } from './clickhouseServer.js';
 import type { ManagedProcess } from './process.js';
 import { LOCAL_REDIS_PORT, pingRedis, startLocalRedis } from './redisServer.js';
@@ -31,16 +32,6 @@ async function resolveService(
   if (await ping(localUrl)) return { url: localUrl };
   const proc = await start();
   return { url: proc.url, proc };
-}
-
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 export async function ensureLocalServices(

@@ -62,8 +62,9 @@ function paramName(raw: string): string {
  */
 export function redactUrl(url: string): string {
   let out = url;
-  // scheme://user:password@host — service URLs (ClickHouse, Redis) printed at boot or in errors.
-  out = out.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:?#]*:)[^/@?#]*@/i, `$1${REDACTED}@`);
+  // [scheme://]user:password@host — service URLs (ClickHouse, Redis) printed at boot or in errors; a request
+  // URL starts with '/' and never matches.
+  out = out.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^/@:?#]*:)[^/@?#]*@/i, `$1${REDACTED}@`);
   const q = out.indexOf('?');
   let path = q < 0 ? out : out.slice(0, q);
   let query = q < 0 ? null : out.slice(q + 1);
