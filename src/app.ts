@@ -74,12 +74,22 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
 /** Decorators (warehouse, redis, authenticate, …) stay visible on the instance that registers it. */
 export const spendhouse = fp(spendhousePlugin, { name: 'spendhouse' });
 
+/** fastify's types omit the hop-count form its runtime has: a count n trusts the n nearest hops. */
+function trustedHops(
+  setting: AppConfig['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 export async function buildApp(
   opts: AppOptions & { logger?: FastifyServerOptions['logger'] },
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: withLogRedaction(opts.logger ?? false),
     bodyLimit: opts.config.bodyLimitBytes,
+    // Behind a reverse proxy, request.ip / request.protocol come from the hops the operator trusts (login
+    // throttling per client address, the Secure session cookie); never from headers any client can send.
+    trustProxy: trustedHops(opts.config.trustProxy),
     // Callers may send their own x-request-id; ours are UUIDv7 made per call by the proxy.
     requestIdHeader: false,
     // Boot runs migrations and may wait for another instance's migration lock; ON CLUSTER migrations wait

@@ -43,6 +43,8 @@ export interface AppConfig {
   uiUsername: string;
   uiPassword: string;
   bodyLimitBytes: number;
+  /** server.trust_proxy, handed to fastify as `trustProxy` (false: the socket's address is the client). */
+  trustProxy: boolean | number | string[];
   clickhouse: { url: string; database: string; username: string; password: string; cluster: string | null };
   redis: { url: string; keyPrefix: string };
   models: ModelEntry[];
@@ -222,6 +224,7 @@ export function resolveConfig(file: FileConfig, warnings: string[], options: Loa
     uiUsername: env.UI_USERNAME || file.server.ui_username || 'admin',
     uiPassword: env.UI_PASSWORD || file.server.ui_password || masterKey,
     bodyLimitBytes: file.server.body_limit_bytes ?? 10 * 1024 * 1024,
+    trustProxy: file.server.trust_proxy ?? false,
     clickhouse: {
       url: env.CLICKHOUSE_URL || file.clickhouse.url || 'http://127.0.0.1:8123',
       database: env.CLICKHOUSE_DATABASE || file.clickhouse.database || 'spendhouse',

@@ -104,6 +104,15 @@ export const fileConfigSchema = z.strictObject({
       ui_username: z.string().optional(),
       ui_password: z.string().optional(),
       body_limit_bytes: positiveInt.optional(),
+      /**
+       * Behind a reverse proxy: which hops' X-Forwarded-For / X-Forwarded-Proto to believe (fastify's
+       * trustProxy) — `true` (every hop: only when nothing reaches the app but the proxy), a hop count, or the
+       * proxies' addresses/CIDRs. Unset, the socket's address is the client (login throttling counts per
+       * client address; the session cookie is `Secure` when the request was https).
+       */
+      trust_proxy: z
+        .union([z.boolean(), z.number().int().min(1).max(16), z.array(z.string().min(1).max(64)).min(1).max(64)])
+        .optional(),
     })
     .default({}),
   clickhouse: z
