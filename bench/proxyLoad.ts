@@ -1,11 +1,12 @@
 // Proxy load, open loop: what Spendhouse adds to a call, and how many calls it keeps up with, with budgets
 // reserved and settled and every record flowing through BullMQ into ClickHouse (the honest configuration).
 //   npm run bench -- proxy [--rates 500,1000,2000,5000] [--seconds 10] [--stream-rate 1000]
-//                          [--saturation-connections 64] [--latency-ms 2] [--proxies N] [--cutoff-ms 2000]
-//                          [--profile]
+//                          [--saturation-connections 64] [--latency-ms 2] [--proxies N] [--workers W]
+//                          [--cutoff-ms 2000] [--profile]
+//   npm run bench -- proxy --quick [--workers 2]    (≤ 60 s: 1,000 calls/s and a short saturation, a summary)
 //   npm run bench -- proxy --target https://gateway.example.com --key sk-… [--rates 5,20] [--seconds 30]
-// Processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve`: one in role `all`, or with
-// --proxies N that many in role `proxy` plus one `worker`), the load generator, and this one (which only
+// Processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve --workers W`: one in role `all`, or
+// with --proxies N that many in role `proxy` plus one `worker`), the load generator, and this one (which only
 // coordinates and samples /proc). Each rate runs direct to the fake provider, then through Spendhouse, in
 // the same run; "added" is the difference of the two percentiles.
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -16,11 +17,11 @@ import { forkTs } from './lib/children.js';
 import { topSelfFramesOf } from './lib/cpuProfile.js';
 import { type LoadGenerator, startLoadGenerator } from './lib/loadGenerator.js';
 import type { LoadJob } from './lib/loadJob.js';
-import type { LoopReport } from './lib/loopProbe.js';
+import { worstLoop } from './lib/loopProbe.js';
 import { MachineSampler, ProcessSampler, type ProcessUsage, pidListeningOn } from './lib/procStats.js';
 import { machineInfo, writeResult } from './lib/report.js';
 import { type SpendhouseDeployment, startSpendhouse } from './lib/spendhouseProcess.js';
-import { printProxyLoad, type Row } from './proxyLoadTable.js';
+import { printProxyLoad, printSummary, type Row } from './proxyLoadTable.js';
 import { runAgainstTarget } from './proxyTarget.js';
 
 const chatBody = (stream: boolean) =>
@@ -38,16 +39,53 @@ export const PROXY_DEFAULTS = {
   cutoffMs: '2000',
 };
 
+/**
+ * `--quick`: the regression check every change can afford (≤ 60 s with boot and cleanup here): one open-loop
+ * rate of 1,000 calls/s and a short saturation, each direct and proxied, no stream step. Flags given beside
+ * it still win.
+ */
+export const QUICK = { rates: '1000', seconds: '6', saturationSeconds: '4', recordWaitMs: 20_000 };
+
+/** How long each kind of step runs and whether the stream step runs (0: skipped). */
+export interface StepPlan {
+  rates: number[];
+  durationMs: number;
+  saturationMs: number;
+  streamRate: number;
+  recordWaitMs: number;
+}
+
+export function stepPlan(values: {
+  quick?: boolean;
+  rates?: string;
+  seconds?: string;
+  'saturation-seconds'?: string;
+  'stream-rate'?: string;
+}): StepPlan {
+  const quick = values.quick === true;
+  const seconds = Number(values.seconds ?? (quick ? QUICK.seconds : PROXY_DEFAULTS.seconds));
+  return {
+    rates: (values.rates ?? (quick ? QUICK.rates : PROXY_DEFAULTS.rates)).split(',').map(Number),
+    durationMs: seconds * 1000,
+    saturationMs: Number(values['saturation-seconds'] ?? (quick ? QUICK.saturationSeconds : seconds)) * 1000,
+    streamRate: Number(values['stream-rate'] ?? (quick ? 0 : 1000)),
+    recordWaitMs: quick ? QUICK.recordWaitMs : 120_000,
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       rates: { type: 'string' },
       seconds: { type: 'string' },
-      'stream-rate': { type: 'string', default: '1000' },
+      quick: { type: 'boolean', default: false },
+      'saturation-seconds': { type: 'string' },
+      'stream-rate': { type: 'string' },
       'saturation-connections': { type: 'string', default: '64' },
       'latency-ms': { type: 'string', default: '2' },
       proxies: { type: 'string', default: '0' },
+      workers: { type: 'string', default: '1' },
       'node-options': { type: 'string', default: '' },
       'cutoff-ms': { type: 'string', default: PROXY_DEFAULTS.cutoffMs },
       profile: { type: 'boolean', default: false },
@@ -65,16 +103,25 @@ export async function run(argv: string[]): Promise<void> {
     await runAgainstTarget(values.target, values.key, rates(values.rates ?? '5,20'), seconds * 1000, cutoffMs);
     return;
   }
+  const started = performance.now();
   const proxies = Number(values.proxies);
   if (!Number.isInteger(proxies) || proxies < 0) throw new Error('--proxies must be 0 (one `all` process) or more');
-  const durationMs = Number(values.seconds ?? PROXY_DEFAULTS.seconds) * 1000;
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be 1 or more (serve --workers)');
+  const plan = stepPlan(values);
+  const durationMs = plan.durationMs;
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'spendhouse-prof-')) : undefined;
   const machine = machineInfo();
   const fake = await forkTs<string>('./fakeUpstreamChild.ts', { FAKE_LATENCY_MS: values['latency-ms'] });
   const spendhouse = await startSpendhouse(
     { clickhouseUrl: values['clickhouse-url'], redisUrl: values['redis-url'] },
     fake.ready,
-    { proxies, cpuProfileDir: profileDir, nodeOptions: values['node-options'].split(' ').filter(Boolean) },
+    {
+      proxies,
+      workers,
+      cpuProfileDir: profileDir,
+      nodeOptions: values['node-options'].split(' ').filter(Boolean),
+    },
   );
   const generator = await startLoadGenerator();
   const services = {
@@ -91,7 +138,7 @@ export async function run(argv: string[]): Promise<void> {
         generator,
         services,
         values,
-        durationMs,
+        plan,
         cutoffMs,
       });
     } finally {
@@ -101,16 +148,22 @@ export async function run(argv: string[]): Promise<void> {
     }
     const profile = profileDir ? topFramesIn(profileDir) : null;
     if (profileDir) console.log(`\nCPU profiles (open in Chrome DevTools or speedscope): ${profileDir}`);
-    const layout = layoutOf(proxies);
+    const layout = layoutOf(proxies, workers);
     const summary = printProxyLoad(outcome.rows, { durationMs, cutoffMs, layout, ...outcome, profile });
-    const path = writeResult('proxy', {
+    const wallS = Math.round((performance.now() - started) / 1000);
+    const quick = printSummary(outcome.rows, { layout, ...outcome, wallS });
+    // Its own file: a quick check must not overwrite the last full run's results.
+    const path = writeResult(values.quick ? 'proxy-quick' : 'proxy', {
       machine,
       loadAverageAtEnd: loadavg(),
       upstreamLatencyMs: Number(values['latency-ms']),
       durationMs,
       cutoffMs,
       layout,
+      quick: values.quick,
+      plan,
       ...summary,
+      summary: quick,
       rows: outcome.rows,
       profile,
     });
@@ -120,8 +173,12 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-const layoutOf = (proxies: number) =>
-  proxies === 0 ? '1 process, role all' : `${proxies} × role proxy (round robin) + 1 × role worker`;
+const layoutOf = (proxies: number, workers: number) => {
+  const each = workers > 1 ? ` (serve --workers ${workers}: a primary + ${workers} server processes each)` : '';
+  return proxies === 0
+    ? `${workers > 1 ? `${workers} processes on one port` : '1 process'}, role all${each}`
+    : `${proxies} × role proxy (round robin)${each} + 1 × role worker`;
+};
 
 /** The pid of a service given by URL when it runs on this machine (its CPU is part of the system). */
 function localPid(url: string): number | null {
@@ -142,8 +199,8 @@ interface StepsContext {
   spendhouse: SpendhouseDeployment;
   generator: LoadGenerator;
   services: { redis: number | null; clickhouse: number | null };
-  values: { rates?: string; 'stream-rate': string; 'saturation-connections': string };
-  durationMs: number;
+  values: { 'saturation-connections': string };
+  plan: StepPlan;
   cutoffMs: number;
 }
 
@@ -157,23 +214,12 @@ function combined(usages: ProcessUsage[]): ProcessUsage {
   };
 }
 
-/** The worst event loop among the proxies, GC summed. */
-function worstLoop(reports: LoopReport[]): LoopReport {
-  return {
-    delayP50Ms: Math.max(...reports.map((r) => r.delayP50Ms)),
-    delayP99Ms: Math.max(...reports.map((r) => r.delayP99Ms)),
-    delayMaxMs: Math.max(...reports.map((r) => r.delayMaxMs)),
-    gcMs: reports.reduce((n, r) => n + r.gcMs, 0),
-    gcMaxMs: Math.max(...reports.map((r) => r.gcMaxMs)),
-    gcMajor: reports.reduce((n, r) => n + r.gcMajor, 0),
-  };
-}
-
 const sampler = (pid: number | null) => (pid ? new ProcessSampler(pid) : null);
 
 /** Warm-up, each rate direct then proxied, streaming, saturation; then waits for the records. */
 async function runSteps(ctx: StepsContext): Promise<StepsOutcome> {
-  const { fake, fakePid, spendhouse, generator, values, durationMs, cutoffMs } = ctx;
+  const { fake, fakePid, spendhouse, generator, values, plan, cutoffMs } = ctx;
+  const { durationMs } = plan;
   const rows: Row[] = [];
   let proxiedCalls = 0;
   const key = await spendhouse.budgetedKey();
@@ -184,12 +230,12 @@ async function runSteps(ctx: StepsContext): Promise<StepsOutcome> {
     mode,
     rate,
     connections: mode === 'closed' ? Number(values['saturation-connections']) : 1024,
-    durationMs,
+    durationMs: mode === 'closed' ? plan.saturationMs : durationMs,
     cutoffMs,
   });
   const measure = async (scenario: string, via: Row['via'], j: LoadJob) => {
     const samplers = {
-      spendhouse: spendhouse.processes.map((p) => new ProcessSampler(p.pid)),
+      spendhouse: spendhouse.processes.flatMap((p) => p.pids.map((pid) => new ProcessSampler(pid))),
       upstream: new ProcessSampler(fakePid),
       redis: sampler(ctx.services.redis),
       clickhouse: sampler(ctx.services.clickhouse),
@@ -226,12 +272,12 @@ async function runSteps(ctx: StepsContext): Promise<StepsOutcome> {
     const report = await generator.run({ ...job(via, false, 'open', 500), durationMs: 2000 });
     if (via === 'spendhouse') proxiedCalls += report.ok + report.errors;
   }
-  for (const rate of (values.rates ?? PROXY_DEFAULTS.rates).split(',').map(Number))
-    for (const via of VIAS) await measure('json', via, job(via, false, 'open', rate));
-  for (const via of VIAS) await measure('stream', via, job(via, true, 'open', Number(values['stream-rate'])));
+  for (const rate of plan.rates) for (const via of VIAS) await measure('json', via, job(via, false, 'open', rate));
+  if (plan.streamRate > 0)
+    for (const via of VIAS) await measure('stream', via, job(via, true, 'open', plan.streamRate));
   for (const via of VIAS) await measure('saturation', via, job(via, false, 'closed', 0));
   console.log('  waiting for the records to reach ClickHouse…');
-  const records = await spendhouse.recordCount(proxiedCalls, 120_000);
+  const records = await spendhouse.recordCount(proxiedCalls, plan.recordWaitMs);
   return { rows, proxiedCalls, records };
 }
 

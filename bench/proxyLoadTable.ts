@@ -178,3 +178,72 @@ function pairUp(rows: Row[]) {
   }
   return out;
 }
+
+/** Issue 17's targets for one proxy process on this 2-core machine, printed beside the summary. */
+export const HOT_PATH_TARGETS =
+  'CPU ≤ 0.2 ms / call, added p50 ≤ 0.3 ms and p99 ≤ 2 ms at 1,000 calls/s, RSS ≤ 200 MB, loop delay max ≤ 10 ms';
+
+/**
+ * One line per proxied step — what `--quick` is for: the numbers to compare before and after a change.
+ * "added" is the difference of the proxied and direct percentiles (streams: time to first token); the
+ * saturation step has no added latency (closed loop) but shows the direct rate beside its own.
+ */
+export function summaryRows(rows: Row[]) {
+  return pairUp(rows).map(({ scenario, rate, via, direct }) => {
+    const usage = via.spendhouse;
+    const closed = scenario === 'saturation';
+    const d =
+      scenario === 'stream' && via.ttft && direct.ttft
+        ? added(via.ttft, direct.ttft)
+        : added(via.latency, direct.latency);
+    return {
+      step: `${scenario} ${rate ?? 'max'}${via.cutOffAtS === null ? '' : ' (overloaded)'}`,
+      callsPerS: via.achievedRps,
+      directCallsPerS: closed ? direct.achievedRps : null,
+      cpuMsPerCall: usage ? cpuMsPerCall(usage, via) : null,
+      cpuPct: usage?.cpuPct ?? null,
+      rssMb: usage?.rssMaxMb ?? null,
+      loopDelayMaxMs: via.loop?.delayMaxMs ?? null,
+      addedP50Ms: closed ? null : d.p50,
+      addedP99Ms: closed ? null : d.p99,
+    };
+  });
+}
+
+export function printSummary(
+  rows: Row[],
+  ctx: { layout: string; records: number; proxiedCalls: number; wallS: number },
+) {
+  const summary = summaryRows(rows);
+  const load = rows.at(-1)?.load1m;
+  console.log(`\nsummary — ${ctx.layout}; ${ctx.wallS} s in all; load average ${load} at the last step`);
+  console.log(`targets (issue 17): ${HOT_PATH_TARGETS}\n`);
+  console.log(
+    formatTable(
+      [
+        'step',
+        'calls/s',
+        'direct calls/s',
+        'CPU ms / call',
+        'proxy CPU %',
+        'RSS MB (all processes)',
+        'loop delay max ms',
+        'added p50 ms',
+        'added p99 ms',
+      ],
+      summary.map((s) => [
+        s.step,
+        s.callsPerS,
+        s.directCallsPerS,
+        s.cpuMsPerCall,
+        s.cpuPct,
+        s.rssMb,
+        s.loopDelayMaxMs,
+        s.addedP50Ms,
+        s.addedP99Ms,
+      ]),
+    ),
+  );
+  console.log(`records in ClickHouse: ${ctx.records} of ${ctx.proxiedCalls} proxied calls`);
+  return summary;
+}

@@ -3,6 +3,9 @@
 // each 'probe' IPC message from the suite answers with what it saw since the previous one, then resets.
 // A proxy that waits rather than computes shows it here: long loop delays with idle CPU mean something
 // blocks the loop in bursts (a GC pause, a large synchronous batch); short delays mean the wait is outside.
+// Under `serve --workers N` it is preloaded into the primary and every server process it forks (they inherit
+// its node flags): the primary asks each over cluster IPC and answers the suite with the worst of them all.
+import cluster, { type Worker } from 'node:cluster';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface LoopReport {
@@ -22,6 +25,35 @@ const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - RESOLUTION_MS) * 10
 const RESOLUTION_MS = 10;
 const MAJOR_GC = 4; // perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR
 
+/** The worst event loop of several processes, GC summed. */
+export function worstLoop(reports: LoopReport[]): LoopReport {
+  return {
+    delayP50Ms: Math.max(...reports.map((r) => r.delayP50Ms)),
+    delayP99Ms: Math.max(...reports.map((r) => r.delayP99Ms)),
+    delayMaxMs: Math.max(...reports.map((r) => r.delayMaxMs)),
+    gcMs: reports.reduce((n, r) => n + r.gcMs, 0),
+    gcMaxMs: Math.max(...reports.map((r) => r.gcMaxMs)),
+    gcMajor: reports.reduce((n, r) => n + r.gcMajor, 0),
+  };
+}
+
+/** A forked server process's report, or null if it does not answer within 2 s (it died meanwhile). */
+function probeForked(worker: Worker): Promise<LoopReport | null> {
+  return new Promise((resolve) => {
+    const done = (report: LoopReport | null) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(report);
+    };
+    const onMessage = (message: { probe?: LoopReport }) => {
+      if (message?.probe) done(message.probe);
+    };
+    const timer = setTimeout(() => done(null), 2000);
+    worker.on('message', onMessage);
+    worker.send('probe');
+  });
+}
+
 if (process.send) {
   const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   loop.enable();
@@ -33,8 +65,7 @@ if (process.send) {
       if ((entry as { detail?: { kind?: number } }).detail?.kind === MAJOR_GC) gc.major += 1;
     }
   }).observe({ entryTypes: ['gc'] });
-  process.on('message', (message) => {
-    if (message !== 'probe') return;
+  const take = (): LoopReport => {
     const report: LoopReport = {
       delayP50Ms: ms(loop.percentile(50)),
       delayP99Ms: ms(loop.percentile(99)),
@@ -45,8 +76,22 @@ if (process.send) {
     };
     loop.reset();
     gc = { total: 0, max: 0, major: 0 };
-    process.send?.({ probe: report });
-  });
-  // The IPC channel must not keep a Spendhouse that was told to stop alive.
-  process.channel?.unref();
+    return report;
+  };
+  if (cluster.isWorker) {
+    // Asked by the primary (whose probe below asks every forked process).
+    process.on('message', (message) => {
+      if (message === 'probe') process.send?.({ probe: take() });
+    });
+  } else {
+    process.on('message', async (message) => {
+      if (message !== 'probe') return;
+      const own = take();
+      const forked = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      const theirs = (await Promise.all(forked.map(probeForked))).filter((r): r is LoopReport => r !== null);
+      process.send?.({ probe: worstLoop([own, ...theirs]) });
+    });
+    // The IPC channel must not keep a Spendhouse that was told to stop alive.
+    process.channel?.unref();
+  }
 }

@@ -3,10 +3,12 @@
 // Separate so their CPU and memory can be sampled apart from the load generator and the fake provider.
 // Two layouts: one process in role `all` (proxy + ingest worker + query API, the default), or N processes
 // in role `proxy` behind a balancer plus one in role `worker` (the production layout of docs/scaling.md).
+// Each `serve` runs `--workers W` server processes (default 1: one process, no cluster primary); with W > 1
+// the primary and its forked processes are all sampled, and the loop probe reports the worst of them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ export interface ServiceUrls {
 export interface SpendhouseProcess {
   role: 'all' | 'proxy' | 'worker';
   pid: number;
+  /** Every OS process of this `serve`: the pid alone, or the primary and the processes it forked. */
+  pids: number[];
   origin: string;
   /** Event-loop delay and GC since the previous probe (bench/lib/loopProbe.ts). */
   probe(): Promise<LoopReport>;
@@ -48,6 +52,8 @@ export interface SpendhouseDeployment {
 export interface DeploymentOptions {
   /** 0: one process in role `all`; N ≥ 1: N `proxy` processes and one `worker`. */
   proxies: number;
+  /** `serve --workers W` for the `all` / `proxy` processes (the `worker` keeps 1); default 1. */
+  workers?: number;
   cpuProfileDir?: string;
   /** Extra node flags for the Spendhouse processes (e.g. `--max-semi-space-size=64`). */
   nodeOptions?: string[];
@@ -76,6 +82,32 @@ async function waitReady(origin: string, child: ChildProcess, timeoutMs: number)
   }
   throw new Error(`spendhouse not ready after ${timeoutMs} ms`);
 }
+
+/**
+ * With `--workers W > 1`: the pids of the W forked server processes once each has printed that it listens
+ * (connections are handed out as they come, so load must not start before all of them take some).
+ */
+function forkedPids(child: ChildProcess, count: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const pids = new Set<number>();
+    const onData = (chunk: Buffer) => {
+      text += chunk;
+      for (const m of text.matchAll(/server process (\d+) listening/g)) pids.add(Number(m[1]));
+      text = text.slice(text.lastIndexOf('\n') + 1);
+      if (pids.size < count) return;
+      child.off('exit', onExit);
+      resolve([...pids]);
+    };
+    const onExit = (code: number | null) => reject(new Error(`spendhouse exited with ${code} while starting`));
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** Children of a process (Linux): a cluster primary's forked server processes. */
+const childrenOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
 const PROBE = fileURLToPath(new URL('./loopProbe.ts', import.meta.url));
 
@@ -113,7 +145,8 @@ export async function startSpendhouse(
   async function launch(role: SpendhouseProcess['role']): Promise<SpendhouseProcess> {
     const port = await freePort();
     const node = [...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
-    const args = [...node, 'bin/spendhouse.mjs', 'serve'];
+    const workers = role === 'worker' ? 1 : (options.workers ?? 1);
+    const args = [...node, 'bin/spendhouse.mjs', 'serve', '--workers', String(workers)];
     const child = spawn(process.execPath, [...args, '--port', String(port), '--role', role], {
       env: {
         ...process.env,
@@ -126,12 +159,18 @@ export async function startSpendhouse(
         LOG_LEVEL: 'warn',
         HOST: '127.0.0.1',
       },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     children.push(child);
+    const forked = workers > 1 ? forkedPids(child, workers) : Promise.resolve([]);
+    forked.catch(() => {}); // an exit while starting is reported by waitReady
+    child.stdout?.resume(); // the banner and the primary's lines; read above, never let the pipe fill
     const origin = `http://127.0.0.1:${port}`;
     await waitReady(origin, child, 120_000);
-    return { role, pid: child.pid ?? 0, origin, probe: probeOf(child) };
+    const pid = child.pid ?? 0;
+    const pids = workers > 1 ? [pid, ...(await forked)] : [pid];
+    if (workers > 1 && childrenOf(pid).length !== workers) throw new Error(`expected ${workers} forked processes`);
+    return { role, pid, pids, origin, probe: probeOf(child) };
   }
 
   // The first process applies the migrations; the others start once it is ready (no migration lock waits).
