@@ -8,8 +8,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app.js';
-import { runArchiveCli } from '../archive/cli.js';
 import { migrate } from '../clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
 import {
@@ -22,7 +20,6 @@ import {
 import { type AppConfig, ConfigError, type Env, loadConfig } from '../config/load.js';
 import { roleSchema } from '../config/schema.js';
 import { ensureLocalServices, type LocalServices } from '../devservices/localServices.js';
-import { runIngestCli } from '../ingest/cli.js';
 import { createRedis } from '../redis/plugin.js';
 import { type ListenAddress, parseWorkerCount, runServerProcesses } from './serverProcesses.js';
 
@@ -116,6 +113,8 @@ interface ServerOptions {
 
 async function runServer(config: AppConfig, services: LocalServices | null, opts: ServerOptions): Promise<void> {
   const { forked } = opts;
+  // Imported here, not at the top: a `--workers` primary never builds the app (its RSS 147 → 122 MB).
+  const { buildApp } = await import('../app.js');
   const app = await buildApp({ config, logger: { level: config.logLevel }, migrate: !forked });
   // Which process answered: for tests and for seeing how connections spread over the processes (off by
   // default: a pid tells callers something about the host).
@@ -245,6 +244,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'archive') {
     const env: Env = { ...process.env };
     const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
+    const { runArchiveCli } = await import('../archive/cli.js');
     process.exitCode = await runArchiveCli(process.argv.slice(3), load).catch((err: Error) => {
       console.error(`archive: ${err.message}`);
       return 1;
@@ -306,6 +306,7 @@ async function main(): Promise<void> {
     case 'import':
     case 'dlq': {
       const config = loadOrExit(configPathFrom(values, env, true), env, values.role, true);
+      const { runIngestCli } = await import('../ingest/cli.js');
       process.exitCode = await runIngestCli(command, rest, config);
       return;
     }
