@@ -17,5 +17,7 @@ COPY src ./src
 COPY clickhouse ./clickhouse
 COPY config.demo.yaml config.example.yaml ./
 EXPOSE 4000
+# The primary is PID 1: it forwards SIGTERM to the server processes (one per core the container may use:
+# `--workers auto` counts CPU affinity, not a --cpus quota — give `--workers N` to match a quota).
 ENTRYPOINT ["node", "bin/spendhouse.mjs"]
-CMD ["serve"]
+CMD ["serve", "--workers", "auto"]

@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
 import { z } from 'zod';
 import { restartDelayMs } from '../src/cli/serverProcesses.js';
 import { createWarehouse } from '../src/clickhouse/plugin.js';
@@ -104,6 +105,21 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test('the image and both compose files use it: proxies on every core, one ingest process', () => {
+  for (const file of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
+    const compose = parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    const serves = Object.values(compose.services).flatMap((s) => (s.command?.[0] === 'serve' ? [s.command] : []));
+    assert.ok(serves.length >= 2, file);
+    for (const command of serves) {
+      const role = command[command.indexOf('--role') + 1];
+      assert.equal(command[command.indexOf('--workers') + 1], role === 'worker' ? '1' : 'auto', `${file}: ${command}`);
+    }
+  }
+  assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^CMD \["serve", "--workers", "auto"\]$/m);
+});
 
 test('restart delay: 0.5 s, doubling with each death in a row, capped at 30 s', () => {
   assert.deepEqual([1, 2, 3, 4, 7, 8, 50].map(restartDelayMs), [500, 1000, 2000, 4000, 30_000, 30_000, 30_000]);
