@@ -32,8 +32,16 @@ function params<T>(numRuns: number): fc.Parameters<T> {
     seed: SEED,
     reporter(details) {
       if (!details.failed) return;
-      const text = fc.defaultReportMessage(details) ?? 'property failed';
-      throw new Error(text.length > 3000 ? `${text.slice(0, 3000)}… (cut)` : text);
+      const example = fc.stringify(details.counterexample);
+      const cause =
+        details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      throw new Error(
+        [
+          `property failed after ${details.numRuns} runs (replay: FUZZ_SEED=${details.seed}; path ${details.counterexamplePath})`,
+          `error: ${cause.slice(0, 1500)}`,
+          `counterexample: ${example.length > 1500 ? `${example.slice(0, 1500)}… (${example.length} characters)` : example}`,
+        ].join('\n'),
+      );
     },
   };
 }
