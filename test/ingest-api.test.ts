@@ -85,6 +85,19 @@ describe('ingest API', () => {
     assert.deepEqual(rows, [{ cost_nano: 1_010_000, cost_status: 'provided', source: 'ingest' }]);
   });
 
+  test('a time past what a date can hold is rejected naming the field (was a bare 500)', async () => {
+    const record = { ...spendRecord('fardate', 1, { source: 'ingest' }) } as Record<string, unknown>;
+    for (const [field, value] of [
+      ['end_time', 8_640_000_000_000_001],
+      ['start_time', -1e300],
+    ] as const) {
+      const res = await post(JSON.stringify([{ ...record, [field]: value }]));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.results[0]?.status, 'rejected');
+      assert.equal(res.body.results[0]?.errors?.[0]?.field, field);
+    }
+  });
+
   test('LiteLLM StandardLoggingPayload and SpendLogs rows are accepted; missing cost is priced server-side', async () => {
     const standard = {
       id: 'chatcmpl-litellm-1',

@@ -20,8 +20,9 @@ const int = (v: unknown): number | undefined =>
 /** ISO string, epoch seconds (LiteLLM floats) or epoch ms → ISO string with ms; anything else is kept for zod to reject. */
 function isoTime(value: unknown): unknown {
   if (typeof value === 'number' && Number.isFinite(value)) {
-    const ms = value > 1e11 ? value : value * 1000;
-    return new Date(Math.round(ms)).toISOString();
+    const ms = Math.round(value > 1e11 ? value : value * 1000);
+    // Past ±8.64e15 ms a Date is invalid (toISOString throws): keep the number for zod to refuse by name.
+    return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : value;
   }
   if (typeof value === 'string') {
     const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
