@@ -1,5 +1,5 @@
-// The ingest pipeline as a fastify plugin: the producer (`app.spendSink`, every role that takes calls or
-// ingest requests), the worker and the retention job (roles `worker` and `all`), the ingest/admin routes
+// The ingest pipeline as a fastify plugin: the spend journal and its mover (`app.spendSink`) and the queue
+// producer (every role), the worker and the retention job (roles `worker` and `all`), the ingest/admin routes
 // and an `ingest` readiness check that reports a ClickHouse outage while the worker waits it out.
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
@@ -14,12 +14,15 @@ import { SpendProducer } from './producer.js';
 import { startRetentionSchedule } from './retention.js';
 import ingestRoutes from './routes.js';
 import type { SpendSink } from './sink.js';
+import { JournalMover, JournalSink, SpendJournal } from './spendJournal.js';
 import { SpendWorker } from './worker.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Where finished SpendRecords go (the BullMQ producer, or a sink a test passed in). */
+    /** Where finished SpendRecords go (the spend journal, or a sink a test passed in). */
     spendSink: SpendSink;
+    /** The Redis list proxied calls' records wait in until a mover queues them (status: its length). */
+    spendJournal: SpendJournal;
     /** The queue producer itself: the ingest API and dead-letter replay enqueue whole batches with it. */
     spendProducer: SpendProducer;
     deadLetters: DeadLetterStore;
@@ -49,6 +52,9 @@ export interface IngestPluginOptions {
 /** A ClickHouse client for the worker's inserts (a slow insert fails and is retried after 30 s). */
 export const INSERT_TIMEOUT_MS = 30_000;
 
+/** How long a closing process keeps moving the journal (what is left waits for any other process). */
+const JOURNAL_CLOSE_MS = 5_000;
+
 export function createInsertWarehouse(config: AppConfig['clickhouse'], url = config.url): Warehouse {
   const client = createClient({
     url,
@@ -73,8 +79,18 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
     maxBatchDelayMs: settings.batchMaxMs,
     onError: (err, attempt) => app.log.warn({ err: err.message, attempt }, 'spend batch not queued yet; retrying'),
   });
+  const journal = new SpendJournal(app.redis, deadLetters);
+  // Every process with a producer moves the shared journal (one at a time, under the journal's lock).
+  const mover = new JournalMover(journal, producer.queue, {
+    maxBatchRecords: settings.batchMaxRecords,
+    intervalMs: settings.batchMaxMs,
+    onError: (err) => app.log.warn({ err: err.message }, 'spend journal not moved yet; retrying'),
+  });
+  mover.start();
+  const journalSink = new JournalSink(journal, mover, producer);
   app.decorate('spendProducer', producer);
-  app.decorate('spendSink', opts.sink ?? producer);
+  app.decorate('spendJournal', journal);
+  app.decorate('spendSink', opts.sink ?? journalSink);
   app.decorate('deadLetters', deadLetters);
 
   const runWorker = opts.worker ?? config.role !== 'proxy';
@@ -109,8 +125,11 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
 
   app.addHook('onClose', async () => {
     stopRetention?.();
-    // Hand every buffered record to Redis first, then let the worker finish the batch in hand.
+    // Hand every buffered record to Redis and move the journal to the queue (bounded), then let the worker
+    // finish the batch in hand.
     if (opts.sink) await opts.sink.flush();
+    await journalSink.flush();
+    await mover.close(Date.now() + JOURNAL_CLOSE_MS);
     await producer.close();
     await worker?.close();
     await insertWarehouse?.client.close();

@@ -1,4 +1,5 @@
-// The proxy's SpendSink in production: micro-batches SpendRecords (a size and a time threshold) into
+// The queue producer: the ingest API's and replay's batches (enqueue), and an in-memory SpendSink that
+// micro-batches SpendRecords (the journal's fallback when Redis refuses an append) into
 // BullMQ jobs. Each record is encoded into its ClickHouse row as it is submitted (BatchEncoder: column
 // check, JSONEachRow line), so a job carries ready-to-send text; a record its columns cannot hold goes to
 // the dead-letter queue instead. submit() never blocks a proxied call; flush() and close() hand everything
@@ -51,6 +52,12 @@ export class SpendProducer implements SpendSink {
     this.buffer.add(record);
     if (this.buffer.size >= this.options.maxBatchRecords) this.seal();
     else if (!this.timer) this.timer = setTimeout(() => this.seal(), this.options.maxBatchDelayMs);
+  }
+
+  /** Durable form of submit(): resolves once the record's batch is queued (the proxy uses the journal). */
+  async record(record: SpendRecord): Promise<void> {
+    this.submit(record);
+    await this.flush();
   }
 
   /**

@@ -22,6 +22,8 @@ async function ingestRoutes(app: FastifyInstance, opts: { config: AppConfig }): 
     return {
       queue: counts,
       producer_pending: app.spendProducer.pending,
+      // Proxied calls' records in the spend journal, not yet moved into a queued batch (any process moves them).
+      journal_pending: await app.spendJournal.length(),
       dead_letters: await app.deadLetters.count(),
       worker: app.spendWorker?.status ?? null,
     };

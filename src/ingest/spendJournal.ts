@@ -1,0 +1,284 @@
+// The spend journal: where a proxied call's record becomes durable before the client sees the end of its
+// answer (design in docs/ingest.md, "The spend journal"). The proxy appends each record's encoded lines to
+// one Redis list (RPUSH, awaited, issued in the same tick as the budget settle so the two share a round
+// trip); a mover in every producing process turns the head of that list into BullMQ jobs. A process killed
+// at any point loses nothing: a record is in the list, in the staged batch, or in a job.
+//
+// Moving is crash-safe and safe with any number of movers: under a short lock, one script either returns
+// the batch already staged (a mover died between queueing it and deleting it) or moves up to N lines from
+// the list into a new staged batch with a fresh id; the mover queues it with jobId = that id and only then
+// deletes it. A staged batch queued twice is one job while the job exists, and after that the worker's
+// batch marker (dedup.ts) makes the second copy a non-first attempt, checked against ClickHouse.
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SpendRecord } from '../spendRecord.js';
+import type { DeadLetterStore } from './deadLetters.js';
+import { SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
+import { BatchEncoder } from './rows.js';
+import type { SpendSink } from './sink.js';
+
+/** One hash tag for all three keys: a Redis Cluster keeps them in one slot, so one script may touch them. */
+export const journalKeys = {
+  records: '{spend-journal}:records',
+  staged: '{spend-journal}:staged',
+  lock: '{spend-journal}:lock',
+} as const;
+
+/**
+ * KEYS: [1] journal list, [2] staged batch (list: batch id, then entries), [3] mover lock.
+ * ARGV: [1] lock token, [2] lock ttl ms, [3] new batch id, [4] most entries to move.
+ * Returns {} when there is nothing to move, {-1} when another mover holds the lock, else the staged batch
+ * ({id, entry…}): the one left by an earlier mover if any, else a new one cut from the list's head.
+ * The idle case (nothing anywhere) costs one call and takes no lock.
+ */
+const STAGE_BATCH = `
+if redis.call('exists', KEYS[2]) == 0 and redis.call('llen', KEYS[1]) == 0 then return {} end
+if not redis.call('set', KEYS[3], ARGV[1], 'PX', ARGV[2], 'NX') then return {-1} end
+local staged = redis.call('lrange', KEYS[2], 0, -1)
+if #staged > 0 then return staged end
+local entries = redis.call('lrange', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+if #entries == 0 then redis.call('del', KEYS[3]) return {} end
+redis.call('ltrim', KEYS[1], #entries, -1)
+redis.call('rpush', KEYS[2], ARGV[3])
+for i = 1, #entries, 1000 do
+  redis.call('rpush', KEYS[2], unpack(entries, i, math.min(i + 999, #entries)))
+end
+table.insert(entries, 1, ARGV[3])
+return entries`;
+
+/** KEYS: [1] staged batch, [2] lock; ARGV: [1] the queued batch id, [2] lock token. Compare-and-delete both. */
+const UNSTAGE_BATCH = `
+if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('del', KEYS[1]) end
+if redis.call('get', KEYS[2]) == ARGV[2] then redis.call('del', KEYS[2]) end
+return 1`;
+
+interface JournalCommands {
+  spendJournalStage(...args: (string | number)[]): Promise<(string | number)[]>;
+  spendJournalUnstage(...args: (string | number)[]): Promise<number>;
+}
+
+/** A journal entry: the spend_logs line, then (when the record stores text) a `\n` and the payload line. */
+function splitEntries(entries: readonly string[]): { rows: string; payloads: string } {
+  const rows: string[] = [];
+  const payloads: string[] = [];
+  for (const entry of entries) {
+    const cut = entry.indexOf('\n');
+    if (cut === -1) rows.push(entry);
+    else {
+      rows.push(entry.slice(0, cut));
+      payloads.push(entry.slice(cut + 1));
+    }
+  }
+  return { rows: rows.join('\n'), payloads: payloads.join('\n') };
+}
+
+export class SpendJournal {
+  private readonly redis: Redis & JournalCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly deadLetters: DeadLetterStore,
+  ) {
+    if (!('spendJournalStage' in redis)) {
+      redis.defineCommand('spendJournalStage', { lua: STAGE_BATCH });
+      redis.defineCommand('spendJournalUnstage', { lua: UNSTAGE_BATCH });
+    }
+    this.redis = redis as Redis & JournalCommands;
+  }
+
+  /**
+   * Resolves once Redis holds the record (encoded as its ClickHouse rows). A record the columns cannot
+   * hold is dead-lettered instead, as the producer does with a refused record.
+   */
+  async append(record: SpendRecord): Promise<void> {
+    const encoder = BatchEncoder.of([record]);
+    if (encoder.rowCount === 1) {
+      const rows = encoder.rows();
+      const payloads = encoder.payloads();
+      await this.redis.rpush(journalKeys.records, payloads ? `${rows}\n${payloads}` : rows);
+      return;
+    }
+    const letters = encoder.refused.map((r) => ({ stage: 'validation' as const, reason: r.reason, record: r.record }));
+    await this.deadLetters.add(`journal:${record.request_id}`, 'proxy', letters);
+  }
+
+  /** Records waiting in the journal (not yet staged or queued). */
+  async length(): Promise<number> {
+    return this.redis.llen(journalKeys.records);
+  }
+
+  /** A staged batch: {id, entries}; 'locked' when another mover is at work; null when nothing waits. */
+  async stage(
+    token: string,
+    lockMs: number,
+    maxEntries: number,
+  ): Promise<{ id: string; entries: string[] } | 'locked' | null> {
+    const reply = await this.redis.spendJournalStage(
+      3,
+      journalKeys.records,
+      journalKeys.staged,
+      journalKeys.lock,
+      token,
+      lockMs,
+      randomUUID(),
+      maxEntries,
+    );
+    if (reply.length === 0) return null;
+    if (reply[0] === -1) return 'locked';
+    const [id, ...entries] = reply as string[];
+    return { id: id as string, entries };
+  }
+
+  async unstage(batchId: string, token: string): Promise<void> {
+    await this.redis.spendJournalUnstage(2, journalKeys.staged, journalKeys.lock, batchId, token);
+  }
+}
+
+export interface JournalMoverOptions {
+  /** Most records per job (ingest.batch_max_records). */
+  maxBatchRecords: number;
+  /** How often the journal is looked at (ingest.batch_max_ms). */
+  intervalMs: number;
+  /** The mover lock: a mover that died holding it blocks the others this long at most. */
+  lockMs?: number;
+  onError?: (err: Error) => void;
+}
+
+const DEFAULT_LOCK_MS = 5_000;
+
+/** Moves journal entries into BullMQ jobs, every interval and on demand (drain). */
+export class JournalMover {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly journal: SpendJournal,
+    private readonly queue: Pick<Queue, 'add'>,
+    private readonly options: JournalMoverOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.tick().finally(() => this.schedule());
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One round (never two at once in this process): moves full batches until the journal is short of one. */
+  tick(): Promise<void> {
+    this.running ??= this.moveWhileFull()
+      .catch((err: unknown) => this.options.onError?.(err as Error))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async moveWhileFull(): Promise<void> {
+    for (;;) {
+      const moved = await this.moveOnce();
+      if (moved !== 'moved-full') return;
+    }
+  }
+
+  /**
+   * Stages one batch, queues it and deletes the staged copy. 'moved-full' when the batch was full (more may
+   * wait), 'moved' when it was not, 'locked' when another mover is at work, 'empty' when nothing waits.
+   */
+  async moveOnce(): Promise<'moved-full' | 'moved' | 'locked' | 'empty'> {
+    const token = randomUUID();
+    const staged = await this.journal.stage(
+      token,
+      this.options.lockMs ?? DEFAULT_LOCK_MS,
+      this.options.maxBatchRecords,
+    );
+    if (staged === null) return 'empty';
+    if (staged === 'locked') return 'locked';
+    try {
+      const { rows, payloads } = splitEntries(staged.entries);
+      const batch: SpendBatch = { batch_id: staged.id, origin: 'proxy', created_at: Date.now(), rows, payloads };
+      await this.queue.add(SPEND_BATCH_JOB, batch, { jobId: staged.id });
+    } catch (err) {
+      // The batch stays staged for the next round; only the lock is given back (no batch has id '').
+      await this.journal.unstage('', token).catch(() => {});
+      throw err;
+    }
+    await this.journal.unstage(staged.id, token);
+    return staged.entries.length >= this.options.maxBatchRecords ? 'moved-full' : 'moved';
+  }
+
+  /**
+   * Moves what it can before `deadline` (epoch ms). The journal is shared: what is left (another mover holds
+   * the lock and is slow, Redis went away) is moved by the next round here or by any other process.
+   */
+  async drain(deadline: number): Promise<void> {
+    await this.running;
+    while (Date.now() < deadline) {
+      let result: Awaited<ReturnType<JournalMover['moveOnce']>>;
+      try {
+        result = await this.moveOnce();
+      } catch (err) {
+        this.options.onError?.(err as Error);
+        return;
+      }
+      if (result === 'empty') return;
+      // Another process is moving: give it a moment rather than spinning on its lock.
+      if (result === 'locked') await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Shutdown: no more rounds, then everything this process can move before the deadline. */
+  async close(deadline: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.drain(deadline);
+  }
+}
+
+/** How long flush() keeps moving the journal (a shutdown must not hang on a Redis outage). */
+const FLUSH_MS = 5_000;
+
+/**
+ * The proxy's sink: record() resolves once the record is in the journal. submit() is the same append
+ * without waiting (bulk producers, tests). If Redis refuses an append, the record falls back to the
+ * in-memory producer, which retries until Redis takes it: no worse than before the journal.
+ */
+export class JournalSink implements SpendSink {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly journal: SpendJournal,
+    private readonly mover: JournalMover,
+    private readonly fallback: SpendSink,
+  ) {}
+
+  async record(record: SpendRecord): Promise<void> {
+    try {
+      await this.journal.append(record);
+    } catch {
+      this.fallback.submit(record);
+    }
+  }
+
+  submit(record: SpendRecord): void {
+    const task = this.record(record).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  /** Everything appended so far, and whatever else the journal holds, moved to the queue (bounded wait). */
+  async flush(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    await this.fallback.flush();
+    await this.mover.drain(Date.now() + FLUSH_MS);
+  }
+}

@@ -1,0 +1,101 @@
+// The spend journal's mover against real Redis, BullMQ and ClickHouse (src/ingest/spendJournal.ts): a mover
+// killed between queueing a staged batch and deleting it leaves the batch staged; the next mover queues it
+// again under the same id after the first job has completed and been removed, and the worker's batch
+// marker makes that a checked (non-first) attempt: every record once. Movers racing — with a sane lock and
+// with one that expires mid-move — neither drop nor duplicate a record.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Queue } from 'bullmq';
+import { JournalMover, journalKeys, type SpendJournal } from '../src/ingest/spendJournal.js';
+import { spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
+import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
+
+let t: TestApp;
+let journal: SpendJournal;
+let queue: Queue;
+
+before(async () => {
+  // The app's own mover looks at the journal once an hour here: the movers under test do the moving.
+  t = await startTestApp(testConfig({ ingest: { batch_max_ms: 3_600_000 } }));
+  journal = t.app.spendJournal;
+  queue = t.app.spendProducer.queue;
+});
+after(async () => {
+  await t.close();
+});
+
+/** Polls the worker's counters: a batch being processed is the event waited on. */
+async function batchesDone(n: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((t.app.spendWorker?.status.batches_done ?? 0) < n) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} batches`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('journal mover', () => {
+  test('killed between queueing and unstaging: the re-queued batch lands once', async () => {
+    for (let i = 0; i < 20; i++) await journal.append(spendRecord('crash', i));
+    // A mover whose add reached Redis, then "died" before it could delete the staged batch.
+    const dying = new JournalMover(
+      journal,
+      {
+        add: async (...args: Parameters<Queue['add']>) => {
+          await queue.add(...args);
+          throw new Error('killed after the add');
+        },
+      },
+      { maxBatchRecords: 100, intervalMs: 3_600_000 },
+    );
+    await assert.rejects(dying.moveOnce(), /killed after the add/);
+    await waitForRows(t.app.warehouse, 20, 'crash');
+    await waitForQueueIdle(queue);
+    await batchesDone(1);
+    assert.equal(await t.app.redis.llen(journalKeys.staged), 21, 'the batch is still staged (id + 20 entries)');
+    assert.equal((await queue.getJobCounts('completed')).completed, 0, 'the first job was removed');
+
+    const skippedBefore = t.app.spendWorker?.status.duplicates_skipped ?? 0;
+    const mover = new JournalMover(journal, queue, { maxBatchRecords: 100, intervalMs: 3_600_000 });
+    assert.equal(await mover.moveOnce(), 'moved');
+    assert.equal(await t.app.redis.exists(journalKeys.staged), 0);
+    await batchesDone(2);
+    assert.equal((t.app.spendWorker?.status.duplicates_skipped ?? 0) - skippedBefore, 20, 'checked, not inserted');
+    const totals = await spendTotals(t.app.warehouse, 'crash');
+    assert.equal(totals.n, 20);
+    assert.equal(totals.distinct_ids, 20);
+    assert.equal(await mover.moveOnce(), 'empty');
+  });
+
+  for (const lockMs of [5_000, 1]) {
+    test(`four movers racing (lock ${lockMs} ms): every record exactly once`, async () => {
+      const run = `race${lockMs}`;
+      const n = 1_000;
+      await Promise.all(Array.from({ length: n }, (_, i) => journal.append(spendRecord(run, i))));
+      const movers = Array.from(
+        { length: 4 },
+        () => new JournalMover(journal, queue, { maxBatchRecords: 37, intervalMs: 3_600_000, lockMs }),
+      );
+      const outcomes = new Map<string, number>();
+      await Promise.all(
+        movers.map(async (mover) => {
+          for (;;) {
+            const result = await mover.moveOnce();
+            outcomes.set(result, (outcomes.get(result) ?? 0) + 1);
+            if (result === 'empty') return;
+            // Another mover holds the lock: let it work (the next turn of the loop, no timer).
+            if (result === 'locked') await new Promise((r) => setImmediate(r));
+          }
+        }),
+      );
+      assert.ok((outcomes.get('moved-full') ?? 0) >= Math.floor(n / 37), JSON.stringify([...outcomes]));
+      assert.equal(await journal.length(), 0);
+      assert.equal(await t.app.redis.exists(journalKeys.staged), 0);
+      const totals = await waitForRows(t.app.warehouse, n, run);
+      await waitForQueueIdle(queue);
+      assert.equal(totals.n, n);
+      assert.equal(totals.distinct_ids, n);
+      const after = await spendTotals(t.app.warehouse, run);
+      assert.equal(after.n, n, 'no late duplicate');
+    });
+  }
+});
