@@ -97,7 +97,11 @@ export class CallState {
     }
   }
 
-  /** Settles every admission and submits the record; runs once, whatever path the call took. */
+  /**
+   * Settles every admission and makes the record durable; runs once, whatever path the call took. The
+   * callers await it before the last byte of the answer leaves. The settles and the append are issued in
+   * the same tick, so the app's auto-pipelining Redis client sends them in one write: one round trip.
+   */
   async finish(sink: SpendSink, storePrompts: boolean, log: FastifyBaseLogger): Promise<SpendRecord | null> {
     if (this.finished) return null;
     this.finished = true;
@@ -110,19 +114,18 @@ export class CallState {
       totalTokens: totalTokens(usage),
       status: this.status,
     };
-    await Promise.all(
-      this.admissions.map((admission) =>
+    const record = this.toRecord(usage, estimated, cost, storePrompts);
+    const durable = sink
+      .record(record)
+      .catch((err: unknown) => log.error({ err, requestId: this.requestId }, 'spend record was not accepted'));
+    await Promise.all([
+      ...this.admissions.map((admission) =>
         admission
           .settle(outcome)
           .catch((err: unknown) => log.error({ err, requestId: this.requestId }, 'call guard settle failed')),
       ),
-    );
-    const record = this.toRecord(usage, estimated, cost, storePrompts);
-    try {
-      sink.submit(record);
-    } catch (err) {
-      log.error({ err, requestId: this.requestId }, 'spend record was not accepted');
-    }
+      durable,
+    ]);
     return record;
   }
 

@@ -124,11 +124,22 @@ async function runCall(
   call.upstreamAnsweredAtMs = call.elapsedMs();
   if (response.status >= 400) throw await readUpstreamError(response);
   call.answered = true;
-  if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs());
-  else await relayJson(call, exchange, response, reply, upstreamStart);
+  const beforeEnd = () => finishCall(call, deps, request.log);
+  if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs(), beforeEnd);
+  else await relayJson(call, exchange, response, reply, upstreamStart, beforeEnd);
 }
 
-function answerFailure(call: CallState, err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * Answers a call that failed. The call is finished (settled, its record durable) before the answer is sent;
+ * a client already gone gets nothing, and its call is finished by the caller.
+ */
+async function answerFailure(
+  deps: ProxyDeps,
+  call: CallState,
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
   if (call.clientGone) {
     call.errorType = 'client_disconnected';
     // 499 (nginx's "client closed request") when no status reached the client; a started stream keeps its 200.
@@ -143,10 +154,12 @@ function answerFailure(call: CallState, err: unknown, request: FastifyRequest, r
     // The stream had started: the status is spent, so the error travels as a final event.
     const payload = errorPayload(format, failure.info);
     const frame = format === 'anthropic' ? anthropicFrame(payload as { type: string }) : openAIFrame(payload);
+    await finishCall(call, deps, request.log);
     if (!reply.raw.destroyed) reply.raw.end(format === 'openai' ? frame + OPENAI_DONE_FRAME : frame);
     return;
   }
   call.status = failure.status;
+  await finishCall(call, deps, request.log);
   reply.code(failure.status).headers(failure.headers).type('application/json').send(errorPayload(format, failure.info));
 }
 
@@ -168,7 +181,7 @@ export async function handleCall(deps: ProxyDeps, callType: CallType, request: F
   try {
     await runCall(deps, call, request, reply, abort);
   } catch (err) {
-    answerFailure(call, err, request, reply);
+    await answerFailure(deps, call, err, request, reply);
   } finally {
     await finishCall(call, deps, request.log);
   }
@@ -186,7 +199,7 @@ export async function handleRejectedCall(
   const call = startCall(callType, reply);
   // Authenticated before the body was read (a 413 or unparsable body of a known key is the key's call).
   call.principal = request.principal ?? null;
-  answerFailure(call, err, request, reply);
+  await answerFailure(deps, call, err, request, reply);
   await finishCall(call, deps, request.log);
   return reply;
 }

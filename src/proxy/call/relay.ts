@@ -1,6 +1,8 @@
 // Sends the provider's answer to the client. JSON answers are read whole (usage sits at the end) and sent
 // with the cost headers; streams are relayed event by event as they arrive, with backpressure, and the
-// response is hijacked from fastify so nothing buffers the whole answer.
+// response is hijacked from fastify so nothing buffers the whole answer. Either way `beforeEnd` (settle the
+// budgets, make the record durable) runs once the usage is known and before the answer's last bytes leave:
+// a proxy killed after a client saw its answer complete has lost no record.
 import { once } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
@@ -32,6 +34,7 @@ export async function relayJson(
   response: UpstreamResponse,
   reply: FastifyReply,
   upstreamStartMs: number,
+  beforeEnd: () => Promise<void>,
 ): Promise<void> {
   const raw = await readText(response.body);
   const upstreamMs = call.elapsedMs() - upstreamStartMs;
@@ -57,8 +60,9 @@ export async function relayJson(
     .header('content-type', 'application/json')
     .header('x-spend-response-cost', cost)
     .header('x-litellm-response-cost', cost)
-    .header('x-spend-overhead-ms', (call.elapsedMs() - upstreamMs).toFixed(2))
-    .send(result.body);
+    .header('x-spend-overhead-ms', (call.elapsedMs() - upstreamMs).toFixed(2));
+  await beforeEnd();
+  reply.send(result.body);
 }
 
 class ClientGoneError extends Error {
@@ -74,8 +78,12 @@ async function write(res: ServerResponse, frames: string[], call: CallState): Pr
   }
 }
 
+/** The frame that tells a client the stream is complete: OpenAI's `[DONE]`, Anthropic's `message_stop`. */
+const TERMINAL_FRAME = /^(?:data: ?\[DONE\]|event: ?message_stop)\r?$/m;
+
 /**
- * Relays a stream. The cost header cannot be known when headers are sent: stream costs are in the record.
+ * Relays a stream. The terminal frame and anything after it are held until the upstream has ended and
+ * `beforeEnd` has run (the usage arrives before it), so no client sees a complete stream unrecorded. The cost header cannot be known when headers are sent: stream costs are in the record.
  * `x-spend-overhead-ms` here is the proxy's time before the provider answered plus the time to start relaying.
  */
 export async function relayStream(
@@ -85,6 +93,7 @@ export async function relayStream(
   reply: FastifyReply,
   upstreamStartMs: number,
   upstreamHeadersMs: number,
+  beforeEnd: () => Promise<void>,
 ): Promise<void> {
   const tap = exchange.streamTap();
   const parser = new SseParser();
@@ -100,10 +109,24 @@ export async function relayStream(
   const res = reply.raw;
   res.writeHead(200, headers);
   call.status = 200;
+  let held: string[] | null = null;
+  const relay = async (frames: string[]) => {
+    if (held) {
+      held.push(...frames);
+      return;
+    }
+    const terminal = frames.findIndex((frame) => TERMINAL_FRAME.test(frame));
+    if (terminal === -1) return write(res, frames, call);
+    held = frames.slice(terminal);
+    await write(res, frames.slice(0, terminal), call);
+  };
   try {
     // The frames completed by one upstream chunk go out in one write: as soon as they arrive, one syscall.
-    for await (const chunk of response.body) await write(res, parser.push(chunk).flatMap(tap.onEvent), call);
-    await write(res, [...parser.finish().flatMap(tap.onEvent), ...tap.end()], call);
+    for await (const chunk of response.body) await relay(parser.push(chunk).flatMap(tap.onEvent));
+    const last = [...parser.finish().flatMap(tap.onEvent), ...tap.end()];
+    call.takeFrom(tap);
+    await beforeEnd();
+    await write(res, [...(held ?? []), ...last], call);
     res.end();
   } finally {
     call.takeFrom(tap);
