@@ -138,3 +138,10 @@ test('LiteLLM endpoints name start_date / end_date, for impossible dates and out
     assert.match(error.message, message);
   }
 });
+
+test('a list longer than its field can hold is refused as a whole, not item by item (fuzz: 20,000 metrics)', async () => {
+  const many = Array.from({ length: 20_000 }, (_, i) => `m${i}`);
+  const error = await errorOf('POST', '/spend/query', { metrics: many });
+  assert.equal(error.param, 'metrics', JSON.stringify(error));
+  assert.match(error.message, /^metrics: at most \d+ items, got 20000/);
+});

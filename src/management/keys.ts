@@ -23,7 +23,10 @@ const keyFields = {
   metadata: metadataInput.optional(),
   /** `["ingest"]`, or LiteLLM's object form `{"ingest": true}`. */
   permissions: z
-    .union([z.array(z.enum(KEY_PERMISSIONS)), z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean())])
+    .union([
+      z.array(z.enum(KEY_PERMISSIONS)).max(KEY_PERMISSIONS.length),
+      z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean()),
+    ])
     .optional(),
   /** Expiry from now (`30d`); null = never. */
   duration: durationInput.nullable().optional(),
@@ -49,7 +52,7 @@ const regenerateSchema = z.strictObject({
 });
 const keyRefSchema = z.strictObject({ key: lookupId });
 const deleteSchema = z
-  .strictObject({ keys: z.array(lookupId).optional(), key_aliases: z.array(lookupId).optional() })
+  .strictObject({ keys: z.array(lookupId).max(1000).optional(), key_aliases: z.array(lookupId).max(1000).optional() })
   .refine((b) => (b.keys?.length ?? 0) + (b.key_aliases?.length ?? 0) > 0, {
     message: 'give keys or key_aliases',
     path: ['keys'],

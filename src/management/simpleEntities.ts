@@ -142,8 +142,8 @@ function registerSimple<D extends SimpleDoc>(
 
   // LiteLLM: customers delete by {user_ids}, tags by {name} (or names), tiers by {id}.
   const deleteSchema = z.strictObject({
-    user_ids: z.array(id).optional(),
-    names: z.array(id).optional(),
+    user_ids: z.array(id).max(1000).optional(),
+    names: z.array(id).max(1000).optional(),
     name: id.optional(),
     id: id.optional(),
   });

@@ -32,13 +32,13 @@ const teamFields = {
 const newTeamSchema = z.strictObject({
   ...teamFields,
   team_id: nameInput.optional(),
-  members_with_roles: z.array(memberRef).optional(),
+  members_with_roles: z.array(memberRef).max(1000).optional(),
 });
 const updateTeamSchema = z.strictObject({ ...teamFields, team_id: lookupId });
-const deleteTeamSchema = z.strictObject({ team_ids: z.array(lookupId).min(1) });
+const deleteTeamSchema = z.strictObject({ team_ids: z.array(lookupId).min(1).max(1000) });
 const memberAddSchema = z.strictObject({
   team_id: lookupId,
-  member: z.union([memberRef, z.array(memberRef).min(1)]),
+  member: z.union([memberRef, z.array(memberRef).min(1).max(1000)]),
   max_budget_in_team: usdAmount.nullable().optional(),
 });
 const memberChangeSchema = z.strictObject({

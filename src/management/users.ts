@@ -173,7 +173,7 @@ export default async function userRoutes(app: FastifyInstance, opts: { plane: Co
   });
 
   app.post('/user/delete', async (request) => {
-    const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(lookupId).min(1) }), request.body);
+    const { user_ids } = parseInput(z.strictObject({ user_ids: z.array(lookupId).min(1).max(1000) }), request.body);
     for (const [i, id] of user_ids.entries()) await plane.require('user', id, `user_ids[${i}]`);
     await plane.removeOwned('user', user_ids);
     return { deleted_users: user_ids };

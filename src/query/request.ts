@@ -65,6 +65,7 @@ export const spendQuerySchema = z.strictObject({
   metrics: z
     .array(z.enum(METRICS))
     .min(1)
+    .max(METRICS.length)
     .refine(unique, 'duplicate metric')
     .default(['cost', 'requests'] as Metric[]),
   order_by: z.union([orderTermInput, z.array(orderTermInput).max(12)]).optional(),
