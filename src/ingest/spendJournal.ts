@@ -88,19 +88,19 @@ export class SpendJournal {
   }
 
   /**
-   * Resolves once Redis holds the record (encoded as its ClickHouse rows). A record the columns cannot
-   * hold is dead-lettered instead, as the producer does with a refused record.
+   * Resolves once Redis holds the record (encoded as its ClickHouse rows), with the journal's length. A
+   * record the columns cannot hold is dead-lettered instead (length 0), as the producer does.
    */
-  async append(record: SpendRecord): Promise<void> {
+  async append(record: SpendRecord): Promise<number> {
     const encoder = BatchEncoder.of([record]);
     if (encoder.rowCount === 1) {
       const rows = encoder.rows();
       const payloads = encoder.payloads();
-      await this.redis.rpush(journalKeys.records, payloads ? `${rows}\n${payloads}` : rows);
-      return;
+      return this.redis.rpush(journalKeys.records, payloads ? `${rows}\n${payloads}` : rows);
     }
     const letters = encoder.refused.map((r) => ({ stage: 'validation' as const, reason: r.reason, record: r.record }));
     await this.deadLetters.add(`journal:${record.request_id}`, 'proxy', letters);
+    return 0;
   }
 
   /** Records waiting in the journal (not yet staged or queued). */
@@ -171,6 +171,11 @@ export class JournalMover {
       void this.tick().finally(() => this.schedule());
     }, this.options.intervalMs);
     this.timer.unref();
+  }
+
+  /** A full batch waits (the append's reply says how long the list is): move it now, not at the next tick. */
+  nudge(journalLength: number): void {
+    if (journalLength >= this.options.maxBatchRecords) void this.tick();
   }
 
   /** One round (never two at once in this process): moves full batches until the journal is short of one. */
@@ -264,7 +269,7 @@ export class JournalSink implements SpendSink {
 
   async record(record: SpendRecord): Promise<void> {
     try {
-      await this.journal.append(record);
+      this.mover.nudge(await this.journal.append(record));
     } catch {
       this.fallback.submit(record);
     }

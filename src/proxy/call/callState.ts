@@ -100,7 +100,7 @@ export class CallState {
   /**
    * Settles every admission and makes the record durable; runs once, whatever path the call took. The
    * callers await it before the last byte of the answer leaves. The settles and the append are issued in
-   * the same tick, so the app's auto-pipelining Redis client sends them in one write: one round trip.
+   * the same tick and are in flight together: the caller waits one Redis round trip for both.
    */
   async finish(sink: SpendSink, storePrompts: boolean, log: FastifyBaseLogger): Promise<SpendRecord | null> {
     if (this.finished) return null;
