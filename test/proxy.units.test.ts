@@ -7,7 +7,7 @@ import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/deci
 import { costNano, modelPricing, worstCaseCostNano } from '../src/proxy/pricing/modelPricing.js';
 import { uuidv7 } from '../src/proxy/requestId.js';
 import { SseParser } from '../src/proxy/sse.js';
-import { countTextTokens, truncateToTokens } from '../src/proxy/tokens.js';
+import { countPromptTokens, countTextTokens, truncateToTokens } from '../src/proxy/tokens.js';
 import { chatToMessagesRequest } from '../src/proxy/translate/chatToMessages.js';
 import { ZERO_USAGE } from '../src/proxy/usage.js';
 
@@ -215,4 +215,26 @@ test('token counts: runs over 64 characters are estimated (4 UTF-8 bytes a token
   assert.equal(countTextTokens(`hello${' '.repeat(400)}world`), countTextTokens('hello world') + 100);
   // Ordinary text is still counted exactly.
   assert.equal(countTextTokens('The quick brown fox jumps over the lazy dog.'), 10);
+});
+
+test('a prompt BPE-encodes at most 64 Ki characters of new text; the rest is estimated (4 characters a token)', () => {
+  // 20,000 short new pieces held the event loop ~300 ms piece by piece (found by the fuzz suite).
+  const pieces = Array.from({ length: 20_000 }, (_, i) => `${i} 7 7 7 7 7 7`);
+  const counted = countPromptTokens('completion', { prompt: pieces });
+  let left = 64 * 1024;
+  let expected = 0;
+  let estimatedPieces = 0;
+  for (const piece of pieces) {
+    if (piece.length > left) {
+      expected += Math.ceil(piece.length / 4);
+      estimatedPieces += 1;
+    } else {
+      left -= piece.length;
+      expected += countTextTokens(piece); // memoised by the prompt count: the exact count it used
+    }
+  }
+  assert.ok(estimatedPieces > 10_000, `${estimatedPieces} pieces past the budget`);
+  assert.equal(counted, expected);
+  // Outside a prompt count there is no such budget: each piece alone is counted exactly.
+  assert.equal(countTextTokens(pieces[19_999] ?? ''), 14, 'digits and spaces: about a token a character');
 });

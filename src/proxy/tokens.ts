@@ -26,6 +26,13 @@ let memoChars = 0;
  */
 const MAX_EXACT_TEXT = 32 * 1024;
 const CHARS_PER_TOKEN = 4;
+/**
+ * Characters one prompt count may BPE-encode in all (memo hits are free): a prompt of 20,000 short new
+ * pieces (a completions `prompt` list, many messages) held the event loop ~300 ms piece by piece. Past it,
+ * the rest is estimated like a long text. Reset by countPromptTokens around each count (synchronous).
+ */
+const MAX_EXACT_CHARS_PER_PROMPT = 64 * 1024;
+let exactCharsLeft = Number.POSITIVE_INFINITY;
 
 /**
  * js-tiktoken's BPE costs the square of a piece's length, and a piece is a run of letters, of symbols or of
@@ -53,6 +60,8 @@ export function countTextTokens(text: string): number {
   if (text.length > MAX_EXACT_TEXT) return Math.ceil(text.length / CHARS_PER_TOKEN);
   const known = memo.get(text);
   if (known !== undefined) return known;
+  if (text.length > exactCharsLeft) return Math.ceil(text.length / CHARS_PER_TOKEN);
+  exactCharsLeft -= text.length;
   const count = encodedLength(text);
   memo.set(text, count);
   memoChars += text.length;
@@ -144,6 +153,15 @@ export type PromptShape = 'chat' | 'completion' | 'embedding' | 'messages';
 
 /** Input tokens of a request body in its client wire format. */
 export function countPromptTokens(shape: PromptShape, body: Record<string, unknown>): number {
+  exactCharsLeft = MAX_EXACT_CHARS_PER_PROMPT;
+  try {
+    return promptTokens(shape, body);
+  } finally {
+    exactCharsLeft = Number.POSITIVE_INFINITY;
+  }
+}
+
+function promptTokens(shape: PromptShape, body: Record<string, unknown>): number {
   switch (shape) {
     case 'chat':
       return (
