@@ -92,6 +92,62 @@ function call(port: number, model: string): Promise<{ status: number; pid: numbe
   });
 }
 
+interface Scrape {
+  status: number;
+  pid: number;
+  scope: string;
+  processes: string;
+  /** spendhouse_requests_total summed over its series. */
+  requests: number;
+}
+
+/** GET /metrics on a connection of its own, so successive scrapes land on different processes. */
+function scrape(port: number): Promise<Scrape> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { port, host: '127.0.0.1', path: '/metrics', agent: false, headers: { authorization: `Bearer ${MASTER_KEY}` } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => {
+          const requests = text
+            .split('\n')
+            .filter((line) => line.startsWith('spendhouse_requests_total{'))
+            .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+          resolve({
+            status: res.statusCode ?? 0,
+            pid: Number(res.headers['x-spendhouse-pid']),
+            scope: String(res.headers['x-spendhouse-metrics-scope']),
+            processes: String(res.headers['x-spendhouse-metrics-processes']),
+            requests,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Scrapes until each of `pids` has answered at least twice: every answer must be the cluster's count. */
+async function assertMergedScrapes(port: number, pids: Set<number>, calls: number): Promise<void> {
+  const answers = new Map<number, number>();
+  for (let i = 0; i < 40 && [...pids].some((pid) => (answers.get(pid) ?? 0) < 2); i++) {
+    const s = await scrape(port);
+    assert.equal(s.status, 200);
+    assert.deepEqual(
+      { scope: s.scope, processes: s.processes, requests: s.requests },
+      { scope: 'cluster', processes: `${pids.size}/${pids.size}`, requests: calls },
+      `scrape answered by ${s.pid}`,
+    );
+    answers.set(s.pid, (answers.get(s.pid) ?? 0) + 1);
+  }
+  assert.deepEqual([...answers.keys()].sort(), [...pids].sort(), 'every process answered scrapes');
+}
+
 const parentOf = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -160,7 +216,7 @@ describe('serve --workers 2', { timeout: 300_000 }, () => {
     // `slow-1500`: the fake waits 1.5 s before answering, so calls are in flight when SIGTERM comes.
     writeFileSync(
       join(dir, 'config.yaml'),
-      JSON.stringify({ model_list: [model('fast', 'fast'), model('slow', 'slow-1500')] }),
+      JSON.stringify({ metrics: { enabled: true }, model_list: [model('fast', 'fast'), model('slow', 'slow-1500')] }),
     );
     childEnv.CONFIG_FILE_PATH = join(dir, 'config.yaml');
   });
@@ -190,14 +246,19 @@ describe('serve --workers 2', { timeout: 300_000 }, () => {
     for (const pid of pids) assert.equal(parentOf(pid), primary.proc.pid, 'forked by the primary');
 
     const answeredBy = new Set<number>();
+    /** Calls each process answered: its share of spendhouse_requests_total. */
+    const callsOf = new Map<number, number>();
     let answered = 0;
     for (let i = 0; i < 10; i++) {
       const res = await call(port, 'fast');
       assert.equal(res.status, 200);
       answeredBy.add(res.pid);
+      callsOf.set(res.pid, (callsOf.get(res.pid) ?? 0) + 1);
       answered++;
     }
     assert.deepEqual([...answeredBy].sort(), [...pids].sort(), 'both processes answer');
+    // /metrics is the cluster's whichever process takes the scrape: both processes' calls, every time.
+    await assertMergedScrapes(port, pids, answered);
     // Before the kill, so no record depends on what a SIGKILLed process held in memory (issue 17 item 3).
     await until(async () => (await records()).n === answered, `${answered} records`);
 
@@ -212,9 +273,12 @@ describe('serve --workers 2', { timeout: 300_000 }, () => {
       const res = await call(port, 'fast');
       assert.equal(res.status, 200);
       after.add(res.pid);
+      callsOf.set(res.pid, (callsOf.get(res.pid) ?? 0) + 1);
       answered++;
     }
     assert.deepEqual([...after].sort(), [survivor, replacement].sort());
+    // The killed process's counters died with it; the replacement's are merged from its first call.
+    await assertMergedScrapes(port, after, (callsOf.get(survivor) ?? 0) + (callsOf.get(replacement) ?? 0));
 
     // In flight: every slow call has reached the provider (and waits 1.5 s there) when SIGTERM comes.
     const inFlight = Array.from({ length: 8 }, () => call(port, 'slow'));

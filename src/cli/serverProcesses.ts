@@ -8,6 +8,7 @@
 // flushed its records (each runs the single-process shutdown: app.close()).
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { answerClusterMetrics, CLUSTER_METRICS_ENV } from '../metrics/clusterMetrics.js';
 
 /** A process that lived this long before dying was healthy: the next restart starts from the first delay. */
 export const STABLE_AFTER_MS = 60_000;
@@ -61,7 +62,7 @@ export function runServerProcesses(opts: ServerProcessesOptions): void {
   let exitCode = 0;
 
   const fork = () => {
-    const worker = cluster.fork(opts.env);
+    const worker = cluster.fork({ ...opts.env, [CLUSTER_METRICS_ENV]: '1' });
     startedAt.set(worker, Date.now());
   };
   const finishIfDone = () => {
@@ -110,5 +111,7 @@ export function runServerProcesses(opts: ServerProcessesOptions): void {
     restarts.add(timer);
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop(signal, 0));
+  // A scrape of /metrics on any process is merged over all of them here (src/metrics/clusterMetrics.ts).
+  answerClusterMetrics(log);
   for (let i = 0; i < opts.count; i++) fork();
 }

@@ -28,7 +28,9 @@ export interface BudgetGauges {
 
 export function createBudgetGauges(plane: ControlPlane, ledger: BudgetLedger): BudgetGauges {
   const labelNames = ['scope_type', 'scope'] as const;
-  const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [] });
+  // `first`: under `serve --workers N` one process refreshes (plugin.ts); the others hold no series.
+  const gauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames, registers: [], aggregator: 'first' });
   const max = gauge('spendhouse_budget_max_nano', 'Max budget of the current period in nano-USD (teams, keys)');
   const spent = gauge('spendhouse_budget_spend_nano', 'Spend of the current budget period in nano-USD');
   const remaining = gauge('spendhouse_budget_remaining_nano', 'Max budget minus spend, in nano-USD (0 when over)');

@@ -12,6 +12,7 @@ import type { AppConfig } from '../config/load.js';
 import type { CallGuard } from '../proxy/callGuards.js';
 import { createBudgetGauges } from './budgetGauges.js';
 import { createCallMetrics } from './callMetrics.js';
+import { clusterLink, localScrape } from './clusterMetrics.js';
 import { dependencyHealthGauge, type HealthProbe, ingestLagGauge } from './systemMetrics.js';
 
 declare module 'fastify' {
@@ -44,6 +45,12 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   const registry = new Registry();
   app.decorate('metricsRegistry', registry);
   collectDefaultMetrics({ register: registry });
+  // Under `serve --workers N`: scrapes merged over the processes by the primary (clusterMetrics.ts).
+  const cluster = clusterLink(registry);
+  if (cluster) {
+    app.addHook('onReady', async () => cluster.announce());
+    app.addHook('onClose', async () => cluster.close());
+  }
   const register = (metrics: Metric[]) => {
     for (const metric of metrics) registry.registerMetric(metric);
   };
@@ -77,10 +84,22 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
     const refresh = () =>
       budgets.refresh().catch((err: unknown) => app.log.warn({ err }, 'budget gauges were not refreshed'));
     let timer: NodeJS.Timeout | null = null;
-    app.addHook('onReady', async () => {
-      await refresh();
+    const every = () => {
       timer = setInterval(refresh, (settings.budget_refresh_seconds ?? DEFAULT_BUDGET_REFRESH_SECONDS) * 1000);
       timer.unref();
+    };
+    app.addHook('onReady', async () => {
+      if (!cluster) {
+        await refresh();
+        return every();
+      }
+      // One process of a cluster refreshes (the primary names it, and another if it dies): the budget
+      // reads are not multiplied by N, and the merged scrape takes its values (aggregator `first`).
+      cluster.onRefreshBudgets(() => {
+        if (timer) return;
+        void refresh();
+        every();
+      });
     });
     app.addHook('onClose', async () => {
       if (timer) clearInterval(timer);
@@ -89,8 +108,12 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
 
   app.get('/metrics', async (request, reply) => {
     await authorizeScrape(app, request, settings.token ?? null);
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
+    const scrape = await (cluster ? cluster.scrape() : localScrape(registry));
+    return reply
+      .type(registry.contentType)
+      .header('x-spendhouse-metrics-scope', scrape.scope)
+      .header('x-spendhouse-metrics-processes', scrape.processes)
+      .send(scrape.text);
   });
 }
 

@@ -28,6 +28,8 @@ export function dependencyHealthGauge(probes: Record<string, HealthProbe>): Metr
     help: '1 when the dependency answered a probe at scrape time (clickhouse, redis, archive_store)',
     labelNames: ['dependency'],
     registers: [],
+    // Every process probes the same services: up if any process reached it (a sum would count processes).
+    aggregator: 'max',
     async collect() {
       const names = Object.keys(probes);
       const results = await Promise.all(names.map((name) => probe(probes[name] as HealthProbe)));
@@ -55,6 +57,8 @@ export function ingestLagGauge(producer: SpendProducer): Metric {
     name: 'spendhouse_ingest_oldest_record_age_seconds',
     help: 'Age of the oldest spend batch still queued for ClickHouse (the ingest lag; 0 when caught up)',
     registers: [],
+    // The same shared queue read by every process, at slightly different moments: the oldest age.
+    aggregator: 'max',
     async collect() {
       this.set(await oldestQueuedAgeSeconds(producer));
     },
