@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Queue } from 'bullmq';
-import { JournalMover, journalKeys, type SpendJournal } from '../src/ingest/spendJournal.js';
+import { JournalMover, journalKeys, type SpendJournal, splitEntries } from '../src/ingest/spendJournal.js';
 import { spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 
@@ -98,4 +98,13 @@ describe('journal mover', () => {
       assert.equal(after.n, n, 'no late duplicate');
     });
   }
+});
+
+test('a byte-identical entry (an RPUSH resent after a dropped connection) is queued once', () => {
+  const row = '{"request_id":"a","response_id":"","start_time":1,"x":1}';
+  const withPayload = `${'{"request_id":"b","response_id":"","start_time":1}'}\n{"request_id":"b","messages":"hi"}`;
+  assert.deepEqual(splitEntries([row, withPayload, row, withPayload]), {
+    rows: `${row}\n{"request_id":"b","response_id":"","start_time":1}`,
+    payloads: '{"request_id":"b","messages":"hi"}',
+  });
 });

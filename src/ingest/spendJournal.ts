@@ -58,11 +58,16 @@ interface JournalCommands {
   spendJournalUnstage(...args: (string | number)[]): Promise<number>;
 }
 
-/** A journal entry: the spend_logs line, then (when the record stores text) a `\n` and the payload line. */
-function splitEntries(entries: readonly string[]): { rows: string; payloads: string } {
+/**
+ * A journal entry: the spend_logs line, then (when the record stores text) a `\n` and the payload line.
+ * A job's rows must have unique request_ids (the worker skips the ClickHouse check on a proxy batch's
+ * first attempt); an entry can be in the list twice only as a byte-identical copy — ioredis resends a
+ * command whose reply a dropped connection lost — so identical entries are kept once.
+ */
+export function splitEntries(entries: readonly string[]): { rows: string; payloads: string } {
   const rows: string[] = [];
   const payloads: string[] = [];
-  for (const entry of entries) {
+  for (const entry of new Set(entries)) {
     const cut = entry.indexOf('\n');
     if (cut === -1) rows.push(entry);
     else {
