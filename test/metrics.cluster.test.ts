@@ -1,16 +1,28 @@
 // How /metrics merges the registries of `serve --workers N` processes (src/metrics/clusterMetrics.ts):
 // two registries built as the plugin builds them, merged as the primary merges them. Counters and
 // histograms add up; gauges of one shared state (dependency health, ingest queue) are not multiplied by
-// the number of processes; budget gauges come from the one process that refreshes them. The IPC path
-// itself runs through the real CLI in test/serve.workers.test.ts.
+// the number of processes; budget gauges come from the one process that refreshes them. Then the IPC
+// protocol with real cluster processes (this file, forked): a primary that does not answer (the scrape
+// falls back to the local registry, saying so), one that does (merged), and the budget refresher named
+// again when it dies. The whole CLI runs it in test/serve.workers.test.ts.
 import assert from 'node:assert/strict';
+import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
 import { test } from 'node:test';
-import { type Counter, Gauge, type Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
 import type { BudgetLedger } from '../src/budgets/ledger.js';
 import type { ControlPlane } from '../src/management/control.js';
 import { createBudgetGauges } from '../src/metrics/budgetGauges.js';
 import { createCallMetrics } from '../src/metrics/callMetrics.js';
-import { aggregateText, metricsForAggregation } from '../src/metrics/clusterMetrics.js';
+import {
+  AGGREGATE_TIMEOUT_MS,
+  aggregateText,
+  answerClusterMetrics,
+  CLUSTER_METRICS_ENV,
+  clusterLink,
+  metricsForAggregation,
+  type Scrape,
+} from '../src/metrics/clusterMetrics.js';
 import { dependencyHealthGauge } from '../src/metrics/systemMetrics.js';
 
 /** One process's registry: call metrics with `calls` requests, a health probe, a shared-queue gauge. */
@@ -71,3 +83,81 @@ test('budget gauges are not summed: one process refreshes them, and two that did
   );
   assert.equal(sample(await aggregateText(json), 'spendhouse_budget_max_nano{scope_type="team",scope="a"}'), 5e9);
 });
+
+// ---- the IPC protocol with real cluster processes -------------------------------------------------------
+
+type FromForked = { test: 'ready' } | { test: 'refresher' } | { test: 'scraped'; scrape: Scrape };
+
+/** A forked process: a registry counting CALLS requests, linked as a server process links its registry. */
+function runForked(): void {
+  const registry = new Registry();
+  const requests = new Counter({ name: 'spendhouse_requests_total', help: 'h', registers: [registry] });
+  requests.inc(Number(process.env.CALLS));
+  const link = clusterLink(registry);
+  if (!link) throw new Error('not linked');
+  const tell = (message: FromForked) => process.send?.(message);
+  link.onRefreshBudgets(() => tell({ test: 'refresher' }));
+  process.on('message', (message: { test?: string }) => {
+    if (message?.test === 'scrape') void link.scrape().then((scrape) => tell({ test: 'scraped', scrape }));
+  });
+  link.announce();
+  tell({ test: 'ready' });
+}
+
+if (cluster.isWorker) runForked();
+else {
+  const forked: Worker[] = [];
+  const fork = async (calls: number) => {
+    cluster.setupPrimary({ exec: import.meta.filename, execArgv: ['--import', 'tsx'], silent: true });
+    const worker = cluster.fork({ [CLUSTER_METRICS_ENV]: '1', CALLS: String(calls) });
+    forked.push(worker);
+    await next(worker, 'ready');
+    return worker;
+  };
+  const next = <T extends FromForked['test']>(worker: Worker, what: T) =>
+    new Promise<Extract<FromForked, { test: T }>>((resolve) => {
+      const on = (message: FromForked) => {
+        if (message.test !== what) return;
+        worker.off('message', on);
+        resolve(message as Extract<FromForked, { test: T }>);
+      };
+      worker.on('message', on);
+    });
+  const scrapeVia = async (worker: Worker) => {
+    const answer = next(worker, 'scraped');
+    worker.send({ test: 'scrape' });
+    return (await answer).scrape;
+  };
+  const requestsIn = (text: string) => sample(text, 'spendhouse_requests_total');
+
+  test('a primary that does not answer: the local registry, saying so, after the timeout', async () => {
+    const worker = await fork(3);
+    const startedAt = Date.now();
+    const scrape = await scrapeVia(worker);
+    assert.ok(Date.now() - startedAt >= AGGREGATE_TIMEOUT_MS - 50);
+    assert.equal(scrape.scope, 'process');
+    assert.match(scrape.text, new RegExp(`^# spendhouse: metrics of process ${worker.process.pid} only: the primary`));
+    assert.equal(requestsIn(scrape.text), 3);
+    worker.process.kill('SIGKILL');
+    await once(worker, 'exit');
+  });
+
+  test('a primary that answers: every process merged; the budget refresher is named again when it dies', async () => {
+    answerClusterMetrics(() => {});
+    const a = await fork(3);
+    const refresher = next(a, 'refresher');
+    const b = await fork(4);
+    await refresher;
+    for (const via of [a, b]) {
+      const scrape = await scrapeVia(via);
+      assert.deepEqual({ scope: scrape.scope, processes: scrape.processes }, { scope: 'cluster', processes: '2/2' });
+      assert.equal(requestsIn(scrape.text), 7);
+    }
+    const named = next(b, 'refresher');
+    a.process.kill('SIGKILL');
+    await named;
+    const scrape = await scrapeVia(b);
+    assert.deepEqual([scrape.processes, requestsIn(scrape.text)], ['1/1', 4]);
+    for (const worker of forked) worker.process.kill('SIGKILL');
+  });
+}
