@@ -15,9 +15,9 @@ import {
   type JsonBodyParserOptions,
   JsonDepthScanner,
   jsonNestsDeeperThan,
-  MAX_JSON_DEPTH,
   registerJsonBodyParser,
 } from '../src/http/jsonBody.js';
+import { MAX_JSON_DEPTH } from '../src/http/jsonLimits.js';
 import { type JsonBodyTiming, liveJsonParseWorkers } from '../src/http/jsonParsePool.js';
 import { JsonAssembler, splitJson } from '../src/http/jsonPieces.js';
 import { curlPost } from './budgetCalls.js';

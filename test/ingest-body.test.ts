@@ -1,5 +1,5 @@
 // Issue 16: an ingest body is split into records with bounded work (src/ingest/recordBody.ts) as it
-// arrives: nesting past MAX_DEPTH is a 400 naming the line, gzip inflates as it is split under a byte limit
+// arrives: nesting past MAX_JSON_DEPTH is a 400 naming the line, gzip inflates as it is split under a byte limit
 // (413) and a bad chunk stops the inflating, and every shape the API documents (array, object,
 // {"records": [...]}, NDJSON with broken lines) reads the same however the bytes are cut into chunks.
 import assert from 'node:assert/strict';
@@ -8,13 +8,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { AppError } from '../src/errors.js';
-import {
-  type BodyProgress,
-  MAX_DEPTH,
-  MAX_RECORD_BYTES,
-  parseRecordBody,
-  readRecordBody,
-} from '../src/ingest/recordBody.js';
+import { MAX_JSON_DEPTH } from '../src/http/jsonLimits.js';
+import { type BodyProgress, MAX_RECORD_BYTES, parseRecordBody, readRecordBody } from '../src/ingest/recordBody.js';
 import { BatchEncoder, EncodedRows } from '../src/ingest/rows.js';
 import { spendRecord } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
@@ -52,9 +47,9 @@ describe('record body (no services)', () => {
     assert.deepEqual(firstBroken[1], { b: 2 });
   });
 
-  test(`nesting deeper than ${MAX_DEPTH}, text after the records, or a truncated body: 400 naming the line`, async () => {
+  test(`nesting deeper than ${MAX_JSON_DEPTH}, text after the records, or a truncated body: 400 naming the line`, async () => {
     for (const [body, message] of [
-      [`[{"a":1},\n${'['.repeat(MAX_DEPTH + 1)}`, /line 2: nested deeper than 64 levels/],
+      [`[{"a":1},\n${'['.repeat(MAX_JSON_DEPTH + 1)}`, /line 2: nested deeper than 64 levels/],
       ['[{"a":1}] trailing', /line 1: unexpected text after the records/],
       ['[{"a":1},\n{"b":', /line 2: the body ends inside a value/],
     ] as const) {
@@ -64,8 +59,8 @@ describe('record body (no services)', () => {
         return true;
       });
     }
-    assert.deepEqual(await parse(`[${'['.repeat(MAX_DEPTH - 1)}${']'.repeat(MAX_DEPTH - 1)}]`), [
-      JSON.parse(`${'['.repeat(MAX_DEPTH - 1)}${']'.repeat(MAX_DEPTH - 1)}`),
+    assert.deepEqual(await parse(`[${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}]`), [
+      JSON.parse(`${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}`),
     ]);
   });
 
@@ -126,7 +121,7 @@ describe('record body (no services)', () => {
     // Base64 of random bytes compresses only to its 6 bits a byte: the body is ~12 MiB on the wire, so how much of it the
     // inflater took in says how far it went. The old reader inflated all of it before looking.
     const tail = randomBytes(12 * 1024 * 1024).toString('base64');
-    const body = gzipSync(`[{"a":1},\n${'['.repeat(MAX_DEPTH + 1)}"${tail}"`, { level: 1 });
+    const body = gzipSync(`[{"a":1},\n${'['.repeat(MAX_JSON_DEPTH + 1)}"${tail}"`, { level: 1 });
     assert.ok(body.length > 12 * 1024 * 1024);
     const progress: BodyProgress = { received: 0, inflatedFrom: 0, scanned: 0 };
     await assert.rejects(
@@ -185,7 +180,7 @@ describe('ingest API body limits', () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as { port: number };
     const tail = randomBytes(5 * 1024 * 1024).toString('base64');
-    const body = gzipSync(`{"a":1}\n${'['.repeat(MAX_DEPTH + 1)}"${tail}"`, { level: 1 });
+    const body = gzipSync(`{"a":1}\n${'['.repeat(MAX_JSON_DEPTH + 1)}"${tail}"`, { level: 1 });
     assert.ok(body.length > 5 * 1024 * 1024);
     const res = await fetch(`http://127.0.0.1:${port}/ingest/v1/records`, {
       method: 'POST',

@@ -10,6 +10,7 @@
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { storableName } from '../spendRecord.js';
+import { MAX_JSON_DEPTH } from './jsonLimits.js';
 import {
   InvalidJsonInWorker,
   type JsonBodyTiming,
@@ -17,12 +18,6 @@ import {
   type JsonParsePoolOptions,
   jsonBodyTimings,
 } from './jsonParsePool.js';
-
-/**
- * Deepest nesting of arrays/objects accepted in a JSON body (`[[1]]` is 2). Real API bodies stay far below
- * it: an OpenAI tool schema nests ~2 levels per schema level, so 64 leaves room for ~30 schema levels.
- */
-export const MAX_JSON_DEPTH = 64;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

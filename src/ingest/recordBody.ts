@@ -6,17 +6,16 @@
 // seconds, and even copying 64 MiB of inflated text into one buffer took 0.3–1.2 s. Each chunk (raw or
 // inflated, at most SCAN_STEP bytes at a time) goes through the RecordSplitter, which finds record
 // boundaries (strings, escapes, brackets; every structural character is ASCII and no UTF-8 multi-byte
-// sequence holds a byte below 0x80, so bytes are enough), refuses nesting deeper than MAX_DEPTH with 400
+// sequence holds a byte below 0x80, so bytes are enough), refuses nesting deeper than MAX_JSON_DEPTH with 400
 // naming the line, and hands back each record's bytes as soon as it closes; the record is parsed alone.
 // A body refused on its first bad chunk is not inflated any further (gzip reads pull, so the inflater
 // stops) and what the client still sends is drained unkept before the answer.
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AppError } from '../errors.js';
+import { MAX_JSON_DEPTH } from '../http/jsonLimits.js';
 import { TimeSlicer } from './timeSlice.js';
 
-/** Deepest nesting anywhere in a body (a LiteLLM payload with messages is ~10 deep). */
-export const MAX_DEPTH = 64;
 /** Largest single record (its JSON text): larger ones are rejected on their own, never kept or parsed. */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 /** Longest a body may take to inflate and split once the client has sent it. */
@@ -187,7 +186,7 @@ export class RecordSplitter {
           this.forget(); // the wrapper object is not a record: its records are
         }
         this.depth++;
-        if (this.depth > MAX_DEPTH) throw syntax(this.line, `nested deeper than ${MAX_DEPTH} levels`);
+        if (this.depth > MAX_JSON_DEPTH) throw syntax(this.line, `nested deeper than ${MAX_JSON_DEPTH} levels`);
       } else if (b === CLOSE_ARRAY || b === CLOSE_OBJECT) {
         if (this.depth === 0) throw syntax(this.line, `unexpected ${String.fromCharCode(b)}`);
         if (this.depth === this.recordDepth && this.start !== -1) this.take(piece, this.pos + i, out); // a scalar last element

@@ -1,7 +1,8 @@
 // One call as the logs endpoints return it: LiteLLM's LiteLLM_SpendLogs field names (so scripts written
 // against /spend/logs keep working) plus Spendhouse's exact fields (cost_nano, cost_usd, status_code).
 import { z } from 'zod';
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '../../http/jsonBody.js';
+import { jsonNestsDeeperThan } from '../../http/jsonBody.js';
+import { MAX_JSON_DEPTH } from '../../http/jsonLimits.js';
 import { nanoToUsd } from '../../spendRecord.js';
 
 export const LOG_COLUMNS =
