@@ -128,8 +128,9 @@ async function ingestPlugin(app: FastifyInstance, opts: IngestPluginOptions): Pr
     // Hand every buffered record to Redis and move the journal to the queue (bounded), then let the worker
     // finish the batch in hand.
     if (opts.sink) await opts.sink.flush();
-    await journalSink.flush();
-    await mover.close(Date.now() + JOURNAL_CLOSE_MS);
+    const deadline = Date.now() + JOURNAL_CLOSE_MS;
+    await journalSink.flush(deadline);
+    await mover.close(deadline);
     await producer.close();
     await worker?.close();
     await insertWarehouse?.client.close();

@@ -285,10 +285,10 @@ export class JournalSink implements SpendSink {
     this.inFlight.add(task);
   }
 
-  /** Everything appended so far, and whatever else the journal holds, moved to the queue (bounded wait). */
-  async flush(): Promise<void> {
+  /** Everything appended so far, and whatever else the journal holds, moved to the queue (until `deadline`). */
+  async flush(deadline = Date.now() + FLUSH_MS): Promise<void> {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
     await this.fallback.flush();
-    await this.mover.drain(Date.now() + FLUSH_MS);
+    await this.mover.drain(deadline);
   }
 }
