@@ -23,10 +23,7 @@ const keyFields = {
   metadata: metadataInput.optional(),
   /** `["ingest"]`, or LiteLLM's object form `{"ingest": true}`. */
   permissions: z
-    .union([
-      z.array(z.enum(KEY_PERMISSIONS)).max(KEY_PERMISSIONS.length),
-      z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean()),
-    ])
+    .union([z.array(z.enum(KEY_PERMISSIONS)), z.partialRecord(z.enum(KEY_PERMISSIONS), z.boolean())])
     .optional(),
   /** Expiry from now (`30d`); null = never. */
   duration: durationInput.nullable().optional(),
