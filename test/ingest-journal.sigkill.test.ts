@@ -3,7 +3,7 @@
 // group is SIGKILLed the moment the last answer has arrived. A worker started afterwards lands every
 // answered call in spend_logs exactly once: each record was in Redis before its answer's last byte left.
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,60 +13,17 @@ import { after, describe, test } from 'node:test';
 import { z } from 'zod';
 import { createWarehouse } from '../src/clickhouse/plugin.js';
 import { joinSql, sql } from '../src/clickhouse/sql.js';
+import { Cli, serveEnv } from './helpers/cliProcess.js';
 import { dropTestState, testConfig, testEnv } from './helpers/testApp.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin', 'spendhouse.mjs');
 const MASTER_KEY = `sk-${randomBytes(24).toString('hex')}`;
 const CALLS = 300;
 const CONCURRENCY = 20;
 
-/** The CLI in a process group of its own (so the group can be killed), its output kept. */
-function serve(args: string[], env: NodeJS.ProcessEnv): { proc: ChildProcessWithoutNullStreams; output: () => string } {
-  const proc = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: ROOT, env, detached: true });
-  let output = '';
-  proc.stdout.on('data', (d) => {
-    output += d;
-    proc.emit('output');
-  });
-  proc.stderr.on('data', (d) => {
-    output += d;
-    proc.emit('output');
-  });
-  return { proc, output: () => output };
-}
-
-function waitFor(
-  child: { proc: ChildProcessWithoutNullStreams; output: () => string },
-  pattern: RegExp,
-): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = pattern.exec(child.output());
-      if (!match) return;
-      child.proc.off('output', check);
-      child.proc.off('exit', exited);
-      resolve(match);
-    };
-    const exited = (code: number | null) => reject(new Error(`exited ${code} before ${pattern}:\n${child.output()}`));
-    child.proc.on('output', check);
-    child.proc.once('exit', exited);
-    check();
-  });
-}
-
 describe('a proxy SIGKILLed under load', { timeout: 240_000 }, () => {
   const env = testEnv();
   const config = testConfig({}, env);
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    MASTER_KEY,
-    REDIS_KEY_PREFIX: config.redis.keyPrefix,
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-  };
+  const childEnv = serveEnv(env, config, MASTER_KEY);
   const warehouse = createWarehouse(config.clickhouse);
   const children: ChildProcessWithoutNullStreams[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'spendhouse-sigkill-'));
@@ -88,9 +45,9 @@ describe('a proxy SIGKILLed under load', { timeout: 240_000 }, () => {
   test('every answered call lands exactly once after a restart', async () => {
     // Role proxy: the batches it queued wait for the worker started below (a killed `all` process's batch
     // in hand would first wait out BullMQ's stalled-job lock, 30 s, which is not what this test is about).
-    const proxy = serve(['--role', 'proxy', '--workers', '1'], childEnv);
+    const proxy = new Cli(['serve', '--role', 'proxy', '--workers', '1'], childEnv, { detached: true });
     children.push(proxy.proc);
-    const port = Number((await waitFor(proxy, /Listening:\s+127\.0\.0\.1 port (\d+)/))[1]);
+    const port = Number((await proxy.next(/Listening:\s+127\.0\.0\.1 port (\d+)/))[1]);
 
     const answered: string[] = [];
     let next = 0;
@@ -122,9 +79,9 @@ describe('a proxy SIGKILLed under load', { timeout: 240_000 }, () => {
     await once(proxy.proc, 'exit');
     assert.equal(answered.length, CALLS);
 
-    const worker = serve(['--role', 'worker', '--workers', '1'], childEnv);
+    const worker = new Cli(['serve', '--role', 'worker', '--workers', '1'], childEnv, { detached: true });
     children.push(worker.proc);
-    await waitFor(worker, /Spendhouse is running \(role: worker\)/);
+    await worker.next(/Spendhouse is running \(role: worker\)/);
     const counts = z.object({ n: z.coerce.number(), ids: z.coerce.number() });
     const landed = async () => {
       const [row] = await warehouse.rows(
@@ -143,6 +100,6 @@ describe('a proxy SIGKILLed under load', { timeout: 240_000 }, () => {
     }
     assert.deepEqual(seen, { n: CALLS, ids: CALLS }, `${CALLS - seen.ids} answered calls have no record`);
     worker.proc.kill('SIGTERM');
-    assert.equal((await once(worker.proc, 'exit'))[0], 0, worker.output());
+    assert.equal((await once(worker.proc, 'exit'))[0], 0, worker.output);
   });
 });

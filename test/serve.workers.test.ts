@@ -3,7 +3,6 @@
 // replaced; SIGTERM lets in-flight calls finish and the primary exit 0, with every answered call in
 // ClickHouse exactly once; a deployment whose processes cannot start fails instead of restarting forever.
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,56 +17,11 @@ import { restartDelayMs } from '../src/cli/serverProcesses.js';
 import { createWarehouse } from '../src/clickhouse/plugin.js';
 import { sql } from '../src/clickhouse/sql.js';
 import { type FakeUpstream, startFakeUpstream } from '../src/mock/fakeUpstream.js';
+import { Cli, serveEnv } from './helpers/cliProcess.js';
 import { dropTestState, testConfig, testEnv } from './helpers/testApp.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin', 'spendhouse.mjs');
 const MASTER_KEY = `sk-${randomBytes(24).toString('hex')}`;
-
-/** The CLI as a child, its output kept, with a wait for the next line that matches. */
-class Cli {
-  readonly proc: ChildProcessWithoutNullStreams;
-  output = '';
-  private read = 0;
-
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env });
-    const keep = (d: Buffer) => {
-      this.output += d;
-      this.proc.emit('output');
-    };
-    this.proc.stdout.on('data', keep);
-    this.proc.stderr.on('data', keep);
-  }
-
-  /** Resolves with the first match after the previous one; rejects if the process exits first. */
-  next(pattern: RegExp): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(this.output.slice(this.read));
-        if (!match) return false;
-        this.read += match.index + match[0].length;
-        this.proc.off('output', check);
-        this.proc.off('exit', exited);
-        resolve(match);
-        return true;
-      };
-      const exited = (code: number | null) => {
-        if (check()) return;
-        this.proc.off('output', check);
-        reject(new Error(`exited ${code} before ${pattern}:\n${this.output}`));
-      };
-      if (check()) return;
-      this.proc.on('output', check);
-      this.proc.once('exit', exited);
-    });
-  }
-
-  exit(): Promise<number | null> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve(this.proc.exitCode);
-    return once(this.proc, 'exit').then(([code]) => code as number | null);
-  }
-}
 
 /** One call on a connection of its own (the primary hands connections, not requests, to the processes). */
 function call(port: number, model: string): Promise<{ status: number; pid: number }> {
@@ -192,16 +146,7 @@ test('--workers takes a whole number from 1 or "auto"; anything else exits 2 nam
 describe('serve --workers 2', { timeout: 300_000 }, () => {
   const env = testEnv();
   const config = testConfig({}, env);
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    MASTER_KEY,
-    REDIS_KEY_PREFIX: config.redis.keyPrefix,
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    SPENDHOUSE_DEBUG_PID: '1',
-  };
+  const childEnv = serveEnv(env, config, MASTER_KEY, { SPENDHOUSE_DEBUG_PID: '1' });
   const warehouse = createWarehouse(config.clickhouse);
   const children: Cli[] = [];
   let fake: FakeUpstream;
