@@ -17,6 +17,9 @@ COPY src ./src
 COPY clickhouse ./clickhouse
 COPY config.demo.yaml config.example.yaml ./
 EXPOSE 4000
+# Inside a container the loopback default would be unreachable; the image runs only `serve`, which refuses the
+# demo key and master keys under 32 characters, so listening on every interface here is safe.
+ENV HOST=0.0.0.0
 # The primary is PID 1: it forwards SIGTERM to the server processes (one per core the container may use:
 # `--workers auto` counts CPU affinity, not a --cpus quota — give `--workers N` to match a quota).
 ENTRYPOINT ["node", "bin/spendhouse.mjs"]
