@@ -2,6 +2,7 @@
 // worst cases, truncation at max_tokens, UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readOutputBound } from '../src/proxy/call/requestBounds.js';
 import { keyMayUse, ModelRouter } from '../src/proxy/deployments.js';
 import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/decimal.js';
 import { costNano, modelPricing, worstCaseCostNano } from '../src/proxy/pricing/modelPricing.js';
@@ -237,4 +238,18 @@ test('a prompt BPE-encodes at most 64 Ki characters of new text; the rest is est
   assert.equal(counted, expected);
   // Outside a prompt count there is no such budget: each piece alone is counted exactly.
   assert.equal(countTextTokens(pieces[19_999] ?? ''), 14, 'digits and spaces: about a token a character');
+});
+
+test('output bound: Messages reads only max_tokens; OpenAI routes take the larger of the two fields', () => {
+  const deployment = new ModelRouter([{ model_name: 'm', litellm_params: { model: 'openai/a' } }]).resolve('m');
+  assert.ok(deployment);
+  // A translation to an OpenAI-compatible upstream forwards only max_tokens: a max_completion_tokens of 1
+  // beside it must not price the call at one output token.
+  assert.deepEqual(readOutputBound('messages', { max_completion_tokens: 1, max_tokens: 1000 }, deployment), {
+    maxTokens: 1000,
+    choices: 1,
+    param: 'max_tokens',
+  });
+  const chat = readOutputBound('chat', { max_completion_tokens: 5, max_tokens: 50, n: 2 }, deployment);
+  assert.deepEqual(chat, { maxTokens: 50, choices: 2, param: 'max_tokens' });
 });

@@ -58,11 +58,14 @@ export function readOutputBound(
     integerIn(body, 'dimensions', 1, REQUEST_LIMITS.dimensions);
     return { maxTokens: 0, choices: 1, param: 'input' };
   }
+  // Anthropic's Messages API has only max_tokens (a translation forwards only it); OpenAI's APIs take both
+  // and a provider may honour either, so the larger bounds the worst case.
   let maxTokens: number | undefined;
   let param = 'max_tokens';
-  for (const field of ['max_completion_tokens', 'max_tokens']) {
+  const fields = callType === 'messages' ? ['max_tokens'] : ['max_completion_tokens', 'max_tokens'];
+  for (const field of fields) {
     const value = integerIn(body, field, 1, REQUEST_LIMITS.maxTokens);
-    if (value !== undefined && maxTokens === undefined) {
+    if (value !== undefined && (maxTokens === undefined || value > maxTokens)) {
       maxTokens = value;
       param = field;
     }
