@@ -4,9 +4,11 @@
 // unbudgeted customer are accepted and charged.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { hashKey } from '../src/auth/principal.js';
+import { hashKey, type Principal } from '../src/auth/principal.js';
 import { LIFETIME } from '../src/budgets/duration.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
+import { ingestScopeChecker } from '../src/ingest/teamScope.js';
+import { spendRecord } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 
 let t: TestApp;
@@ -98,4 +100,33 @@ test("a team's ingest key cannot charge another team's key, a non-member, or a b
     accepted: number;
   };
   assert.equal(master.accepted, 1);
+});
+
+test('without a control plane (role worker), a team key may write only its own tags: any other may carry a budget', async () => {
+  const principal: Principal = {
+    kind: 'key',
+    isAdmin: false,
+    spendVisibility: 'key',
+    permissions: ['ingest'],
+    keyHash: 'ingest-key-hash',
+    keyAlias: null,
+    userId: null,
+    teamId: 'team-w',
+    models: [],
+    tags: ['app:batch'],
+    metadata: {},
+  };
+  const check = ingestScopeChecker(null)(principal);
+  const record = (tags: string[]) => ({
+    ...spendRecord('noplane', 1),
+    key_hash: null,
+    user_id: null,
+    team_id: null,
+    customer_id: null,
+    tags,
+  });
+  assert.equal(await check(record(['app:batch'])), null);
+  const refused = await check(record(['app:batch', 'cost-center:other']));
+  assert.equal(refused?.field, 'tags');
+  assert.match(refused?.reason ?? '', /cost-center:other/);
 });

@@ -47,7 +47,12 @@ export function ingestScopeChecker(cache: ControlCache | null): (principal: Prin
       if (!cache) {
         // No control plane in this process (role worker): nothing beyond the team can be checked.
         const named = (['key_hash', 'user_id', 'customer_id'] as const).find((f) => record[f]);
-        return named ? outside(named, 'cannot be checked on this instance (no control plane)') : null;
+        if (named) return outside(named, 'cannot be checked on this instance (no control plane)');
+        // A tag may carry a budget, which cannot be looked up here: only the key's own tags pass.
+        const tag = record.tags.find((name) => !principal.tags.includes(name));
+        return tag === undefined
+          ? null
+          : outside('tags', `tag ${JSON.stringify(tag)} cannot be checked on this instance (no control plane)`);
       }
       if (record.key_hash) {
         const key = await cache.get('key', record.key_hash);
