@@ -66,6 +66,24 @@ describe('journal mover', () => {
     assert.equal(await mover.moveOnce(), 'empty');
   });
 
+  test('a batch takes at most its byte cap (at least one entry): big stored prompts never make an unqueueable batch', async () => {
+    const big = 'x'.repeat(300_000);
+    for (let i = 0; i < 5; i++) {
+      await journal.append(spendRecord('bytes', i, { messages: big }));
+    }
+    const token = 'byte-cap-test';
+    const sizes: number[] = [];
+    for (;;) {
+      // A cap below one entry still moves one; 700 KB holds two of these (~300 KB each, plus the row).
+      const staged = await journal.stage(token, 5_000, 100, sizes.length === 0 ? 1 : 700_000);
+      if (staged === null || staged === 'locked') break;
+      sizes.push(staged.entries.length);
+      await journal.unstage(staged.id, token);
+    }
+    assert.deepEqual(sizes, [1, 2, 2]);
+    assert.equal(await journal.length(), 0);
+  });
+
   for (const lockMs of [5_000, 1]) {
     test(`four movers racing (lock ${lockMs} ms): every record exactly once`, async () => {
       const run = `race${lockMs}`;

@@ -27,7 +27,10 @@ export const journalKeys = {
 
 /**
  * KEYS: [1] journal list, [2] staged batch (list: batch id, then entries), [3] mover lock.
- * ARGV: [1] lock token, [2] lock ttl ms, [3] new batch id, [4] most entries to move.
+ * ARGV: [1] lock token, [2] lock ttl ms, [3] new batch id, [4] most entries to move, [5] most bytes to move
+ * (at least one entry goes whatever its size: with stored prompts an entry may be megabytes, and a batch of
+ * thousands of them would pass what a job, a Node string or a Redis bulk reply can hold — and a staged batch
+ * that can never be queued would stop every mover for good). Entries are read 100 at a time up to the caps.
  * Returns {} when there is nothing to move, {-1} when another mover holds the lock, else the staged batch
  * ({id, entry…}): the one left by an earlier mover if any, else a new one cut from the list's head.
  * The idle case (nothing anywhere) costs one call and takes no lock.
@@ -37,7 +40,17 @@ if redis.call('exists', KEYS[2]) == 0 and redis.call('llen', KEYS[1]) == 0 then 
 if not redis.call('set', KEYS[3], ARGV[1], 'PX', ARGV[2], 'NX') then return {-1} end
 local staged = redis.call('lrange', KEYS[2], 0, -1)
 if #staged > 0 then return staged end
-local entries = redis.call('lrange', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+local most, maxBytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local entries, bytes, full = {}, 0, false
+while not full and #entries < most do
+  local chunk = redis.call('lrange', KEYS[1], #entries, math.min(#entries + 99, most - 1))
+  if #chunk == 0 then break end
+  for _, entry in ipairs(chunk) do
+    if #entries > 0 and bytes + #entry > maxBytes then full = true break end
+    entries[#entries + 1] = entry
+    bytes = bytes + #entry
+  end
+end
 if #entries == 0 then redis.call('del', KEYS[3]) return {} end
 redis.call('ltrim', KEYS[1], #entries, -1)
 redis.call('rpush', KEYS[2], ARGV[3])
@@ -46,6 +59,9 @@ for i = 1, #entries, 1000 do
 end
 table.insert(entries, 1, ARGV[3])
 return entries`;
+
+/** Most bytes of entries one batch takes (see STAGE_BATCH): a job stays far below every size limit. */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
 /** KEYS: [1] staged batch, [2] lock; ARGV: [1] the queued batch id, [2] lock token. Compare-and-delete both. */
 const UNSTAGE_BATCH = `
@@ -118,6 +134,7 @@ export class SpendJournal {
     token: string,
     lockMs: number,
     maxEntries: number,
+    maxBytes: number = MAX_BATCH_BYTES,
   ): Promise<{ id: string; entries: string[] } | 'locked' | null> {
     const reply = await this.redis.spendJournalStage(
       3,
@@ -128,6 +145,7 @@ export class SpendJournal {
       lockMs,
       randomUUID(),
       maxEntries,
+      maxBytes,
     );
     if (reply.length === 0) return null;
     if (reply[0] === -1) return 'locked';
@@ -223,7 +241,10 @@ export class JournalMover {
       throw err;
     }
     await this.journal.unstage(staged.id, token);
-    return staged.entries.length >= this.options.maxBatchRecords ? 'moved-full' : 'moved';
+    const full =
+      staged.entries.length >= this.options.maxBatchRecords ||
+      staged.entries.reduce((bytes, entry) => bytes + entry.length, 0) >= MAX_BATCH_BYTES / 2;
+    return full ? 'moved-full' : 'moved';
   }
 
   /**
