@@ -4,6 +4,7 @@
 // filters with and without the tag-set index; each caller scope; paging), the LiteLLM-compatible reports
 // and the logs (pages forward and back, cursors, filters, details). Windows are absolute: "now" would make
 // two askings of one question differ.
+import { GRANULARITIES, METRICS } from '../../src/query/catalog.js';
 import { CUSTOMERS, keyHash, MODELS, TAGS, TEAMS, USERS } from './dataset.js';
 
 export type Family = 'spend_query' | 'spend_query_tags' | 'spend_query_paging' | 'litellm' | 'logs' | 'log_detail';
@@ -41,20 +42,8 @@ const GROUP_BYS: string[][] = [
   ['status', 'call_type'],
   ['user', 'customer', 'key'],
 ];
-const GRANULARITIES = ['none', 'hour', 'day', 'week', 'month'] as const;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Adelaide'];
-const ALL_METRICS = [
-  'cost',
-  'requests',
-  'errors',
-  'prompt_tokens',
-  'completion_tokens',
-  'cached_tokens',
-  'total_tokens',
-  'avg_latency_ms',
-  'p95_latency_ms',
-  'unpriced_requests',
-];
+const ALL_METRICS: string[] = [...METRICS];
 const SUMMED_METRICS = ALL_METRICS.filter((m) => m !== 'p95_latency_ms');
 const METRIC_SETS = [undefined, SUMMED_METRICS, ALL_METRICS, ['cost'], ['requests', 'errors', 'avg_latency_ms']];
 
