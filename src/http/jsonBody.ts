@@ -10,6 +10,7 @@
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { storableName } from '../spendRecord.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './jsonBytes.js';
 import { MAX_JSON_DEPTH } from './jsonLimits.js';
 import {
   InvalidJsonInWorker,
@@ -18,13 +19,6 @@ import {
   type JsonParsePoolOptions,
   jsonBodyTimings,
 } from './jsonParsePool.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
 
 /**
  * Counts the nesting of JSON fed to it in pieces (UTF-8 bytes: every byte of a multi-byte character is

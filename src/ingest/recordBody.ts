@@ -13,6 +13,17 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AppError } from '../errors.js';
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  NEWLINE,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from '../http/jsonBytes.js';
 import { MAX_JSON_DEPTH } from '../http/jsonLimits.js';
 import { TimeSlicer } from './timeSlice.js';
 
@@ -23,15 +34,6 @@ export const INFLATE_TIMEOUT_MS = 10_000;
 /** Bytes scanned between two looks at the clock (~0.1–0.3 ms of scanning; also the inflater's chunk). */
 const SCAN_STEP = 64 * 1024;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const NEWLINE = 0x0a;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
 const RECORDS_KEY = Buffer.from('"records"');
 const EMPTY = Buffer.alloc(0);
 
