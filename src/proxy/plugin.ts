@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/load.js';
 import { MemorySink, type SpendSink } from '../ingest/sink.js';
 import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
 import type { CallGuard } from './callGuards.js';
+import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
 import type { CallType } from './exchange/types.js';
 import { countTextTokens } from './tokens.js';
@@ -29,6 +30,7 @@ const CALL_ROUTES: [string, CallType][] = [
   ['/completions', 'completion'],
   ['/embeddings', 'embedding'],
   ['/messages', 'messages'],
+  ['/responses', 'responses'],
 ];
 
 async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
@@ -64,6 +66,8 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
       .map(({ name, provider }) => ({ id: name, object: 'model', created: 0, owned_by: provider }));
     return reply.send({ object: 'list', data });
   }
+
+  registerCountTokensRoutes(app, { router, upstream, authenticate: (request) => app.authenticate(request) });
 
   // Routes live in their own context so that its error handler (requests fastify refused before the
   // handler ran: unparsable JSON, oversized body) records those calls too, without touching other routes.
