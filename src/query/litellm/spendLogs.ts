@@ -3,10 +3,10 @@
 // returns every matching call; we return the newest 1,000 (use /spend/logs/v2 to page further).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError } from '../../errors.js';
 import { scopeFor } from '../access.js';
 import { runReport } from '../engine.js';
-import { listLogs, logDetail, logsQuerySchema } from '../logs/logRoutes.js';
+import { findCalls } from '../logs/callLookup.js';
+import { listLogs, logsQuerySchema } from '../logs/logRoutes.js';
 import { dateOf, keyHashParam, litellmWindow, optionalText, usdFloat } from './params.js';
 
 const DAY_MS = 86_400_000;
@@ -29,14 +29,9 @@ async function spendLogs(app: FastifyInstance, request: FastifyRequest) {
   const scope = scopeFor(principal);
   const q = spendLogsQuery.parse(request.query ?? {});
   const dated = q.start_date !== undefined && q.end_date !== undefined;
-  if (q.request_id && !dated) {
-    try {
-      return [await logDetail(app.warehouse, q.request_id, scope)];
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') return [];
-      throw err;
-    }
-  }
+  // By Spendhouse's request_id or the provider's response_id (chatcmpl-…, msg_…, resp_…): every such call
+  // the caller may see, none found → [].
+  if (q.request_id && !dated) return findCalls(app.warehouse, q.request_id, scope);
   const filters = {
     ...(q.api_key ? { key: { in: [keyHashParam(q.api_key)] } } : {}),
     ...(q.user_id ? { user: { in: [q.user_id] } } : {}),

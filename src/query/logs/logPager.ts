@@ -207,7 +207,6 @@ export async function pageLogs(
 /** Exact-status and free-text conditions the rollup cannot count (joined by the caller as needed). */
 export const rawCondition = {
   keyAlias: (alias: string) => sql`key_alias = ${alias}`,
-  requestId: (id: string) => sql`request_id = ${id}`,
   statusCodes: (codes: number[]) => sql`has(${codes}, toUInt32(status))`,
   any: (parts: Sql[]) => sql`(${joinSql(parts, ' OR ')})`,
 };

@@ -3,17 +3,18 @@
 // with its prompt/response when stored.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { joinSql, type Sql, sql } from '../../clickhouse/sql.js';
+import { type Sql, sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import { AppError } from '../../errors.js';
 import { scopeFor } from '../access.js';
 import type { AccessScope } from '../build.js';
-import { catalogSql, type Dimension } from '../catalog.js';
+import type { Dimension } from '../catalog.js';
 import { csvList, keyHashParam, litellmWindow, optionalText } from '../litellm/params.js';
 import type { DimensionFilter } from '../request.js';
 import { availableRollups } from '../rollup.js';
+import { findCalls, locateCalls, locatedCondition } from './callLookup.js';
 import { pageLogs, rawCondition } from './logPager.js';
-import { LOG_COLUMNS, logRowSchema, toLogEntry } from './logRows.js';
+import { toLogEntry } from './logRows.js';
 
 const STATUS_CLASS = /^[1-5]xx$/;
 
@@ -75,7 +76,8 @@ export async function listLogs(warehouse: Warehouse, query: LogsQuery, scope: Ac
   if (status.classes) filters.status = { in: status.classes };
   const rawOnly = [...status.raw];
   if (query.key_alias) rawOnly.push(rawCondition.keyAlias(query.key_alias));
-  if (query.request_id) rawOnly.push(rawCondition.requestId(query.request_id));
+  // Spendhouse's id or the provider's: located through the index tables, then read at those seconds only.
+  if (query.request_id) rawOnly.push(locatedCondition(await locateCalls(warehouse, query.request_id)));
   const page = await pageLogs(
     warehouse,
     {
@@ -102,48 +104,14 @@ export async function listLogs(warehouse: Warehouse, query: LogsQuery, scope: Ac
   };
 }
 
-const indexRow = z.object({ start_time: z.coerce.number() });
-const payloadRow = z.object({ messages: z.string(), response: z.string() });
-
-async function tableExists(warehouse: Warehouse, name: string): Promise<boolean> {
-  const rows = await warehouse.rows(
-    sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${name}`,
-    z.object({ n: z.coerce.number() }),
-  );
-  return (rows[0]?.n ?? 0) > 0;
-}
-
-/** One call with its prompt/response (when stored); 404 when absent or outside the caller's scope. */
-export async function logDetail(warehouse: Warehouse, requestId: string, scope: AccessScope) {
-  const located = await warehouse.rows(
-    sql`SELECT toUnixTimestamp(start_time) AS start_time FROM spend_request_index WHERE request_id = ${requestId} LIMIT 1`,
-    indexRow,
-  );
-  const at = located[0]?.start_time;
-  const scoped = joinSql(
-    [
-      scope.keyHash !== undefined ? sql` AND key_hash = ${scope.keyHash}` : sql``,
-      scope.teamId !== undefined ? sql` AND team_id = ${scope.teamId}` : sql``,
-    ],
-    '',
-  );
-  const rows =
-    at === undefined
-      ? []
-      : await warehouse.rows(
-          sql`SELECT ${catalogSql(LOG_COLUMNS)} FROM spend_logs WHERE start_time = ${new Date(at * 1000)} AND request_id = ${requestId}${scoped} LIMIT 1`,
-          logRowSchema,
-        );
-  const row = rows[0];
-  if (!row || at === undefined)
-    throw new AppError('not_found', `no call with request_id ${JSON.stringify(requestId).slice(0, 140)}`);
-  const payload = (await tableExists(warehouse, 'spend_payloads'))
-    ? await warehouse.rows(
-        sql`SELECT messages, response FROM spend_payloads WHERE start_time = ${new Date(at * 1000)} AND request_id = ${requestId} LIMIT 1`,
-        payloadRow,
-      )
-    : [];
-  return toLogEntry(row, payload[0] ?? null);
+/**
+ * One call with its prompt/response (when stored), by its request_id or, failing that, its provider's
+ * response_id; 404 when absent or outside the caller's scope.
+ */
+export async function logDetail(warehouse: Warehouse, id: string, scope: AccessScope) {
+  const [entry] = await findCalls(warehouse, id, scope);
+  if (!entry) throw new AppError('not_found', `no call with request_id ${JSON.stringify(id).slice(0, 140)}`);
+  return entry;
 }
 
 export async function logRoutes(app: FastifyInstance): Promise<void> {
