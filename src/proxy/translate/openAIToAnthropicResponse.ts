@@ -1,6 +1,8 @@
 // OpenAI chat answer → Anthropic Messages answer (JSON and event stream), the other half of serving
 // OpenAI-compatible models to the Anthropic SDK. Stream chunks become message_start, one content block per
-// text run or tool call, message_delta (stop reason, output usage) and message_stop.
+// reasoning run, text run or tool call (parallel calls: one tool_use block each, argument deltas as
+// input_json_delta), message_delta (stop reason, output usage) and message_stop. A refusal becomes text
+// with stop_reason `refusal`; `reasoning_content` (DeepSeek, vLLM) becomes a thinking block.
 import { openAIJsonResult, openAIStreamTap } from '../exchange/passthrough.js';
 import { isRecord, type JsonResult, type StreamTap } from '../exchange/types.js';
 import { anthropicFrame, eventJson, type SseEvent } from '../sse.js';
@@ -29,7 +31,12 @@ export function chatCompletionToMessage(raw: string, completion: Record<string, 
   const choice = Array.isArray(completion.choices) && isRecord(completion.choices[0]) ? completion.choices[0] : {};
   const message = isRecord(choice.message) ? choice.message : {};
   const content: unknown[] = [];
+  if (typeof message.reasoning_content === 'string' && message.reasoning_content) {
+    content.push({ type: 'thinking', thinking: message.reasoning_content, signature: '' });
+  }
   if (typeof message.content === 'string' && message.content) content.push({ type: 'text', text: message.content });
+  const refused = typeof message.refusal === 'string' && message.refusal !== '';
+  if (refused) content.push({ type: 'text', text: message.refusal });
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
     if (!isRecord(call) || !isRecord(call.function)) continue;
     content.push({
@@ -45,7 +52,7 @@ export function chatCompletionToMessage(raw: string, completion: Record<string, 
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: stopReason(choice.finish_reason),
+    stop_reason: refused ? 'refusal' : stopReason(choice.finish_reason),
     stop_sequence: null,
     usage: anthropicUsageBody(usageFromOpenAI(completion.usage) ?? ZERO_USAGE),
   };
@@ -58,15 +65,18 @@ export function messagesStreamFromChat(): StreamTap {
   let started = false;
   let finished = false;
   let blockIndex = -1;
-  let openBlock: 'text' | 'tool' | null = null;
+  let openBlock: 'thinking' | 'text' | 'tool' | null = null;
+  /** The OpenAI `index` of the tool call whose block is open. */
+  let openToolIndex = -1;
   let finish: unknown = null;
+  let refused = false;
 
   const closeBlock = (): string[] => {
     if (openBlock === null) return [];
     openBlock = null;
     return [anthropicFrame({ type: 'content_block_stop', index: blockIndex })];
   };
-  const openNew = (kind: 'text' | 'tool', block: Record<string, unknown>): string[] => {
+  const openNew = (kind: 'thinking' | 'text' | 'tool', block: Record<string, unknown>): string[] => {
     const frames = closeBlock();
     blockIndex += 1;
     openBlock = kind;
@@ -89,24 +99,31 @@ export function messagesStreamFromChat(): StreamTap {
     }
     const choice = Array.isArray(chunk.choices) && isRecord(chunk.choices[0]) ? chunk.choices[0] : null;
     const delta = choice && isRecord(choice.delta) ? choice.delta : {};
-    if (typeof delta.content === 'string' && delta.content) {
+    const blockDelta = (payload: Record<string, unknown>) =>
+      anthropicFrame({ type: 'content_block_delta', index: blockIndex, delta: payload });
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) {
+      if (openBlock !== 'thinking')
+        frames.push(...openNew('thinking', { type: 'thinking', thinking: '', signature: '' }));
+      frames.push(blockDelta({ type: 'thinking_delta', thinking: delta.reasoning_content }));
+    }
+    for (const text of [delta.content, delta.refusal]) {
+      if (typeof text !== 'string' || !text) continue;
+      if (text === delta.refusal) refused = true;
       if (openBlock !== 'text') frames.push(...openNew('text', { type: 'text', text: '' }));
-      frames.push(
-        anthropicFrame({
-          type: 'content_block_delta',
-          index: blockIndex,
-          delta: { type: 'text_delta', text: delta.content },
-        }),
-      );
+      frames.push(blockDelta({ type: 'text_delta', text }));
     }
     for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
       if (!isRecord(call)) continue;
       const fn = isRecord(call.function) ? call.function : {};
-      if (typeof call.id === 'string')
+      // A call's first delta carries its id and name; some servers repeat the id on every delta, so a new
+      // block starts when the call's index changes, not whenever an id is present.
+      const index = typeof call.index === 'number' ? call.index : openToolIndex;
+      if (typeof call.id === 'string' && (openBlock !== 'tool' || index !== openToolIndex)) {
         frames.push(...openNew('tool', { type: 'tool_use', id: call.id, name: fn.name, input: {} }));
+        openToolIndex = index;
+      }
       if (typeof fn.arguments === 'string' && fn.arguments && openBlock === 'tool') {
-        const partial = { type: 'input_json_delta', partial_json: fn.arguments };
-        frames.push(anthropicFrame({ type: 'content_block_delta', index: blockIndex, delta: partial }));
+        frames.push(blockDelta({ type: 'input_json_delta', partial_json: fn.arguments }));
       }
     }
     if (choice?.finish_reason) finish = choice.finish_reason;
@@ -121,7 +138,7 @@ export function messagesStreamFromChat(): StreamTap {
       ...closeBlock(),
       anthropicFrame({
         type: 'message_delta',
-        delta: { stop_reason: stopReason(finish), stop_sequence: null },
+        delta: { stop_reason: refused ? 'refusal' : stopReason(finish), stop_sequence: null },
         usage: anthropicUsageBody(usage),
       }),
       anthropicFrame({ type: 'message_stop' }),
