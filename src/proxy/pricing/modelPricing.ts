@@ -54,17 +54,31 @@ function rateFrom(price: ModelPrice[string], perPower: number): Rate | undefined
   return undefined;
 }
 
+/**
+ * Without a provider id (mock deployments) genai-prices guesses the provider from provider-wide name patterns
+ * (OpenAI's: `gpt-`, `o1`…, `whisper-1`), which miss models such as `text-embedding-3-small`; then the
+ * model's name is looked up in these model makers' own catalogs, in this order.
+ */
+const MODEL_MAKERS = ['openai', 'anthropic', 'google', 'mistral', 'cohere', 'deepseek', 'x-ai', 'voyageai'];
+
+function catalogPrice(model: string, providerId: string | undefined, now: Date): ReturnType<typeof calcPrice> {
+  for (const id of providerId === undefined ? [undefined, ...MODEL_MAKERS] : [providerId]) {
+    try {
+      const found = calcPrice({}, model, { providerId: id, timestamp: now });
+      if (found) return found;
+    } catch {
+      // not priced by this provider's catalog
+    }
+  }
+  return null;
+}
+
 function catalogSheet(
   model: string,
   providerId: string | undefined,
   now: Date,
 ): { sheet: PriceSheet; timed: boolean } | null {
-  let found: ReturnType<typeof calcPrice>;
-  try {
-    found = calcPrice({}, model, { providerId, timestamp: now });
-  } catch {
-    return null;
-  }
+  const found = catalogPrice(model, providerId, now);
   if (!found) return null;
   const p = found.model_price;
   const sheet: PriceSheet = {
