@@ -3,16 +3,19 @@
 // Invalidation is one epoch counter in Redis (`control:epoch`): every management write bumps it. Cached docs
 // live under keys that contain the epoch, so a bump invalidates everything at once on every instance without
 // chasing individual entries (the control plane changes rarely; the first call per entity after a change
-// costs one ClickHouse read, shared by all instances through Redis). Each instance also keeps an in-process
-// map for the current epoch and polls the counter every 250 ms, so a change reaches every instance within
-// a second; the instance that handled the change clears its map before answering, so a revocation is
-// immediate there. In-flight loads are shared (one ClickHouse read per id per epoch per instance).
+// costs one ClickHouse read, shared by all instances through Redis). Each instance keeps an in-process map
+// for the current epoch, so a proxied call's key, team and budget look-ups cost no Redis read. The writer
+// publishes the new epoch (pub/sub), so a change reaches every instance within milliseconds; a slow poll of
+// the counter (every 5 s) covers a message lost while a subscriber reconnects. The instance that handled the
+// change clears its map before answering, so a revocation is immediate there. In-flight loads are shared
+// (one ClickHouse read per id per epoch per instance).
 import type { Redis } from 'ioredis';
 import { type DocOf, KINDS, type Kind } from './entities.js';
 import type { ControlStore } from './store.js';
 
 export const CONTROL_EPOCH_KEY = 'control:epoch';
-const POLL_MS = 250;
+/** The safety-net poll: pub/sub carries changes; this bounds the staleness after a lost message. */
+const POLL_MS = 5_000;
 const REDIS_TTL_SECONDS = 600;
 /** Bound on the in-process map; past it the map is simply cleared (entries refill from Redis). */
 const LOCAL_MAX_ENTRIES = 100_000;
@@ -21,22 +24,39 @@ export class ControlCache {
   private epoch: string | null = null;
   private local = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
+  private subscriber: Redis | null = null;
+  /** Channels are not key-prefixed by ioredis: the deployment's prefix is added here. */
+  private readonly channel: string;
 
   constructor(
     readonly store: ControlStore,
     private readonly redis: Redis,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.channel = `${redis.options.keyPrefix ?? ''}${CONTROL_EPOCH_KEY}`;
+  }
 
   async start(): Promise<void> {
+    const subscriber = this.redis.duplicate();
+    subscriber.on('error', (err) => this.onError(err));
+    subscriber.on('message', (channel: string, epoch: string) => {
+      if (channel === this.channel) this.setEpoch(epoch);
+    });
+    this.subscriber = subscriber;
+    // Redis down at boot: the poll below keeps the epoch, ioredis subscribes again once it reconnects.
+    await subscriber.subscribe(this.channel).catch((err: unknown) => this.onError(err));
+    // After the subscription, so no bump falls between the read and the first message.
     await this.poll();
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    await subscriber?.quit().catch(() => subscriber.disconnect());
   }
 
   private setEpoch(epoch: string | null): void {
@@ -58,7 +78,9 @@ export class ControlCache {
   async invalidate(): Promise<void> {
     this.local.clear();
     try {
-      this.setEpoch(String(await this.redis.incr(CONTROL_EPOCH_KEY)));
+      const epoch = String(await this.redis.incr(CONTROL_EPOCH_KEY));
+      this.setEpoch(epoch);
+      await this.redis.publish(this.channel, epoch);
     } catch (err) {
       this.epoch = null;
       this.onError(err);
