@@ -126,3 +126,39 @@ test('a byte-identical entry (an RPUSH resent after a dropped connection) is que
     payloads: '{"request_id":"b","messages":"hi"}',
   });
 });
+
+test('the mover is driven by appends: an idle process only sweeps, an append is moved within batch_max_ms', async (ctx) => {
+  ctx.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let stages = 0;
+  const fake = {
+    stage: async () => {
+      stages++;
+      return null;
+    },
+    unstage: async () => {},
+  } as unknown as SpendJournal;
+  const mover = new JournalMover(fake, { add: async () => ({}) as never }, { maxBatchRecords: 100, intervalMs: 50 });
+  const settle = async (ms: number) => {
+    ctx.mock.timers.tick(ms);
+    // The round's promise chain runs on microtasks after the timer fired.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  mover.start();
+  await settle(1_999);
+  assert.equal(stages, 0, 'idle: no look at the journal before the sweep');
+  await settle(1);
+  assert.equal(stages, 1, 'the sweep (2 s)');
+  mover.nudge(1);
+  await settle(49);
+  assert.equal(stages, 1);
+  await settle(1);
+  assert.equal(stages, 2, 'an append is moved within intervalMs');
+  mover.nudge(1);
+  mover.nudge(2);
+  await settle(50);
+  assert.equal(stages, 3, 'appends in one interval share one round');
+  mover.nudge(100);
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(stages, 4, 'a full batch is moved at once');
+  await mover.close(Date.now());
+});

@@ -161,20 +161,33 @@ export class SpendJournal {
 export interface JournalMoverOptions {
   /** Most records per job (ingest.batch_max_records). */
   maxBatchRecords: number;
-  /** How often the journal is looked at (ingest.batch_max_ms). */
+  /** Longest a record appended here waits before it is moved (ingest.batch_max_ms). */
   intervalMs: number;
+  /**
+   * How often the journal is looked at when this process appended nothing: it picks up what a dead process
+   * left (its entries, its staged batch) and what a failed round here did not move. Default: 2 s, or
+   * intervalMs when that is longer.
+   */
+  sweepMs?: number;
   /** The mover lock: a mover that died holding it blocks the others this long at most. */
   lockMs?: number;
   onError?: (err: Error) => void;
 }
 
 const DEFAULT_LOCK_MS = 5_000;
+const DEFAULT_SWEEP_MS = 2_000;
 
-/** Moves journal entries into BullMQ jobs, every interval and on demand (drain). */
+type MoveResult = 'moved-full' | 'moved' | 'locked' | 'empty';
+
+/**
+ * Moves journal entries into BullMQ jobs. Driven by appends: the first append after a round schedules the
+ * next within `intervalMs` (a full batch is moved at once); an idle process only sweeps every `sweepMs`.
+ */
 export class JournalMover {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private running: Promise<MoveResult> | null = null;
+  private stopped = true;
 
   constructor(
     private readonly journal: SpendJournal,
@@ -184,37 +197,53 @@ export class JournalMover {
 
   start(): void {
     this.stopped = false;
-    this.schedule();
+    this.scheduleIn(this.sweepMs());
   }
 
-  private schedule(): void {
+  private sweepMs(): number {
+    return this.options.sweepMs ?? Math.max(DEFAULT_SWEEP_MS, this.options.intervalMs);
+  }
+
+  /** Arms the one timer to fire within `ms` (an earlier one stays). */
+  private scheduleIn(ms: number): void {
     if (this.stopped) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.tick().finally(() => this.schedule());
-    }, this.options.intervalMs);
+      this.timerAt = Number.POSITIVE_INFINITY;
+      void this.tick().then((last) => {
+        // Another mover holds the lock or the round failed: entries may still wait.
+        const pending = last === 'locked' || last === 'error';
+        this.scheduleIn(pending ? this.options.intervalMs : this.sweepMs());
+      });
+    }, ms);
     this.timer.unref();
   }
 
-  /** A full batch waits (the append's reply says how long the list is): move it now, not at the next tick. */
+  /** An append here left the journal this long: a full batch is moved now, anything else within intervalMs. */
   nudge(journalLength: number): void {
     if (journalLength >= this.options.maxBatchRecords) void this.tick();
+    else this.scheduleIn(this.options.intervalMs);
   }
 
   /** One round (never two at once in this process): moves full batches until the journal is short of one. */
-  tick(): Promise<void> {
-    this.running ??= this.moveWhileFull()
-      .catch((err: unknown) => this.options.onError?.(err as Error))
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
+  tick(): Promise<MoveResult | 'error'> {
+    this.running ??= this.moveWhileFull().finally(() => {
+      this.running = null;
+    });
+    return this.running.catch((err: unknown) => {
+      this.options.onError?.(err as Error);
+      return 'error' as const;
+    });
   }
 
-  private async moveWhileFull(): Promise<void> {
+  private async moveWhileFull(): Promise<MoveResult> {
     for (;;) {
       const moved = await this.moveOnce();
-      if (moved !== 'moved-full') return;
+      if (moved !== 'moved-full') return moved;
     }
   }
 
@@ -222,7 +251,7 @@ export class JournalMover {
    * Stages one batch, queues it and deletes the staged copy. 'moved-full' when the batch was full (more may
    * wait), 'moved' when it was not, 'locked' when another mover is at work, 'empty' when nothing waits.
    */
-  async moveOnce(): Promise<'moved-full' | 'moved' | 'locked' | 'empty'> {
+  async moveOnce(): Promise<MoveResult> {
     const token = randomUUID();
     const staged = await this.journal.stage(
       token,
@@ -252,9 +281,9 @@ export class JournalMover {
    * the lock and is slow, Redis went away) is moved by the next round here or by any other process.
    */
   async drain(deadline: number): Promise<void> {
-    await this.running;
+    await this.running?.catch(() => {});
     while (Date.now() < deadline) {
-      let result: Awaited<ReturnType<JournalMover['moveOnce']>>;
+      let result: MoveResult;
       try {
         result = await this.moveOnce();
       } catch (err) {
@@ -272,6 +301,7 @@ export class JournalMover {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
     await this.drain(deadline);
   }
 }
