@@ -1,0 +1,179 @@
+// Anthropic token counting through the proxy with the real Anthropic SDK (`client.messages.countTokens`):
+// forwarded to an Anthropic deployment (same headers as /v1/messages, the provider's answer as is),
+// estimated locally for an OpenAI-compatible or mock deployment (labelled `x-spend-token-count: estimate`),
+// authenticated and limited to the key's models, refused in Anthropic's error shape on bad input — and
+// never billed, recorded, or counted against a key's budget or rate limit.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { countPromptTokens } from '../src/proxy/tokens.js';
+import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
+import { type ScriptedProvider, startScriptedProvider } from './helpers/scriptedProvider.js';
+import { TEST_MASTER_KEY } from './helpers/testApp.js';
+
+let h: ProxyHarness;
+let provider: ScriptedProvider;
+before(async () => {
+  provider = await startScriptedProvider();
+  h = await startProxyHarness(() => ({
+    model_list: [
+      {
+        model_name: 'claude',
+        litellm_params: { model: 'anthropic/claude-sonnet-4-5', api_base: provider.url, api_key: 'sk-up-anthropic' },
+        model_info: HOUSE_PRICES,
+      },
+      {
+        model_name: 'gpt',
+        litellm_params: { model: 'openai/gpt-4o-mini', api_base: `${provider.url}/v1`, api_key: 'sk-up-openai' },
+        model_info: HOUSE_PRICES,
+      },
+      { model_name: 'mock-model', litellm_params: { model: 'mock/house' }, model_info: HOUSE_PRICES },
+    ],
+  }));
+});
+after(async () => {
+  await h.close();
+  await provider.close();
+});
+
+const ASK = {
+  system: 'You are terse.',
+  messages: [{ role: 'user' as const, content: 'How many tokens is this?' }],
+  tools: [{ name: 'lookup', description: 'Look up a word', input_schema: { type: 'object' as const, properties: {} } }],
+};
+
+async function newKey(limits: Record<string, unknown>): Promise<string> {
+  const created = await fetch(`${h.origin}/key/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(limits),
+  });
+  assert.equal(created.status, 200, await created.clone().text());
+  return ((await created.json()) as { key: string }).key;
+}
+
+/** A priced call after the count_tokens calls: its record must be the only new one. */
+async function assertOnlyRecordIs(before: number, requestId: string | null): Promise<void> {
+  const record = await h.record(requestId);
+  assert.equal(h.sink.records.length, before + 1, 'count_tokens wrote no record');
+  assert.equal(record.call_type, 'messages');
+}
+
+test('Anthropic deployment: forwarded with the deployment key, anthropic-beta and upstream model; answer as is', async () => {
+  provider.countTokens = 4321;
+  const recordsBefore = h.sink.records.length;
+  const { data, response } = await h
+    .anthropic()
+    .messages.countTokens({ model: 'claude', ...ASK }, { headers: { 'anthropic-beta': 'token-counting-2024-11-01' } })
+    .withResponse();
+  assert.equal(data.input_tokens, 4321);
+  assert.equal(response.headers.get('x-spend-token-count'), 'provider');
+  const upstream = provider.requests.at(-1);
+  assert.equal(upstream?.path, '/v1/messages/count_tokens');
+  assert.equal(upstream?.headers['x-api-key'], 'sk-up-anthropic');
+  assert.equal(upstream?.headers['anthropic-beta'], 'token-counting-2024-11-01');
+  // The SDK's own anthropic-version reaches the provider, as on /v1/messages.
+  assert.match(String(upstream?.headers['anthropic-version']), /^\d{4}-\d{2}-\d{2}$/);
+  assert.deepEqual(upstream?.body, { model: 'claude-sonnet-4-5', ...ASK });
+
+  provider.answer({ text: 'ok', usage: { input: 10, output: 2 } });
+  const { response: call } = await h
+    .anthropic()
+    .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
+    .withResponse();
+  await assertOnlyRecordIs(recordsBefore, call.headers.get('x-spend-request-id'));
+});
+
+test('OpenAI-compatible and mock deployments: counted locally, labelled an estimate, nothing sent upstream', async () => {
+  const upstreamBefore = provider.requests.length;
+  const expected = countPromptTokens('messages', { model: 'gpt', ...ASK });
+  for (const model of ['gpt', 'mock-model']) {
+    const { data, response } = await h
+      .anthropic()
+      .messages.countTokens({ model, ...ASK })
+      .withResponse();
+    assert.equal(data.input_tokens, expected);
+    assert.equal(response.headers.get('x-spend-token-count'), 'estimate');
+  }
+  assert.ok(expected > 10);
+  assert.equal(provider.requests.length, upstreamBefore);
+  // Also without the /v1 prefix (LiteLLM serves both).
+  const plain = await fetch(`${h.origin}/messages/count_tokens`, {
+    method: 'POST',
+    headers: { 'x-api-key': TEST_MASTER_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt', ...ASK }),
+  });
+  assert.deepEqual(await plain.json(), { input_tokens: expected });
+});
+
+test('bad input: 400 naming the field, in Anthropic error shape', async () => {
+  const post = (body: unknown, key = TEST_MASTER_KEY) =>
+    fetch(`${h.origin}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const cases: [unknown, number, RegExp][] = [
+    [{ messages: ASK.messages }, 400, /^model: required/],
+    [{ model: 'gpt' }, 400, /^messages: required/],
+    [{ model: 'gpt', messages: [{ role: 'system', content: 'x' }] }, 400, /^messages\[0\]\.role:/],
+    [{ model: 'gpt', messages: [{ role: 'user', content: 5 }] }, 400, /^messages\[0\]\.content:/],
+    [{ model: 'gpt', messages: [], tools: {} }, 400, /^tools:/],
+    [{ model: 'nope', messages: [] }, 404, /model nope is not served/],
+  ];
+  for (const [body, status, message] of cases) {
+    const res = await post(body);
+    const json = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(res.status, status, JSON.stringify(json));
+    assert.equal(json.type, 'error');
+    assert.equal(json.error.type, status === 400 ? 'invalid_request_error' : 'not_found_error');
+    assert.match(json.error.message, message);
+  }
+  const err = await h
+    .anthropic()
+    .messages.countTokens({ model: 'gpt', messages: undefined as never })
+    .catch((e: unknown) => e);
+  assert.ok(err instanceof Anthropic.BadRequestError);
+  assert.match(err.message, /messages: required/);
+});
+
+test('authenticated: an unknown key is 401, a key without the model is 403', async () => {
+  const unknown = await h
+    .anthropic('sk-not-a-key')
+    .messages.countTokens({ model: 'gpt', ...ASK })
+    .catch((e: unknown) => e);
+  assert.ok(unknown instanceof Anthropic.AuthenticationError);
+  const limited = await newKey({ key_alias: 'claude-only', models: ['claude'] });
+  const forbidden = await h
+    .anthropic(limited)
+    .messages.countTokens({ model: 'gpt', ...ASK })
+    .catch((e: unknown) => e);
+  assert.ok(forbidden instanceof Anthropic.PermissionDeniedError);
+  assert.equal((forbidden.error as { error: { type: string } }).error.type, 'permission_error');
+});
+
+test('not billed: a key with no budget left and one with rpm 1 can still count, any number of times', async () => {
+  const broke = await newKey({ key_alias: 'broke', max_budget: 0 });
+  const refused = await h
+    .anthropic(broke)
+    .messages.create({ model: 'gpt', max_tokens: 10, messages: ASK.messages })
+    .catch((e: unknown) => e);
+  assert.ok(refused instanceof Anthropic.RateLimitError, 'the budget refuses real calls');
+  const counted = await h.anthropic(broke).messages.countTokens({ model: 'gpt', ...ASK });
+  assert.ok(counted.input_tokens > 0);
+
+  const slow = await newKey({ key_alias: 'rpm-one', rpm_limit: 1 });
+  for (let i = 0; i < 3; i++) await h.anthropic(slow).messages.countTokens({ model: 'claude', ...ASK });
+  const recordsBefore = h.sink.records.length;
+  provider.answer({ text: 'ok', usage: { input: 10, output: 2 } });
+  const { response } = await h
+    .anthropic(slow)
+    .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
+    .withResponse();
+  await assertOnlyRecordIs(recordsBefore, response.headers.get('x-spend-request-id'));
+  const second = await h
+    .anthropic(slow)
+    .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
+    .catch((e: unknown) => e);
+  assert.ok(second instanceof Anthropic.RateLimitError, 'the rate limit still counts real calls');
+});
