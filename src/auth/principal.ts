@@ -33,14 +33,17 @@ export function hashKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-/** Reads the caller's key: `Authorization: Bearer <key>` (OpenAI SDK) or `x-api-key` (Anthropic SDK). */
+/** Reads the caller's key: `Authorization: Bearer <key>` (OpenAI SDK), `x-api-key` (Anthropic SDK) or `api-key` (Azure). */
 export function extractKey(headers: Record<string, string | string[] | undefined>): string | null {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
     const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (match?.[1]) return match[1].trim();
   }
-  const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey.trim()) return apiKey.trim();
+  // Anthropic SDKs send `x-api-key`; Azure OpenAI SDKs (`AzureOpenAI`, LiteLLM's Azure clients) `api-key`.
+  for (const name of ['x-api-key', 'api-key']) {
+    const apiKey = headers[name];
+    if (typeof apiKey === 'string' && apiKey.trim()) return apiKey.trim();
+  }
   return null;
 }

@@ -27,6 +27,11 @@ export const litellmParamsSchema = z.strictObject({
   organization: z.string().optional(),
   input_cost_per_token: nonNegative.optional(),
   output_cost_per_token: nonNegative.optional(),
+  // Bedrock (LiteLLM's names); absent ones fall back to the standard AWS environment variables.
+  aws_region_name: z.string().min(1).optional(),
+  aws_access_key_id: z.string().min(1).optional(),
+  aws_secret_access_key: z.string().min(1).optional(),
+  aws_session_token: z.string().min(1).optional(),
 });
 
 export const modelInfoSchema = z.strictObject({

@@ -4,6 +4,7 @@
 import { ConfigError } from '../config/load.js';
 import type { ModelEntry } from '../config/schema.js';
 import { type ModelPricing, modelPricing } from './pricing/modelPricing.js';
+import { type AwsSettings, bedrockApiBase, resolveAwsSettings } from './providers/bedrock.js';
 import { PROVIDERS, splitProviderModel, type WireProtocol } from './providers/catalog.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -18,6 +19,8 @@ export interface Deployment {
   apiKey: string | null;
   apiVersion: string | null;
   organization: string | null;
+  /** Bedrock's region and credentials (litellm_params `aws_*`, else the AWS environment); null elsewhere. */
+  aws: AwsSettings | null;
   timeoutMs: number;
   /** Longest silence allowed between two stream chunks. */
   streamTimeoutMs: number;
@@ -48,7 +51,8 @@ function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: Rout
   const { provider, upstreamModel } = splitProviderModel(upstreamSpec);
   const known = PROVIDERS[provider];
   if (!known) throw new ConfigError('config', [`${path}.model: unknown provider ${provider}`]);
-  const apiBase = params.api_base ?? known.apiBase ?? null;
+  const aws = known.protocol === 'bedrock' ? awsSettingsOf(params, path) : null;
+  const apiBase = params.api_base ?? known.apiBase ?? (aws ? bedrockApiBase(aws.region) : null);
   if (!apiBase && known.protocol !== 'mock') {
     throw new ConfigError('config', [`${path}.api_base: required for provider ${provider}`]);
   }
@@ -62,6 +66,7 @@ function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: Rout
     apiKey: params.api_key ?? null,
     apiVersion: params.api_version ?? (known.protocol === 'azure' ? DEFAULT_AZURE_API_VERSION : null),
     organization: params.organization ?? null,
+    aws,
     timeoutMs: timeoutSeconds * 1000,
     streamTimeoutMs: (params.stream_timeout ?? timeoutSeconds) * 1000,
     mockResponse: params.mock_response ?? null,
@@ -79,6 +84,17 @@ function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: Rout
       },
     }),
   };
+}
+
+function awsSettingsOf(params: ModelEntry['litellm_params'], path: string): AwsSettings {
+  const settings = resolveAwsSettings(params);
+  if ('missing' in settings) {
+    throw new ConfigError(
+      'config',
+      settings.missing.map((field) => `${path}.${field}: required for provider bedrock`),
+    );
+  }
+  return settings;
 }
 
 interface WildcardRoute {

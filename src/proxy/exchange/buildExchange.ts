@@ -11,6 +11,8 @@ import { chatToMessagesRequest } from '../translate/chatToMessages.js';
 import { chatStreamFromMessages, messageToChatCompletion } from '../translate/messagesToChat.js';
 import { chatCompletionToMessage, messagesStreamFromChat } from '../translate/openAIToAnthropicResponse.js';
 import type { HttpTarget, UpstreamClient, UpstreamResponse } from '../upstream.js';
+import { bedrockExchange } from './bedrock.js';
+import { geminiExchange } from './gemini.js';
 import { anthropicJsonResult, anthropicStreamTap, openAIJsonResult, openAIStreamTap } from './passthrough.js';
 import { type CallType, type Exchange, isRecord } from './types.js';
 
@@ -105,6 +107,8 @@ export function buildExchange(input: ExchangeInput): Exchange {
     return { provider: 'mock', send: mockSend(callType, upstreamBody, mockText, input.maxTokens), ...passthrough };
   }
 
+  if (d.protocol === 'gemini') return geminiExchange(input);
+  if (d.protocol === 'bedrock') return bedrockExchange(input);
   if (callType === 'messages') {
     if (d.protocol === 'anthropic') {
       const target = anthropicTarget(d, input.clientHeaders);

@@ -1,8 +1,10 @@
-// Providers by LiteLLM model prefix (`groq/llama-3.1-8b-instant`). Everything but Anthropic speaks the
-// OpenAI wire format; Azure differs only in URL shape and auth header. `pricesId` is the provider id in
-// genai-prices; self-hosted providers have none (a model name there says nothing about its price).
+// Providers by LiteLLM model prefix (`groq/llama-3.1-8b-instant`). Most speak the OpenAI wire format; Azure
+// differs only in URL shape and auth header; Anthropic, Gemini (generateContent) and Bedrock (Converse,
+// SigV4-signed) have their own. `pricesId` is the provider id in genai-prices (`google` for Gemini, `aws` for
+// Bedrock); self-hosted providers have none (a model name there says nothing about its price).
+import { GEMINI_API_BASE } from './gemini.js';
 
-export type WireProtocol = 'openai' | 'azure' | 'anthropic' | 'mock';
+export type WireProtocol = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'bedrock' | 'mock';
 
 export interface ProviderInfo {
   protocol: WireProtocol;
@@ -25,6 +27,9 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
   'text-completion-openai': openai('https://api.openai.com/v1', 'openai'),
   azure: { protocol: 'azure', pricesId: 'azure', priced: true },
   anthropic: { protocol: 'anthropic', apiBase: 'https://api.anthropic.com', pricesId: 'anthropic', priced: true },
+  gemini: { protocol: 'gemini', apiBase: GEMINI_API_BASE, pricesId: 'google', priced: true },
+  // The default api_base is regional (https://bedrock-runtime.{region}.amazonaws.com): see deployments.ts.
+  bedrock: { protocol: 'bedrock', pricesId: 'aws', priced: true },
   // Prices by model id across all providers, so `npm start`'s demo shows realistic costs.
   mock: { protocol: 'mock', priced: true },
   groq: openai('https://api.groq.com/openai/v1', 'groq'),

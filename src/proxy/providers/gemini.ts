@@ -1,0 +1,15 @@
+// Where a Gemini deployment's calls go: the Generative Language API (`api_base` defaults to
+// https://generativelanguage.googleapis.com/v1beta), `models/{model}:generateContent` for JSON answers and
+// `:streamGenerateContent?alt=sse` for server-sent events, authenticated by the `x-goog-api-key` header.
+import type { Deployment } from '../deployments.js';
+import type { HttpTarget } from '../upstream.js';
+
+export const GEMINI_API_BASE = 'https://generativelanguage.googleapis.com/v1beta';
+
+export function geminiTarget(d: Deployment, stream: boolean): HttpTarget {
+  const model = encodeURIComponent(d.upstreamModel.replace(/^models\//, ''));
+  const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
+  const headers: Record<string, string> = {};
+  if (d.apiKey) headers['x-goog-api-key'] = d.apiKey;
+  return { url: `${d.apiBase}/models/${model}:${method}`, headers };
+}
