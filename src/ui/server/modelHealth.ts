@@ -2,10 +2,13 @@
 // how it behaved recently (success rate, last error, latency percentiles, RPM/TPM in the last minute vs its
 // configured limits), read from the raw spend_logs in one grouped query. Routing and prices come from the
 // proxy's own router and price sheets, so this tab shows what calls are actually charged.
+// Health counts the provider's failures only: a call Spendhouse refused (budget, rate limit, key, policy,
+// bad request) or the client abandoned says nothing about the model (REFUSALS below).
 import { z } from 'zod';
 import { sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { ModelEntry } from '../../config/schema.js';
+import { errorStatus } from '../../errors.js';
 import { ModelRouter } from '../../proxy/deployments.js';
 import { costNano, type PriceSheet } from '../../proxy/pricing/modelPricing.js';
 import { type TokenUsage, ZERO_USAGE } from '../../proxy/usage.js';
@@ -23,7 +26,11 @@ export interface ModelHealth {
   price_source: 'config' | 'catalog' | 'unpriced';
   window_minutes: number;
   requests: number;
+  /** Calls refused before or without the provider (budget, rate limit, auth, policy, bad request, left). */
+  refused: number;
+  /** Provider failures (5xx, timeouts, the provider's own errors) among the other calls. */
   errors: number;
+  /** Of the calls that reached the provider; null when none did. */
   success_rate: number | null;
   p50_latency_ms: number | null;
   p95_latency_ms: number | null;
@@ -39,6 +46,7 @@ export interface ModelHealth {
 const statsRowSchema = z.object({
   model: z.string(),
   requests: z.coerce.number(),
+  refused: z.coerce.number(),
   errors: z.coerce.number(),
   p50: z.coerce.number(),
   p95: z.coerce.number(),
@@ -77,7 +85,10 @@ function routeOf(entry: ModelEntry, now: Date) {
   };
 }
 
-/** Error share decides the badge: ≤ 5% healthy, ≤ 50% degraded, above that down; no calls = idle. */
+/**
+ * The provider-failure share of the calls that reached the provider decides the badge: ≤ 5% healthy, ≤ 50%
+ * degraded, above that down; none = idle.
+ */
 export function healthOf(requests: number, errors: number): Health {
   if (requests === 0) return 'idle';
   const share = errors / requests;
@@ -86,19 +97,34 @@ export function healthOf(requests: number, errors: number): Health {
   return 'healthy';
 }
 
+/**
+ * `error_type:status` of the calls that are not the model's failure: Spendhouse's own refusals with their own
+ * status (429 budget_exceeded / rate_limit_exceeded, 401 unauthorized, 403 forbidden / policy_violation,
+ * 400 bad_request / content_blocked, 404, 413, …) and a client that left (499). A provider's error keeps the
+ * provider's type, or one of these codes with the provider's status passed through (upstream 401 → counted).
+ */
+const REFUSALS = [
+  ...Object.entries(errorStatus)
+    .filter(([, status]) => status < 500)
+    .map(([code, status]) => `${code}:${status}`),
+  'client_disconnected:499',
+];
+
 async function recentStats(warehouse: Warehouse, windowMinutes: number, nowMs: number): Promise<Map<string, StatsRow>> {
   const since = new Date(nowMs - windowMinutes * 60_000);
   const lastMinute = new Date(nowMs - 60_000);
+  const failed = sql`status >= 400 AND NOT has(${REFUSALS}, concat(error_type, ':', toString(status)))`;
   const rows = await warehouse.rows(
     sql`SELECT model,
       count() AS requests,
-      countIf(status >= 400) AS errors,
+      countIf(status >= 400 AND has(${REFUSALS}, concat(error_type, ':', toString(status)))) AS refused,
+      countIf(${failed}) AS errors,
       quantile(0.5)(duration_ms) AS p50,
       quantile(0.95)(duration_ms) AS p95,
       max(start_time_ms) AS last_call_ms,
-      maxIf(start_time_ms, status >= 400) AS last_error_ms,
-      argMaxIf(error_type, start_time_ms, status >= 400) AS last_error_type,
-      argMaxIf(status, start_time_ms, status >= 400) AS last_error_status,
+      maxIf(start_time_ms, ${failed}) AS last_error_ms,
+      argMaxIf(error_type, start_time_ms, ${failed}) AS last_error_type,
+      argMaxIf(status, start_time_ms, ${failed}) AS last_error_status,
       countIf(start_time >= ${lastMinute}) AS rpm,
       sumIf(total_tokens, start_time >= ${lastMinute}) AS tpm
     FROM spend_logs WHERE start_time >= ${since} GROUP BY model`,
@@ -118,6 +144,8 @@ export async function modelHealth(
     const route = routeOf(entry, new Date(nowMs));
     const s = stats.get(entry.model_name);
     const requests = s?.requests ?? 0;
+    const refused = s?.refused ?? 0;
+    const served = requests - refused;
     const errors = s?.errors ?? 0;
     return {
       model_name: entry.model_name,
@@ -128,8 +156,9 @@ export async function modelHealth(
       price_source: route.source,
       window_minutes: windowMinutes,
       requests,
+      refused,
       errors,
-      success_rate: requests ? (requests - errors) / requests : null,
+      success_rate: served ? (served - errors) / served : null,
       p50_latency_ms: s && requests ? Math.round(s.p50) : null,
       p95_latency_ms: s && requests ? Math.round(s.p95) : null,
       last_call_at: s?.last_call_ms ? new Date(s.last_call_ms).toISOString() : null,
@@ -141,7 +170,7 @@ export async function modelHealth(
       tpm: s?.tpm ?? 0,
       rpm_limit: entry.litellm_params.rpm ?? null,
       tpm_limit: entry.litellm_params.tpm ?? null,
-      health: healthOf(requests, errors),
+      health: healthOf(served, errors),
     };
   });
 }

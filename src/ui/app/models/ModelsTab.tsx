@@ -1,5 +1,6 @@
 // The Models tab: each configured model with its provider, price per 1M tokens, recent success rate, last
-// error, latency percentiles, RPM/TPM in the last minute against its limits, and a health badge.
+// error, latency percentiles, RPM/TPM in the last minute against its limits, and a health badge (provider
+// failures only; refusals are counted apart).
 import type { ModelHealth } from '../../server/modelHealth.js';
 import { get } from '../api.js';
 import { Badge, Empty, Show, useAsync } from '../components.js';
@@ -36,7 +37,8 @@ export function ModelsTab() {
             <div class="toolbar">
               <p class="muted small">
                 Success rate, latency and last error over the last {data[0]?.window_minutes ?? 60} minutes; RPM/TPM over
-                the last minute.
+                the last minute. Health counts provider failures only: calls refused by a budget, rate limit, key or
+                policy are shown as refused, not as errors.
               </p>
               <button type="button" onClick={reload}>
                 Refresh
@@ -76,7 +78,9 @@ export function ModelsTab() {
                       <td>
                         <Badge kind={HEALTH_KIND[m.health]}>{m.health}</Badge>
                         <div class="muted small">
-                          {m.requests ? `${num(m.requests)} calls, last ${ago(m.last_call_at)}` : 'no calls'}
+                          {m.requests
+                            ? `${num(m.requests)} calls${m.refused ? ` (${num(m.refused)} refused)` : ''}, last ${ago(m.last_call_at)}`
+                            : 'no calls'}
                         </div>
                       </td>
                       <td class="num">
