@@ -6,8 +6,8 @@ import type { CallType } from '../proxy/exchange/types.js';
 
 type Rewrite = (text: string, param: string) => string;
 
-/** Keys under which a message object keeps text (OpenAI and Anthropic shapes). */
-const TEXT_KEYS = ['content', 'text', 'tool_calls', 'function', 'arguments', 'input', 'thinking'] as const;
+/** Keys under which a message object keeps text (OpenAI, Anthropic and Responses shapes; `output` is a tool result). */
+const TEXT_KEYS = ['content', 'text', 'tool_calls', 'function', 'arguments', 'input', 'thinking', 'output'] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -62,6 +62,9 @@ export function rewriteRequestText(callType: CallType, body: Record<string, unkn
   else if (callType === 'messages') {
     field('system', rewriteContent);
     field('messages', rewriteContent);
+  } else if (callType === 'responses') {
+    field('instructions', rewriteContent);
+    field('input', rewriteContent);
   } else if (callType === 'completion') field('prompt', rewriteStrings);
   else field('input', rewriteStrings);
 }

@@ -149,7 +149,31 @@ function textInputTokens(input: unknown): number {
   return total;
 }
 
-export type PromptShape = 'chat' | 'completion' | 'embedding' | 'messages';
+/**
+ * Tokens of a Responses `input`: a string, or items — messages (content as a string or input_text /
+ * input_image parts), function calls (name and arguments) and their outputs.
+ */
+function responsesInputTokens(input: unknown): number {
+  if (typeof input === 'string') return TOKENS_PER_MESSAGE + countTextTokens(input) + TOKENS_PER_REPLY;
+  if (!Array.isArray(input)) return 0;
+  let total = TOKENS_PER_REPLY;
+  for (const item of input) {
+    if (!isRecord(item)) continue;
+    total += TOKENS_PER_MESSAGE;
+    if (Array.isArray(item.content)) {
+      for (const part of item.content) {
+        if (isRecord(part) && part.type === 'input_image') total += TOKENS_PER_IMAGE;
+      }
+    }
+    total += contentTokens(item.content);
+    if (typeof item.name === 'string') total += countTextTokens(item.name);
+    if (typeof item.arguments === 'string') total += countTextTokens(item.arguments);
+    if (item.output !== undefined) total += contentTokens(item.output);
+  }
+  return total;
+}
+
+export type PromptShape = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
 
 /** Input tokens of a request body in its client wire format. */
 export function countPromptTokens(shape: PromptShape, body: Record<string, unknown>): number {
@@ -171,6 +195,12 @@ function promptTokens(shape: PromptShape, body: Record<string, unknown>): number
       return textInputTokens(body.prompt);
     case 'embedding':
       return textInputTokens(body.input);
+    case 'responses':
+      return (
+        (typeof body.instructions === 'string' ? TOKENS_PER_MESSAGE + countTextTokens(body.instructions) : 0) +
+        responsesInputTokens(body.input) +
+        (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
+      );
     case 'messages':
       return (
         contentTokens(body.system) +

@@ -46,6 +46,7 @@ function checkMockResponse(body: Record<string, unknown>, principal: Principal, 
 function promptOf(callType: CallType, body: Record<string, unknown>): unknown {
   if (callType === 'completion') return body.prompt;
   if (callType === 'embedding') return body.input;
+  if (callType === 'responses') return { instructions: body.instructions, input: body.input };
   return callType === 'messages' ? { system: body.system, messages: body.messages } : body.messages;
 }
 

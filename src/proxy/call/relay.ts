@@ -79,7 +79,7 @@ async function write(res: ServerResponse, frames: string[], call: CallState): Pr
 }
 
 /** The frame that tells a client the stream is complete: OpenAI's `[DONE]`, Anthropic's `message_stop`. */
-const TERMINAL_FRAME = /^(?:data: ?\[DONE\]|event: ?message_stop)\r?$/m;
+const TERMINAL_FRAME = /^(?:data: ?\[DONE\]|event: ?(?:message_stop|response\.(?:completed|failed|incomplete)))\r?$/m;
 
 /**
  * Relays a stream. The terminal frame and anything after it are held until the upstream has ended and

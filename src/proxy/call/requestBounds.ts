@@ -60,6 +60,12 @@ export function readOutputBound(
   }
   // Anthropic's Messages API has only max_tokens (a translation forwards only it); OpenAI's APIs take both
   // and a provider may honour either, so the larger bounds the worst case.
+  // The Responses API has one output bound, max_output_tokens (translations forward it as max_tokens).
+  if (callType === 'responses') {
+    const value = integerIn(body, 'max_output_tokens', 1, REQUEST_LIMITS.maxTokens);
+    const maxTokens = value ?? deployment.maxOutputTokens ?? DEFAULT_MAX_COMPLETION_TOKENS;
+    return { maxTokens, choices: 1, param: 'max_output_tokens' };
+  }
   let maxTokens: number | undefined;
   let param = 'max_tokens';
   const fields = callType === 'messages' ? ['max_tokens'] : ['max_completion_tokens', 'max_tokens'];

@@ -14,6 +14,7 @@ import type { HttpTarget, UpstreamClient, UpstreamResponse } from '../upstream.j
 import { bedrockExchange } from './bedrock.js';
 import { geminiExchange } from './gemini.js';
 import { anthropicJsonResult, anthropicStreamTap, openAIJsonResult, openAIStreamTap } from './passthrough.js';
+import { buildResponsesExchange } from './responsesExchange.js';
 import { type CallType, type Exchange, isRecord } from './types.js';
 
 export interface ExchangeInput {
@@ -26,7 +27,7 @@ export interface ExchangeInput {
   maxTokens: number;
 }
 
-const OPENAI_PATHS: Record<Exclude<CallType, 'messages'>, OpenAIPath> = {
+const OPENAI_PATHS: Record<Exclude<CallType, 'messages' | 'responses'>, OpenAIPath> = {
   chat: 'chat/completions',
   completion: 'completions',
   embedding: 'embeddings',
@@ -65,7 +66,7 @@ async function* chunked(frames: string[], abort: AbortController): AsyncGenerato
 }
 
 function mockSend(
-  callType: CallType,
+  callType: Exclude<CallType, 'responses'>,
   body: Record<string, unknown>,
   text: string,
   maxTokens: number,
@@ -80,6 +81,8 @@ function mockSend(
 }
 
 export function buildExchange(input: ExchangeInput): Exchange {
+  // The Responses API: native on OpenAI/Azure, otherwise through this deployment's chat exchange.
+  if (input.callType === 'responses') return buildResponsesExchange(input, buildExchange);
   const { callType, body, deployment: d, upstream } = input;
   const stream = body.stream === true && callType !== 'embedding';
   const clientWantsUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;

@@ -6,7 +6,7 @@ import type { UpstreamResponse } from '../upstream.js';
 import type { TokenUsage } from '../usage.js';
 
 export type ClientFormat = 'openai' | 'anthropic';
-export type CallType = 'chat' | 'completion' | 'embedding' | 'messages';
+export type CallType = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
 
 export interface JsonResult {
   /** The response body for the client, serialized. */

@@ -1,0 +1,419 @@
+// The OpenAI Responses API through the proxy, driven by the real `openai` SDK: native on OpenAI and Azure
+// (the provider's bytes passed through, usage read from `response.usage`), translated through the chat
+// exchange for Anthropic, an OpenAI-compatible provider and the mock (JSON, streamed events, tools and a
+// tool-result round). Every call's exact cost is read back from ClickHouse. Refusals name the field.
+// Prices: gpt-4o-mini from genai-prices (input 0.15, cached input 0.075, output 0.6 USD per million tokens);
+// claude-3-5-sonnet (input 3, cache read 0.3, cache write 3.75, output 15); the others 1 and 2 USD per million.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { ResponseCreateParamsNonStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { StreamTap } from '../src/proxy/exchange/types.js';
+import { openAIFrame, SseParser } from '../src/proxy/sse.js';
+import { responsesStreamFromChat } from '../src/proxy/translate/responsesFromChat.js';
+import { type ResponsesHarness, startResponsesHarness } from './helpers/responsesHarness.js';
+import { TEST_MASTER_KEY } from './helpers/testApp.js';
+
+let h: ResponsesHarness;
+before(async () => {
+  h = await startResponsesHarness({
+    guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
+  });
+});
+after(async () => h.close());
+
+const NATIVE_USAGE = { input: 1000, cached: 200, output: 500, reasoning: 100 };
+// 800 × 0.15 + 200 × 0.075 + 500 × 0.6 = 435 USD per million tokens.
+const NATIVE_COST_NANO = 435_000;
+const CLAUDE_USAGE = { promptTokens: 1000, cachedTokens: 200, cacheWriteTokens: 100, completionTokens: 500 };
+// 700 × 3 + 200 × 0.3 + 100 × 3.75 + 500 × 15 = 10035 USD per million tokens.
+const CLAUDE_COST_NANO = 10_035_000;
+const PIXEL = 'data:image/png;base64,iVBORw0KGgo=';
+
+async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
+test('native OpenAI: JSON passed through, usage from response.usage priced exactly, recorded as responses', async () => {
+  h.native.reply = { text: 'Native hello.', usage: NATIVE_USAGE };
+  const { data, response } = await h
+    .openai()
+    .responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be brief.',
+      input: 'Say hello',
+      max_output_tokens: 50,
+      store: true,
+      tags: ['feature:responses'],
+    } as ResponseCreateParamsNonStreaming)
+    .withResponse();
+  assert.equal(data.output_text, 'Native hello.');
+  assert.match(data.id, /^resp_/);
+  assert.equal(data.usage?.input_tokens, 1000);
+  assert.equal(response.headers.get('x-spend-response-cost'), '0.000435000');
+
+  const upstream = h.native.requests.at(-1);
+  assert.equal(upstream?.path, '/v1/responses');
+  assert.equal(upstream?.headers.authorization, 'Bearer sk-upstream-openai');
+  assert.deepEqual(upstream?.body, {
+    model: 'gpt-4o-mini',
+    instructions: 'Be brief.',
+    input: 'Say hello',
+    max_output_tokens: 50,
+    store: true,
+  });
+
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual(
+    [row.call_type, row.provider, row.model, row.response_id, row.status, row.stream],
+    ['responses', 'openai', 'gpt-4o-mini', data.id, 200, 0],
+  );
+  assert.deepEqual(
+    [row.prompt_tokens, row.cached_tokens, row.completion_tokens, row.reasoning_tokens, row.usage_estimated],
+    [1000, 200, 500, 100, 0],
+  );
+  assert.equal(row.cost_nano, NATIVE_COST_NANO);
+});
+
+test('native OpenAI stream: the typed events are relayed as sent, the usage of response.completed is recorded', async () => {
+  h.native.reply = { text: 'Streamed natively.', usage: NATIVE_USAGE };
+  const { data: stream, response } = await h
+    .openai()
+    .responses.create({ model: 'gpt-4o-mini', input: 'Stream please', stream: true })
+    .withResponse();
+  const events = await collect(stream);
+  assert.equal(events[0]?.type, 'response.created');
+  assert.equal(events.at(-1)?.type, 'response.completed');
+  const text = events.map((e) => (e.type === 'response.output_text.delta' ? e.delta : '')).join('');
+  assert.equal(text, 'Streamed natively.');
+  const completed = events.at(-1);
+  assert.ok(completed?.type === 'response.completed');
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([row.call_type, row.stream, row.response_id], ['responses', 1, completed.response.id]);
+  assert.equal(row.cost_nano, NATIVE_COST_NANO);
+});
+
+test('Azure: the v1 Responses URL with the api-key header, the deployment named by model', async () => {
+  h.native.reply = { text: 'From Azure.', usage: { input: 1000, cached: 0, output: 500, reasoning: 0 } };
+  const { data, response } = await h.openai().responses.create({ model: 'azure-mini', input: 'hi' }).withResponse();
+  assert.equal(data.output_text, 'From Azure.');
+  const upstream = h.native.requests.at(-1);
+  assert.equal(upstream?.path, '/openai/v1/responses');
+  assert.equal(upstream?.headers['api-key'], 'sk-azure');
+  assert.equal(upstream?.body.model, 'mini-deploy');
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  // 1000 × 1 + 500 × 2 = 2000 USD per million tokens.
+  assert.deepEqual([row.provider, row.cost_nano], ['azure', 2_000_000]);
+});
+
+test('Anthropic (translated): instructions, image input, tools and limits reach Messages; a Response comes back', async () => {
+  h.chatFake.setDefaults({ text: 'A tiny image.', usage: CLAUDE_USAGE });
+  const { data, response } = await h
+    .openai()
+    .responses.create({
+      model: 'claude-3-5-sonnet',
+      instructions: 'Be brief.',
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'What is this?' },
+            { type: 'input_image', image_url: PIXEL, detail: 'auto' },
+          ],
+        },
+      ],
+      tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: {} }, strict: false }],
+      tool_choice: 'auto',
+      max_output_tokens: 300,
+      temperature: 0.2,
+    })
+    .withResponse();
+  assert.equal(data.output_text, 'A tiny image.');
+  assert.equal(data.status, 'completed');
+  assert.equal(data.object, 'response');
+  assert.match(data.id, /^resp_msg_/);
+  assert.deepEqual(data.usage, {
+    input_tokens: 1000,
+    input_tokens_details: { cached_tokens: 200 },
+    output_tokens: 500,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 1500,
+  });
+  const upstream = h.chatFake.requests.at(-1);
+  assert.equal(upstream?.path, '/v1/messages');
+  assert.deepEqual(upstream?.body, {
+    model: 'claude-3-5-sonnet-20241022',
+    max_tokens: 300,
+    system: [{ type: 'text', text: 'Be brief.' }],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+        ],
+      },
+    ],
+    temperature: 0.2,
+    tools: [{ name: 'lookup', input_schema: { type: 'object', properties: {} } }],
+    tool_choice: { type: 'auto' },
+  });
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual(
+    [row.call_type, row.provider, row.response_id, row.cache_write_tokens],
+    ['responses', 'anthropic', data.id, 100],
+  );
+  assert.equal(row.cost_nano, CLAUDE_COST_NANO);
+});
+
+test('Anthropic (translated) stream: a function call with streamed argument deltas, then a tool-result round', async () => {
+  h.chatFake.setDefaults({
+    text: '',
+    toolCall: { name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}' },
+    usage: CLAUDE_USAGE,
+    pieces: 3,
+  });
+  const tools = [{ type: 'function' as const, name: 'get_weather', parameters: { type: 'object' }, strict: true }];
+  const { data: stream, response } = await h
+    .openai()
+    .responses.create({ model: 'claude-3-5-sonnet', input: 'Weather in Paris?', tools, stream: true })
+    .withResponse();
+  const events = await collect(stream);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ],
+  );
+  assert.deepEqual(
+    events.map((e) => e.sequence_number),
+    events.map((_, i) => i),
+  );
+  const done = events.find((e) => e.type === 'response.output_item.done');
+  assert.ok(done?.type === 'response.output_item.done' && done.item.type === 'function_call');
+  assert.equal(done.item.name, 'get_weather');
+  assert.equal(done.item.arguments, '{"city":"Paris","unit":"c"}');
+  const completed = events.at(-1);
+  assert.ok(completed?.type === 'response.completed');
+  assert.equal(completed.response.usage?.output_tokens, 500);
+  assert.deepEqual(completed.response.output, [done.item]);
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([row.stream, row.response_id, row.cost_nano], [1, completed.response.id, CLAUDE_COST_NANO]);
+
+  h.chatFake.setDefaults({ text: 'Sunny, 18°C.', usage: CLAUDE_USAGE });
+  const second = await h.openai().responses.create({
+    model: 'claude-3-5-sonnet',
+    input: [
+      { role: 'user', content: 'Weather in Paris?' },
+      { type: 'function_call', call_id: done.item.call_id, name: 'get_weather', arguments: done.item.arguments },
+      { type: 'function_call_output', call_id: done.item.call_id, output: '18°C, sunny' },
+    ],
+    tools,
+  });
+  assert.equal(second.output_text, 'Sunny, 18°C.');
+  assert.deepEqual(h.chatFake.requests.at(-1)?.body?.messages, [
+    { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }] },
+    {
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: done.item.call_id, name: 'get_weather', input: { city: 'Paris', unit: 'c' } }],
+    },
+    {
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: done.item.call_id, content: [{ type: 'text', text: '18°C, sunny' }] },
+      ],
+    },
+  ]);
+});
+
+test('OpenAI-compatible provider (translated): text.format json_schema becomes response_format; text streamed', async () => {
+  h.chatFake.setDefaults({ text: '{"ok":true}', usage: { promptTokens: 1000, completionTokens: 500 } });
+  const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+  const { data: stream, response } = await h
+    .openai()
+    .responses.create({
+      model: 'groq-llama',
+      input: [
+        { type: 'message', role: 'developer', content: 'Answer in JSON.' },
+        { role: 'user', content: 'ok?' },
+      ],
+      text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } },
+      max_output_tokens: 100,
+      top_p: 0.9,
+      stream: true,
+    })
+    .withResponse();
+  const events = await collect(stream);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ],
+  );
+  const textDone = events.find((e) => e.type === 'response.output_text.done');
+  assert.ok(textDone?.type === 'response.output_text.done');
+  assert.equal(textDone.text, '{"ok":true}');
+  assert.deepEqual(h.chatFake.requests.at(-1)?.body, {
+    model: 'llama-3.1-8b-instant',
+    messages: [
+      { role: 'developer', content: 'Answer in JSON.' },
+      { role: 'user', content: 'ok?' },
+    ],
+    stream: true,
+    max_tokens: 100,
+    top_p: 0.9,
+    response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    stream_options: { include_usage: true },
+  });
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([row.provider, row.cost_nano], ['groq', 2_000_000]);
+});
+
+test('mock deployment (the demo config): JSON and stream; the output limit ends a Response as incomplete', async () => {
+  const client = h.openai();
+  const json = await client.responses.create({ model: 'mock-mini', input: 'hi' });
+  assert.equal(json.output_text, 'This is a mock reply from Spendhouse.');
+  const cut = await client.responses.create({ model: 'mock-mini', input: 'hi', max_output_tokens: 2 });
+  assert.equal(cut.status, 'incomplete');
+  assert.deepEqual(cut.incomplete_details, { reason: 'max_output_tokens' });
+  assert.equal(cut.usage?.output_tokens, 2);
+
+  // The SDK's stream helper accumulates the events into a Response: it checks their order and indexes.
+  const final = await client.responses.stream({ model: 'mock-mini', input: 'hi' }).finalResponse();
+  assert.equal(final.output_text, 'This is a mock reply from Spendhouse.');
+  assert.equal(final.status, 'completed');
+});
+
+test('guardrails screen the Responses input: instructions, messages and tool outputs are masked upstream', async () => {
+  h.chatFake.setDefaults({ text: 'ok', usage: { promptTokens: 10, completionTokens: 1 } });
+  await h.openai().responses.create({
+    model: 'groq-llama',
+    instructions: 'Reply to ann@example.com',
+    input: [
+      { role: 'user', content: [{ type: 'input_text', text: 'mail bob@example.com' }] },
+      { type: 'function_call', call_id: 'c1', name: 'find', arguments: '{"q":"carl@example.com"}' },
+      { type: 'function_call_output', call_id: 'c1', output: 'dana@example.com' },
+    ],
+  });
+  const sent = JSON.stringify(h.chatFake.requests.at(-1)?.body);
+  assert.doesNotMatch(sent, /@example\.com/);
+});
+
+async function post(body: Record<string, unknown>) {
+  const res = await fetch(`${h.origin}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { error?: { param?: string; message?: string } };
+  return { status: res.status, param: json.error?.param, message: json.error?.message ?? '' };
+}
+
+test('refusals name the field: bad input, unknown items, stored state, background, hosted tools', async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ model: 'claude-3-5-sonnet', input: 42 }, 'input'],
+    [{ model: 'gpt-4o-mini', input: { role: 'user' } }, 'input'],
+    [{ model: 'claude-3-5-sonnet', input: [{ type: 'computer_call_output', call_id: 'x' }] }, 'input[0].type'],
+    [{ model: 'claude-3-5-sonnet', input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type'],
+    [{ model: 'claude-3-5-sonnet', input: [{ role: 'robot', content: 'hi' }] }, 'input[0].role'],
+    [{ model: 'claude-3-5-sonnet', input: 'hi', previous_response_id: 'resp_1' }, 'previous_response_id'],
+    [{ model: 'mock-mini', input: 'hi', store: true }, 'store'],
+    [{ model: 'gpt-4o-mini', input: 'hi', background: true }, 'background'],
+    [{ model: 'claude-3-5-sonnet', input: 'hi', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
+    [
+      { model: 'gpt-4o-mini', input: 'hi', tools: [{ type: 'file_search', vector_store_ids: ['vs'] }] },
+      'tools[0].type',
+    ],
+    [{ model: 'mock-mini', input: 'hi', max_output_tokens: 0 }, 'max_output_tokens'],
+    [{ model: 'mock-mini', input: 'hi', frequency_penalty: 1 }, 'frequency_penalty'],
+    [{ model: 'mock-mini', input: 'hi', reasoning: { effort: 'high' } }, 'reasoning.effort'],
+    [{ model: 'mock-mini', input: 'hi', include: ['reasoning.encrypted_content'] }, 'include'],
+  ];
+  const before = h.native.requests.length;
+  for (const [body, param] of cases) {
+    const answer = await post(body);
+    assert.deepEqual([answer.status, answer.param], [400, param], `${JSON.stringify(body)}: ${answer.message}`);
+  }
+  assert.equal(h.native.requests.length, before, 'nothing refused reached the provider');
+});
+
+/** A chat stream tap fed with OpenAI chat chunks, as a chat exchange yields them. */
+function chatTap(): StreamTap {
+  return {
+    onEvent: (event) => [event.raw],
+    end: () => [],
+    usage: () => ({
+      usage: { promptTokens: 7, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 2 },
+      complete: true,
+    }),
+    responseId: () => 'chatcmpl-1',
+    text: () => '',
+  };
+}
+
+test('stream translation: reasoning, text and two parallel tool calls become separate items, closed in order', () => {
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    openAIFrame({ id: 'chatcmpl-1', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+  const call = (index: number, extra: Record<string, unknown>) => ({ tool_calls: [{ index, ...extra }] });
+  const frames = [
+    chunk({ role: 'assistant', reasoning_content: 'Think' }),
+    chunk({ content: 'Checking.' }),
+    chunk(call(0, { id: 'call_a', type: 'function', function: { name: 'a', arguments: '{"x"' } })),
+    chunk(call(1, { id: 'call_b', type: 'function', function: { name: 'b', arguments: '' } })),
+    chunk(call(0, { function: { arguments: ':1}' } })),
+    chunk(call(1, { function: { arguments: '{}' } })),
+    chunk({}, 'tool_calls'),
+    'data: [DONE]\n\n',
+  ];
+  const tap = responsesStreamFromChat(chatTap(), { model: 'm', input: 'x' });
+  const upstream = new SseParser();
+  const out = frames.flatMap((f) => upstream.push(f)).flatMap(tap.onEvent);
+  out.push(...tap.end());
+  const events = new SseParser()
+    .push(out.join(''))
+    .map((e) => JSON.parse(e.data) as Record<string, unknown> & { type: string });
+  const types = events.map((e) => e.type);
+  assert.equal(types.at(-1), 'response.completed');
+  const added = events
+    .filter((e) => e.type === 'response.output_item.added')
+    .map((e) => (e.item as { type: string }).type);
+  assert.deepEqual(added, ['reasoning', 'message', 'function_call', 'function_call']);
+  const completed = events.at(-1)?.response as { id: string; output: Record<string, unknown>[]; usage: unknown };
+  assert.equal(completed.id, 'resp_chatcmpl-1');
+  assert.deepEqual(
+    completed.output.map((item) => [item.type, item.name ?? null, item.arguments ?? null]),
+    [
+      ['reasoning', null, null],
+      ['message', null, null],
+      ['function_call', 'a', '{"x":1}'],
+      ['function_call', 'b', '{}'],
+    ],
+  );
+  assert.deepEqual(completed.output[0]?.summary, [{ type: 'summary_text', text: 'Think' }]);
+  assert.deepEqual(completed.usage, {
+    input_tokens: 7,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: 9,
+    output_tokens_details: { reasoning_tokens: 2 },
+    total_tokens: 16,
+  });
+  // The terminal event is the last frame of its own: the relay holds it until the record is durable.
+  assert.match(out.at(-1) ?? '', /^event: response\.completed\n/);
+});
