@@ -301,7 +301,9 @@ test('anthropic → GPT: parallel tool_calls become tool_use blocks, JSON and st
   const { data: message, response } = await h.anthropic().messages.create(ask).withResponse();
   assert.equal(message.stop_reason, 'tool_use');
   assert.deepEqual(
-    message.content.map((b) => (b.type === 'tool_use' ? [b.type, b.name, b.input] : [b.type, b.text])),
+    message.content.map((b) =>
+      b.type === 'tool_use' ? [b.type, b.name, b.input] : [b.type, b.type === 'text' ? b.text : null],
+    ),
     [
       ['text', 'Checking both.'],
       ['tool_use', 'get_weather', { city: 'Paris' }],

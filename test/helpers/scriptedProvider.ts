@@ -49,7 +49,8 @@ export function pieces(text: string, size = 4): string[] {
 }
 
 const frame = (payload: unknown) => `data: ${JSON.stringify(payload)}\n\n`;
-const anthropicFrame = (payload: { type: string; [field: string]: unknown }) => `event: ${payload.type}\n${frame(payload)}`;
+const anthropicFrame = (payload: { type: string; [field: string]: unknown }) =>
+  `event: ${payload.type}\n${frame(payload)}`;
 
 function openAIJson(body: Record<string, unknown>, a: ScriptedAnswer, id: string) {
   const toolCalls = a.toolCalls?.map((call, i) => ({
