@@ -163,7 +163,7 @@ async function guardRound(apps: FastifyInstance[], round: number): Promise<Round
         const t0 = performance.now();
         try {
           const admissions = [];
-          for (const guard of app.callGuards) admissions.push(await guard.admit(ctx));
+          for (const guard of app.callGuards.admitters) admissions.push(await guard.admit(ctx));
           admitMs.push(performance.now() - t0);
           await new Promise((r) => setTimeout(r, LATENCY_MS));
           for (const a of admissions)
@@ -232,7 +232,7 @@ async function serialLatency(
     };
     const t0 = performance.now();
     const admissions = [];
-    for (const guard of app.callGuards) admissions.push(await guard.admit(ctx));
+    for (const guard of app.callGuards.admitters) admissions.push(await guard.admit(ctx));
     const t1 = performance.now();
     for (const a of admissions)
       await a.settle({ costNano: 5_000_000, promptTokens: 10, completionTokens: 30, totalTokens: 40, status: 200 });

@@ -5,11 +5,11 @@
 // call on top of its own overhead (bench/proxy*.ts). `npm run bench -- guardrails [--scale 1]`
 import type { Principal } from '../src/auth/principal.js';
 import { GuardrailRules } from '../src/guardrails/contentRules.js';
-import { guardrailGuard } from '../src/guardrails/guard.js';
+import { guardrailScreener } from '../src/guardrails/guard.js';
 import { BUILT_IN_NAMES } from '../src/guardrails/patterns.js';
 import { guardrailsSchema } from '../src/guardrails/schema.js';
 import { compileTagPolicies, tagPolicyGuard } from '../src/guardrails/tagPolicies.js';
-import type { CallContext, CallGuard } from '../src/proxy/callGuards.js';
+import type { CallContext, CallScreener } from '../src/proxy/callGuards.js';
 import { formatTable, machineInfo, writeResult } from './lib/report.js';
 
 const principal: Principal = {
@@ -98,9 +98,9 @@ function measure(
   };
 }
 
-function screenWith(action: 'mask' | 'block'): CallGuard {
+function screenWith(action: 'mask' | 'block'): CallScreener {
   const rules = new GuardrailRules(guardrailsSchema.parse({ rules: [{ patterns: BUILT_IN_NAMES, action }] }));
-  return guardrailGuard(rules, { inc: () => {} });
+  return guardrailScreener(rules, { inc: () => {} });
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -108,7 +108,7 @@ export async function run(argv: string[]): Promise<void> {
   const scale = scaleAt >= 0 ? Number(argv[scaleAt + 1]) : 1;
   const mask = screenWith('mask');
   const block = screenWith('block');
-  const screen = (guard: CallGuard) => (body: Record<string, unknown>) =>
+  const screen = (guard: CallScreener) => (body: Record<string, unknown>) =>
     guard.screen?.({ callType: 'chat', principal, body, metadata: {} });
   const policies = tagPolicyGuard(
     compileTagPolicies(

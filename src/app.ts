@@ -18,6 +18,7 @@ import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
 import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
 import metricsPlugin from './metrics/plugin.js';
+import callGuardsPlugin from './proxy/guardsPlugin.js';
 import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
 import redisPlugin from './redis/plugin.js';
@@ -50,6 +51,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   // Alert webhooks (docs/operations.md): budgets send through it, so it comes first.
   await app.register(alertsPlugin, { config });
   await app.register(authPlugin, { config });
+  // What runs around every proxied call: budgets, guardrails and metrics register here, the proxy runs it.
+  await app.register(callGuardsPlugin);
   // Management API + control plane (virtual keys for auth), and the budget/rate-limit guard for the proxy.
   if (config.role !== 'worker') {
     await app.register(managementPlugin, { config, now: opts.now });
@@ -60,7 +63,7 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   // Spend ingest: producer (app.spendSink), worker + retention by role, ingest API and dead letters.
   await app.register(ingestPlugin, { config, sink: opts.sink, worker: opts.ingestWorker });
   // The LLM proxy (/v1/chat/completions, /v1/messages, …): prices, attributes and records every call.
-  if (config.role !== 'worker') await app.register(proxyPlugin, { config, sink: opts.sink });
+  if (config.role !== 'worker') await app.register(proxyPlugin, { config });
   // The dashboard (/ui) and its session cookie, which authenticates the API calls it makes.
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.

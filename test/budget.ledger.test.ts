@@ -89,7 +89,7 @@ test('Redis flushed mid-period: counters rebuilt from ClickHouse before admittin
 test('a reservation whose proxy never settles expires; settlement is idempotent', async () => {
   const { teamId, secret } = await teamKey({ team_alias: 'expiry', max_budget: 1 });
   const principal = await principalFor(t.app, secret);
-  const guard = t.app.callGuards[0]!;
+  const guard = t.app.callGuards.admitters[0]!;
   const key = ledgerKeys.scope(`team:${teamId}`, LIFETIME);
   const start = new Date();
   const abandoned = await guard.admit(callContext(principal, { maxCostNano: 0.8e9, costNano: 0, now: start }));
@@ -110,7 +110,7 @@ test('a reservation whose proxy never settles expires; settlement is idempotent'
 test('a counter lost on its own while a reservation is live: the rebuilt counter only releases its own', async () => {
   const { teamId, secret } = await teamKey({ team_alias: 'evicted', max_budget: 1 });
   const principal = await principalFor(t.app, secret);
-  const guard = t.app.callGuards[0]!;
+  const guard = t.app.callGuards.admitters[0]!;
   const key = ledgerKeys.scope(`team:${teamId}`, LIFETIME);
   const settled = (costNano: number) => ({
     costNano,
@@ -243,7 +243,7 @@ test('rate limits: rpm, tpm and max_parallel_requests refuse with 429 rate_limit
 
   const par = await curlPost(t.app, '/key/generate', { max_parallel_requests: 1 });
   const p3 = await principalFor(t.app, String(par.body.key));
-  const guard = t.app.callGuards[0]!;
+  const guard = t.app.callGuards.admitters[0]!;
   const held = await guard.admit(callContext(p3, { maxCostNano: 0, costNano: 0 }));
   const second = await simulateCall(t.app, p3, { maxCostNano: 0, costNano: 0 });
   assert.equal(second.ok, false);

@@ -51,7 +51,7 @@ export async function simulateCall(
   const ctx = callContext(principal, call);
   const admitted: Admission[] = [];
   try {
-    for (const guard of app.callGuards) admitted.push(await guard.admit(ctx));
+    for (const guard of app.callGuards.admitters) admitted.push(await guard.admit(ctx));
   } catch (err) {
     for (const a of admitted)
       await a.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 499 });

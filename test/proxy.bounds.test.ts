@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { hashKey } from '../src/auth/principal.js';
 import { LIFETIME } from '../src/budgets/duration.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
-import type { CallContext, CallGuard } from '../src/proxy/callGuards.js';
+import type { AdmissionGuard, CallContext } from '../src/proxy/callGuards.js';
 import { countPromptTokens, countTextTokens } from '../src/proxy/tokens.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
@@ -174,14 +174,14 @@ test('an aborted mock stream is charged at most its reservation', async () => {
 
 test('the reservation covers every choice: n=4 reserves 4× the output, best_of counts on completions', async () => {
   const seen: CallContext[] = [];
-  const observer: CallGuard = {
+  const observer: AdmissionGuard = {
     name: 'observer',
     async admit(ctx) {
       seen.push(ctx);
       return { settle: async () => {} };
     },
   };
-  h.app.callGuards.push(observer);
+  const remove = h.app.callGuards.addAdmission('budget', observer);
   try {
     const chat = await post('/v1/chat/completions', TEST_MASTER_KEY, {
       model: 'house-gpt',
@@ -201,7 +201,7 @@ test('the reservation covers every choice: n=4 reserves 4× the output, best_of 
     assert.equal(completion.status, 200);
     assert.equal(seen[1]?.maxCompletionTokens, 30);
   } finally {
-    h.app.callGuards.splice(h.app.callGuards.indexOf(observer), 1);
+    remove();
   }
 });
 

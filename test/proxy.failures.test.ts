@@ -8,7 +8,7 @@ import { APIError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { hashKey } from '../src/auth/principal.js';
 import { AppError } from '../src/errors.js';
-import type { CallContext, CallGuard, CallOutcome } from '../src/proxy/callGuards.js';
+import type { AdmissionGuard, CallContext, CallOutcome } from '../src/proxy/callGuards.js';
 import { countPromptTokens, countTextTokens } from '../src/proxy/tokens.js';
 import { HOUSE_PRICES, type ProxyHarness, proxyTestModels, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
@@ -225,14 +225,14 @@ test('call guards: admission headers, refusal recorded with its status, exactly 
   h.fake.setDefaults({ usage: { promptTokens: 1000, completionTokens: 500 } });
   const contexts: CallContext[] = [];
   const settled: CallOutcome[] = [];
-  const observer: CallGuard = {
+  const observer: AdmissionGuard = {
     name: 'observer',
     async admit(ctx) {
       contexts.push(ctx);
       return { headers: { 'x-test-guard': 'admitted' }, settle: async (outcome) => void settled.push(outcome) };
     },
   };
-  const refuser: CallGuard = {
+  const refuser: AdmissionGuard = {
     name: 'refuser',
     async admit(ctx) {
       if (ctx.tags.includes('blocked'))
@@ -240,7 +240,10 @@ test('call guards: admission headers, refusal recorded with its status, exactly 
       return { settle: async () => {} };
     },
   };
-  h.app.callGuards.push(observer, refuser);
+  const removers = [
+    h.app.callGuards.addAdmission('budget', observer),
+    h.app.callGuards.addAdmission('budget', refuser),
+  ];
   try {
     const { response } = await h
       .openai()
@@ -278,6 +281,6 @@ test('call guards: admission headers, refusal recorded with its status, exactly 
     assert.equal(settled.length, 3);
     assert.equal(settled.at(-1)?.status, 500);
   } finally {
-    h.app.callGuards.splice(h.app.callGuards.indexOf(observer), 2);
+    for (const remove of removers) remove();
   }
 });

@@ -3,7 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
-import type { Admission, CallContext, CallGuard, CallOutcome } from '../proxy/callGuards.js';
+import type { Admission, AdmissionGuard, CallContext, CallOutcome } from '../proxy/callGuards.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
@@ -93,7 +93,7 @@ function rateHeaders(
   return headers;
 }
 
-export function budgetGuard(deps: BudgetGuardDeps): CallGuard {
+export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
   const { ledger, rebuilder, metrics, log } = deps;
 
   async function admitInLedger(ctx: CallContext, scopes: CallScopes, budgets: LedgerBudget[], rates: LedgerRate[]) {

@@ -1,10 +1,10 @@
-// Registers the budget/rate-limit guard in `app.callGuards` (run by the proxy around every call).
+// Registers the budget/rate-limit guard in `app.callGuards` (the `budget` admission phase, run by the proxy
+// around every call).
 // Depends on the management plugin for the control-plane cache.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { budgetAlertSender } from '../alerts/budgetAlerts.js';
 import type { AppConfig } from '../config/load.js';
-import type { CallGuard } from '../proxy/callGuards.js';
 import { type BudgetMetrics, createBudgetMetrics } from './alerts.js';
 import { type BudgetCharger, budgetCharger } from './charge.js';
 import { assertTimeZone } from './duration.js';
@@ -14,7 +14,6 @@ import { CounterRebuilder } from './rebuild.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    callGuards: CallGuard[];
     budgetLedger: BudgetLedger;
     budgetMetrics: BudgetMetrics;
     /** Adds ingested records (not proxied) to the live budget counters. */
@@ -25,7 +24,6 @@ declare module 'fastify' {
 async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }): Promise<void> {
   const { config } = opts;
   assertTimeZone(config.budgetTimezone);
-  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
   const ledger = new BudgetLedger(app.redis);
   const metrics = createBudgetMetrics();
   app.decorate('budgetLedger', ledger);
@@ -43,7 +41,8 @@ async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
       log,
     }),
   );
-  app.callGuards.push(
+  app.callGuards.addAdmission(
+    'budget',
     budgetGuard({
       cache: app.controlPlane.cache,
       ledger,
@@ -57,4 +56,4 @@ async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   );
 }
 
-export default fp(budgetsPlugin, { name: 'budgets', dependencies: ['redis', 'clickhouse', 'management'] });
+export default fp(budgetsPlugin, { name: 'budgets', dependencies: ['redis', 'clickhouse', 'management', 'call-guards'] });

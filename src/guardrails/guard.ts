@@ -1,20 +1,17 @@
-// The guardrail CallGuard: screens a call's text before the upstream request is built. Masked text is
+// The guardrail screener: screens a call's text before the upstream request is built. Masked text is
 // what the provider receives and what the Logs tab stores; a block refuses the call with 400
 // content_blocked. Either way the record carries `metadata.guardrail` (`email:mask`, `us_ssn:block`).
-import type { Admission, CallGuard, ScreenInput, Screening } from '../proxy/callGuards.js';
+import type { CallScreener, ScreenInput, Screening } from '../proxy/callGuards.js';
 import { ContentScreen, type GuardrailRules } from './contentRules.js';
 import { rewriteRequestText } from './requestText.js';
-
-const NOTHING_TO_SETTLE: Admission = { settle: async () => {} };
 
 export interface GuardrailCounter {
   inc(labels: { pattern: string; action: string }): void;
 }
 
-export function guardrailGuard(rules: GuardrailRules, hits: GuardrailCounter): CallGuard {
+export function guardrailScreener(rules: GuardrailRules, hits: GuardrailCounter): CallScreener {
   return {
     name: 'guardrails',
-    admit: async () => NOTHING_TO_SETTLE,
     screen(input: ScreenInput): Screening | undefined {
       const plan = rules.planFor(input.principal);
       if (!plan) return undefined;

@@ -1,13 +1,12 @@
-// Registers guardrails and tag policies as call guards (docs/operations.md). Tag policies go first, ahead
-// of budgets: a refused call never holds a budget reservation. Their counters are created unregistered and
+// Registers guardrails (a screener) and tag policies (an admission guard of the `policy` phase, which runs
+// ahead of budgets: a refused call never holds a budget reservation) in app.callGuards (docs/operations.md). Their counters are created unregistered and
 // exposed as `app.guardrailMetrics` for the /metrics registry.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/load.js';
-import type { CallGuard } from '../proxy/callGuards.js';
 import { GuardrailRules } from './contentRules.js';
-import { guardrailGuard } from './guard.js';
+import { guardrailScreener } from './guard.js';
 import { compileTagPolicies, tagPolicyGuard } from './tagPolicies.js';
 
 export interface GuardrailMetrics {
@@ -17,7 +16,6 @@ export interface GuardrailMetrics {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    callGuards: CallGuard[];
     guardrailMetrics: GuardrailMetrics;
   }
 }
@@ -43,16 +41,15 @@ async function guardrailsPlugin(app: FastifyInstance, opts: { config: AppConfig 
   const { file } = opts.config;
   const metrics = createGuardrailMetrics();
   app.decorate('guardrailMetrics', metrics);
-  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
   if (file.guardrails.ignored_litellm_entries) {
     app.log.warn(
       `guardrails: ${file.guardrails.ignored_litellm_entries} LiteLLM guardrail integration(s) are not supported and were ignored; Spendhouse's own rules go under guardrails.rules (docs/operations.md)`,
     );
   }
   const rules = new GuardrailRules(file.guardrails);
-  if (!rules.empty) app.callGuards.push(guardrailGuard(rules, metrics.hits));
+  if (!rules.empty) app.callGuards.addScreener(guardrailScreener(rules, metrics.hits));
   const policies = compileTagPolicies(file.tag_policies);
-  if (policies.length) app.callGuards.unshift(tagPolicyGuard(policies, metrics.policyRefusals));
+  if (policies.length) app.callGuards.addAdmission('policy', tagPolicyGuard(policies, metrics.policyRefusals));
 }
 
-export default fp(guardrailsPlugin, { name: 'guardrails' });
+export default fp(guardrailsPlugin, { name: 'guardrails', dependencies: ['call-guards'] });

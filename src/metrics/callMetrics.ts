@@ -3,7 +3,7 @@
 // models and providers from model_list (a call that never routed is `(unrouted)`, so a client cannot mint
 // series by inventing model names); tags only from the configured allow-list; never users or keys.
 import { Counter, Histogram, type Metric } from 'prom-client';
-import type { CallGuard, CallTimings } from '../proxy/callGuards.js';
+import type { CallObserver, CallTimings } from '../proxy/callGuards.js';
 import type { SpendRecord } from '../spendRecord.js';
 
 const CALL_LABELS = ['team', 'model', 'provider', 'status_class'] as const;
@@ -22,7 +22,7 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export interface CallMetrics {
   metrics: Metric[];
-  guard: CallGuard;
+  observer: CallObserver;
 }
 
 const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
@@ -115,6 +115,6 @@ export function createCallMetrics(tagAllowList: readonly string[]): CallMetrics 
 
   return {
     metrics: [requests, spend, tokens, overhead, upstream, ttft, duration, tagRequests, tagSpend],
-    guard: { name: 'metrics', admit: async () => ({ settle: async () => {} }), observe },
+    observer: { name: 'metrics', observe },
   };
 }

@@ -9,7 +9,6 @@ import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import { requireAdmin } from '../auth/plugin.js';
 import { extractKey } from '../auth/principal.js';
 import type { AppConfig } from '../config/load.js';
-import type { CallGuard } from '../proxy/callGuards.js';
 import { createBudgetGauges } from './budgetGauges.js';
 import { createCallMetrics } from './callMetrics.js';
 import { clusterLink, localScrape } from './clusterMetrics.js';
@@ -17,7 +16,6 @@ import { dependencyHealthGauge, type HealthProbe, ingestLagGauge } from './syste
 
 declare module 'fastify' {
   interface FastifyInstance {
-    callGuards: CallGuard[];
     metricsRegistry: Registry;
   }
 }
@@ -55,11 +53,9 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
     for (const metric of metrics) registry.registerMetric(metric);
   };
 
-  if (app.hasDecorator('callGuards')) {
-    const calls = createCallMetrics(settings.tag_allow_list ?? []);
-    register(calls.metrics);
-    app.callGuards.push(calls.guard);
-  }
+  const calls = createCallMetrics(settings.tag_allow_list ?? []);
+  register(calls.metrics);
+  app.callGuards.addObserver(calls.observer);
   if (app.hasDecorator('budgetMetrics')) register(Object.values(app.budgetMetrics));
   if (app.hasDecorator('guardrailMetrics')) register(Object.values(app.guardrailMetrics));
   register(app.ingestMetrics);
@@ -117,4 +113,4 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   });
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['ingest', 'auth'] });
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['ingest', 'auth', 'call-guards'] });

@@ -1,6 +1,12 @@
-// Extension point run by the proxy before it forwards a call and after the call ends. Budgets and rate
-// limits (src/budgets), guardrails and tag policies register guards here; the proxy does not know them.
-// A guard refuses a call by throwing an AppError (429 budget_exceeded, 403 policy_violation, …).
+// The one extension point of the proxy's calls: plugins register what runs around every call in
+// `app.callGuards` (the `call-guards` plugin), by phase, and the proxy runs each list in order:
+//   screen      before the upstream request is built: may rewrite the body's text or refuse (guardrails);
+//   admission   before forwarding, `policy` guards first (tag policies), then `budget` guards (budgets and
+//               rate limits), so a call a policy refuses reserves nothing; each admission is settled once
+//               with the call's real outcome;
+//   observation once the call's record exists (metrics); never refuses.
+// A guard refuses a call by throwing an AppError (429 budget_exceeded, 403 policy_violation, …). A call pays
+// only for what is registered: a phase nobody uses costs nothing.
 import type { Principal } from '../auth/principal.js';
 import type { SpendRecord } from '../spendRecord.js';
 import type { CallType } from './exchange/types.js';
@@ -65,14 +71,56 @@ export interface CallTimings {
   upstreamAnsweredAtMs: number | null;
 }
 
-export interface CallGuard {
+export interface AdmissionGuard {
   name: string;
   admit(ctx: CallContext): Promise<Admission>;
-  /**
-   * Runs after auth and routing, before the upstream request is built (and before any guard's admit):
-   * may rewrite the body's text, or refuse by throwing an AppError.
-   */
-  screen?(input: ScreenInput): Screening | undefined;
-  /** Sees every finished call's record, refusals included (metrics). Must not throw. */
-  observe?(record: SpendRecord, timings: CallTimings): void;
+}
+
+export interface CallScreener {
+  name: string;
+  /** Runs after auth and routing, before the upstream request is built and before any admission. */
+  screen(input: ScreenInput): Screening | undefined;
+}
+
+export interface CallObserver {
+  name: string;
+  /** Sees every finished call's record, refusals included. Must not throw. */
+  observe(record: SpendRecord, timings: CallTimings): void;
+}
+
+export type AdmissionPhase = 'policy' | 'budget';
+
+/** The guards of every call, by phase. Each `add…` returns the function that removes what it added. */
+export class CallGuards {
+  readonly screeners: CallScreener[] = [];
+  /** In run order: the `policy` phase, then the `budget` phase. */
+  readonly admitters: AdmissionGuard[] = [];
+  readonly observers: CallObserver[] = [];
+  private policies = 0;
+
+  addScreener(screener: CallScreener): () => void {
+    return this.insert(this.screeners, screener, this.screeners.length);
+  }
+
+  addAdmission(phase: AdmissionPhase, guard: AdmissionGuard): () => void {
+    const at = phase === 'policy' ? this.policies : this.admitters.length;
+    const remove = this.insert(this.admitters, guard, at);
+    if (phase === 'policy') this.policies++;
+    return () => {
+      if (phase === 'policy' && this.admitters.includes(guard)) this.policies--;
+      remove();
+    };
+  }
+
+  addObserver(observer: CallObserver): () => void {
+    return this.insert(this.observers, observer, this.observers.length);
+  }
+
+  private insert<T>(list: T[], item: T, at: number): () => void {
+    list.splice(at, 0, item);
+    return () => {
+      const i = list.indexOf(item);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
 }

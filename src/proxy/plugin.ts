@@ -3,26 +3,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
-import { MemorySink, type SpendSink } from '../ingest/sink.js';
 import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
-import type { CallGuard } from './callGuards.js';
 import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
 import type { CallType } from './exchange/types.js';
 import { countTextTokens } from './tokens.js';
 import { UpstreamClient } from './upstream.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    callGuards: CallGuard[];
-    spendSink: SpendSink;
-  }
-}
-
 export interface ProxyPluginOptions {
   config: AppConfig;
-  /** Used only when no other plugin decorated `spendSink` (the ingest producer normally does). */
-  sink?: SpendSink;
 }
 
 const CALL_ROUTES: [string, CallType][] = [
@@ -35,8 +24,6 @@ const CALL_ROUTES: [string, CallType][] = [
 
 async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   const { config } = opts;
-  if (!app.hasDecorator('callGuards')) app.decorate('callGuards', []);
-  if (!app.hasDecorator('spendSink')) app.decorate('spendSink', opts.sink ?? new MemorySink());
   const router = new ModelRouter(config.models, {
     requestTimeoutSeconds: config.file.litellm_settings.request_timeout,
   });
@@ -51,8 +38,8 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   const deps: ProxyDeps = {
     router,
     upstream,
-    guards: () => app.callGuards,
-    sink: () => app.spendSink,
+    guards: app.callGuards,
+    sink: app.spendSink,
     authenticate: (request) => app.authenticate(request),
     storePrompts: config.storePrompts,
     mockResponseKeyAliases: new Set(config.file.general_settings.mock_response_key_aliases ?? []),
@@ -93,4 +80,6 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   });
 }
 
-export default fp(proxyPlugin, { name: 'proxy', dependencies: ['auth'] });
+// The spend sink comes from the ingest plugin (the spend journal; tests may pass a MemorySink through
+// buildApp): a proxy without a place to make records durable refuses to boot rather than lose them.
+export default fp(proxyPlugin, { name: 'proxy', dependencies: ['auth', 'call-guards', 'ingest'] });

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { SpendSink } from '../../ingest/sink.js';
-import type { CallContext, CallGuard } from '../callGuards.js';
+import type { CallContext, CallGuards } from '../callGuards.js';
 import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
 import { type CallType, isRecord } from '../exchange/types.js';
@@ -21,8 +21,8 @@ import { readOutputBound, worstCaseOf } from './requestBounds.js';
 export interface ProxyDeps {
   router: ModelRouter;
   upstream: UpstreamClient;
-  guards(): CallGuard[];
-  sink(): SpendSink;
+  guards: CallGuards;
+  sink: SpendSink;
   authenticate(request: FastifyRequest): Promise<Principal>;
   storePrompts: boolean;
   /** general_settings.mock_response_key_aliases: non-admin keys that may send `mock_response`. */
@@ -50,8 +50,8 @@ function promptOf(callType: CallType, body: Record<string, unknown>): unknown {
   return callType === 'messages' ? { system: body.system, messages: body.messages } : body.messages;
 }
 
-async function admit(guards: CallGuard[], call: CallState, maxCompletion: number, reply: FastifyReply): Promise<void> {
-  if (!guards.length || !call.principal || !call.deployment || call.reservedCostNano === null) return;
+async function admit(guards: CallGuards, call: CallState, maxCompletion: number, reply: FastifyReply): Promise<void> {
+  if (!guards.admitters.length || !call.principal || !call.deployment || call.reservedCostNano === null) return;
   const ctx: CallContext = {
     requestId: call.requestId,
     principal: call.principal,
@@ -67,7 +67,7 @@ async function admit(guards: CallGuard[], call: CallState, maxCompletion: number
     now: call.startedAt,
   };
   // One at a time: a refusal leaves the earlier admissions in call.admissions, settled by finish().
-  for (const guard of guards) {
+  for (const guard of guards.admitters) {
     const admission = await guard.admit(ctx);
     call.admissions.push(admission);
     for (const [name, value] of Object.entries(admission.headers ?? {})) reply.header(name, value);
@@ -102,7 +102,7 @@ async function runCall(
   call.provider = deployment.provider;
   call.sheet = deployment.pricing.sheetAt(call.startedAt);
   checkMockResponse(body, call.principal, deps.mockResponseKeyAliases);
-  screenCall(deps.guards(), call, body);
+  screenCall(deps.guards, call, body);
   const bound = readOutputBound(call.callType, body, deployment);
   const exchange = buildExchange({
     callType: call.callType,
@@ -116,7 +116,7 @@ async function runCall(
   call.promptTokensCounted = countPromptTokens(call.callType, body);
   call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensCounted, bound);
   if (deps.storePrompts) call.prompt = JSON.stringify(promptOf(call.callType, body) ?? null);
-  await admit(deps.guards(), call, bound.maxTokens * bound.choices, reply);
+  await admit(deps.guards, call, bound.maxTokens * bound.choices, reply);
 
   call.forwarded = true;
   const upstreamStart = call.elapsedMs();
