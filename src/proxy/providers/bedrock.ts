@@ -9,6 +9,7 @@ import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { AppError } from '../../errors.js';
 import type { HttpTarget } from '../upstream.js';
 
 export interface AwsSettings {
@@ -95,18 +96,50 @@ function headerString(headers: Record<string, { type: string; value: unknown }>,
   return header && typeof header.value === 'string' ? header.value : null;
 }
 
+const malformed = (cause?: unknown) =>
+  new AppError('upstream_error', 'the model provider sent a malformed event stream', { type: 'api_error', cause });
+
+/** Splits raw bytes into whole event-stream messages: each starts with its total length (uint32, big-endian). */
+class MessageSplitter {
+  private buffer = new Uint8Array(0);
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const joined = new Uint8Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer);
+    joined.set(chunk, this.buffer.length);
+    const messages: Uint8Array[] = [];
+    let offset = 0;
+    while (joined.length - offset >= 4) {
+      const length = new DataView(joined.buffer, joined.byteOffset + offset, 4).getUint32(0);
+      if (length < 16) throw malformed();
+      if (joined.length - offset < length) break;
+      messages.push(joined.subarray(offset, offset + length));
+      offset += length;
+    }
+    this.buffer = joined.slice(offset);
+    return messages;
+  }
+}
+
 /**
  * Re-frames ConverseStream's binary event stream as server-sent events, so the relay reads Bedrock like any
  * SSE provider: an event `contentBlockDelta` with JSON `{…}` becomes `event: contentBlockDelta\ndata: {…}`.
  * A modelled exception (`:message-type: exception`, e.g. throttlingException) becomes `event: error` with
- * `{"type":"throttlingException","message":"…"}`; so does a protocol-level `:message-type: error`.
+ * `{"type":"throttlingException","message":"…"}`; so does a protocol-level `:message-type: error`. Each
+ * message's CRCs are checked by the AWS SDK's codec.
  */
 export async function* sseFromEventStream(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
   const decoder = codec();
+  const splitter = new MessageSplitter();
   for await (const chunk of body) {
-    decoder.feed(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
     const frames: string[] = [];
-    for (const message of decoder.getAvailableMessages().getMessages()) {
+    for (const bytes of splitter.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)) {
+      let message: ReturnType<typeof decoder.decode>;
+      try {
+        message = decoder.decode(bytes);
+      } catch (err) {
+        throw malformed(err);
+      }
       const type = headerString(message.headers, ':message-type');
       const payload = utf8Decoder.decode(message.body);
       if (type === 'event') {
@@ -127,5 +160,4 @@ export async function* sseFromEventStream(body: AsyncIterable<Uint8Array | strin
     }
     if (frames.length) yield frames.join('');
   }
-  decoder.endOfStream();
 }
