@@ -155,6 +155,28 @@ const storedRow = z.object({
 });
 export type StoredCall = z.infer<typeof storedRow>;
 
+/** A call's row in ClickHouse's spend_logs by its request or response id, waited for (the ingest worker writes it). */
+export async function waitForStoredCall(
+  warehouse: TestApp['app']['warehouse'],
+  by: { requestId?: string | null; responseId?: string | null },
+): Promise<StoredCall> {
+  const where =
+    by.responseId !== undefined ? sql`response_id = ${by.responseId ?? ''}` : sql`request_id = ${by.requestId ?? ''}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const rows = await warehouse.rows(
+      sql`SELECT request_id, response_id, call_type, status, model, provider, prompt_tokens, completion_tokens,
+            cached_tokens, cache_write_tokens, reasoning_tokens, cost_nano, usage_estimated, stream
+          FROM spend_logs WHERE ${where}`,
+      storedRow,
+    );
+    if (rows.length > 1) throw new Error(`${rows.length} spend_logs rows for ${JSON.stringify(by)}`);
+    if (rows[0]) return rows[0];
+    if (Date.now() > deadline) throw new Error(`no spend_logs row for ${JSON.stringify(by)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface ResponsesHarness {
   app: TestApp['app'];
   chatFake: FakeUpstream;
@@ -212,18 +234,7 @@ export async function startResponsesHarness(extra: Record<string, unknown> = {})
     openai: (key = TEST_MASTER_KEY) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: key, maxRetries: 0 }),
     async stored(requestId) {
       if (!requestId) throw new Error('the response carries no x-spend-request-id');
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const rows = await t.app.warehouse.rows(
-          sql`SELECT request_id, response_id, call_type, status, model, provider, prompt_tokens, completion_tokens,
-                cached_tokens, cache_write_tokens, reasoning_tokens, cost_nano, usage_estimated, stream
-              FROM spend_logs WHERE request_id = ${requestId}`,
-          storedRow,
-        );
-        if (rows[0]) return rows[0];
-        if (Date.now() > deadline) throw new Error(`no spend_logs row for ${requestId}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      return waitForStoredCall(t.app.warehouse, { requestId });
     },
     async close() {
       await t.close();
