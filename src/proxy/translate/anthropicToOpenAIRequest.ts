@@ -144,6 +144,9 @@ function refuseUnsupported(body: Record<string, unknown>): void {
   for (const [field, why] of UNSUPPORTED_FIELDS) {
     if (body[field] !== undefined && body[field] !== null) throw badRequest(field, why);
   }
+  if (body.service_tier !== undefined && body.service_tier !== null && body.service_tier !== 'auto') {
+    throw badRequest('service_tier', 'Anthropic service tiers do not apply to OpenAI-compatible models');
+  }
   const thinking = body.thinking;
   if (isRecord(thinking) && thinking.type !== 'disabled') {
     throw badRequest('thinking.type', 'extended thinking is not translated for OpenAI-compatible models');

@@ -172,6 +172,9 @@ const UNSUPPORTED_FIELDS: [field: string, isDefault: (value: unknown) => boolean
   ['function_call', () => false, 'send `tool_choice` instead (the legacy functions API is not translated)'],
   ['reasoning_effort', () => false, 'not translated to Anthropic extended thinking'],
   ['web_search_options', () => false, 'not translated to Anthropic server tools'],
+  ['store', (v) => v === false, 'Anthropic does not store completions'],
+  ['service_tier', (v) => v === 'auto' || v === 'default', 'OpenAI service tiers do not apply to Anthropic models'],
+  ['verbosity', (v) => v === 'medium', 'Anthropic models take no verbosity'],
 ];
 
 function refuseUnsupported(body: Record<string, unknown>): void {
