@@ -333,6 +333,14 @@ test('anthropic → GPT: parallel tool_calls become tool_use blocks, JSON and st
   assert.ok(jsonDeltas >= 8, `arguments arrive as input_json_delta events (${jsonDeltas})`);
   assert.equal(final.stop_reason, 'tool_use');
   await assertCost((await stream.withResponse()).response, TWO_CALLS);
+
+  // A server that repeats the call's id on every delta still yields one tool_use block per call.
+  provider.answer({ ...TWO_CALLS, repeatToolCallIds: true });
+  const repeated = await h.anthropic().messages.stream(ask).finalMessage();
+  assert.deepEqual(
+    repeated.content.map((b) => (b.type === 'tool_use' ? b.input : b.type)),
+    ['text', { city: 'Paris' }, { city: 'Oslo' }],
+  );
 });
 
 test('anthropic → GPT: output_config.format → response_format json_schema (strict); JSON text back', async () => {
@@ -431,6 +439,8 @@ test('anthropic → GPT: what OpenAI-compatible models cannot express is a 400 n
     [{ tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, /^tools\[0\]\.type:/],
     [{ tools: [{ name: 'no_schema' }] }, /^tools\[0\]\.input_schema:/],
     [{ output_config: { effort: 'max' } }, /^output_config\.effort:/],
+    [{ tool_choice: { type: 'any' } }, /^tool_choice: needs tools/],
+    [{ service_tier: 'standard_only' }, /^service_tier:/],
     [
       {
         messages: [

@@ -19,6 +19,8 @@ export interface ScriptedAnswer {
   toolCalls?: ScriptedToolCall[];
   /** Further OpenAI choices' texts (n > 1); Anthropic answers ignore them. */
   moreChoices?: string[];
+  /** OpenAI streams: repeat each tool call's id and name on every argument delta (as some vLLM builds do). */
+  repeatToolCallIds?: boolean;
   /** Reported usage: input tokens (all of them) and output tokens (all choices). */
   usage: { input: number; output: number };
 }
@@ -98,8 +100,12 @@ function openAIFrames(body: Record<string, unknown>, a: ScriptedAnswer, id: stri
   a.toolCalls?.forEach((call, i) => {
     const head = { index: i, id: `call_${id}_${i}`, type: 'function', function: { name: call.name, arguments: '' } };
     frames.push(chunk({ tool_calls: [head] }));
-    for (const part of pieces(call.arguments))
-      frames.push(chunk({ tool_calls: [{ index: i, function: { arguments: part } }] }));
+    for (const part of pieces(call.arguments)) {
+      const delta = a.repeatToolCallIds
+        ? { ...head, function: { name: call.name, arguments: part } }
+        : { index: i, function: { arguments: part } };
+      frames.push(chunk({ tool_calls: [delta] }));
+    }
   });
   frames.push(chunk({}, a.toolCalls?.length ? 'tool_calls' : 'stop'));
   (a.moreChoices ?? []).forEach((text, i) => {

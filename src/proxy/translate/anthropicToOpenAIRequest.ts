@@ -181,6 +181,13 @@ export function messagesToChatRequest(body: Record<string, unknown>, upstreamMod
       Object.assign(out, convertToolChoice(body.tool_choice));
     }
   }
+  if (
+    !out.tools &&
+    isRecord(body.tool_choice) &&
+    (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')
+  ) {
+    throw badRequest('tool_choice', 'needs tools');
+  }
   convertOutputConfig(body, out);
   return out;
 }
