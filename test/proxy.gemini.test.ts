@@ -10,6 +10,7 @@ import { calcPrice } from '@pydantic/genai-prices';
 import OpenAI from 'openai';
 import { type FakeGemini, type GeminiUsage, startFakeGemini } from './helpers/fakeGemini.js';
 import { type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
+import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 let gemini: FakeGemini;
 let h: ProxyHarness;
@@ -326,4 +327,21 @@ test('provider errors keep their status in each client format: 400, 429, 500 and
     h.openai().chat.completions.create({ model: 'gemini-bad-key', messages: [{ role: 'user', content: 'hi' }] }),
     (err: unknown) => err instanceof OpenAI.BadRequestError && /API key not valid/.test(err.message),
   );
+});
+
+test("the api-key header (Azure OpenAI SDKs' form) authenticates like Authorization: Bearer", async () => {
+  gemini.script({ parts: [{ text: 'Keyed by api-key.' }], usage: USAGE });
+  const call = (headers: Record<string, string>) =>
+    fetch(`${h.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model: 'gemini-flash', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+  const ok = await call({ 'api-key': TEST_MASTER_KEY });
+  assert.equal(ok.status, 200);
+  const answer = (await ok.json()) as OpenAI.ChatCompletion;
+  assert.equal(answer.choices[0]?.message.content, 'Keyed by api-key.');
+  const record = await h.record(ok.headers.get('x-spend-request-id'));
+  assert.equal(record.cost_nano, catalogCostNano(USAGE));
+  assert.equal((await call({ 'api-key': 'sk-not-a-key' })).status, 401);
 });
