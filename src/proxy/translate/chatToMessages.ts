@@ -201,7 +201,9 @@ export function chatToMessagesRequest(
   if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
   else if (Array.isArray(body.stop)) out.stop_sequences = body.stop;
   if (body.stream === true) out.stream = true;
-  if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+  // Both name the end user for the provider's abuse detection, which is what Anthropic's user_id is for.
+  const endUser = typeof body.user === 'string' ? body.user : body.safety_identifier;
+  if (typeof endUser === 'string') out.metadata = { user_id: endUser };
   const tools = convertTools(body.tools);
   if (tools) out.tools = tools;
   const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls, Boolean(tools?.length));
