@@ -9,7 +9,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { type ScriptedAnswer, type ScriptedProvider, startScriptedProvider } from './helpers/scriptedProvider.js';
 
@@ -227,6 +230,35 @@ test('openai → Claude: response_format json_schema → output_config.format; t
   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
   assert.deepEqual(JSON.parse(text), { city: 'Paris', celsius: 18 });
   await assertCost(streamed, answer);
+});
+
+test("the SDKs' own zod helpers: openai chat.completions.parse → Claude, anthropic messages.parse → GPT", async () => {
+  const City = z.object({ city: z.string(), celsius: z.number() });
+  const answer: ScriptedAnswer = { text: '{"city":"Rome","celsius":25}', usage: { input: 60, output: 10 } };
+  provider.answer(answer);
+  const { data, response } = await h
+    .openai()
+    .chat.completions.parse({
+      model: 'claude',
+      messages: [{ role: 'user', content: 'Rome?' }],
+      response_format: zodResponseFormat(City, 'city'),
+    })
+    .withResponse();
+  assert.deepEqual(data.choices[0]?.message.parsed, { city: 'Rome', celsius: 25 });
+  assert.equal((lastBody().output_config as { format: { type: string } }).format.type, 'json_schema');
+  await assertCost(response, answer);
+
+  const before = h.sink.records.length;
+  const parsed = await h.anthropic().messages.parse({
+    model: 'gpt',
+    max_tokens: 100,
+    messages: [{ role: 'user', content: 'Rome?' }],
+    output_config: { format: zodOutputFormat(City) },
+  });
+  assert.deepEqual(parsed.parsed_output, { city: 'Rome', celsius: 25 });
+  assert.equal((lastBody().response_format as { type: string }).type, 'json_schema');
+  const [record] = (await h.records(before + 1)).slice(before);
+  assert.equal(record?.cost_nano, costOf(answer));
 });
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
