@@ -24,7 +24,8 @@ before(async () => {
       },
       {
         model_name: 'gemini-bad-key',
-        litellm_params: { model: 'gemini/gemini-2.5-flash', api_key: 'wrong', api_base: `${gemini.url}/v1beta` },
+        // A base without a version path (as @google/genai's baseUrl is written) gets /v1beta.
+        litellm_params: { model: 'gemini/gemini-2.5-flash', api_key: 'wrong', api_base: gemini.url },
       },
     ],
   }));

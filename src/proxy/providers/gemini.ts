@@ -1,5 +1,6 @@
 // Where a Gemini deployment's calls go: the Generative Language API (`api_base` defaults to
-// https://generativelanguage.googleapis.com/v1beta), `models/{model}:generateContent` for JSON answers and
+// https://generativelanguage.googleapis.com/v1beta; a base without a version path, as @google/genai's
+// `baseUrl` is written, gets `/v1beta`), `models/{model}:generateContent` for JSON answers and
 // `:streamGenerateContent?alt=sse` for server-sent events, authenticated by the `x-goog-api-key` header.
 import type { Deployment } from '../deployments.js';
 import type { HttpTarget } from '../upstream.js';
@@ -11,5 +12,7 @@ export function geminiTarget(d: Deployment, stream: boolean): HttpTarget {
   const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
   const headers: Record<string, string> = {};
   if (d.apiKey) headers['x-goog-api-key'] = d.apiKey;
-  return { url: `${d.apiBase}/models/${model}:${method}`, headers };
+  const base = d.apiBase ?? GEMINI_API_BASE;
+  const versioned = /\/v1(?:alpha|beta)?$/.test(base) ? base : `${base}/v1beta`;
+  return { url: `${versioned}/models/${model}:${method}`, headers };
 }
