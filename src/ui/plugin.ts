@@ -14,6 +14,7 @@ import { AppError } from '../errors.js';
 import { redactUrl } from '../http/logRedaction.js';
 import adminRoutes from './server/adminRoutes.js';
 import loginRoutes from './server/loginRoutes.js';
+import namesRoutes from './server/names.js';
 import { HTML_CACHE_CONTROL, isHtmlFile, setDashboardSecurityHeaders } from './server/securityHeaders.js';
 
 export const DEFAULT_UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'ui');
@@ -33,6 +34,7 @@ async function dashboard(app: FastifyInstance, opts: UiPluginOptions): Promise<v
   await app.register(fastifyCookie);
   await app.register(loginRoutes, { config: opts.config });
   await app.register(adminRoutes, { config: opts.config });
+  await app.register(namesRoutes, { config: opts.config });
   await app.register(fastifyStatic, {
     root,
     prefix: '/',

@@ -1,5 +1,5 @@
 // Small building blocks shared by the tabs: async state, loading/empty/error states, progress bars,
-// badges and an accessible modal dialog.
+// badges, names with their ids and an accessible modal dialog.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
@@ -174,4 +174,18 @@ export function CopyButton({ value, label = 'Copy' }: { value: string; label?: s
       {copied ? 'Copied ✓' : label}
     </button>
   );
+}
+
+/** An id shown by its name (alias), the id itself in the tooltip; the id (or `fallback`) when it has no name. */
+export function Named({
+  name,
+  id,
+  fallback,
+}: {
+  name: string | null;
+  id: string | null | undefined;
+  fallback?: string;
+}) {
+  if (!id) return <>—</>;
+  return <span title={id}>{name ?? fallback ?? id}</span>;
 }

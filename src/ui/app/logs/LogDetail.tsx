@@ -3,7 +3,8 @@
 import type { SessionInfo } from '../api.js';
 import { Badge, Modal, Show, useAsync } from '../components.js';
 import { dateTime, ms, num, text, usd } from '../format.js';
-import { fetchLog, type LogEntry } from './logsApi.js';
+import { type NameBook, nameOf } from '../names.js';
+import { fetchLog, keyLabel, type LogEntry } from './logsApi.js';
 
 function Rows({ rows }: { rows: [string, unknown][] }) {
   return (
@@ -49,7 +50,10 @@ const DERIVED_METADATA = new Set([
   'cost_status',
 ]);
 
-function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
+/** `alias · id`, or the id alone when it has no name. */
+const withId = (name: string | null, id: string | null | undefined) => (name && id ? `${name} · ${id}` : text(id));
+
+function Detail({ log, session, names }: { log: LogEntry; session: SessionInfo; names: NameBook }) {
   const metadata = Object.entries(log.metadata).filter(([k]) => !DERIVED_METADATA.has(k));
   const ttft = log.completionStartTime ? Date.parse(log.completionStartTime) - Date.parse(log.startTime) : null;
   return (
@@ -63,10 +67,10 @@ function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
           <h4>Attribution</h4>
           <Rows
             rows={[
-              ['Key', log.key_alias ?? `${log.api_key.slice(0, 12)}…`],
-              ['Team', text(log.team_id)],
-              ['User', text(log.user)],
-              ['Customer', text(log.customer_id)],
+              ['Key', withId(keyLabel(log, names), log.api_key ? `${log.api_key.slice(0, 12)}…` : null)],
+              ['Team', withId(nameOf(names, 'team', log.team_id), log.team_id)],
+              ['User', withId(nameOf(names, 'user', log.user), log.user)],
+              ['Customer', withId(nameOf(names, 'customer', log.customer_id), log.customer_id)],
               ['Tags', log.request_tags.length ? log.request_tags.join(', ') : '—'],
               ['Provider / upstream', `${log.custom_llm_provider} · ${log.upstream_model}`],
               ['Response id', text(log.response_id)],
@@ -111,17 +115,20 @@ function Detail({ log, session }: { log: LogEntry; session: SessionInfo }) {
 export function LogDetailDialog({
   requestId,
   session,
+  names,
   onClose,
 }: {
   requestId: string;
   session: SessionInfo;
+  /** Names of the page the call was opened from. */
+  names: NameBook;
   onClose: () => void;
 }) {
   const [log, reload] = useAsync((signal) => fetchLog(requestId, signal), [requestId]);
   return (
     <Modal title="Call detail" onClose={onClose}>
       <Show value={log} retry={reload}>
-        {(data) => <Detail log={data} session={session} />}
+        {(data) => <Detail log={data} session={session} names={names} />}
       </Show>
     </Modal>
   );

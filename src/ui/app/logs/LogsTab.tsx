@@ -1,11 +1,14 @@
 // The Logs tab: every call, newest first, filtered by time, key, team, user, customer, model, tag and
-// status; keyset paging (fast at any depth); a row opens the call's detail.
+// status (filters take ids); keyset paging (fast at any depth); keys, teams and users shown by their aliases
+// with the id in the tooltip; a CSV of the page; a row opens the call's detail.
 import { useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
-import { dateTime, ms, num, text, usd } from '../format.js';
+import { Badge, Empty, ErrorBox, Loading, Named, staleClass, useAsync } from '../components.js';
+import { dateTime, ms, num, usd } from '../format.js';
+import { NO_NAMES, nameOf } from '../names.js';
+import { download } from '../spend/csv.js';
 import { LogDetailDialog } from './LogDetail.js';
-import { fetchLogs, type LogFilters, NO_FILTERS, PAGE_SIZE } from './logsApi.js';
+import { fetchLogs, keyLabel, type LogFilters, logsCsv, NO_FILTERS, PAGE_SIZE } from './logsApi.js';
 
 const SINCE = [
   ['-1h', 'Last hour'],
@@ -16,9 +19,9 @@ const SINCE = [
 
 const TEXT_FILTERS: { name: keyof LogFilters; label: string; admin?: boolean }[] = [
   { name: 'key_alias', label: 'Key alias', admin: true },
-  { name: 'team_id', label: 'Team', admin: true },
-  { name: 'user_id', label: 'User' },
-  { name: 'customer_id', label: 'Customer' },
+  { name: 'team_id', label: 'Team id', admin: true },
+  { name: 'user_id', label: 'User id' },
+  { name: 'customer_id', label: 'Customer id' },
   { name: 'model', label: 'Model' },
   { name: 'tags', label: 'Tags (any of)' },
 ];
@@ -92,6 +95,17 @@ export function LogsTab({ session }: { session: SessionInfo }) {
           <button type="button" onClick={reload} title="Fetch the newest calls">
             Refresh
           </button>
+          <button
+            type="button"
+            disabled={page.status !== 'ok' || page.data.data.length === 0}
+            title="This page of calls as CSV (names beside their ids)"
+            onClick={() => {
+              if (page.status === 'ok')
+                download(`logs-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`, logsCsv(page.data));
+            }}
+          >
+            Download CSV
+          </button>
         </div>
       </form>
       <p class="muted small">
@@ -116,6 +130,9 @@ export function LogsTab({ session }: { session: SessionInfo }) {
                   </th>
                   <th scope="col" class="hide-sm">
                     Team
+                  </th>
+                  <th scope="col" class="hide-sm">
+                    User
                   </th>
                   <th scope="col" class="hide-sm">
                     Tags
@@ -150,8 +167,15 @@ export function LogsTab({ session }: { session: SessionInfo }) {
                       <Badge kind={log.status_code < 400 ? 'good' : 'bad'}>{log.status_code}</Badge>
                     </td>
                     <td>{log.model}</td>
-                    <td class="hide-sm">{log.key_alias ?? text(log.api_key.slice(0, 10))}</td>
-                    <td class="hide-sm">{text(log.team_id)}</td>
+                    <td class="hide-sm">
+                      <Named name={keyLabel(log, page.data.names)} id={log.api_key} />
+                    </td>
+                    <td class="hide-sm">
+                      <Named name={nameOf(page.data.names, 'team', log.team_id)} id={log.team_id} />
+                    </td>
+                    <td class="hide-sm">
+                      <Named name={nameOf(page.data.names, 'user', log.user)} id={log.user} />
+                    </td>
                     <td class="hide-sm small">{log.request_tags.join(', ') || '—'}</td>
                     <td class="num">{num(log.total_tokens)}</td>
                     <td class="num">
@@ -187,7 +211,14 @@ export function LogsTab({ session }: { session: SessionInfo }) {
           </nav>
         </>
       )}
-      {openId && <LogDetailDialog requestId={openId} session={session} onClose={() => setOpenId(null)} />}
+      {openId && (
+        <LogDetailDialog
+          requestId={openId}
+          session={session}
+          names={page.status === 'ok' ? page.data.names : NO_NAMES}
+          onClose={() => setOpenId(null)}
+        />
+      )}
     </div>
   );
 }

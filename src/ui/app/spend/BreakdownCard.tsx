@@ -1,8 +1,11 @@
 // One breakdown (by team, user, key, …): rows with cost, requests, tokens and a bar relative to the top row.
 // Each card asks for its own data once it scrolls into view, so a range change costs only the visible ones.
+// Team, user, key and customer rows are labelled with their aliases (one names look-up per card answer);
+// the id stays in the row's tooltip.
 import { useEffect, useRef } from 'preact/hooks';
 import { Bar, Empty, ErrorBox, Loading, staleClass, useAsync, useSeen } from '../components.js';
 import { num, usd } from '../format.js';
+import { fetchNames, isNamed, type NameBook, NO_NAMES, nameOf } from '../names.js';
 import {
   BREAKDOWN_METRICS,
   type Breakdown,
@@ -23,14 +26,17 @@ const TITLES: Record<Breakdown, string> = {
   tag: 'Tag',
 };
 
-export function labelOf(
-  dimension: Breakdown,
-  value: string | null | undefined,
-  keyAliases: Map<string, string>,
-): string {
+export function labelOf(dimension: Breakdown, value: string | null | undefined, names: NameBook): string {
   if (value === null || value === undefined || value === '') return dimension === 'tag' ? '(untagged)' : '(none)';
-  if (dimension === 'key') return keyAliases.get(value) ?? `${value.slice(0, 10)}…`;
-  return value;
+  const name = isNamed(dimension) ? nameOf(names, dimension, value) : null;
+  if (name) return name;
+  return dimension === 'key' ? `${value.slice(0, 10)}…` : value;
+}
+
+/** A breakdown's answer with the names of its rows. */
+export interface NamedResult {
+  result: QueryResult;
+  names: NameBook;
 }
 
 export interface BreakdownCardProps {
@@ -39,17 +45,27 @@ export interface BreakdownCardProps {
   tags: TagFilter;
   /** Bumped by the Refresh button. */
   refresh: number;
-  keyAliases: Map<string, string>;
   /** Reports each answer (for the CSV of what is shown). */
-  onResult: (dimension: Breakdown, result: QueryResult) => void;
+  onResult: (dimension: Breakdown, answer: NamedResult) => void;
 }
 
-export function BreakdownCard({ dimension, window, tags, refresh, keyAliases, onResult }: BreakdownCardProps) {
+export function BreakdownCard({ dimension, window, tags, refresh, onResult }: BreakdownCardProps) {
   const ref = useRef<HTMLElement>(null);
   const seen = useSeen(ref);
   const [state, reload] = useAsync(
-    async (signal) =>
-      seen ? querySpend(window, tags, { group_by: [dimension], metrics: BREAKDOWN_METRICS, limit: 10 }, signal) : null,
+    async (signal): Promise<NamedResult | null> => {
+      if (!seen) return null;
+      const result = await querySpend(
+        window,
+        tags,
+        { group_by: [dimension], metrics: BREAKDOWN_METRICS, limit: 10 },
+        signal,
+      );
+      const names = isNamed(dimension)
+        ? await fetchNames({ [dimension]: result.rows.map((r) => r[dimension]) }, signal)
+        : NO_NAMES;
+      return { result, names };
+    },
     [seen, JSON.stringify([window, tags]), refresh],
   );
   useEffect(() => {
@@ -74,21 +90,13 @@ export function BreakdownCard({ dimension, window, tags, refresh, keyAliases, on
       {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
       {(state.status === 'loading' || (state.status === 'ok' && !state.data)) && <Loading />}
       {state.status === 'ok' && state.data && (
-        <BreakdownRows dimension={dimension} rows={state.data.rows} keyAliases={keyAliases} />
+        <BreakdownRows dimension={dimension} rows={state.data.result.rows} names={state.data.names} />
       )}
     </section>
   );
 }
 
-function BreakdownRows({
-  dimension,
-  rows,
-  keyAliases,
-}: {
-  dimension: Breakdown;
-  rows: QueryRow[];
-  keyAliases: Map<string, string>;
-}) {
+function BreakdownRows({ dimension, rows, names }: { dimension: Breakdown; rows: QueryRow[]; names: NameBook }) {
   const top = Math.max(...rows.map((r) => Number(r.cost_usd ?? 0)), 0);
   return (
     <>
@@ -113,11 +121,17 @@ function BreakdownRows({
           <tbody>
             {rows.map((row) => {
               const value = row[dimension];
-              const label = labelOf(dimension, value, keyAliases);
+              const label = labelOf(dimension, value, names);
+              const named = value && isNamed(dimension) && nameOf(names, dimension, value) !== null;
               return (
                 <tr key={value ?? ''}>
                   <td class="label-cell" title={value ?? ''}>
-                    <span class="truncate">{label}</span>
+                    <span class="truncate">
+                      {label}
+                      {named && value && (
+                        <span class="muted small"> {dimension === 'key' ? `${value.slice(0, 10)}…` : value}</span>
+                      )}
+                    </span>
                     <Bar share={top > 0 ? Number(row.cost_usd ?? 0) / top : 0} />
                   </td>
                   <td class="num">{usd(row.cost_usd)}</td>

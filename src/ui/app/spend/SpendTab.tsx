@@ -4,20 +4,11 @@ import { useCallback, useRef, useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
 import { ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { num, usd } from '../format.js';
-import { listKeys } from '../keys/keyApi.js';
-import { BreakdownCard } from './BreakdownCard.js';
+import { BreakdownCard, type NamedResult } from './BreakdownCard.js';
 import { CostChart, chartSeries } from './CostChart.js';
 import { download, spendCsv } from './csv.js';
 import { DateRange, PRESETS } from './DateRange.js';
-import {
-  BREAKDOWNS,
-  type Breakdown,
-  type QueryResult,
-  querySpend,
-  type TagFilter,
-  TOTAL_METRICS,
-  type Window,
-} from './spendApi.js';
+import { BREAKDOWNS, type Breakdown, querySpend, type TagFilter, TOTAL_METRICS, type Window } from './spendApi.js';
 import { NO_TAGS, TagPicker } from './TagPicker.js';
 
 export function SpendTab({ session }: { session: SessionInfo }) {
@@ -43,10 +34,10 @@ export function SpendTab({ session }: { session: SessionInfo }) {
   );
   const [refresh, setRefresh] = useState(0);
   // Latest answer of each breakdown card, tagged with the filter it answered (CSV takes only current ones).
-  const shownBreakdowns = useRef<Partial<Record<Breakdown, { filterKey: string; result: QueryResult }>>>({});
+  const shownBreakdowns = useRef<Partial<Record<Breakdown, { filterKey: string; answer: NamedResult }>>>({});
   const onBreakdown = useCallback(
-    (d: Breakdown, result: QueryResult) => {
-      shownBreakdowns.current[d] = { filterKey: JSON.stringify([window, tags]), result };
+    (d: Breakdown, answer: NamedResult) => {
+      shownBreakdowns.current[d] = { filterKey: JSON.stringify([window, tags]), answer };
     },
     [window, tags],
   );
@@ -55,23 +46,14 @@ export function SpendTab({ session }: { session: SessionInfo }) {
     (signal) => querySpend(window, NO_TAGS, { group_by: ['tag'], metrics: ['requests'], limit: 500 }, signal),
     [JSON.stringify(window)],
   );
-  const [keyAliases] = useAsync(async (signal) => {
-    if (!session.isAdmin)
-      return new Map(session.keyHash && session.keyAlias ? [[session.keyHash, session.keyAlias]] : []);
-    // Names for the key breakdown; without them (API down) rows show hash prefixes.
-    const { keys } = await listKeys(signal).catch(() => ({ keys: [] }));
-    return new Map(keys.filter((k) => k.key_alias).map((k) => [k.token, k.key_alias as string]));
-  }, []);
-
-  const aliases = keyAliases.status === 'ok' ? keyAliases.data : new Map<string, string>();
   const known = knownTags.status === 'ok' ? knownTags.data.rows.map((r) => r.tag).filter((t): t is string => !!t) : [];
 
   const exportCsv = () => {
     if (main.status !== 'ok') return;
-    const shown: Partial<Record<Breakdown, QueryResult>> = {};
+    const shown: Partial<Record<Breakdown, NamedResult>> = {};
     for (const d of BREAKDOWNS) {
       const entry = shownBreakdowns.current[d];
-      if (entry && entry.filterKey === filterKey) shown[d] = entry.result;
+      if (entry && entry.filterKey === filterKey) shown[d] = entry.answer;
     }
     download(
       `spend-${new Date().toISOString().slice(0, 10)}.csv`,
@@ -130,15 +112,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
       )}
       <div class="breakdowns">
         {BREAKDOWNS.map((d) => (
-          <BreakdownCard
-            key={d}
-            dimension={d}
-            window={window}
-            tags={tags}
-            refresh={refresh}
-            keyAliases={aliases}
-            onResult={onBreakdown}
-          />
+          <BreakdownCard key={d} dimension={d} window={window} tags={tags} refresh={refresh} onResult={onBreakdown} />
         ))}
       </div>
     </div>

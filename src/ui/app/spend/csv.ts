@@ -1,5 +1,8 @@
 // CSV of exactly what the Spend tab shows: the totals, the time series and every breakdown table, one
-// section per block, money as the exact decimal strings the query API returned.
+// section per block, money as the exact decimal strings the query API returned. A breakdown row carries its
+// id (`value`) and, for teams, users, keys and customers, the alias shown (`name`, the last column).
+import { isNamed, nameOf } from '../names.js';
+import type { NamedResult } from './BreakdownCard.js';
 import type { Breakdown, QueryResult, TagFilter, Window } from './spendApi.js';
 
 function cell(value: unknown): string {
@@ -14,16 +17,26 @@ export function spendCsv(
   tags: TagFilter,
   totals: QueryResult | null,
   series: QueryResult | null,
-  breakdowns: Partial<Record<Breakdown, QueryResult>>,
+  breakdowns: Partial<Record<Breakdown, NamedResult>>,
 ): string {
   const lines: string[][] = [];
-  lines.push(['section', 'dimension', 'value', 'cost_usd', 'requests', 'total_tokens', 'errors', 'unpriced_requests']);
+  lines.push([
+    'section',
+    'dimension',
+    'value',
+    'cost_usd',
+    'requests',
+    'total_tokens',
+    'errors',
+    'unpriced_requests',
+    'name',
+  ]);
   const filter = [
     `from=${window.from}`,
     `to=${window.to}`,
     ...(['all', 'any', 'none'] as const).filter((m) => tags[m].length).map((m) => `tags.${m}=${tags[m].join('|')}`),
   ];
-  lines.push(['filter', '', filter.join(' '), '', '', '', '', '']);
+  lines.push(['filter', '', filter.join(' '), '', '', '', '', '', '']);
   if (totals) {
     const t = totals.totals;
     lines.push([
@@ -35,14 +48,16 @@ export function spendCsv(
       String(t.total_tokens ?? ''),
       String(t.errors ?? ''),
       String(t.unpriced_requests ?? ''),
+      '',
     ]);
   }
   for (const row of series?.rows ?? []) {
-    lines.push(['time', 'bucket', row.bucket ?? '', row.cost_usd ?? '', String(row.requests ?? ''), '', '', '']);
+    lines.push(['time', 'bucket', row.bucket ?? '', row.cost_usd ?? '', String(row.requests ?? ''), '', '', '', '']);
   }
-  for (const [dimension, result] of Object.entries(breakdowns)) {
-    for (const row of result?.rows ?? []) {
+  for (const [dimension, answer] of Object.entries(breakdowns)) {
+    for (const row of answer?.result.rows ?? []) {
       const value = row[dimension as Breakdown];
+      const name = answer && isNamed(dimension) ? nameOf(answer.names, dimension, value) : null;
       lines.push([
         'breakdown',
         dimension,
@@ -52,9 +67,15 @@ export function spendCsv(
         String(row.total_tokens ?? ''),
         '',
         '',
+        name ?? '',
       ]);
     }
   }
+  return csvText(lines);
+}
+
+/** RFC 4180 text of rows of cells (CRLF line ends), formula-leading cells neutralised. */
+export function csvText(lines: readonly (readonly string[])[]): string {
   return `${lines.map((l) => l.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
