@@ -129,6 +129,19 @@ test('bad input: 400 naming the field, in Anthropic error shape', async () => {
     assert.equal(json.error.type, status === 400 ? 'invalid_request_error' : 'not_found_error');
     assert.match(json.error.message, message);
   }
+  const notJson = await fetch(`${h.origin}/v1/messages/count_tokens`, {
+    method: 'POST',
+    headers: { 'x-api-key': TEST_MASTER_KEY, 'content-type': 'application/json' },
+    body: '{"model": ',
+  });
+  assert.equal(notJson.status, 400);
+  assert.equal(((await notJson.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+  const noKey = await fetch(`${h.origin}/v1/messages/count_tokens`, { method: 'POST', body: '{}' });
+  assert.equal(noKey.status, 401);
+  assert.deepEqual(
+    ((await noKey.json()) as { type: string; error: { type: string } }).error.type,
+    'authentication_error',
+  );
   const err = await h
     .anthropic()
     .messages.countTokens({ model: 'gpt', messages: undefined as never })
