@@ -300,6 +300,8 @@ test('hostile: fields Converse cannot express are 400s naming them; embeddings r
     [{ seed: 7 }, /seed/],
     [{ presence_penalty: 0.5 }, /presence_penalty/],
     [{ reasoning_effort: 'high' }, /reasoning_effort/],
+    [{ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' }, /tool_choice/],
+    [{ logprobs: true }, /logprobs/],
   ];
   for (const [extra, pattern] of refusals) {
     await assert.rejects(openai.chat.completions.create({ ...base, ...extra }), (err: unknown) => {

@@ -288,6 +288,16 @@ test('hostile: fields Gemini cannot express are 400s naming them; embeddings ref
     (err: unknown) => err instanceof OpenAI.BadRequestError && /parallel_tool_calls/.test(err.message),
   );
   await assert.rejects(
+    openai.chat.completions.create({
+      model: 'gemini-flash',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'tool', tool_call_id: 'call_unknown', content: '42' },
+      ],
+    }),
+    (err: unknown) => err instanceof OpenAI.BadRequestError && /messages\[1\]\.tool_call_id/.test(err.message),
+  );
+  await assert.rejects(
     openai.embeddings.create({ model: 'gemini-flash', input: 'hi' }),
     (err: unknown) => err instanceof OpenAI.BadRequestError && /model/.test(err.message),
   );
