@@ -210,6 +210,15 @@ function litellmQuestions(): Question[] {
     out.push(get(`/spend/logs?${query({ ...dates, summarize: 'false', user_id: USERS[7] })}`));
   });
   out.push(get(`/spend/logs?${query({ request_id: "q'uote-1" })}`));
+  // By the provider's response id (spend_response_index, migration 055), for callers of every scope, an
+  // unknown one, within dates, and through the v2 detail and filter.
+  [7, 123, 500, 1500, 2500, 3000, 999_999].forEach((n, i) => {
+    out.push(get(`/spend/logs?${query({ request_id: `chatcmpl-${n}` })}`, at(CALLERS, i)));
+  });
+  out.push(get(`/spend/logs?${query({ ...litellmDates[0], summarize: 'false', request_id: 'chatcmpl-7' })}`));
+  out.push(get('/spend/logs/v2/chatcmpl-1500', `team:${TEAMS[0]}`));
+  out.push(get('/spend/logs/v2/chatcmpl-2500'));
+  out.push(get(`/spend/logs/v2?${query({ ...litellmDates[2], request_id: 'chatcmpl-123' })}`));
   return out;
 }
 
