@@ -56,6 +56,7 @@ function convertTurn(message: Record<string, unknown>, at: string): Message[] {
       const fn = { name: block.name, arguments: JSON.stringify(block.input ?? {}) };
       toolCalls.push({ id: block.id, type: 'function', function: fn });
     } else if (block.type === 'tool_result') {
+      if (typeof block.tool_use_id !== 'string') throw badRequest(`${param}.tool_use_id`, 'required');
       toolResults.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block, param) });
     } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') {
       throw badRequest(`${param}.type`, `${String(block.type)} is not supported for OpenAI-compatible models`);

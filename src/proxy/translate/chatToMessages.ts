@@ -85,6 +85,7 @@ function convertMessages(messages: unknown): { system: Block[]; turns: Turn[] } 
         ]);
         break;
       case 'tool': {
+        if (typeof message.tool_call_id !== 'string') throw badRequest(`${at}.tool_call_id`, 'required');
         const result = contentBlocks(message.content, `${at}.content`);
         pushTurn(turns, 'user', [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: result }]);
         break;
