@@ -13,10 +13,12 @@ import { responsesStreamFromChat } from '../src/proxy/translate/responsesFromCha
 import { type ResponsesHarness, startResponsesHarness } from './helpers/responsesHarness.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
+const OTHER_KEY = 'sk-other-team-key-0002';
 let h: ResponsesHarness;
 before(async () => {
   h = await startResponsesHarness({
     guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
+    keys: [{ key: OTHER_KEY, key_alias: 'other-key', user_id: 'user-2', team_id: 'team-b' }],
   });
 });
 after(async () => h.close());
@@ -416,4 +418,47 @@ test('stream translation: reasoning, text and two parallel tool calls become sep
   });
   // The terminal event is the last frame of its own: the relay holds it until the record is durable.
   assert.match(out.at(-1) ?? '', /^event: response\.completed\n/);
+});
+
+test('GET /v1/responses/{id}: the stored answer for its own scope; 404 naming the id otherwise', async () => {
+  h.chatFake.setDefaults({ text: 'Remember me.', usage: CLAUDE_USAGE });
+  const { data: created, response: createdResponse } = await h
+    .openai()
+    .responses.create({ model: 'claude-3-5-sonnet', input: 'hi' })
+    .withResponse();
+  // Readable once its record reached the warehouse and its id index (the ingest worker writes it after the
+  // answer): asked again until then.
+  await h.stored(createdResponse.headers.get('x-spend-request-id'));
+  const deadline = Date.now() + 20_000;
+  let first = await fetch(`${h.origin}/v1/responses/${created.id}`, {
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+  });
+  while (first.status === 404 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    first = await fetch(`${h.origin}/v1/responses/${created.id}`, {
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+  }
+  assert.equal(first.status, 200);
+  const { data: fetched, response } = await h.openai().responses.retrieve(created.id).withResponse();
+  assert.equal(response.status, 200);
+  assert.equal(fetched.id, created.id);
+  assert.equal(fetched.output_text, 'Remember me.');
+  assert.equal(fetched.model, 'claude-3-5-sonnet');
+  assert.deepEqual(fetched.usage, created.usage);
+
+  const missing = await fetch(`${h.origin}/v1/responses/resp_nope`, {
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+  });
+  assert.equal(missing.status, 404);
+  const body = (await missing.json()) as { error: { param: string; message: string } };
+  assert.equal(body.error.param, 'response_id');
+  assert.match(body.error.message, /resp_nope/);
+  // Another key's scope does not see the master key's call.
+  const other = await fetch(`${h.origin}/responses/${created.id}`, {
+    headers: { authorization: `Bearer ${OTHER_KEY}` },
+  });
+  assert.equal(other.status, 404);
+  const anonymous = await fetch(`${h.origin}/v1/responses/${created.id}`);
+  assert.equal(anonymous.status, 401);
 });

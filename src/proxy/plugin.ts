@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/load.js';
 import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
 import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
+import { storedResponseRoutes } from './exchange/responsesStored.js';
 import type { CallType } from './exchange/types.js';
 import { countTextTokens } from './tokens.js';
 import { UpstreamClient } from './upstream.js';
@@ -55,6 +56,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   }
 
   registerCountTokensRoutes(app, { router, upstream, authenticate: (request) => app.authenticate(request) });
+  storedResponseRoutes(app, (request) => app.authenticate(request));
 
   // Routes live in their own context so that its error handler (requests fastify refused before the
   // handler ran: unparsable JSON, oversized body) records those calls too, without touching other routes.
