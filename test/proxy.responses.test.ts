@@ -462,3 +462,33 @@ test('GET /v1/responses/{id}: the stored answer for its own scope; 404 naming th
   const anonymous = await fetch(`${h.origin}/v1/responses/${created.id}`);
   assert.equal(anonymous.status, 401);
 });
+
+test('budgets hold for Responses: max_output_tokens bounds the reservation; over budget is refused unforwarded', async () => {
+  const created = await fetch(`${h.origin}/key/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key_alias: 'responses-budgeted', max_budget: 0.003 }),
+  });
+  assert.equal(created.status, 200, await created.clone().text());
+  const { key } = (await created.json()) as { key: string };
+  h.chatFake.setDefaults({ text: 'ok', usage: { promptTokens: 1000, completionTokens: 500 } });
+  const client = h.openai(key);
+  // Worst case: a few prompt tokens × $0.000001 + 500 × $0.000002 ≈ $0.001 ≤ $0.003; actual $0.002.
+  const { response } = await client.responses
+    .create({ model: 'groq-llama', input: 'hi', max_output_tokens: 500 })
+    .withResponse();
+  const first = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.equal(first.cost_nano, 2_000_000);
+
+  // Spent $0.002 + a worst case of ≈ $0.001 > $0.003: refused before forwarding, and recorded.
+  const upstreamBefore = h.chatFake.requests.length;
+  const refused = await fetch(`${h.origin}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'groq-llama', input: 'hi', max_output_tokens: 500 }),
+  });
+  assert.equal(refused.status, 429);
+  assert.equal(h.chatFake.requests.length, upstreamBefore);
+  const row = await h.stored(refused.headers.get('x-spend-request-id'));
+  assert.deepEqual([row.call_type, row.status, row.cost_nano], ['responses', 429, 0]);
+});
