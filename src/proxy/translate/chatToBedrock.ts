@@ -10,7 +10,10 @@ import { maxOutputTokens, numberField } from './chatToGemini.js';
 
 type Json = Record<string, unknown>;
 
-/** Chat fields read here; `user`, `stream_options`, `tags` and `metadata` are Spendhouse's, not forwarded. */
+/**
+ * Chat fields read here. `user`, `safety_identifier` (OpenAI's end-user id; Converse has no field for it),
+ * `stream_options`, `tags` and `metadata` are Spendhouse's, not forwarded.
+ */
 const READ_FIELDS = new Set([
   'model',
   'messages',
@@ -27,6 +30,7 @@ const READ_FIELDS = new Set([
   'tool_choice',
   'parallel_tool_calls',
   'user',
+  'safety_identifier',
   'tags',
   'metadata',
 ]);

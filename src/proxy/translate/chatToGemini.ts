@@ -10,8 +10,9 @@ import { isRecord } from '../exchange/types.js';
 type Json = Record<string, unknown>;
 
 /**
- * Every chat field this translation reads. `user` (attribution, recorded by Spendhouse), `stream_options`
- * (the proxy always reads usage) and Spendhouse's own `tags` / `metadata` are consumed here, not forwarded.
+ * Every chat field this translation reads. `user` (attribution, recorded by Spendhouse), `safety_identifier`
+ * (an end-user id for OpenAI's abuse monitoring, which Gemini has no field for), `stream_options` (the proxy
+ * always reads usage) and Spendhouse's own `tags` / `metadata` are consumed here, not forwarded.
  */
 const READ_FIELDS = new Set([
   'model',
@@ -34,6 +35,7 @@ const READ_FIELDS = new Set([
   'parallel_tool_calls',
   'reasoning_effort',
   'user',
+  'safety_identifier',
   'tags',
   'metadata',
 ]);
