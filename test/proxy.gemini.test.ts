@@ -356,3 +356,29 @@ test("the api-key header (Azure OpenAI SDKs' form) authenticates like Authorizat
   assert.equal(record.cost_nano, catalogCostNano(USAGE));
   assert.equal((await call({ 'api-key': 'sk-not-a-key' })).status, 401);
 });
+
+test('n = 2 streamed: one choice per candidate by index; tool-use prompt tokens counted as input and priced', async () => {
+  const usage: GeminiUsage = { promptTokenCount: 400, toolUsePromptTokenCount: 100, candidatesTokenCount: 60 };
+  gemini.script({ parts: [{ text: 'Twice over.' }], usage });
+  const { data: stream, response } = await h
+    .openai()
+    .chat.completions.create({
+      model: 'gemini-flash',
+      messages: [{ role: 'user', content: 'Say it twice.' }],
+      n: 2,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    .withResponse();
+  const texts = ['', ''];
+  let reported: OpenAI.CompletionUsage | null | undefined;
+  for await (const chunk of stream) {
+    for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? '';
+    if (chunk.usage) reported = chunk.usage;
+  }
+  assert.deepEqual(texts, ['Twice over.', 'Twice over.']);
+  assert.deepEqual([reported?.prompt_tokens, reported?.completion_tokens], [500, 60]);
+  const record = await h.record(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([record.prompt_tokens, record.completion_tokens], [500, 60]);
+  assert.equal(record.cost_nano, catalogCostNano(usage));
+});
