@@ -6,22 +6,37 @@
 // claude-3-5-sonnet (input 3, cache read 0.3, cache write 3.75, output 15); the others 1 and 2 USD per million.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { calcPrice } from '@pydantic/genai-prices';
 import type { ResponseCreateParamsNonStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { StreamTap } from '../src/proxy/exchange/types.js';
 import { openAIFrame, SseParser } from '../src/proxy/sse.js';
 import { responsesStreamFromChat } from '../src/proxy/translate/responsesFromChat.js';
+import { type FakeGemini, startFakeGemini } from './helpers/fakeGemini.js';
 import { type ResponsesHarness, startResponsesHarness } from './helpers/responsesHarness.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 const OTHER_KEY = 'sk-other-team-key-0002';
 let h: ResponsesHarness;
+let gemini: FakeGemini;
 before(async () => {
-  h = await startResponsesHarness({
-    guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
-    keys: [{ key: OTHER_KEY, key_alias: 'other-key', user_id: 'user-2', team_id: 'team-b' }],
-  });
+  gemini = await startFakeGemini();
+  h = await startResponsesHarness(
+    {
+      guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
+      keys: [{ key: OTHER_KEY, key_alias: 'other-key', user_id: 'user-2', team_id: 'team-b' }],
+    },
+    [
+      {
+        model_name: 'gemini-flash',
+        litellm_params: { model: 'gemini/gemini-2.5-flash', api_key: gemini.apiKey, api_base: `${gemini.url}/v1beta` },
+      },
+    ],
+  );
 });
-after(async () => h.close());
+after(async () => {
+  await h.close();
+  await gemini.close();
+});
 
 const NATIVE_USAGE = { input: 1000, cached: 200, output: 500, reasoning: 100 };
 // 800 × 0.15 + 200 × 0.075 + 500 × 0.6 = 435 USD per million tokens.
@@ -491,4 +506,38 @@ test('budgets hold for Responses: max_output_tokens bounds the reservation; over
   assert.equal(h.chatFake.requests.length, upstreamBefore);
   const row = await h.stored(refused.headers.get('x-spend-request-id'));
   assert.deepEqual([row.call_type, row.status, row.cost_nano], ['responses', 429, 0]);
+});
+
+test('Gemini (translated through its chat exchange): thinking streams as a reasoning summary, then the text', async () => {
+  const usage = {
+    promptTokenCount: 1000,
+    cachedContentTokenCount: 200,
+    candidatesTokenCount: 300,
+    thoughtsTokenCount: 200,
+  };
+  gemini.script({ parts: [{ text: 'Let me think.', thought: true }, { text: 'Hello from Gemini.' }], usage });
+  const { data: stream, response } = await h
+    .openai()
+    .responses.create({ model: 'gemini-flash', input: 'hi', stream: true })
+    .withResponse();
+  const events = await collect(stream);
+  const added = events.flatMap((e) => (e.type === 'response.output_item.added' ? [e.item.type] : []));
+  assert.deepEqual(added, ['reasoning', 'message']);
+  const completed = events.at(-1);
+  assert.ok(completed?.type === 'response.completed');
+  const [reasoning, message] = completed.response.output;
+  assert.ok(reasoning?.type === 'reasoning' && message?.type === 'message');
+  assert.deepEqual(reasoning.summary, [{ type: 'summary_text', text: 'Let me think.' }]);
+  assert.deepEqual(message.content, [
+    { type: 'output_text', text: 'Hello from Gemini.', annotations: [], logprobs: [] },
+  ]);
+  assert.equal(completed.response.usage?.output_tokens_details.reasoning_tokens, 200);
+  // genai-prices' own price for this usage (provider id `google`): prompt includes the cached part.
+  const price = calcPrice({ input_tokens: 1000, cache_read_tokens: 200, output_tokens: 500 }, 'gemini-2.5-flash', {
+    providerId: 'google',
+  });
+  assert.ok(price);
+  const row = await h.stored(response.headers.get('x-spend-request-id'));
+  assert.deepEqual([row.call_type, row.provider, row.reasoning_tokens], ['responses', 'gemini', 200]);
+  assert.equal(row.cost_nano, Math.round(price.total_price * 1e9));
 });

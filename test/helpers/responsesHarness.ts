@@ -213,12 +213,15 @@ export function responsesModels(chatFake: string, native: string): Record<string
   ];
 }
 
-export async function startResponsesHarness(extra: Record<string, unknown> = {}): Promise<ResponsesHarness> {
+export async function startResponsesHarness(
+  extra: Record<string, unknown> = {},
+  moreModels: Record<string, unknown>[] = [],
+): Promise<ResponsesHarness> {
   const chatFake = await startFakeUpstream();
   const native = await startFakeResponses();
   const t = await startTestApp(
     testConfig({
-      model_list: responsesModels(chatFake.url, native.url),
+      model_list: [...responsesModels(chatFake.url, native.url), ...moreModels],
       general_settings: { store_prompts_in_spend_logs: true },
       ...extra,
     }),
