@@ -112,7 +112,9 @@ function anthropicErrorType(status: number): string {
     413: 'request_too_large',
     429: 'rate_limit_error',
   };
-  return types[status] ?? (status === 504 ? 'timeout_error' : 'api_error');
+  if (types[status]) return types[status];
+  if (status < 500) return 'invalid_request_error';
+  return status === 504 ? 'timeout_error' : 'api_error';
 }
 
 /** Every refusal in Anthropic's error shape (the only clients of this route are Anthropic SDKs). */
