@@ -22,8 +22,8 @@ export interface CountTokensDeps {
 /** Response header saying where the count came from: `provider` (Anthropic's own) or `estimate` (ours). */
 export const TOKEN_COUNT_HEADER = 'x-spend-token-count';
 
-/** The largest count_tokens answer relayed from a provider (it is `{"input_tokens": n}`). */
-const MAX_ANSWER_BYTES = 64 * 1024;
+/** The longest count_tokens answer relayed from a provider, in characters (it is `{"input_tokens": n}`). */
+const MAX_ANSWER_CHARS = 64 * 1024;
 
 function validate(body: unknown): Record<string, unknown> {
   if (!isRecord(body)) throw badRequest('body', 'must be a JSON object');
@@ -62,7 +62,7 @@ async function readText(body: AsyncIterable<Uint8Array | string>): Promise<strin
   let text = '';
   for await (const chunk of body) {
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (text.length > MAX_ANSWER_BYTES) {
+    if (text.length > MAX_ANSWER_CHARS) {
       throw new AppError('upstream_error', 'the model provider answered count_tokens with an oversized body', {
         type: 'api_error',
       });
