@@ -96,6 +96,9 @@ test('OpenAI-compatible and mock deployments: counted locally, labelled an estim
     assert.equal(response.headers.get('x-spend-token-count'), 'estimate');
   }
   assert.ok(expected > 10);
+  // On a mock deployment the estimate is exactly what the mock then bills as input.
+  const mocked = await h.anthropic().messages.create({ model: 'mock-model', max_tokens: 10, ...ASK });
+  assert.equal(mocked.usage.input_tokens, expected);
   assert.equal(provider.requests.length, upstreamBefore);
   // Also without the /v1 prefix (LiteLLM serves both).
   const plain = await fetch(`${h.origin}/messages/count_tokens`, {
