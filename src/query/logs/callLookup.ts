@@ -44,10 +44,17 @@ export async function locateCalls(warehouse: Warehouse, id: string): Promise<Cal
 
 const seconds = (unix: readonly number[]) => [...new Set(unix)].map((s) => new Date(s * 1000));
 
-/** A spend_logs condition matching exactly the located calls (`0` when none): the logs list's id filter. */
+/**
+ * A spend_logs condition matching exactly the located calls (`0` when none): the logs list's id filter. The
+ * sorting key leads with toStartOfHour(start_time), and 18.16 does not derive a condition on it from one on
+ * start_time: named explicitly, it skips to the calls' hours (measured at 1M calls over 30 days: 8,192 rows
+ * read instead of the day's 33,333).
+ */
 export function locatedCondition(located: readonly CallLocation[]): Sql {
   if (!located.length) return sql`0`;
-  return sql`(start_time IN (${joinSql(seconds(located.map((l) => l.at)))}) AND request_id IN (${joinSql(located.map((l) => l.requestId))}))`;
+  const at = seconds(located.map((l) => l.at));
+  return sql`(toStartOfHour(start_time) IN (${joinSql(at.map((d) => sql`toStartOfHour(${d})`))})
+    AND start_time IN (${joinSql(at)}) AND request_id IN (${joinSql(located.map((l) => l.requestId))}))`;
 }
 
 /** `key_hash = …` / `team_id = …` for a key or team caller; nothing for the master key. */
