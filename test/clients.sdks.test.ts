@@ -2,8 +2,8 @@
 // (`ai` with `@ai-sdk/openai` `.chat(...)` on a Claude deployment and `@ai-sdk/anthropic` on an OpenAI
 // deployment) for generateText, streamText, generateObject with a zod schema and a tool loop (stopWhen),
 // and LangChain's ChatOpenAI (invoke, stream, bindTools) on Claude. The fake provider speaks the real wire
-// formats; each answer is checked and so is every recorded cost (1,000 nano-USD per input token, 2,000
-// per output token on both deployments).
+// formats; each answer is checked and so is every call's cost as stored in ClickHouse (1,000 nano-USD per
+// input token, 2,000 per output token on both deployments), found by the provider's response id.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createAnthropic } from '@ai-sdk/anthropic';
@@ -12,58 +12,36 @@ import { AIMessageChunk } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, type LanguageModel, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
-import type { SpendRecord } from '../src/spendRecord.js';
-import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
-import {
-  type ScriptedAnswer,
-  type ScriptedProvider,
-  type ScriptedRequest,
-  startScriptedProvider,
-} from './helpers/scriptedProvider.js';
+import type { StoredCall } from './helpers/responsesHarness.js';
+import { costOf, type ScriptedHarness, startScriptedHarness } from './helpers/scriptedHarness.js';
+import type { ScriptedAnswer, ScriptedProvider, ScriptedRequest } from './helpers/scriptedProvider.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 // The Anthropic provider warns that `gpt` is not a Claude model it knows (its output limit); that is the point.
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
-let h: ProxyHarness;
+let h: ScriptedHarness;
 let provider: ScriptedProvider;
 let viaOpenAI: LanguageModel;
 let viaAnthropic: LanguageModel;
 before(async () => {
-  provider = await startScriptedProvider();
-  h = await startProxyHarness(() => ({
-    model_list: [
-      {
-        model_name: 'claude',
-        litellm_params: { model: 'anthropic/claude-sonnet-4-5', api_base: provider.url, api_key: 'sk-up-anthropic' },
-        model_info: HOUSE_PRICES,
-      },
-      {
-        model_name: 'gpt',
-        litellm_params: { model: 'openai/gpt-4o-mini', api_base: `${provider.url}/v1`, api_key: 'sk-up-openai' },
-        model_info: HOUSE_PRICES,
-      },
-    ],
-  }));
+  h = await startScriptedHarness();
+  provider = h.provider;
   viaOpenAI = createOpenAI({ baseURL: `${h.origin}/v1`, apiKey: TEST_MASTER_KEY }).chat('claude');
   viaAnthropic = createAnthropic({ baseURL: `${h.origin}/v1`, apiKey: TEST_MASTER_KEY })('gpt');
 });
-after(async () => {
-  await h.close();
-  await provider.close();
-});
+after(async () => h.close());
 
-const costOf = (a: ScriptedAnswer) => a.usage.input * 1000 + a.usage.output * 2000;
-
-/** Waits for the records of the calls made since `before` and checks each one's exact cost, in order. */
-async function assertCosts(before: number, answers: ScriptedAnswer[]): Promise<SpendRecord[]> {
-  const records = (await h.records(before + answers.length)).slice(before);
-  assert.equal(records.length, answers.length, 'one record per call');
+/** The ClickHouse rows of the calls answered since `before` (by response id), each at its exact cost. */
+async function assertCosts(before: number, answers: ScriptedAnswer[]): Promise<StoredCall[]> {
+  const ids = provider.responseIds.slice(before);
+  assert.equal(ids.length, answers.length, 'one provider call per answer');
+  const rows = await Promise.all(ids.map((responseId) => h.stored({ responseId })));
   assert.deepEqual(
-    records.map((r) => [r.status, r.cost_nano, r.usage_estimated]),
-    answers.map((a) => [200, costOf(a), false]),
+    rows.map((r) => [r.status, r.cost_nano, r.usage_estimated]),
+    answers.map((a) => [200, costOf(a), 0]),
   );
-  return records;
+  return rows;
 }
 
 const HELLO: ScriptedAnswer = { text: 'Hello from the fake provider.', usage: { input: 50, output: 6 } };
@@ -75,7 +53,7 @@ const CLIENTS: [string, () => LanguageModel][] = [
 for (const [name, model] of CLIENTS) {
   test(`Vercel AI SDK ${name}: generateText and streamText`, async () => {
     provider.answer(HELLO);
-    const before = h.sink.records.length;
+    const before = provider.responseIds.length;
     const generated = await generateText({ model: model(), prompt: 'Say hello', maxRetries: 0 });
     assert.equal(generated.text, HELLO.text);
     assert.deepEqual([generated.usage.inputTokens, generated.usage.outputTokens], [50, 6]);
@@ -87,7 +65,7 @@ for (const [name, model] of CLIENTS) {
     const records = await assertCosts(before, [HELLO, HELLO]);
     assert.deepEqual(
       records.map((r) => r.stream),
-      [false, true],
+      [0, 1],
     );
   });
 
@@ -95,7 +73,7 @@ for (const [name, model] of CLIENTS) {
     const weather = { city: 'Paris', celsius: 18 };
     const answer: ScriptedAnswer = { text: JSON.stringify(weather), usage: { input: 90, output: 12 } };
     provider.answer((request) => objectAnswer(request, answer));
-    const before = h.sink.records.length;
+    const before = provider.responseIds.length;
     const { object } = await generateObject({
       model: model(),
       schema: z.object({ city: z.string(), celsius: z.number() }),
@@ -133,7 +111,7 @@ for (const [name, model] of CLIENTS) {
     };
     const final: ScriptedAnswer = { text: 'It is -2°C in Oslo.', usage: { input: 160, output: 9 } };
     provider.answer((request) => (hasToolResult(request) ? final : call));
-    const before = h.sink.records.length;
+    const before = provider.responseIds.length;
     let executed: unknown = null;
     const tools = {
       get_weather: tool({
@@ -197,7 +175,7 @@ test('LangChain ChatOpenAI → Claude: invoke, stream and bindTools', async () =
     maxRetries: 0,
   });
   provider.answer(HELLO);
-  const before = h.sink.records.length;
+  const before = provider.responseIds.length;
   const invoked = await chat.invoke('Say hello');
   assert.equal(invoked.content, HELLO.text);
   assert.equal(invoked.usage_metadata?.output_tokens, 6);

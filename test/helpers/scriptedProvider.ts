@@ -36,6 +36,8 @@ export type Script = (request: ScriptedRequest) => ScriptedAnswer;
 export interface ScriptedProvider {
   url: string;
   requests: ScriptedRequest[];
+  /** The id of every answer served, in order (`chatcmpl-sN` / `msg_sN`): the records' response_id. */
+  responseIds: string[];
   /** The answer to every following request. */
   answer(script: Script | ScriptedAnswer): void;
   /** What count_tokens answers (input_tokens). */
@@ -199,10 +201,12 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 export async function startScriptedProvider(): Promise<ScriptedProvider> {
   let script: Script = () => ({ text: 'hello', usage: { input: 10, output: 2 } });
   const requests: ScriptedRequest[] = [];
+  const responseIds: string[] = [];
   let served = 0;
   const provider: ScriptedProvider = {
     url: '',
     requests,
+    responseIds,
     countTokens: 0,
     answer(next) {
       script = typeof next === 'function' ? next : () => next;
@@ -232,6 +236,7 @@ export async function startScriptedProvider(): Promise<ScriptedProvider> {
     }
     served += 1;
     const id = `s${served}`;
+    responseIds.push(anthropic ? `msg_${id}` : `chatcmpl-${id}`);
     const answer = script(request);
     if (body.stream !== true) return send(anthropic ? anthropicJson(body, answer, id) : openAIJson(body, answer, id));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
