@@ -4,8 +4,8 @@
 // output_config.format, image data/http URLs ⇄ base64/url sources, include_usage honoured) and the
 // `@anthropic-ai/sdk` client on an OpenAI-protocol deployment (the reverse), `n > 1` priced on its real
 // usage, and every field the target cannot express refused with a 400 naming it. Each answer is checked
-// and so is the recorded cost: both deployments are priced 1,000 nano-USD per input token and 2,000 per
-// output token, so a call costs input × 1000 + output × 2000.
+// and so is the cost stored in ClickHouse: both deployments are priced 1,000 nano-USD per input token and
+// 2,000 per output token, so a call costs input × 1000 + output × 2000.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -13,41 +13,24 @@ import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
-import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
-import { type ScriptedAnswer, type ScriptedProvider, startScriptedProvider } from './helpers/scriptedProvider.js';
+import { costOf, type ScriptedHarness, startScriptedHarness } from './helpers/scriptedHarness.js';
+import type { ScriptedAnswer, ScriptedProvider } from './helpers/scriptedProvider.js';
 
-let h: ProxyHarness;
+let h: ScriptedHarness;
 let provider: ScriptedProvider;
 before(async () => {
-  provider = await startScriptedProvider();
-  h = await startProxyHarness(() => ({
-    model_list: [
-      {
-        model_name: 'claude',
-        litellm_params: { model: 'anthropic/claude-sonnet-4-5', api_base: provider.url, api_key: 'sk-up-anthropic' },
-        model_info: HOUSE_PRICES,
-      },
-      {
-        model_name: 'gpt',
-        litellm_params: { model: 'openai/gpt-4o-mini', api_base: `${provider.url}/v1`, api_key: 'sk-up-openai' },
-        model_info: HOUSE_PRICES,
-      },
-    ],
-  }));
+  h = await startScriptedHarness();
+  provider = h.provider;
 });
-after(async () => {
-  await h.close();
-  await provider.close();
-});
+after(async () => h.close());
 
-const costOf = (a: ScriptedAnswer) => a.usage.input * 1000 + a.usage.output * 2000;
 const lastBody = () => provider.requests.at(-1)?.body ?? {};
 
 async function assertCost(response: Response, answer: ScriptedAnswer): Promise<void> {
-  const record = await h.record(response.headers.get('x-spend-request-id'));
-  assert.equal(record.cost_nano, costOf(answer));
-  assert.deepEqual([record.prompt_tokens, record.completion_tokens], [answer.usage.input, answer.usage.output]);
-  assert.equal(record.usage_estimated, false);
+  const row = await h.stored({ requestId: response.headers.get('x-spend-request-id') });
+  assert.equal(row.cost_nano, costOf(answer));
+  assert.deepEqual([row.prompt_tokens, row.completion_tokens], [answer.usage.input, answer.usage.output]);
+  assert.equal(row.usage_estimated, 0);
 }
 
 const WEATHER_TOOL = {
@@ -248,7 +231,6 @@ test("the SDKs' own zod helpers: openai chat.completions.parse → Claude, anthr
   assert.equal((lastBody().output_config as { format: { type: string } }).format.type, 'json_schema');
   await assertCost(response, answer);
 
-  const before = h.sink.records.length;
   const parsed = await h.anthropic().messages.parse({
     model: 'gpt',
     max_tokens: 100,
@@ -257,8 +239,8 @@ test("the SDKs' own zod helpers: openai chat.completions.parse → Claude, anthr
   });
   assert.deepEqual(parsed.parsed_output, { city: 'Rome', celsius: 25 });
   assert.equal((lastBody().response_format as { type: string }).type, 'json_schema');
-  const [record] = (await h.records(before + 1)).slice(before);
-  assert.equal(record?.cost_nano, costOf(answer));
+  const row = await h.stored({ responseId: provider.responseIds.at(-1) });
+  assert.equal(row.cost_nano, costOf(answer));
 });
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -438,6 +420,7 @@ test('openai → Claude: what Anthropic cannot express is a 400 naming the field
     [{ tools: [WEATHER_TOOL], tool_choice: 'sometimes' }, 'tool_choice'],
   ];
   const upstreamBefore = provider.requests.length;
+  const refused: (string | null | undefined)[] = [];
   for (const [extra, param] of cases) {
     const err = await h
       .openai()
@@ -445,10 +428,14 @@ test('openai → Claude: what Anthropic cannot express is a 400 naming the field
       .catch((e: unknown) => e);
     assert.ok(err instanceof OpenAI.BadRequestError, `${param}: ${String(err)}`);
     assert.equal(err.param, param);
-    const record = await h.record(err.headers?.get('x-spend-request-id'));
-    assert.deepEqual([record.status, record.cost_nano], [400, 0]);
+    refused.push(err.headers?.get('x-spend-request-id'));
   }
   assert.equal(provider.requests.length, upstreamBefore);
+  const rows = await Promise.all(refused.map((requestId) => h.stored({ requestId })));
+  assert.deepEqual(
+    rows.map((r) => [r.status, r.cost_nano]),
+    refused.map(() => [400, 0]),
+  );
   // Defaults some clients always send are accepted: they ask for nothing Claude lacks.
   provider.answer({ text: 'ok', usage: { input: 5, output: 1 } });
   const ok = await h.openai().chat.completions.create({
