@@ -7,34 +7,17 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { countPromptTokens } from '../src/proxy/tokens.js';
-import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
-import { type ScriptedProvider, startScriptedProvider } from './helpers/scriptedProvider.js';
+import { type ScriptedHarness, startScriptedHarness } from './helpers/scriptedHarness.js';
+import type { ScriptedProvider } from './helpers/scriptedProvider.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
-let h: ProxyHarness;
+let h: ScriptedHarness;
 let provider: ScriptedProvider;
 before(async () => {
-  provider = await startScriptedProvider();
-  h = await startProxyHarness(() => ({
-    model_list: [
-      {
-        model_name: 'claude',
-        litellm_params: { model: 'anthropic/claude-sonnet-4-5', api_base: provider.url, api_key: 'sk-up-anthropic' },
-        model_info: HOUSE_PRICES,
-      },
-      {
-        model_name: 'gpt',
-        litellm_params: { model: 'openai/gpt-4o-mini', api_base: `${provider.url}/v1`, api_key: 'sk-up-openai' },
-        model_info: HOUSE_PRICES,
-      },
-      { model_name: 'mock-model', litellm_params: { model: 'mock/house' }, model_info: HOUSE_PRICES },
-    ],
-  }));
+  h = await startScriptedHarness();
+  provider = h.provider;
 });
-after(async () => {
-  await h.close();
-  await provider.close();
-});
+after(async () => h.close());
 
 const ASK = {
   system: 'You are terse.',
@@ -52,16 +35,18 @@ async function newKey(limits: Record<string, unknown>): Promise<string> {
   return ((await created.json()) as { key: string }).key;
 }
 
-/** A priced call after the count_tokens calls: its record must be the only new one. */
-async function assertOnlyRecordIs(before: number, requestId: string | null): Promise<void> {
-  const record = await h.record(requestId);
-  assert.equal(h.sink.records.length, before + 1, 'count_tokens wrote no record');
-  assert.equal(record.call_type, 'messages');
+/** The x-spend-request-id of every real call (messages) this file made: only those may have rows. */
+const callIds: (string | null | undefined)[] = [];
+
+/** Every real call's row is in ClickHouse, and nothing else is: no count_tokens call wrote one. */
+async function assertOnlyCallsRecorded(): Promise<void> {
+  const rows = await Promise.all(callIds.map((requestId) => h.stored({ requestId })));
+  assert.ok(rows.every((row) => row.call_type === 'messages'));
+  assert.equal(await h.storedCount(), callIds.length, 'count_tokens wrote no record');
 }
 
 test('Anthropic deployment: forwarded with the deployment key, anthropic-beta and upstream model; answer as is', async () => {
   provider.countTokens = 4321;
-  const recordsBefore = h.sink.records.length;
   const { data, response } = await h
     .anthropic()
     .messages.countTokens({ model: 'claude', ...ASK }, { headers: { 'anthropic-beta': 'token-counting-2024-11-01' } })
@@ -81,7 +66,8 @@ test('Anthropic deployment: forwarded with the deployment key, anthropic-beta an
     .anthropic()
     .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
     .withResponse();
-  await assertOnlyRecordIs(recordsBefore, call.headers.get('x-spend-request-id'));
+  callIds.push(call.headers.get('x-spend-request-id'));
+  await assertOnlyCallsRecorded();
 });
 
 test('OpenAI-compatible and mock deployments: counted locally, labelled an estimate, nothing sent upstream', async () => {
@@ -97,8 +83,12 @@ test('OpenAI-compatible and mock deployments: counted locally, labelled an estim
   }
   assert.ok(expected > 10);
   // On a mock deployment the estimate is exactly what the mock then bills as input.
-  const mocked = await h.anthropic().messages.create({ model: 'mock-model', max_tokens: 10, ...ASK });
+  const { data: mocked, response: mockResponse } = await h
+    .anthropic()
+    .messages.create({ model: 'mock-model', max_tokens: 10, ...ASK })
+    .withResponse();
   assert.equal(mocked.usage.input_tokens, expected);
+  callIds.push(mockResponse.headers.get('x-spend-request-id'));
   assert.equal(provider.requests.length, upstreamBefore);
   // Also without the /v1 prefix (LiteLLM serves both).
   const plain = await fetch(`${h.origin}/messages/count_tokens`, {
@@ -175,21 +165,23 @@ test('not billed: a key with no budget left and one with rpm 1 can still count, 
     .messages.create({ model: 'gpt', max_tokens: 10, messages: ASK.messages })
     .catch((e: unknown) => e);
   assert.ok(refused instanceof Anthropic.RateLimitError, 'the budget refuses real calls');
+  callIds.push(refused.headers?.get('x-spend-request-id'));
   const counted = await h.anthropic(broke).messages.countTokens({ model: 'gpt', ...ASK });
   assert.ok(counted.input_tokens > 0);
 
   const slow = await newKey({ key_alias: 'rpm-one', rpm_limit: 1 });
   for (let i = 0; i < 3; i++) await h.anthropic(slow).messages.countTokens({ model: 'claude', ...ASK });
-  const recordsBefore = h.sink.records.length;
   provider.answer({ text: 'ok', usage: { input: 10, output: 2 } });
   const { response } = await h
     .anthropic(slow)
     .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
     .withResponse();
-  await assertOnlyRecordIs(recordsBefore, response.headers.get('x-spend-request-id'));
+  callIds.push(response.headers.get('x-spend-request-id'));
   const second = await h
     .anthropic(slow)
     .messages.create({ model: 'claude', max_tokens: 10, messages: ASK.messages })
     .catch((e: unknown) => e);
   assert.ok(second instanceof Anthropic.RateLimitError, 'the rate limit still counts real calls');
+  callIds.push(second.headers?.get('x-spend-request-id'));
+  await assertOnlyCallsRecorded();
 });
