@@ -95,17 +95,6 @@ export function LogsTab({ session }: { session: SessionInfo }) {
           <button type="button" onClick={reload} title="Fetch the newest calls">
             Refresh
           </button>
-          <button
-            type="button"
-            disabled={page.status !== 'ok' || page.data.data.length === 0}
-            title="This page of calls as CSV (names beside their ids)"
-            onClick={() => {
-              if (page.status === 'ok')
-                download(`logs-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`, logsCsv(page.data));
-            }}
-          >
-            Download CSV
-          </button>
         </div>
       </form>
       <p class="muted small">
@@ -207,6 +196,15 @@ export function LogsTab({ session }: { session: SessionInfo }) {
               onClick={() => setCursors([...cursors, page.data.next_cursor])}
             >
               Older →
+            </button>
+            <button
+              type="button"
+              title="This page of calls as CSV (names beside their ids)"
+              onClick={() =>
+                download(`logs-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`, logsCsv(page.data))
+              }
+            >
+              Download CSV
             </button>
           </nav>
         </>

@@ -1,7 +1,7 @@
 // One breakdown (by team, user, key, …): rows with cost, requests, tokens and a bar relative to the top row.
 // Each card asks for its own data once it scrolls into view, so a range change costs only the visible ones.
 // Team, user, key and customer rows are labelled with their aliases (one names look-up per card answer);
-// the id stays in the row's tooltip.
+// the id stays in the row's tooltip and, but for key hashes, in small print beside the name.
 import { useEffect, useRef } from 'preact/hooks';
 import { Bar, Empty, ErrorBox, Loading, staleClass, useAsync, useSeen } from '../components.js';
 import { num, usd } from '../format.js';
@@ -122,15 +122,15 @@ function BreakdownRows({ dimension, rows, names }: { dimension: Breakdown; rows:
             {rows.map((row) => {
               const value = row[dimension];
               const label = labelOf(dimension, value, names);
-              const named = value && isNamed(dimension) && nameOf(names, dimension, value) !== null;
+              // Keys: the hash is in the tooltip only (it would crowd the narrow card).
+              const named =
+                value && dimension !== 'key' && isNamed(dimension) && nameOf(names, dimension, value) !== null;
               return (
                 <tr key={value ?? ''}>
                   <td class="label-cell" title={value ?? ''}>
                     <span class="truncate">
                       {label}
-                      {named && value && (
-                        <span class="muted small"> {dimension === 'key' ? `${value.slice(0, 10)}…` : value}</span>
-                      )}
+                      {named && value && <span class="muted small"> {value}</span>}
                     </span>
                     <Bar share={top > 0 ? Number(row.cost_usd ?? 0) / top : 0} />
                   </td>
