@@ -74,6 +74,12 @@ export function chatStreamFromMessages(clientWantsUsage: boolean): StreamTap {
       }
       case 'content_block_start': {
         const block = isRecord(json.content_block) ? json.content_block : {};
+        // Anthropic opens text and thinking blocks empty; a server that sends their start with text is relayed.
+        if (block.type === 'text' && typeof block.text === 'string' && block.text)
+          return [chunk({ content: block.text })];
+        if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking) {
+          return [chunk({ reasoning_content: block.thinking })];
+        }
         if (block.type !== 'tool_use') return [];
         const toolIndex = toolIndexByBlock.size;
         toolIndexByBlock.set(index, toolIndex);
