@@ -362,6 +362,21 @@ test('refusals name the field: bad input, unknown items, stored state, backgroun
     [{ model: 'mock-mini', input: 'hi', frequency_penalty: 1 }, 'frequency_penalty'],
     [{ model: 'mock-mini', input: 'hi', reasoning: { effort: 'high' } }, 'reasoning.effort'],
     [{ model: 'mock-mini', input: 'hi', include: ['reasoning.encrypted_content'] }, 'include'],
+    [{ model: 'mock-mini', input: ['hi'] }, 'input[0]'],
+    [
+      { model: 'mock-mini', input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'f' }] }] },
+      'input[0].content[0].type',
+    ],
+    [
+      { model: 'mock-mini', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f' }] }] },
+      'input[0].content[0].file_id',
+    ],
+    [{ model: 'mock-mini', input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input[0].call_id'],
+    [{ model: 'mock-mini', input: 'hi', tools: { type: 'function' } }, 'tools'],
+    [{ model: 'mock-mini', input: 'hi', tool_choice: { type: 'web_search' } }, 'tool_choice'],
+    [{ model: 'mock-mini', input: 'hi', text: { format: { type: 'xml' } } }, 'text.format.type'],
+    [{ model: 'mock-mini', input: 'hi', text: { verbosity: 'low' } }, 'text.verbosity'],
+    [{ model: 'mock-mini', input: 'hi', instructions: ['a'] }, 'instructions'],
   ];
   const before = h.native.requests.length;
   for (const [body, param] of cases) {
@@ -540,4 +555,22 @@ test('Gemini (translated through its chat exchange): thinking streams as a reaso
   const row = await h.stored(response.headers.get('x-spend-request-id'));
   assert.deepEqual([row.call_type, row.provider, row.reasoning_tokens], ['responses', 'gemini', 200]);
   assert.equal(row.cost_nano, Math.round(price.total_price * 1e9));
+});
+
+test('stream translation: a provider error inside the chat stream ends the Response with response.failed', () => {
+  const tap = responsesStreamFromChat(chatTap(), { model: 'm', input: 'x' });
+  const upstream = new SseParser();
+  const frames = [
+    openAIFrame({ id: 'chatcmpl-2', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'Hal' } }] }),
+    openAIFrame({ error: { message: 'overloaded', type: 'overloaded_error' } }),
+  ];
+  const out = frames.flatMap((f) => upstream.push(f)).flatMap(tap.onEvent);
+  out.push(...tap.end());
+  const events = new SseParser().push(out.join('')).map((e) => JSON.parse(e.data) as Record<string, unknown>);
+  const last = events.at(-1) as { type: string; response: { status: string; error: unknown; output: unknown[] } };
+  assert.equal(last.type, 'response.failed');
+  assert.equal(last.response.status, 'failed');
+  assert.deepEqual(last.response.error, { code: 'server_error', message: 'overloaded' });
+  assert.equal(last.response.output.length, 1);
+  assert.match(out.at(-1) ?? '', /^event: response\.failed\n/);
 });
