@@ -133,6 +133,53 @@ test('AI SDK default model, translated to Claude: a tool loop (call, execute, an
   assert.deepEqual([row.stream, row.cost_nano], [1, CLAUDE_COST_NANO]);
 });
 
+test('AI SDK tool loop where the model also narrates: translated models need store: false (no stored items)', async () => {
+  const openai = proxyOpenAI(h.origin);
+  const weather = tool({
+    inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } } }),
+    execute: async () => {
+      h.chatFake.setDefaults({ text: 'Sunny.', usage: CLAUDE_USAGE });
+      return 'sunny';
+    },
+  });
+  const narrated = { text: 'Let me check.', toolCall: { name: 'weather', arguments: '{"city":"Paris"}' } };
+  // By default the SDK sends the earlier text back as an item_reference to the stored Response: refused.
+  h.chatFake.setDefaults({ ...narrated, usage: CLAUDE_USAGE });
+  const refused = await generateText({
+    model: openai('claude-3-5-sonnet'),
+    prompt: 'Weather?',
+    tools: { weather },
+    stopWhen: stepCountIs(3),
+  }).then(
+    () => assert.fail('an item_reference cannot be resolved on a translated model'),
+    (err: unknown) => String(err),
+  );
+  assert.match(refused, /input\[1\]\.type: item_reference needs stored responses.*store = false/);
+  // With store: false it sends the items themselves, and the loop completes.
+  h.chatFake.setDefaults({ ...narrated, usage: CLAUDE_USAGE });
+  const result = await generateText({
+    model: openai('claude-3-5-sonnet'),
+    prompt: 'Weather?',
+    tools: { weather },
+    stopWhen: stepCountIs(3),
+    providerOptions: { openai: { store: false } },
+  });
+  assert.equal(result.text, 'Sunny.');
+  const sent = h.chatFake.requests.at(-1)?.body?.messages as {
+    role: string;
+    content: { type: string; text?: string }[];
+  }[];
+  assert.deepEqual(
+    sent[1]?.content.map((c) => c.type),
+    ['text', 'tool_use'],
+  );
+  assert.equal(sent[1]?.content[0]?.text, 'Let me check.');
+  for (const step of result.steps) {
+    const row = await h.stored(requestIdOf(step.response.headers));
+    assert.equal(row.cost_nano, CLAUDE_COST_NANO);
+  }
+});
+
 test('AI SDK openai.chat(...) still calls chat completions', async () => {
   h.chatFake.setDefaults({ text: 'Chat path.', usage: { promptTokens: 1000, completionTokens: 500 } });
   const result = await generateText({ model: proxyOpenAI(h.origin).chat('groq-llama'), prompt: 'hi' });

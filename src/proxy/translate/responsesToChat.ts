@@ -133,7 +133,11 @@ function inputMessages(input: unknown): Json[] {
     } else if (type === 'reasoning') {
       // The model's own earlier reasoning (sent back by agent loops): chat has no field that carries it.
     } else if (type === 'item_reference') {
-      throw badRequest(`${at}.type`, 'item_reference needs stored responses; send the item itself');
+      throw badRequest(
+        `${at}.type`,
+        'item_reference needs stored responses, which this model does not keep: send the item itself ' +
+          '(Vercel AI SDK: providerOptions.openai.store = false)',
+      );
     } else {
       throw badRequest(`${at}.type`, `${String(type)} items are not supported for this model`);
     }
