@@ -133,7 +133,7 @@ test('AI SDK default model, translated to Claude: a tool loop (call, execute, an
   assert.deepEqual([row.stream, row.cost_nano], [1, CLAUDE_COST_NANO]);
 });
 
-test('AI SDK tool loop where the model also narrates: translated models need store: false (no stored items)', async () => {
+test('AI SDK tool loop where the model also narrates, DEFAULT options: item_references resolved, JSON and streamed', async () => {
   const openai = proxyOpenAI(h.origin);
   const weather = tool({
     inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } } }),
@@ -143,39 +143,59 @@ test('AI SDK tool loop where the model also narrates: translated models need sto
     },
   });
   const narrated = { text: 'Let me check.', toolCall: { name: 'weather', arguments: '{"city":"Paris"}' } };
-  // By default the SDK sends the earlier text back as an item_reference to the stored Response: refused.
-  h.chatFake.setDefaults({ ...narrated, usage: CLAUDE_USAGE });
-  const refused = await generateText({
-    model: openai('claude-3-5-sonnet'),
-    prompt: 'Weather?',
-    tools: { weather },
-    stopWhen: stepCountIs(3),
-  }).then(
-    () => assert.fail('an item_reference cannot be resolved on a translated model'),
-    (err: unknown) => String(err),
-  );
-  assert.match(refused, /input\[1\]\.type: item_reference needs stored responses.*store = false/);
-  // With store: false it sends the items themselves, and the loop completes.
+  /** The second step: the SDK sent the first step's text as an item_reference, resolved before Claude. */
+  const checkSecondStep = (stepBody: unknown) => {
+    const input = (stepBody as { input: { type?: string; role?: string }[] }).input;
+    assert.deepEqual(
+      input.map((item) => item.type ?? item.role),
+      ['user', 'item_reference', 'function_call', 'function_call_output'],
+    );
+    const sent = h.chatFake.requests.at(-1)?.body?.messages as {
+      role: string;
+      content: { type: string; text?: string; name?: string }[];
+    }[];
+    assert.deepEqual(
+      sent[1]?.content.map((c) => c.type),
+      ['text', 'tool_use'],
+    );
+    assert.equal(sent[1]?.content[0]?.text, 'Let me check.');
+    assert.equal(sent[1]?.content[1]?.name, 'weather');
+    assert.equal(sent[2]?.content[0]?.type, 'tool_result');
+  };
+
   h.chatFake.setDefaults({ ...narrated, usage: CLAUDE_USAGE });
   const result = await generateText({
     model: openai('claude-3-5-sonnet'),
     prompt: 'Weather?',
     tools: { weather },
     stopWhen: stepCountIs(3),
-    providerOptions: { openai: { store: false } },
   });
   assert.equal(result.text, 'Sunny.');
-  const sent = h.chatFake.requests.at(-1)?.body?.messages as {
-    role: string;
-    content: { type: string; text?: string }[];
-  }[];
-  assert.deepEqual(
-    sent[1]?.content.map((c) => c.type),
-    ['text', 'tool_use'],
-  );
-  assert.equal(sent[1]?.content[0]?.text, 'Let me check.');
+  assert.equal(result.steps.length, 2);
+  checkSecondStep(result.steps[1]?.request.body);
   for (const step of result.steps) {
     const row = await h.stored(requestIdOf(step.response.headers));
+    assert.deepEqual([row.call_type, row.provider, row.stream], ['responses', 'anthropic', 0]);
+    assert.equal(row.cost_nano, CLAUDE_COST_NANO);
+  }
+
+  // Streamed: the items of a streamed Response are kept before its response.completed reaches the SDK.
+  h.chatFake.setDefaults({ ...narrated, usage: CLAUDE_USAGE, pieces: 2 });
+  const streamed = streamText({
+    model: openai('claude-3-5-sonnet'),
+    prompt: 'Weather?',
+    tools: { weather },
+    stopWhen: stepCountIs(3),
+  });
+  let text = '';
+  for await (const delta of streamed.textStream) text += delta;
+  assert.equal(text, 'Let me check.Sunny.');
+  const steps = await streamed.steps;
+  assert.equal(steps.length, 2);
+  checkSecondStep(steps[1]?.request.body);
+  for (const step of steps) {
+    const row = await h.stored(requestIdOf(step.response.headers));
+    assert.deepEqual([row.call_type, row.stream], ['responses', 1]);
     assert.equal(row.cost_nano, CLAUDE_COST_NANO);
   }
 });

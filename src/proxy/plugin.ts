@@ -8,6 +8,7 @@ import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
 import { storedResponseRoutes } from './exchange/responsesStored.js';
 import type { CallType } from './exchange/types.js';
+import { ResponsesItemStore } from './responsesItemStore.js';
 import { countTextTokens } from './tokens.js';
 import { UpstreamClient } from './upstream.js';
 
@@ -44,6 +45,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     authenticate: (request) => app.authenticate(request),
     storePrompts: config.storePrompts,
     mockResponseKeyAliases: new Set(config.file.general_settings.mock_response_key_aliases ?? []),
+    responsesItems: new ResponsesItemStore(app.redis),
   };
 
   async function listModels(request: FastifyRequest, reply: FastifyReply) {

@@ -10,6 +10,7 @@ import type { Deployment } from '../deployments.js';
 import type { CallType, StreamTap } from '../exchange/types.js';
 import { costNano, type PriceSheet } from '../pricing/modelPricing.js';
 import { uuidv7 } from '../requestId.js';
+import type { ResponsesCall } from '../responsesItemStore.js';
 import { countTextTokens } from '../tokens.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../usage.js';
 import { type Attribution, OVER_RESERVATION_KEY } from './attribution.js';
@@ -43,6 +44,8 @@ export class CallState {
   responseText = '';
   ttftMs: number | null = null;
   prompt: string | null = null;
+  /** A Responses API call's item keeping and stream-failure frames; null for every other call type. */
+  responses: ResponsesCall | null = null;
   /** Guardrail masks for the response text stored for the Logs tab (callHooks.ts). */
   readonly storedTextMasks: Array<(text: string) => string> = [];
   /** ms since start when the request went upstream, and when the provider's response headers came. */

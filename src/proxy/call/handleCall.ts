@@ -8,6 +8,7 @@ import type { CallContext, CallGuards } from '../callGuards.js';
 import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
 import { type CallType, isRecord } from '../exchange/types.js';
+import type { ResponsesItemStore } from '../responsesItemStore.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
 import { countPromptTokens } from '../tokens.js';
 import type { UpstreamClient } from '../upstream.js';
@@ -27,6 +28,8 @@ export interface ProxyDeps {
   storePrompts: boolean;
   /** general_settings.mock_response_key_aliases: non-admin keys that may send `mock_response`. */
   mockResponseKeyAliases: ReadonlySet<string>;
+  /** Output items of translated Responses, for `item_reference` / `previous_response_id`. */
+  responsesItems: ResponsesItemStore;
 }
 
 /** `mock_response` answers without the provider, priced at the request's model: only trusted callers may. */
@@ -102,9 +105,10 @@ async function runCall(
   call.provider = deployment.provider;
   call.sheet = deployment.pricing.sheetAt(call.startedAt);
   checkMockResponse(body, call.principal, deps.mockResponseKeyAliases);
+  if (call.callType === 'responses') call.responses = await deps.responsesItems.open(body, deployment, call.principal);
   screenCall(deps.guards, call, body);
   const bound = readOutputBound(call.callType, body, deployment);
-  const exchange = buildExchange({
+  const built = buildExchange({
     callType: call.callType,
     body,
     deployment,
@@ -112,6 +116,7 @@ async function runCall(
     upstream: deps.upstream,
     maxTokens: bound.maxTokens,
   });
+  const exchange = call.responses?.wrap(built) ?? built;
   call.provider = exchange.provider;
   call.promptTokensCounted = countPromptTokens(call.callType, body);
   call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensCounted, bound);
@@ -125,7 +130,9 @@ async function runCall(
   call.upstreamAnsweredAtMs = call.elapsedMs();
   if (response.status >= 400) throw await readUpstreamError(response);
   call.answered = true;
-  const beforeEnd = () => finishCall(call, deps, request.log);
+  const beforeEnd = async () => {
+    await Promise.all([finishCall(call, deps, request.log), call.responses?.save()]);
+  };
   if (call.stream) await relayStream(call, exchange, response, reply, upstreamStart, call.elapsedMs(), beforeEnd);
   else await relayJson(call, exchange, response, reply, upstreamStart, beforeEnd);
 }
@@ -155,8 +162,12 @@ async function answerFailure(
     // The stream had started: the status is spent, so the error travels as a final event.
     const payload = errorPayload(format, failure.info);
     const frame = format === 'anthropic' ? anthropicFrame(payload as { type: string }) : openAIFrame(payload);
+    // A Responses stream ends in its own `response.failed` event (no [DONE]).
+    const responsesFrames = call.responses?.failureFrames(failure.info).join('');
     await finishCall(call, deps, request.log);
-    if (!reply.raw.destroyed) reply.raw.end(format === 'openai' ? frame + OPENAI_DONE_FRAME : frame);
+    if (!reply.raw.destroyed) {
+      reply.raw.end(responsesFrames || (format === 'openai' ? frame + OPENAI_DONE_FRAME : frame));
+    }
     return;
   }
   call.status = failure.status;

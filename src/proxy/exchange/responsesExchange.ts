@@ -7,7 +7,7 @@ import { badRequest } from '../../errors.js';
 import type { Deployment } from '../deployments.js';
 import { openAITarget } from '../providers/targets.js';
 import { eventJson } from '../sse.js';
-import { responseFromChatResult, responsesStreamFromChat } from '../translate/responsesFromChat.js';
+import { responseFromChatResult, responsesFrame, responsesStreamFromChat } from '../translate/responsesFromChat.js';
 import { checkResponsesRequest, responsesToChatRequest } from '../translate/responsesToChat.js';
 import { usageFromResponses } from '../translate/responsesUsage.js';
 import type { HttpTarget } from '../upstream.js';
@@ -29,7 +29,7 @@ const UNPRICED_HOSTED_TOOLS = new Set([
 ]);
 
 /** OpenAI itself and Azure OpenAI serve /responses; other OpenAI-compatible providers may not. */
-function servesResponsesNatively(d: Deployment, body: Record<string, unknown>): boolean {
+export function servesResponsesNatively(d: Deployment, body: Record<string, unknown>): boolean {
   if (typeof body.mock_response === 'string' || d.mockResponse !== null) return false;
   return d.protocol === 'azure' || (d.protocol === 'openai' && d.provider === 'openai');
 }
@@ -78,18 +78,25 @@ export function responsesJsonResult(raw: string, json: Record<string, unknown>):
 
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-/** Taps a native Responses stream: the id comes with response.created, the usage with the terminal event. */
+/**
+ * Taps a native Responses stream: the id comes with response.created, the usage with the terminal event.
+ * The last response object and sequence number seen let the proxy end a broken stream with `response.failed`.
+ */
 export function responsesStreamTap(): StreamTap {
   const text = new TextSink();
   let usage: TokenUsage | null = null;
   let complete = false;
   let responseId: string | null = null;
+  let lastResponse: Record<string, unknown> = {};
+  let nextSequence = 0;
   return {
     onEvent(event) {
       const json = eventJson(event);
       if (!json) return [event.raw];
       const response = isRecord(json.response) ? json.response : null;
       if (responseId === null && response && typeof response.id === 'string') responseId = response.id;
+      if (response) lastResponse = response;
+      if (typeof json.sequence_number === 'number') nextSequence = json.sequence_number + 1;
       if (json.type === 'response.output_text.delta' || json.type === 'response.function_call_arguments.delta') {
         text.add(json.delta);
       } else if (typeof json.type === 'string' && TERMINAL_EVENTS.has(json.type) && response) {
@@ -102,6 +109,10 @@ export function responsesStreamTap(): StreamTap {
     usage: () => ({ usage, complete }),
     responseId: () => responseId,
     text: () => text.toString(),
+    failed(error) {
+      const response = { ...lastResponse, status: 'failed', error };
+      return [responsesFrame({ type: 'response.failed', response, sequence_number: nextSequence++ })];
+    },
   };
 }
 

@@ -14,6 +14,8 @@ export interface JsonResult {
   usage: TokenUsage | null;
   responseId: string | null;
   text: string;
+  /** A translated Response's output items, kept for later `item_reference`s (responsesItemStore.ts). */
+  outputItems?: Record<string, unknown>[];
 }
 
 export interface StreamTap {
@@ -26,6 +28,10 @@ export interface StreamTap {
   responseId(): string | null;
   /** Output text seen (content, tool-call arguments), for estimates and stored responses. */
   text(): string;
+  /** A translated Response stream's output items once it completed (null before, or when it failed). */
+  outputItems?(): Record<string, unknown>[] | null;
+  /** Responses streams: the frames ending the stream when the proxy ends it with an error (`response.failed`). */
+  failed?(error: { code: string; message: string }): string[];
 }
 
 export interface Exchange {

@@ -28,7 +28,8 @@ function echo(request: Json): Json {
     parallel_tool_calls: pick('parallel_tool_calls', true),
     previous_response_id: null,
     reasoning: { effort: null, summary: null },
-    store: false,
+    // Kept in the proxy's item store unless the request said false (responsesItemStore.ts).
+    store: request.store !== false,
     temperature: pick('temperature', null),
     text: pick('text', { format: { type: 'text' } }),
     tool_choice: pick('tool_choice', 'auto'),
@@ -130,11 +131,11 @@ export function responseFromChatResult(chat: JsonResult, request: Json): JsonRes
     output,
     usage: responsesUsageBody(chat.usage ?? ZERO_USAGE),
   });
-  return { ...chat, body: JSON.stringify(response), responseId: id };
+  return { ...chat, body: JSON.stringify(response), responseId: id, outputItems: output };
 }
 
 /** One Responses stream frame: the event name repeats the payload's type, as OpenAI sends it. */
-function frame(payload: Json): string {
+export function responsesFrame(payload: Json): string {
   return `event: ${String(payload.type)}\ndata: ${JSON.stringify(payload)}\n\n`;
 }
 
@@ -162,8 +163,11 @@ export function responsesStreamFromChat(chat: StreamTap, request: Json): StreamT
   let sequence = 0;
   let finish: unknown = null;
   let finished = false;
+  /** The output items once the Response completed (or was cut short); null while open or when it failed. */
+  let completedOutput: Json[] | null = null;
+  let closedOutput: Json[] = [];
 
-  const emit = (out: string[], payload: Json) => out.push(frame({ ...payload, sequence_number: sequence++ }));
+  const emit = (out: string[], payload: Json) => out.push(responsesFrame({ ...payload, sequence_number: sequence++ }));
 
   function start(out: string[], chunk: Json): ResponseHead {
     const created = typeof chunk.created === 'number' ? chunk.created : nowSeconds();
@@ -276,12 +280,14 @@ export function responsesStreamFromChat(chat: StreamTap, request: Json): StreamT
     finished = true;
     head ??= start(out, {});
     const output = closeItems(out);
+    closedOutput = output;
     const usage: TokenUsage = chat.usage().usage ?? ZERO_USAGE;
     if (failure) {
       const response = responseObject(head, request, { status: 'failed', error: failure, output });
       emit(out, { type: 'response.failed', response });
       return;
     }
+    completedOutput = output;
     const end = ending(finish);
     const response = responseObject(head, request, { ...end, output, usage: responsesUsageBody(usage) });
     emit(out, { type: end.status === 'completed' ? 'response.completed' : 'response.incomplete', response });
@@ -327,5 +333,19 @@ export function responsesStreamFromChat(chat: StreamTap, request: Json): StreamT
     usage: () => chat.usage(),
     responseId: () => head?.id ?? null,
     text: () => chat.text(),
+    outputItems: () => completedOutput,
+    failed(error) {
+      const out: string[] = [];
+      if (!finished) {
+        finishStream(out, error);
+        return out;
+      }
+      // The stream had ended but its terminal event was held back (the proxy failed before the last byte).
+      completedOutput = null;
+      head ??= start(out, {});
+      const response = responseObject(head, request, { status: 'failed', error, output: closedOutput });
+      emit(out, { type: 'response.failed', response });
+      return out;
+    },
   };
 }

@@ -2,16 +2,20 @@
 // Responses API: `instructions` → a system message, `input` (a string or a list of items: messages with
 // input_text / input_image parts, function_call and function_call_output items) → messages, function
 // `tools` / `tool_choice` → chat tools, `max_output_tokens` → max_tokens, `text.format` → response_format.
-// What chat cannot express (stored state, hosted tools, files by id) is a 400 naming the field; so is any
+// Stored items (`item_reference`, `previous_response_id`) are resolved before this translation runs
+// (responsesItemStore.ts). What chat cannot express (conversations, hosted tools, files by id) is a 400 naming the field; so is any
 // field this translation does not know, rather than a silent drop.
 import { badRequest } from '../../errors.js';
 import { isRecord } from '../exchange/types.js';
 
 type Json = Record<string, unknown>;
 
-/** Needs state the proxy does not keep: refused on every translated deployment. */
+/**
+ * Needs state the translation does not hold: `previous_response_id` is resolved from the proxy's item store
+ * before translating (responsesItemStore.ts); the others are refused on every translated deployment.
+ */
 const STATEFUL = {
-  previous_response_id: 'continuing a stored response needs conversation state; send the whole input instead',
+  previous_response_id: 'must be resolved from the item store first',
   conversation: 'conversations need stored state; send the whole input instead',
   prompt: 'stored prompt templates live at OpenAI; send instructions and input instead',
 } as const;
@@ -133,11 +137,8 @@ function inputMessages(input: unknown): Json[] {
     } else if (type === 'reasoning') {
       // The model's own earlier reasoning (sent back by agent loops): chat has no field that carries it.
     } else if (type === 'item_reference') {
-      throw badRequest(
-        `${at}.type`,
-        'item_reference needs stored responses, which this model does not keep: send the item itself ' +
-          '(Vercel AI SDK: providerOptions.openai.store = false)',
-      );
+      // handleCall replaces them from the proxy's item store (responsesItemStore.ts) before translating.
+      throw badRequest(`${at}.type`, 'item_reference items must be resolved from the item store first');
     } else {
       throw badRequest(`${at}.type`, `${String(type)} items are not supported for this model`);
     }
@@ -200,9 +201,6 @@ function checkTranslatable(body: Json): void {
     if (!TRANSLATED_FIELDS.has(field) && present(body[field])) {
       throw badRequest(field, 'is not supported for this model (it is answered through chat completions)');
     }
-  }
-  if (body.store === true) {
-    throw badRequest('store', 'stored responses are not kept for this model; send store: false or omit it');
   }
   if (Array.isArray(body.include) && body.include.length) {
     throw badRequest('include', `${String(body.include[0])} is not available for this model`);
