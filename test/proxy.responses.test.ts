@@ -1,25 +1,47 @@
 // The OpenAI Responses API through the proxy, driven by the real `openai` SDK: native on OpenAI and Azure
 // (the provider's bytes passed through, usage read from `response.usage`), translated through the chat
 // exchange for Anthropic, an OpenAI-compatible provider and the mock (JSON, streamed events, tools and a
-// tool-result round). Every call's exact cost is read back from ClickHouse. Refusals name the field.
+// tool-result round). Every call's exact cost is read back from ClickHouse. Refusals name the field. Translated
+// Responses keep their items per key (item_reference, previous_response_id); a stream the provider drops
+// ends in response.failed.
 // Prices: gpt-4o-mini from genai-prices (input 0.15, cached input 0.075, output 0.6 USD per million tokens);
 // claude-3-5-sonnet (input 3, cache read 0.3, cache write 3.75, output 15); the others 1 and 2 USD per million.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { calcPrice } from '@pydantic/genai-prices';
 import type { ResponseCreateParamsNonStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { hashKey } from '../src/auth/principal.js';
 import type { StreamTap } from '../src/proxy/exchange/types.js';
 import { openAIFrame, SseParser } from '../src/proxy/sse.js';
 import { responsesStreamFromChat } from '../src/proxy/translate/responsesFromChat.js';
 import { type FakeGemini, startFakeGemini } from './helpers/fakeGemini.js';
-import { type ResponsesHarness, startResponsesHarness } from './helpers/responsesHarness.js';
+import { type ResponsesHarness, startResponsesHarness, waitForStoredCall } from './helpers/responsesHarness.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 const OTHER_KEY = 'sk-other-team-key-0002';
 let h: ResponsesHarness;
 let gemini: FakeGemini;
+/** An OpenAI-compatible provider whose chat stream dies (socket destroyed) after two content deltas. */
+let dying: Server;
 before(async () => {
   gemini = await startFakeGemini();
+  dying = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const content of ['Hal', 'lo']) {
+        const chunk = { id: 'chatcmpl-dying', created: 1, model: 'dying', choices: [{ index: 0, delta: { content } }] };
+        res.write(openAIFrame(chunk));
+      }
+      setImmediate(() => res.socket?.destroy());
+    });
+  });
+  dying.listen(0, '127.0.0.1');
+  await once(dying, 'listening');
+  const dyingUrl = `http://127.0.0.1:${(dying.address() as AddressInfo).port}`;
   h = await startResponsesHarness(
     {
       guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
@@ -30,12 +52,19 @@ before(async () => {
         model_name: 'gemini-flash',
         litellm_params: { model: 'gemini/gemini-2.5-flash', api_key: gemini.apiKey, api_base: `${gemini.url}/v1beta` },
       },
+      {
+        model_name: 'dying',
+        litellm_params: { model: 'groq/dying', api_base: `${dyingUrl}/v1`, api_key: 'sk-groq' },
+        model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 },
+      },
     ],
   );
 });
 after(async () => {
   await h.close();
   await gemini.close();
+  dying.closeAllConnections();
+  dying.close();
 });
 
 const NATIVE_USAGE = { input: 1000, cached: 200, output: 500, reasoning: 100 };
@@ -348,10 +377,12 @@ test('refusals name the field: bad input, unknown items, stored state, backgroun
     [{ model: 'claude-3-5-sonnet', input: 42 }, 'input'],
     [{ model: 'gpt-4o-mini', input: { role: 'user' } }, 'input'],
     [{ model: 'claude-3-5-sonnet', input: [{ type: 'computer_call_output', call_id: 'x' }] }, 'input[0].type'],
-    [{ model: 'claude-3-5-sonnet', input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type'],
+    [{ model: 'claude-3-5-sonnet', input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].id'],
+    [{ model: 'claude-3-5-sonnet', input: [{ type: 'item_reference' }] }, 'input[0].id'],
     [{ model: 'claude-3-5-sonnet', input: [{ role: 'robot', content: 'hi' }] }, 'input[0].role'],
     [{ model: 'claude-3-5-sonnet', input: 'hi', previous_response_id: 'resp_1' }, 'previous_response_id'],
-    [{ model: 'mock-mini', input: 'hi', store: true }, 'store'],
+    [{ model: 'mock-mini', input: 'hi', previous_response_id: 42 }, 'previous_response_id'],
+    [{ model: 'mock-mini', input: 'hi', conversation: 'conv_1' }, 'conversation'],
     [{ model: 'gpt-4o-mini', input: 'hi', background: true }, 'background'],
     [{ model: 'claude-3-5-sonnet', input: 'hi', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
     [
@@ -573,4 +604,131 @@ test('stream translation: a provider error inside the chat stream ends the Respo
   assert.deepEqual(last.response.error, { code: 'server_error', message: 'overloaded' });
   assert.equal(last.response.output.length, 1);
   assert.match(out.at(-1) ?? '', /^event: response\.failed\n/);
+});
+
+test('stored items (translated): item_reference and previous_response_id are resolved for the same key only', async () => {
+  const usage = { promptTokens: 1000, completionTokens: 500 };
+  h.chatFake.setDefaults({ text: 'First answer.', usage });
+  const first = await h.openai().responses.create({ model: 'groq-llama', input: 'hi' }).withResponse();
+  const [item] = first.data.output;
+  assert.ok(item?.type === 'message' && item.id);
+  assert.equal((first.data as { store?: boolean }).store, true);
+
+  h.chatFake.setDefaults({ text: 'Second answer.', usage });
+  const second = await h
+    .openai()
+    .responses.create({
+      model: 'groq-llama',
+      input: [
+        { role: 'user', content: 'hi' },
+        { type: 'item_reference', id: item.id },
+        { role: 'user', content: 'again' },
+      ],
+    })
+    .withResponse();
+  assert.equal(second.data.output_text, 'Second answer.');
+  assert.deepEqual(h.chatFake.requests.at(-1)?.body?.messages, [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'First answer.' },
+    { role: 'user', content: 'again' },
+  ]);
+
+  // previous_response_id: that Response's input and output, then the new input (instructions are not carried).
+  h.chatFake.setDefaults({ text: 'Third answer.', usage });
+  const third = await h
+    .openai()
+    .responses.create({ model: 'groq-llama', previous_response_id: second.data.id, input: 'third', stream: true })
+    .withResponse();
+  const events = await collect(third.data);
+  assert.equal(events.at(-1)?.type, 'response.completed');
+  assert.deepEqual(h.chatFake.requests.at(-1)?.body?.messages, [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'First answer.' },
+    { role: 'user', content: 'again' },
+    { role: 'assistant', content: 'Second answer.' },
+    { role: 'user', content: 'third' },
+  ]);
+  for (const response of [first.response, second.response, third.response]) {
+    const row = await h.stored(response.headers.get('x-spend-request-id'));
+    assert.deepEqual([row.call_type, row.status, row.cost_nano], ['responses', 200, 2_000_000]);
+  }
+
+  // Kept for the configured hour, under the key's scope (a key without a team: the key itself).
+  const itemKey = `responses:item:k:${hashKey(TEST_MASTER_KEY)}:${item.id}`;
+  const ttl = await h.app.redis.ttl(itemKey);
+  assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);
+
+  const upstreamBefore = h.chatFake.requests.length;
+  const refused = async (key: string, body: Record<string, unknown>) => {
+    const res = await fetch(`${h.origin}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'groq-llama', ...body }),
+    });
+    const json = (await res.json()) as { error: { param: string; message: string } };
+    const row = await h.stored(res.headers.get('x-spend-request-id'));
+    assert.deepEqual([row.status, row.cost_nano], [400, 0]);
+    return [res.status, json.error.param, json.error.message] as const;
+  };
+  // Another tenant (a key of team-b) cannot reference the master key's items or responses.
+  const reference = {
+    input: [
+      { role: 'user', content: 'x' },
+      { type: 'item_reference', id: item.id },
+    ],
+  };
+  const otherTenant = await refused(OTHER_KEY, reference);
+  assert.deepEqual(otherTenant.slice(0, 2), [400, 'input[1].id']);
+  assert.match(otherTenant[2], new RegExp(`no stored item ${item.id}`));
+  const otherPrevious = await refused(OTHER_KEY, { previous_response_id: second.data.id, input: 'x' });
+  assert.deepEqual(otherPrevious.slice(0, 2), [400, 'previous_response_id']);
+  // Unknown ids, and an item whose hour is over (its key expired), are refused the same way.
+  assert.deepEqual(
+    (await refused(TEST_MASTER_KEY, { input: [{ type: 'item_reference', id: 'msg_nope' }] })).slice(0, 2),
+    [400, 'input[0].id'],
+  );
+  await h.app.redis.del(itemKey);
+  assert.deepEqual((await refused(TEST_MASTER_KEY, reference)).slice(0, 2), [400, 'input[1].id']);
+  // store: false keeps nothing.
+  h.chatFake.setDefaults({ text: 'Not kept.', usage });
+  const unkept = await h.openai().responses.create({ model: 'groq-llama', input: 'hi', store: false });
+  assert.equal((unkept as { store?: boolean }).store, false);
+  const unkeptItem = unkept.output[0]?.id ?? '';
+  assert.deepEqual(
+    (await refused(TEST_MASTER_KEY, { input: [{ type: 'item_reference', id: unkeptItem }] })).slice(0, 2),
+    [400, 'input[0].id'],
+  );
+  assert.deepEqual((await refused(TEST_MASTER_KEY, { previous_response_id: unkept.id, input: 'x' })).slice(0, 2), [
+    400,
+    'previous_response_id',
+  ]);
+  assert.equal(h.chatFake.requests.length, upstreamBefore + 1, 'only the store: false call reached the provider');
+});
+
+test('a stream the provider drops mid-way ends in response.failed (the SDK sees it); estimated usage recorded', async () => {
+  const stream = h.openai().responses.stream({ model: 'dying', input: 'Say hello' });
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  const failed = events.at(-1);
+  assert.ok(failed?.type === 'response.failed', JSON.stringify(failed));
+  assert.equal(failed.response.status, 'failed');
+  assert.equal(failed.response.error?.code, 'upstream_error');
+  assert.match(failed.response.error?.message ?? '', /./);
+  // The numbering continues: one event after another, the failure last.
+  assert.deepEqual(
+    events.map((e) => e.sequence_number),
+    events.map((_, i) => i),
+  );
+  const text = events.map((e) => (e.type === 'response.output_text.delta' ? e.delta : '')).join('');
+  assert.equal(text, 'Hallo');
+  // The text seen so far is closed into the failed Response's output.
+  const [message] = failed.response.output;
+  assert.ok(message?.type === 'message');
+  assert.deepEqual(message.content, [{ type: 'output_text', text: 'Hallo', annotations: [], logprobs: [] }]);
+
+  // Recorded with its status 200 (the stream had started), the error type, and usage counted locally.
+  const row = await waitForStoredCall(h.app.warehouse, { responseId: failed.response.id });
+  assert.deepEqual([row.call_type, row.status, row.stream, row.usage_estimated], ['responses', 200, 1, 1]);
+  assert.ok(row.prompt_tokens > 0 && row.completion_tokens > 0);
+  assert.equal(row.cost_nano, row.prompt_tokens * 1000 + row.completion_tokens * 2000);
 });
