@@ -24,7 +24,7 @@ import { TEST_MASTER_KEY } from './helpers/testApp.js';
 const OTHER_KEY = 'sk-other-team-key-0002';
 let h: ResponsesHarness;
 let gemini: FakeGemini;
-/** An OpenAI-compatible provider whose chat stream dies (socket destroyed) after two content deltas. */
+/** A provider whose stream dies (socket destroyed) after some text: chat (translated) and native Responses. */
 let dying: Server;
 before(async () => {
   gemini = await startFakeGemini();
@@ -32,6 +32,23 @@ before(async () => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url?.endsWith('/responses')) {
+        const response = { id: 'resp_dying', object: 'response', status: 'in_progress', model: 'dying', output: [] };
+        const item = { id: 'msg_dying', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+        const ids = { item_id: item.id, output_index: 0, content_index: 0 };
+        const part = { type: 'output_text', text: '', annotations: [] };
+        [
+          { type: 'response.created', response },
+          { type: 'response.in_progress', response },
+          { type: 'response.output_item.added', output_index: 0, item },
+          { type: 'response.content_part.added', ...ids, part },
+          { type: 'response.output_text.delta', ...ids, delta: 'Hal', logprobs: [] },
+        ].forEach((event, sequence_number) => {
+          res.write(`event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number })}\n\n`);
+        });
+        setImmediate(() => res.socket?.destroy());
+        return;
+      }
       for (const content of ['Hal', 'lo']) {
         const chunk = { id: 'chatcmpl-dying', created: 1, model: 'dying', choices: [{ index: 0, delta: { content } }] };
         res.write(openAIFrame(chunk));
@@ -55,6 +72,11 @@ before(async () => {
       {
         model_name: 'dying',
         litellm_params: { model: 'groq/dying', api_base: `${dyingUrl}/v1`, api_key: 'sk-groq' },
+        model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 },
+      },
+      {
+        model_name: 'dying-native',
+        litellm_params: { model: 'openai/dying', api_base: `${dyingUrl}/v1`, api_key: 'sk-openai' },
         model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 },
       },
     ],
@@ -730,5 +752,30 @@ test('a stream the provider drops mid-way ends in response.failed (the SDK sees 
   const row = await waitForStoredCall(h.app.warehouse, { responseId: failed.response.id });
   assert.deepEqual([row.call_type, row.status, row.stream, row.usage_estimated], ['responses', 200, 1, 1]);
   assert.ok(row.prompt_tokens > 0 && row.completion_tokens > 0);
+  assert.equal(row.cost_nano, row.prompt_tokens * 1000 + row.completion_tokens * 2000);
+});
+
+test('a native Responses stream the provider drops ends in response.failed, numbered after the last event', async () => {
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of h.openai().responses.stream({ model: 'dying-native', input: 'Say hello' })) {
+    events.push(event);
+  }
+  assert.deepEqual(
+    events.map((e) => [e.type, e.sequence_number]),
+    [
+      ['response.created', 0],
+      ['response.in_progress', 1],
+      ['response.output_item.added', 2],
+      ['response.content_part.added', 3],
+      ['response.output_text.delta', 4],
+      ['response.failed', 5],
+    ],
+  );
+  const failed = events.at(-1);
+  assert.ok(failed?.type === 'response.failed');
+  assert.deepEqual([failed.response.id, failed.response.status], ['resp_dying', 'failed']);
+  assert.equal(failed.response.error?.code, 'upstream_error');
+  const row = await waitForStoredCall(h.app.warehouse, { responseId: 'resp_dying' });
+  assert.deepEqual([row.call_type, row.provider, row.status, row.usage_estimated], ['responses', 'openai', 200, 1]);
   assert.equal(row.cost_nano, row.prompt_tokens * 1000 + row.completion_tokens * 2000);
 });
