@@ -62,6 +62,7 @@ before(async () => {
   h = await startResponsesHarness(
     {
       guardrails: { rules: [{ patterns: ['email'], action: 'mask' }] },
+      general_settings: { store_prompts_in_spend_logs: true, responses_item_ttl_seconds: 600 },
       keys: [{ key: OTHER_KEY, key_alias: 'other-key', user_id: 'user-2', team_id: 'team-b' }],
     },
     [
@@ -675,10 +676,10 @@ test('stored items (translated): item_reference and previous_response_id are res
     assert.deepEqual([row.call_type, row.status, row.cost_nano], ['responses', 200, 2_000_000]);
   }
 
-  // Kept for the configured hour, under the key's scope (a key without a team: the key itself).
+  // Kept for general_settings.responses_item_ttl_seconds (600 here), under the key's scope (no team: the key).
   const itemKey = `responses:item:k:${hashKey(TEST_MASTER_KEY)}:${item.id}`;
   const ttl = await h.app.redis.ttl(itemKey);
-  assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);
+  assert.ok(ttl > 500 && ttl <= 600, `ttl ${ttl}`);
 
   const upstreamBefore = h.chatFake.requests.length;
   const refused = async (key: string, body: Record<string, unknown>) => {

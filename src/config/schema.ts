@@ -66,6 +66,8 @@ export const generalSettingsSchema = z.strictObject({
   alerting_threshold: z.number().positive().optional(),
   /** Non-admin keys (by key_alias) that may send a request's `mock_response` (docs/proxy.md). */
   mock_response_key_aliases: z.array(z.string().min(1)).optional(),
+  /** How long translated Responses' items stay referenceable (item_reference, previous_response_id); 3600. */
+  responses_item_ttl_seconds: z.number().int().positive().optional(),
 });
 
 export const s3CallbackParamsSchema = z.strictObject({

@@ -45,7 +45,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     authenticate: (request) => app.authenticate(request),
     storePrompts: config.storePrompts,
     mockResponseKeyAliases: new Set(config.file.general_settings.mock_response_key_aliases ?? []),
-    responsesItems: new ResponsesItemStore(app.redis),
+    responsesItems: new ResponsesItemStore(app.redis, config.file.general_settings.responses_item_ttl_seconds),
   };
 
   async function listModels(request: FastifyRequest, reply: FastifyReply) {
