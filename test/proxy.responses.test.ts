@@ -671,7 +671,21 @@ test('stored items (translated): item_reference and previous_response_id are res
     { role: 'assistant', content: 'Second answer.' },
     { role: 'user', content: 'third' },
   ]);
-  for (const response of [first.response, second.response, third.response]) {
+  const thirdDone = events.at(-1);
+  assert.ok(thirdDone?.type === 'response.completed');
+  // A chain: the fourth continues the third, which continued the second.
+  h.chatFake.setDefaults({ text: 'Fourth answer.', usage });
+  const fourth = await h
+    .openai()
+    .responses.create({ model: 'groq-llama', previous_response_id: thirdDone.response.id, input: 'fourth' })
+    .withResponse();
+  assert.equal(fourth.data.output_text, 'Fourth answer.');
+  assert.deepEqual((h.chatFake.requests.at(-1)?.body?.messages as unknown[]).slice(4), [
+    { role: 'user', content: 'third' },
+    { role: 'assistant', content: 'Third answer.' },
+    { role: 'user', content: 'fourth' },
+  ]);
+  for (const response of [first.response, second.response, third.response, fourth.response]) {
     const row = await h.stored(response.headers.get('x-spend-request-id'));
     assert.deepEqual([row.call_type, row.status, row.cost_nano], ['responses', 200, 2_000_000]);
   }
@@ -725,6 +739,11 @@ test('stored items (translated): item_reference and previous_response_id are res
     400,
     'previous_response_id',
   ]);
+  // A conversation whose earlier link expired is refused whole, never silently shortened.
+  await h.app.redis.del(`responses:conv:k:${hashKey(TEST_MASTER_KEY)}:${second.data.id}`);
+  const broken = await refused(TEST_MASTER_KEY, { previous_response_id: thirdDone.response.id, input: 'x' });
+  assert.deepEqual(broken.slice(0, 2), [400, 'previous_response_id']);
+  assert.match(broken[2], new RegExp(`response ${second.data.id}, earlier in this conversation`));
   assert.equal(h.chatFake.requests.length, upstreamBefore + 1, 'only the store: false call reached the provider');
 });
 
