@@ -680,7 +680,7 @@ test('stored items (translated): item_reference and previous_response_id are res
     .responses.create({ model: 'groq-llama', previous_response_id: thirdDone.response.id, input: 'fourth' })
     .withResponse();
   assert.equal(fourth.data.output_text, 'Fourth answer.');
-  assert.deepEqual((h.chatFake.requests.at(-1)?.body?.messages as unknown[]).slice(4), [
+  assert.deepEqual(((h.chatFake.requests.at(-1)?.body?.messages ?? []) as unknown[]).slice(4), [
     { role: 'user', content: 'third' },
     { role: 'assistant', content: 'Third answer.' },
     { role: 'user', content: 'fourth' },
