@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { LIFETIME, periodFor } from '../src/budgets/duration.js';
 import { formatUsd, RESERVATION_TTL_MS } from '../src/budgets/guard.js';
-import { ledgerKeys } from '../src/budgets/ledger.js';
+import { ledgerKeys, rateWindow } from '../src/budgets/ledger.js';
 import { callContext, curlPost, flushRedis, insertSpend, principalFor, simulateCall } from './budgetCalls.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 
@@ -250,4 +250,25 @@ test('rate limits: rpm, tpm and max_parallel_requests refuse with 429 rate_limit
   if (!second.ok) assert.match(second.error.message, /1 of 1 parallel requests/);
   await held.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 200 });
   assert.ok((await simulateCall(t.app, p3, { maxCostNano: 0, costNano: 0 })).ok);
+});
+
+test('tpm: the admission counts the prompt bound, the settlement corrects it to the real prompt (never below 0)', async () => {
+  const created = await curlPost(t.app, '/key/generate', { tpm_limit: 1000 });
+  const principal = await principalFor(t.app, String(created.body.key));
+  const guard = t.app.callGuards.admitters[0]!;
+  const now = new Date();
+  const window = ledgerKeys.tpm(`key:${created.body.token_id}`, rateWindow(now.getTime()).start);
+  const used = async () => Number((await t.app.redis.get(window)) ?? 0);
+  const answered = await guard.admit(callContext(principal, { maxCostNano: 0, costNano: 0, promptTokens: 400, now }));
+  assert.equal(await used(), 400, 'the bound (UTF-8 bytes) counts while the call is in flight');
+  await answered.settle({ costNano: 0, promptTokens: 100, completionTokens: 20, totalTokens: 120, status: 200 });
+  assert.equal(await used(), 120, 'the provider counted 100 prompt + 20 completion tokens');
+  const refused = await guard.admit(callContext(principal, { maxCostNano: 0, costNano: 0, promptTokens: 300, now }));
+  await refused.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 502 });
+  assert.equal(await used(), 120, 'a call that never reached the provider gives its bound back');
+  await t.app.redis.set(window, 50);
+  const evicted = await guard.admit(callContext(principal, { maxCostNano: 0, costNano: 0, promptTokens: 300, now }));
+  await t.app.redis.set(window, 10);
+  await evicted.settle({ costNano: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, status: 499 });
+  assert.equal(await used(), 0, 'a window reset meanwhile stays at 0, not negative');
 });

@@ -10,18 +10,22 @@ import { hashKey } from '../src/auth/principal.js';
 import { LIFETIME } from '../src/budgets/duration.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import type { AdmissionGuard, CallContext } from '../src/proxy/callGuards.js';
-import { countPromptTokens, countTextTokens } from '../src/proxy/tokens.js';
+import { promptTokenBound } from '../src/proxy/promptSize.js';
+import { warmTokenCounter } from '../src/proxy/tokenCountPool.js';
+import { countTextTokens } from '../src/proxy/tokens.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 const hi = [{ role: 'user' as const, content: 'hi' }];
-const HI_PROMPT = countPromptTokens('chat', { messages: hi });
+/** The prompt tokens the proxy reserves for `hi` (an upper bound, no tokenizer). */
+const HI_PROMPT = promptTokenBound('chat', { messages: hi });
 /** HOUSE_PRICES: 1000 nano-USD per input token, 2000 per output token. */
 const reservationOf = (prompt: number, output: number) => prompt * 1000 + output * 2000;
 const LONG_TEXT = Array.from({ length: 3000 }, (_, i) => `word${i}`).join(' ');
 
 let h: ProxyHarness;
 before(async () => {
+  await warmTokenCounter();
   h = await startProxyHarness((fake) => ({
     general_settings: { mock_response_key_aliases: ['mock-tester'] },
     model_list: [

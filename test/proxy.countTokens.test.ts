@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { warmTokenCounter } from '../src/proxy/tokenCountPool.js';
 import { countPromptTokens } from '../src/proxy/tokens.js';
 import { type ScriptedHarness, startScriptedHarness } from './helpers/scriptedHarness.js';
 import type { ScriptedProvider } from './helpers/scriptedProvider.js';
@@ -14,6 +15,8 @@ import { TEST_MASTER_KEY } from './helpers/testApp.js';
 let h: ScriptedHarness;
 let provider: ScriptedProvider;
 before(async () => {
+  // Local counts for non-mock deployments run in the token-count worker: exact once it is ready.
+  await warmTokenCounter();
   h = await startScriptedHarness();
   provider = h.provider;
 });

@@ -9,16 +9,22 @@ import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/ch
 import { hashKey } from '../src/auth/principal.js';
 import { AppError } from '../src/errors.js';
 import type { AdmissionGuard, CallContext, CallOutcome } from '../src/proxy/callGuards.js';
+import { promptTokenBound } from '../src/proxy/promptSize.js';
+import { warmTokenCounter } from '../src/proxy/tokenCountPool.js';
 import { countPromptTokens, countTextTokens } from '../src/proxy/tokens.js';
 import { HOUSE_PRICES, type ProxyHarness, proxyTestModels, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 const hi = [{ role: 'user' as const, content: 'hi' }];
 const HI_PROMPT_TOKENS = countPromptTokens('chat', { messages: hi });
+/** What the proxy reserves for that prompt, without a tokenizer. */
+const HI_PROMPT_BOUND = promptTokenBound('chat', { messages: hi });
 const housePrice = (prompt: number, completion: number) => prompt * 1000 + completion * 2000;
 
 let h: ProxyHarness;
 before(async () => {
+  // Estimated usage is counted exactly once the counting worker is up (before that, roughly: tokenCount tests).
+  await warmTokenCounter();
   h = await startProxyHarness((fake) => ({
     model_list: [
       ...proxyTestModels(fake),
@@ -253,7 +259,7 @@ test('call guards: admission headers, refusal recorded with its status, exactly 
     const ctx = contexts.at(-1);
     assert.deepEqual(
       [ctx?.promptTokens, ctx?.maxCompletionTokens, ctx?.maxCostNano, ctx?.upstreamModel],
-      [HI_PROMPT_TOKENS, 100, housePrice(HI_PROMPT_TOKENS, 100), 'house-model'],
+      [HI_PROMPT_BOUND, 100, housePrice(HI_PROMPT_BOUND, 100), 'house-model'],
     );
     await h.record(response.headers.get('x-spend-request-id'));
     assert.deepEqual(settled, [

@@ -73,7 +73,7 @@ export function budgetCharger(deps: BudgetChargerDeps): BudgetCharger {
       requestId: record.request_id,
       nowMs: now.getTime(),
       costNano: record.cost_nano,
-      completionTokens: 0,
+      tokens: 0,
       budgets,
       rates: [],
     });

@@ -7,7 +7,14 @@ import type { Admission, AdmissionGuard, CallContext, CallOutcome } from '../pro
 import { nanoToUsd } from '../spendRecord.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import { isoSeconds } from './duration.js';
-import { type AdmitResult, type BudgetLedger, type LedgerBudget, type LedgerRate, ledgerBudgets } from './ledger.js';
+import {
+  type AdmitResult,
+  type BudgetLedger,
+  type LedgerBudget,
+  type LedgerRate,
+  ledgerBudgets,
+  rateWindow,
+} from './ledger.js';
 import type { CounterRebuilder } from './rebuild.js';
 import { type CallScopes, resolveScopes } from './scopes.js';
 
@@ -124,11 +131,15 @@ export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
     admittedAt: number,
   ) {
     const nowMs = ctx.now.getTime() + (Date.now() - admittedAt);
+    // The admission counted the prompt's upper bound in its tpm window: while still in that window, the
+    // bound is corrected to the real count (0 for a call that never reached the provider).
+    const sameWindow = rateWindow(nowMs).start === rateWindow(ctx.now.getTime()).start;
+    const promptCorrection = sameWindow ? Math.max(0, outcome.promptTokens) - ctx.promptTokens : 0;
     const crossed = await ledger.settle({
       requestId: ctx.requestId,
       nowMs,
       costNano: Math.max(0, Math.round(outcome.costNano)),
-      completionTokens: Math.max(0, outcome.completionTokens),
+      tokens: Math.max(0, outcome.completionTokens) + promptCorrection,
       budgets,
       rates,
     });

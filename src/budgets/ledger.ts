@@ -158,7 +158,11 @@ export class BudgetLedger {
     requestId: string;
     nowMs: number;
     costNano: number;
-    completionTokens: number;
+    /**
+     * Tokens to add to the tpm windows now (may be negative: the admission's prompt bound corrected to the
+     * real prompt count, in the same window). A window never goes below 0.
+     */
+    tokens: number;
     budgets: LedgerBudget[];
     rates: LedgerRate[];
   }): Promise<number[] | null> {
@@ -173,7 +177,7 @@ export class BudgetLedger {
       String(req.costNano),
       req.budgets.length,
       req.rates.length,
-      String(req.completionTokens),
+      String(Math.trunc(req.tokens)),
       req.requestId,
       SETTLED_MARKER_SECONDS,
     ];

@@ -130,10 +130,12 @@ return out
 
 /**
  * SETTLE_CALL — once per request id: release the reservation, add the actual cost to every budget scope,
- * count completion tokens, leave the parallel sets, and report scopes that crossed their soft budget now.
+ * add the token correction to the tpm windows (completion tokens, plus the real prompt minus the bound the
+ * admission counted when still in its window; never below 0), leave the parallel sets, and report scopes
+ * that crossed their soft budget now.
  * KEYS: [1] reservation index, [2] reservation hash, [3] settled marker, [4 .. 3+nb] budget scope hashes,
  *       then per rate scope two keys: tpm window counter, parallel zset.
- * ARGV: [1] cost nano, [2] nb, [3] nr, [4] completion tokens, [5] request id, [6] marker ttl s,
+ * ARGV: [1] cost nano, [2] nb, [3] nr, [4] tokens to add (signed), [5] request id, [6] marker ttl s,
  *       then per budget scope: soft budget nano (-1 = none), counter ttl (s, 0 = none).
  * Returns {0} already settled | {1, i…} settled; i = budget scopes whose soft budget alert is due.
  */
@@ -160,8 +162,9 @@ for i = 1, nb do
 end
 local base = 3 + nb
 for j = 1, nr do
-  if tokens > 0 then
-    redis.call('INCRBY', KEYS[base + 2 * j - 1], ARGV[4])
+  if tokens ~= 0 then
+    local used = redis.call('INCRBY', KEYS[base + 2 * j - 1], tokens)
+    if used < 0 then redis.call('INCRBY', KEYS[base + 2 * j - 1], -used) end
     if redis.call('TTL', KEYS[base + 2 * j - 1]) < 0 then redis.call('EXPIRE', KEYS[base + 2 * j - 1], 120) end
   end
   redis.call('ZREM', KEYS[base + 2 * j], ARGV[5])

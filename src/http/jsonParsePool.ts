@@ -6,8 +6,9 @@
 // for only after the previous one is applied — a MessagePort delivers every queued message in one go, so
 // letting the worker push them all would rebuild the block this pool exists to avoid.
 import { channel } from 'node:diagnostics_channel';
-import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { AppError } from '../errors.js';
+import { startModuleWorker } from '../workerThread.js';
 import type { FromWorker, ParseOptions, ToWorker } from './jsonParseWorker.js';
 import { JsonAssembler } from './jsonPieces.js';
 
@@ -63,18 +64,6 @@ let live = 0;
 /** Parse workers alive in this process (tests: none are left once their apps are closed). */
 export const liveJsonParseWorkers = () => live;
 
-const entry = new URL(`./jsonParseWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/** A worker running jsonParseWorker; from TypeScript sources (tsx) the worker registers tsx first. */
-function startWorker(resourceLimits: ResourceLimits | undefined): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits });
-  // tsx's hooks registered on the main thread (bin/spendhouse.mjs) do not reach workers on Node 20, and the
-  // parent's execArgv (`--test`, `--inspect`) is not the worker's business: an eval'd bootstrap loads tsx.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(code, { eval: true, execArgv: [], resourceLimits });
-}
-
 const unavailable = (why: string) =>
   new AppError('service_unavailable', `body: could not be parsed (${why}); retry`, { param: 'body' });
 
@@ -126,7 +115,7 @@ export class JsonParsePool {
   }
 
   private spawn(): Slot {
-    const worker = startWorker(this.options.resourceLimits);
+    const worker = startModuleWorker(import.meta.url, './jsonParseWorker', this.options.resourceLimits);
     live++;
     const slot: Slot = { worker, job: null, assembler: null };
     this.slots.push(slot);

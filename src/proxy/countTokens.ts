@@ -10,6 +10,7 @@ import { describeFailure, errorPayload } from './call/failures.js';
 import { type Deployment, keyMayUse, type ModelRouter } from './deployments.js';
 import { isRecord } from './exchange/types.js';
 import { anthropicTarget } from './providers/targets.js';
+import { countTokensOffLoop } from './tokenCountPool.js';
 import { countPromptTokens } from './tokens.js';
 import type { UpstreamClient } from './upstream.js';
 
@@ -98,7 +99,12 @@ async function countTokens(deps: CountTokensDeps, request: FastifyRequest, reply
   const deployment = resolve(deps, principal, String(body.model));
   const mocked = typeof body.mock_response === 'string' || deployment.mockResponse !== null;
   if (deployment.protocol === 'anthropic' && !mocked) return forward(deps, deployment, request, reply);
-  const inputTokens = countPromptTokens('messages', body);
+  // The mock bills what the in-process tokenizer counts (mock/…: loaded at boot); any other count runs in
+  // the token-count worker, never on the event loop (a rough estimate until that worker is ready).
+  const inputTokens =
+    mocked || deployment.protocol === 'mock'
+      ? countPromptTokens('messages', body)
+      : (await countTokensOffLoop({ prompt: { shape: 'messages', body }, text: '' })).prompt;
   return reply.header(TOKEN_COUNT_HEADER, 'estimate').send({ input_tokens: inputTokens });
 }
 

@@ -31,11 +31,14 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   });
   const upstream = new UpstreamClient();
   app.addHook('onClose', async () => upstream.close());
-  // Loads the tokenizer's ranks (about a second of CPU) once the app is assembled, rather than inside the
-  // first call, and outside the plugin registration timeout.
-  app.addHook('onReady', async () => {
-    countTextTokens('warm up');
-  });
+  // The mock provider counts its usage with the tokenizer on this thread: with mock deployments configured
+  // (the demo) its ranks (about a second of CPU, 75 MB) are loaded once the app is assembled rather than
+  // inside the first call. Other deployments never tokenize here (tokenCountPool.ts).
+  if (router.listNames().some(({ provider }) => provider === 'mock')) {
+    app.addHook('onReady', async () => {
+      countTextTokens('warm up');
+    });
+  }
 
   const deps: ProxyDeps = {
     router,

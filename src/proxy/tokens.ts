@@ -1,16 +1,13 @@
-// Local token counting (js-tiktoken, o200k_base) for what the provider does not tell us: the prompt size
-// before forwarding (guards reserve budget on it) and the output seen when a stream ends without usage.
-// Counts are estimates for non-OpenAI tokenizers, which is why records built from them say usage_estimated.
+// Local token counting (js-tiktoken, o200k_base) for what the provider does not tell us: the prompt and the
+// output seen when a call ends without the provider's usage (counted in a worker thread: tokenCountPool.ts),
+// the mock provider's usage, and Anthropic's count_tokens for other providers. Counts are estimates for
+// non-OpenAI tokenizers, which is why records built from them say usage_estimated. The proxy's reservation
+// does not tokenize (promptSize.ts: promptTokenBound). The encoder (about 75 MB of ranks) is built on first use.
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
+import { type PromptShape, promptSize } from './promptSize.js';
 
 let encoder: Tiktoken | null = null;
-
-/** OpenAI's per-message framing overhead (role, separators) and the reply primer, from their cookbook. */
-const TOKENS_PER_MESSAGE = 4;
-const TOKENS_PER_REPLY = 3;
-/** An image's input cost depends on its size, which we do not decode; 85 is the low-detail base. */
-const TOKENS_PER_IMAGE = 85;
 
 /**
  * Apps resend the same system prompt and history on every turn, so counts are memoised per text. The memo
@@ -105,107 +102,12 @@ export function truncateToTokens(text: string, maxTokens: number): { text: strin
   return { text: '', truncated: true };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Tokens of a message's content in either wire format: a string or a list of typed parts/blocks. */
-function contentTokens(content: unknown): number {
-  if (typeof content === 'string') return countTextTokens(content);
-  if (!Array.isArray(content)) return 0;
-  let total = 0;
-  for (const part of content) {
-    if (!isRecord(part)) continue;
-    if (typeof part.text === 'string') total += countTextTokens(part.text);
-    else if (part.type === 'image_url' || part.type === 'image') total += TOKENS_PER_IMAGE;
-    else if (part.type === 'tool_use') total += countTextTokens(JSON.stringify(part.input ?? {}));
-    else if (part.type === 'tool_result') total += contentTokens(part.content);
-  }
-  return total;
-}
-
-function messagesTokens(messages: unknown): number {
-  if (!Array.isArray(messages)) return 0;
-  let total = TOKENS_PER_REPLY;
-  for (const message of messages) {
-    if (!isRecord(message)) continue;
-    total += TOKENS_PER_MESSAGE + contentTokens(message.content);
-    if (typeof message.name === 'string') total += countTextTokens(message.name);
-    if (Array.isArray(message.tool_calls)) total += countTextTokens(JSON.stringify(message.tool_calls));
-  }
-  return total;
-}
-
-function textInputTokens(input: unknown): number {
-  if (typeof input === 'string') return countTextTokens(input);
-  if (!Array.isArray(input)) return 0;
-  // Token-id arrays (number[] or number[][]) are already tokens.
-  let total = 0;
-  for (const item of input) {
-    if (typeof item === 'number') total += 1;
-    else if (typeof item === 'string') total += countTextTokens(item);
-    else if (Array.isArray(item)) total += item.length;
-  }
-  return total;
-}
-
-/**
- * Tokens of a Responses `input`: a string, or items — messages (content as a string or input_text /
- * input_image parts), function calls (name and arguments) and their outputs.
- */
-function responsesInputTokens(input: unknown): number {
-  if (typeof input === 'string') return TOKENS_PER_MESSAGE + countTextTokens(input) + TOKENS_PER_REPLY;
-  if (!Array.isArray(input)) return 0;
-  let total = TOKENS_PER_REPLY;
-  for (const item of input) {
-    if (!isRecord(item)) continue;
-    total += TOKENS_PER_MESSAGE;
-    if (Array.isArray(item.content)) {
-      for (const part of item.content) {
-        if (isRecord(part) && part.type === 'input_image') total += TOKENS_PER_IMAGE;
-      }
-    }
-    total += contentTokens(item.content);
-    if (typeof item.name === 'string') total += countTextTokens(item.name);
-    if (typeof item.arguments === 'string') total += countTextTokens(item.arguments);
-    if (item.output !== undefined) total += contentTokens(item.output);
-  }
-  return total;
-}
-
-export type PromptShape = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
-
 /** Input tokens of a request body in its client wire format. */
 export function countPromptTokens(shape: PromptShape, body: Record<string, unknown>): number {
   exactCharsLeft = MAX_EXACT_CHARS_PER_PROMPT;
   try {
-    return promptTokens(shape, body);
+    return promptSize(shape, body, countTextTokens);
   } finally {
     exactCharsLeft = Number.POSITIVE_INFINITY;
-  }
-}
-
-function promptTokens(shape: PromptShape, body: Record<string, unknown>): number {
-  switch (shape) {
-    case 'chat':
-      return (
-        messagesTokens(body.messages) + (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
-      );
-    case 'completion':
-      return textInputTokens(body.prompt);
-    case 'embedding':
-      return textInputTokens(body.input);
-    case 'responses':
-      return (
-        (typeof body.instructions === 'string' ? TOKENS_PER_MESSAGE + countTextTokens(body.instructions) : 0) +
-        responsesInputTokens(body.input) +
-        (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
-      );
-    case 'messages':
-      return (
-        contentTokens(body.system) +
-        messagesTokens(body.messages) +
-        (Array.isArray(body.tools) ? countTextTokens(JSON.stringify(body.tools)) : 0)
-      );
   }
 }

@@ -11,7 +11,7 @@ import type { CallType, StreamTap } from '../exchange/types.js';
 import { costNano, type PriceSheet } from '../pricing/modelPricing.js';
 import { uuidv7 } from '../requestId.js';
 import type { ResponsesCall } from '../responsesItemStore.js';
-import { countTextTokens } from '../tokens.js';
+import { countTokensOffLoop } from '../tokenCountPool.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../usage.js';
 import { type Attribution, OVER_RESERVATION_KEY } from './attribution.js';
 
@@ -28,7 +28,10 @@ export class CallState {
   deployment: Deployment | null = null;
   provider = '';
   sheet: PriceSheet | null = null;
-  promptTokensCounted = 0;
+  /** An upper bound of the prompt's tokens, counted without a tokenizer (promptTokenBound): what is reserved. */
+  promptTokensBound = 0;
+  /** The request body as sent upstream-bound (after screening): counted exactly only if no usage comes back. */
+  promptBody: Record<string, unknown> | null = null;
   /** The worst case priced before forwarding (what budget guards reserve); null when never routed. */
   reservedCostNano: number | null = null;
   readonly admissions: Admission[] = [];
@@ -52,6 +55,7 @@ export class CallState {
   forwardedAtMs: number | null = null;
   upstreamAnsweredAtMs: number | null = null;
   private finished = false;
+  private usageOutcome: Promise<{ usage: TokenUsage; estimated: boolean }> | null = null;
 
   constructor(readonly callType: CallType) {
     this.startedAt = new Date();
@@ -73,18 +77,29 @@ export class CallState {
     this.responseText = tap.text();
   }
 
-  /** Provider-reported usage when complete; otherwise tokens counted locally, flagged as estimated. */
-  finalUsage(): { usage: TokenUsage; estimated: boolean } {
+  /**
+   * Provider-reported usage when complete; otherwise tokens counted locally with the tokenizer (in a worker
+   * thread), flagged as estimated. Settled once the usage is known: later calls get the same answer.
+   */
+  finalUsage(): Promise<{ usage: TokenUsage; estimated: boolean }> {
+    this.usageOutcome ??= this.countUsage();
+    return this.usageOutcome;
+  }
+
+  private async countUsage(): Promise<{ usage: TokenUsage; estimated: boolean }> {
     const { usage, complete } = this.reported;
     if (usage && complete) return { usage, estimated: false };
     if (!this.answered && !(this.forwarded && this.clientGone)) return { usage: ZERO_USAGE, estimated: false };
     const base = usage ?? ZERO_USAGE;
-    const completion = this.callType === 'embedding' ? 0 : countTextTokens(this.responseText);
+    const counts = await countTokensOffLoop({
+      prompt: !base.promptTokens && this.promptBody ? { shape: this.callType, body: this.promptBody } : null,
+      text: this.callType === 'embedding' ? '' : this.responseText,
+    });
     return {
       usage: {
         ...base,
-        promptTokens: base.promptTokens || this.promptTokensCounted,
-        completionTokens: Math.max(base.completionTokens, completion),
+        promptTokens: base.promptTokens || counts.prompt,
+        completionTokens: Math.max(base.completionTokens, counts.completion),
       },
       estimated: true,
     };
@@ -108,7 +123,7 @@ export class CallState {
   async finish(sink: SpendSink, storePrompts: boolean, log: FastifyBaseLogger): Promise<SpendRecord | null> {
     if (this.finished) return null;
     this.finished = true;
-    const { usage, estimated } = this.finalUsage();
+    const { usage, estimated } = await this.finalUsage();
     const cost = this.costOf(usage);
     const outcome: CallOutcome = {
       costNano: cost,

@@ -8,9 +8,9 @@ import type { CallContext, CallGuards } from '../callGuards.js';
 import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
 import { type CallType, isRecord } from '../exchange/types.js';
+import { promptTokenBound } from '../promptSize.js';
 import type { ResponsesItemStore } from '../responsesItemStore.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
-import { countPromptTokens } from '../tokens.js';
 import type { UpstreamClient } from '../upstream.js';
 import { readAttribution } from './attribution.js';
 import { finishCall, screenCall } from './callHooks.js';
@@ -64,7 +64,7 @@ async function admit(guards: CallGuards, call: CallState, maxCompletion: number,
     callType: call.callType,
     customerId: call.attribution.customerId,
     tags: call.attribution.tags,
-    promptTokens: call.promptTokensCounted,
+    promptTokens: call.promptTokensBound,
     maxCompletionTokens: maxCompletion,
     maxCostNano: call.reservedCostNano,
     now: call.startedAt,
@@ -118,8 +118,9 @@ async function runCall(
   });
   const exchange = call.responses?.wrap(built) ?? built;
   call.provider = exchange.provider;
-  call.promptTokensCounted = countPromptTokens(call.callType, body);
-  call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensCounted, bound);
+  call.promptBody = body;
+  call.promptTokensBound = promptTokenBound(call.callType, body);
+  call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensBound, bound);
   if (deps.storePrompts) call.prompt = JSON.stringify(promptOf(call.callType, body) ?? null);
   await admit(deps.guards, call, bound.maxTokens * bound.choices, reply);
 

@@ -53,7 +53,7 @@ export async function relayJson(
   call.reported = { usage: result.usage, complete: result.usage !== null };
   call.responseId = result.responseId;
   call.responseText = result.text;
-  const cost = nanoToUsd(call.costOf(call.finalUsage().usage));
+  const cost = nanoToUsd(call.costOf((await call.finalUsage()).usage));
   call.status = 200;
   reply
     .code(200)
