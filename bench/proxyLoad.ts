@@ -24,14 +24,37 @@ import { type SpendhouseDeployment, startSpendhouse } from './lib/spendhouseProc
 import { printProxyLoad, printSummary, type Row } from './proxyLoadTable.js';
 import { runAgainstTarget } from './proxyTarget.js';
 
-const chatBody = (stream: boolean) =>
+const chatBody = (stream: boolean, content = 'Hello, how are you?') =>
   JSON.stringify({
     model: 'bench',
     stream,
-    messages: [{ role: 'user', content: 'Hello, how are you?' }],
+    messages: [{ role: 'user', content }],
     user: 'bench-user',
     tags: ['bench:load', 'env:bench'],
   });
+
+const WORDS = (
+  'the budget call model team spend price token record answer stream provider cache window limit ' +
+  'report invoice cluster query latency error retry customer project quarter forecast region usage'
+).split(' ');
+
+/**
+ * `--prompts N`: N different user messages of about 250 tokens (seeded, the same in every run), sent in turn —
+ * real traffic, where each call brings text the proxy has not seen. With the default of 1 every call sends
+ * the same short message, which any per-text cache answers.
+ */
+function chatBodies(stream: boolean, prompts: number): string[] {
+  if (prompts <= 1) return [chatBody(stream)];
+  let seed = 17;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed;
+  };
+  return Array.from({ length: prompts }, (_, i) => {
+    const words = Array.from({ length: 220 }, () => WORDS[next() % WORDS.length]);
+    return chatBody(stream, `Request ${i}: ${words.join(' ')}?`);
+  });
+}
 
 export const PROXY_DEFAULTS = {
   rates: '500,1000,2000,5000',
@@ -89,6 +112,7 @@ export async function run(argv: string[]): Promise<void> {
       'node-options': { type: 'string', default: '' },
       'cutoff-ms': { type: 'string', default: PROXY_DEFAULTS.cutoffMs },
       profile: { type: 'boolean', default: false },
+      prompts: { type: 'string', default: '1' },
       target: { type: 'string' },
       key: { type: 'string' },
       'clickhouse-url': { type: 'string', default: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123' },
@@ -199,7 +223,7 @@ interface StepsContext {
   spendhouse: SpendhouseDeployment;
   generator: LoadGenerator;
   services: { redis: number | null; clickhouse: number | null };
-  values: { 'saturation-connections': string };
+  values: { 'saturation-connections': string; prompts: string };
   plan: StepPlan;
   cutoffMs: number;
 }
@@ -226,7 +250,7 @@ async function runSteps(ctx: StepsContext): Promise<StepsOutcome> {
   const job: JobFactory = (via, stream, mode, rate) => ({
     origins: via === 'direct' ? [fake] : spendhouse.proxyOrigins,
     key: via === 'direct' ? 'sk-direct' : key,
-    requests: [{ path: '/v1/chat/completions', body: chatBody(stream) }],
+    requests: chatBodies(stream, Number(values.prompts)).map((body) => ({ path: '/v1/chat/completions', body })),
     mode,
     rate,
     connections: mode === 'closed' ? Number(values['saturation-connections']) : 1024,
