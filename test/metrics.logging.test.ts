@@ -61,12 +61,23 @@ test('headers that reach a log line are redacted', async () => {
     request.log.info({ req: { headers: request.headers }, headers: request.headers }, 'headers');
     return 'ok';
   });
-  await server.inject({ url: '/', headers: { authorization: 'Bearer sk-secret-1', 'x-api-key': 'sk-secret-2' } });
+  await server.inject({
+    url: '/',
+    headers: {
+      authorization: 'Bearer sk-secret-1',
+      'x-api-key': 'sk-secret-2',
+      'x-goog-api-key': 'goog-secret-3',
+      'x-amz-security-token': 'amz-secret-4',
+    },
+  });
+  server.log.info({ litellm_params: { aws_secret_access_key: 'amz-secret-5', aws_session_token: 'amz-secret-6' } });
   await server.close();
   const line = out.find((l) => l.includes('"msg":"headers"'));
   assert.ok(line);
-  assert.ok(!line.includes('sk-secret'), line);
+  assert.ok(!/sk-secret|goog-secret|amz-secret/.test(line), line);
   assert.match(line, /"authorization":"\[REDACTED\]"/);
+  const params = out.find((l) => l.includes('litellm_params'));
+  assert.ok(params && !params.includes('amz-secret'), params);
 });
 
 test('keys in request URLs never reach the log: query parameters, sk- tokens, /key/…/regenerate', async () => {

@@ -16,10 +16,17 @@ export const REDACTED_LOG_PATHS = [
   'headers.authorization',
   'headers["x-api-key"]',
   'headers["api-key"]',
+  // Provider credentials (Gemini's key header, AWS SigV4 headers and config fields).
+  'req.headers["x-goog-api-key"]',
+  'headers["x-goog-api-key"]',
+  'req.headers["x-amz-security-token"]',
+  'headers["x-amz-security-token"]',
   'res.headers["set-cookie"]',
   '*.api_key',
   '*.master_key',
   '*.password',
+  '*.aws_secret_access_key',
+  '*.aws_session_token',
 ];
 
 /** Query parameters whose value is a credential (or a key's hash, which names a key as well as its secret). */
