@@ -56,4 +56,7 @@ async function budgetsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   );
 }
 
-export default fp(budgetsPlugin, { name: 'budgets', dependencies: ['redis', 'clickhouse', 'management', 'call-guards'] });
+export default fp(budgetsPlugin, {
+  name: 'budgets',
+  dependencies: ['redis', 'clickhouse', 'management', 'call-guards'],
+});

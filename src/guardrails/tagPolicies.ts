@@ -2,7 +2,7 @@
 // tags before it is forwarded. A refused call gets 403 policy_violation naming the rule; its record keeps
 // that status, and the refusal is counted by rule.
 import { AppError } from '../errors.js';
-import type { Admission, CallContext, AdmissionGuard } from '../proxy/callGuards.js';
+import type { Admission, AdmissionGuard, CallContext } from '../proxy/callGuards.js';
 import type { TagPolicyConfig } from './schema.js';
 
 const ADMITTED: Admission = { settle: async () => {} };
