@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Queue } from 'bullmq';
-import { JournalMover, journalKeys, type SpendJournal, splitEntries } from '../src/ingest/spendJournal.js';
+import { MemorySink } from '../src/ingest/sink.js';
+import { JournalMover, JournalSink, journalKeys, type SpendJournal, splitEntries } from '../src/ingest/spendJournal.js';
 import { spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 
@@ -161,4 +162,58 @@ test('the mover is driven by appends: an idle process only sweeps, an append is 
   for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(stages, 4, 'a full batch is moved at once');
   await mover.close(Date.now());
+});
+
+describe('idempotent appends: a retry never makes a second copy', () => {
+  // Leaves the journal where it is, so the test can count its entries.
+  const idleMover = { nudge: () => {}, drain: async () => {} } as unknown as JournalMover;
+  test('the same request id appended twice is in the journal once', async () => {
+    const before = await journal.length();
+    const record = spendRecord('twice', 1);
+    assert.equal(await journal.append(record), before + 1);
+    assert.equal(await journal.append(record), -1, 'the second append adds nothing');
+    assert.equal(await journal.length(), before + 1);
+  });
+
+  test('an append that landed but whose reply was lost is retried once more, without a duplicate', async () => {
+    const before = await journal.length();
+    let calls = 0;
+    // The append reaches Redis, then the connection "drops" before the reply: the sink sees a failure.
+    const lossy = Object.create(journal, {
+      append: {
+        value: async (record: Parameters<SpendJournal['append']>[0]) => {
+          calls++;
+          const length = await journal.append(record);
+          if (calls === 1) throw new Error('connection lost after the command was sent');
+          return length;
+        },
+      },
+    }) as SpendJournal;
+    const fallback = new MemorySink();
+    const sink = new JournalSink(lossy, idleMover, fallback, 5_000);
+    await sink.record(spendRecord('lost-reply', 1));
+    await sink.flush(Date.now() + 10_000);
+    assert.equal(calls, 2, 'retried once');
+    assert.equal(await journal.length(), before + 1, 'one entry, not two');
+    assert.equal(fallback.records.length, 0, 'nothing went to the unchecked in-memory path');
+  });
+
+  test('appends failing for the whole retry window go to the in-memory fallback, once', async () => {
+    const failing = Object.create(journal, {
+      append: {
+        value: async () => {
+          throw new Error('redis unreachable');
+        },
+      },
+    }) as SpendJournal;
+    const fallback = new MemorySink();
+    const sink = new JournalSink(failing, idleMover, fallback, 300);
+    await sink.record(spendRecord('unreachable', 1));
+    assert.equal(fallback.records.length, 0, 'not yet: retried first');
+    await sink.flush(Date.now() + 10_000);
+    assert.deepEqual(
+      fallback.records.map((r) => r.request_id),
+      ['unreachable-1'],
+    );
+  });
 });

@@ -18,12 +18,29 @@ import { SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
 import { BatchEncoder } from './rows.js';
 import type { SpendSink } from './sink.js';
 
-/** One hash tag for all three keys: a Redis Cluster keeps them in one slot, so one script may touch them. */
+/** One hash tag for every key: a Redis Cluster keeps them in one slot, so one script may touch them. */
 export const journalKeys = {
   records: '{spend-journal}:records',
   staged: '{spend-journal}:staged',
   lock: '{spend-journal}:lock',
-} as const;
+  /** Set with the append: a second append of the same request id (a resend) adds nothing. */
+  appended: (requestId: string) => `{spend-journal}:appended:${requestId}`,
+};
+
+/**
+ * How long an append is remembered. Longer than ioredis' resend of a command whose reply a dropped
+ * connection lost, and than JournalSink's retries (RETRY_WINDOW_MS); short enough that the markers of
+ * 1,000 calls/s hold ~12 MB of Redis.
+ */
+export const APPEND_MARKER_SECONDS = 120;
+
+/**
+ * KEYS: [1] journal list, [2] the record's append marker. ARGV: [1] the entry, [2] marker ttl s.
+ * Returns the journal's length, or -1 when this request id was appended already (nothing added).
+ */
+const APPEND_ONCE = `
+if not redis.call('set', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return -1 end
+return redis.call('rpush', KEYS[1], ARGV[1])`;
 
 /**
  * KEYS: [1] journal list, [2] staged batch (list: batch id, then entries), [3] mover lock.
@@ -70,6 +87,7 @@ if redis.call('get', KEYS[2]) == ARGV[2] then redis.call('del', KEYS[2]) end
 return 1`;
 
 interface JournalCommands {
+  spendJournalAppend(...args: (string | number)[]): Promise<number>;
   spendJournalStage(...args: (string | number)[]): Promise<(string | number)[]>;
   spendJournalUnstage(...args: (string | number)[]): Promise<number>;
 }
@@ -102,6 +120,7 @@ export class SpendJournal {
     private readonly deadLetters: DeadLetterStore,
   ) {
     if (!('spendJournalStage' in redis)) {
+      redis.defineCommand('spendJournalAppend', { lua: APPEND_ONCE });
       redis.defineCommand('spendJournalStage', { lua: STAGE_BATCH });
       redis.defineCommand('spendJournalUnstage', { lua: UNSTAGE_BATCH });
     }
@@ -109,15 +128,22 @@ export class SpendJournal {
   }
 
   /**
-   * Resolves once Redis holds the record (encoded as its ClickHouse rows), with the journal's length. A
-   * record the columns cannot hold is dead-lettered instead (length 0), as the producer does.
+   * Resolves once Redis holds the record (encoded as its ClickHouse rows), with the journal's length; -1
+   * when the record's request id was appended already (a retry whose first attempt landed: nothing added).
+   * A record the columns cannot hold is dead-lettered instead (length 0), as the producer does.
    */
   async append(record: SpendRecord): Promise<number> {
     const encoder = BatchEncoder.of([record]);
     if (encoder.rowCount === 1) {
       const rows = encoder.rows();
       const payloads = encoder.payloads();
-      return this.redis.rpush(journalKeys.records, payloads ? `${rows}\n${payloads}` : rows);
+      return this.redis.spendJournalAppend(
+        2,
+        journalKeys.records,
+        journalKeys.appended(record.request_id),
+        payloads ? `${rows}\n${payloads}` : rows,
+        APPEND_MARKER_SECONDS,
+      );
     }
     const letters = encoder.refused.map((r) => ({ stage: 'validation' as const, reason: r.reason, record: r.record }));
     await this.deadLetters.add(`journal:${record.request_id}`, 'proxy', letters);
@@ -308,37 +334,78 @@ export class JournalMover {
 
 /** How long flush() keeps moving the journal (a shutdown must not hang on a Redis outage). */
 const FLUSH_MS = 5_000;
+/** How long a failed append is retried (well inside APPEND_MARKER_SECONDS) before the in-memory fallback. */
+export const RETRY_WINDOW_MS = 60_000;
+const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
+
+/** Unref'd: a retry or a flush's wait never keeps a process alive on its own. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The proxy's sink: record() resolves once the record is in the journal. submit() is the same append
- * without waiting (bulk producers, tests). If Redis refuses an append, the record falls back to the
- * in-memory producer, which retries until Redis takes it: no worse than before the journal.
+ * without waiting (bulk producers, tests). The append is idempotent per request id, so a failed one (Redis
+ * unreachable, or a reply lost with a dropped connection while the append itself landed) is retried in the
+ * background for up to RETRY_WINDOW_MS without risk of a second copy; only then does the record fall back to
+ * the in-memory producer, which retries until Redis takes it. record() does not wait for those retries: the
+ * answer is not held hostage by a Redis outage (the record is then as durable as the process).
  */
 export class JournalSink implements SpendSink {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Records whose append is being retried; flush() hands what is left at its deadline to the fallback. */
+  private readonly retrying = new Set<SpendRecord>();
 
   constructor(
     private readonly journal: SpendJournal,
     private readonly mover: JournalMover,
     private readonly fallback: SpendSink,
+    private readonly retryWindowMs = RETRY_WINDOW_MS,
   ) {}
 
   async record(record: SpendRecord): Promise<void> {
     try {
       this.mover.nudge(await this.journal.append(record));
     } catch {
-      this.fallback.submit(record);
+      this.track(this.retry(record));
     }
   }
 
   submit(record: SpendRecord): void {
-    const task = this.record(record).finally(() => this.inFlight.delete(task));
-    this.inFlight.add(task);
+    this.track(this.record(record));
+  }
+
+  private track(task: Promise<void>): void {
+    const tracked = task.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private async retry(record: SpendRecord): Promise<void> {
+    this.retrying.add(record);
+    const giveUp = Date.now() + this.retryWindowMs;
+    for (let attempt = 0; Date.now() < giveUp; attempt++) {
+      await sleep(Math.min(RETRY_DELAYS_MS[attempt] ?? 5_000, Math.max(0, giveUp - Date.now())));
+      if (!this.retrying.has(record)) return; // handed to the fallback by flush()
+      try {
+        const length = await this.journal.append(record);
+        this.retrying.delete(record);
+        this.mover.nudge(length);
+        return;
+      } catch {
+        // Still unreachable: the next delay.
+      }
+    }
+    if (this.retrying.delete(record)) this.fallback.submit(record);
   }
 
   /** Everything appended so far, and whatever else the journal holds, moved to the queue (until `deadline`). */
   async flush(deadline = Date.now() + FLUSH_MS): Promise<void> {
-    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    while (this.inFlight.size && Date.now() < deadline) {
+      await Promise.race([Promise.all([...this.inFlight]), sleep(Math.max(0, deadline - Date.now()))]);
+    }
+    // Shutting down with appends still failing: the in-memory producer takes them (as durable as the process).
+    for (const record of this.retrying) {
+      this.retrying.delete(record);
+      this.fallback.submit(record);
+    }
     await this.fallback.flush();
     await this.mover.drain(deadline);
   }
