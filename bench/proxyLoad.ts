@@ -113,6 +113,7 @@ export async function run(argv: string[]): Promise<void> {
       'cutoff-ms': { type: 'string', default: PROXY_DEFAULTS.cutoffMs },
       profile: { type: 'boolean', default: false },
       prompts: { type: 'string', default: '1' },
+      'log-level': { type: 'string', default: 'warn' },
       target: { type: 'string' },
       key: { type: 'string' },
       'clickhouse-url': { type: 'string', default: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123' },
@@ -145,6 +146,7 @@ export async function run(argv: string[]): Promise<void> {
       workers,
       cpuProfileDir: profileDir,
       nodeOptions: values['node-options'].split(' ').filter(Boolean),
+      logLevel: values['log-level'],
     },
   );
   const generator = await startLoadGenerator();

@@ -55,6 +55,8 @@ export interface DeploymentOptions {
   /** `serve --workers W` for the `all` / `proxy` processes (the `worker` keeps 1); default 1. */
   workers?: number;
   cpuProfileDir?: string;
+  /** LOG_LEVEL of the Spendhouse processes (default `warn`; `info` is what `npm start` and `serve` default to). */
+  logLevel?: string;
   /** Extra node flags for the Spendhouse processes (e.g. `--max-semi-space-size=64`). */
   nodeOptions?: string[];
 }
@@ -156,7 +158,7 @@ export async function startSpendhouse(
         REDIS_KEY_PREFIX: keyPrefix,
         MASTER_KEY: masterKey,
         CONFIG_FILE_PATH: configPath,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: options.logLevel ?? 'warn',
         HOST: '127.0.0.1',
       },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
