@@ -83,7 +83,8 @@ function describeBudgets(redisName: string, redisUrl: string): void {
       assert.ok(admitted > 10, `${admitted} calls admitted`);
       assert.ok(admittedCost <= 50_000_000_000n, `overspent: ${admittedCost} nano-USD`);
 
-      for (const p of proxies) await p.spendProducer.flush();
+      // The records are in the spend journal: move all of it into the queue, then wait for the queue.
+      for (const p of proxies) await p.spendSink.flush();
       for (const p of proxies) await waitForQueueIdle(p.spendProducer.queue, 120_000);
       const stored = await p2.warehouse.rows(
         sql`SELECT count() AS n, toString(sum(cost_nano)) AS cost FROM spend_logs WHERE user_id = ${String(user.body.user_id)} AND status = 200`,
