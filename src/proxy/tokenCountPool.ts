@@ -4,7 +4,8 @@
 // a few seconds); no call waits for that: until the worker is ready — or if it died — a call gets the
 // tokenizer-free estimate (about 4 UTF-8 bytes a token, what the tokenizer itself assumes for very long
 // text). Either way the record says usage_estimated. The worker is unref'd while idle (it never keeps a
-// process alive) and is started again if it dies.
+// process alive) and is started again if it dies — at most every 30 s, so a worker that cannot start costs
+// the estimate, never a new thread per call.
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../workerThread.js';
 import { PROMPT_FIELDS, type PromptShape, promptSize } from './promptSize.js';
@@ -26,12 +27,16 @@ interface Pending {
   reject(err: Error): void;
 }
 
+const RESTART_DELAY_MS = 30_000;
+
 class TokenCountWorker {
   private worker: Worker | null = null;
   private ready: Promise<void> | null = null;
   private isReady = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** After a worker died: no new one before this time (a worker that cannot start is not restarted per call). */
+  private restartAt = 0;
 
   /** Starts the worker if it is not running; resolves once its tokenizer is built (the wait holds the process). */
   async warm(): Promise<void> {
@@ -48,7 +53,7 @@ class TokenCountWorker {
   /** Counts in the worker if it is ready; null (and the worker started in the background) when it is not. */
   tryCount(prompt: CountRequest['prompt'], text: string): Promise<TokenCounts> | null {
     if (!this.isReady || !this.worker) {
-      if (!this.ready) this.start();
+      if (!this.ready && Date.now() >= this.restartAt) this.start();
       this.ready?.catch(() => {});
       return null;
     }
@@ -78,6 +83,7 @@ class TokenCountWorker {
       });
       const fail = (err: Error) => {
         if (this.worker !== worker) return;
+        this.restartAt = Date.now() + RESTART_DELAY_MS;
         this.worker = null;
         this.ready = null;
         this.isReady = false;
