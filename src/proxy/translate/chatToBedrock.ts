@@ -6,6 +6,7 @@
 // naming the field.
 import { badRequest } from '../../errors.js';
 import { isRecord } from '../exchange/types.js';
+import { imageUrlOf, parseDataUrl, parseToolCall } from './chatParts.js';
 import { maxOutputTokens, numberField } from './chatToGemini.js';
 
 type Json = Record<string, unknown>;
@@ -44,14 +45,11 @@ const IMAGE_FORMATS: Record<string, string> = {
 };
 
 function imageBlock(part: Json, at: string): Json {
-  const image = part.image_url;
-  const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
-  if (typeof url !== 'string') throw badRequest(`${at}.image_url.url`, 'must be a string');
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const data = parseDataUrl(imageUrlOf(part, at));
   if (!data) throw badRequest(`${at}.image_url.url`, 'Bedrock takes images as base64 data: URLs only');
-  const format = IMAGE_FORMATS[data[1]?.toLowerCase() ?? ''];
+  const format = IMAGE_FORMATS[data.mediaType.toLowerCase()];
   if (!format) throw badRequest(`${at}.image_url.url`, 'Bedrock takes png, jpeg, gif or webp images');
-  return { image: { format, source: { bytes: data[2] } } };
+  return { image: { format, source: { bytes: data.data } } };
 }
 
 function contentBlocks(content: unknown, param: string, allowImages: boolean): Json[] {
@@ -72,16 +70,9 @@ function toolUseBlocks(toolCalls: unknown, param: string): Json[] {
   if (!Array.isArray(toolCalls)) throw badRequest(param, 'must be an array');
   return toolCalls.map((call, j) => {
     const at = `${param}[${j}]`;
-    const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
-    if (!fn || typeof fn.name !== 'string') throw badRequest(`${at}.function.name`, 'required');
-    if (typeof call.id !== 'string') throw badRequest(`${at}.id`, 'required');
-    let input: unknown = {};
-    try {
-      input = typeof fn.arguments === 'string' && fn.arguments ? JSON.parse(fn.arguments) : {};
-    } catch {
-      throw badRequest(`${at}.function.arguments`, 'must be a JSON object');
-    }
-    return { toolUse: { toolUseId: call.id, name: fn.name, input } };
+    const { id, name, args } = parseToolCall(call, at);
+    if (typeof id !== 'string') throw badRequest(`${at}.id`, 'required');
+    return { toolUse: { toolUseId: id, name, input: args } };
   });
 }
 

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { badRequest } from '../../errors.js';
 import { isRecord } from '../exchange/types.js';
+import { imageUrlOf, parseDataUrl, parseToolCall } from './chatParts.js';
 
 type Json = Record<string, unknown>;
 
@@ -72,12 +73,9 @@ function textParts(content: unknown, param: string, allowImages: boolean): Json[
 }
 
 function imagePart(part: Json, at: string): Json {
-  const image = part.image_url;
-  const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
-  if (typeof url !== 'string') throw badRequest(`${at}.image_url.url`, 'must be a string');
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const data = parseDataUrl(imageUrlOf(part, at));
   if (!data) throw badRequest(`${at}.image_url.url`, 'Gemini takes images as base64 data: URLs only');
-  return { inlineData: { mimeType: data[1], data: data[2] } };
+  return { inlineData: { mimeType: data.mediaType, data: data.data } };
 }
 
 function audioPart(part: Json, at: string): Json {
@@ -92,18 +90,11 @@ function functionCallParts(toolCalls: unknown, param: string, names: Map<string,
   if (!Array.isArray(toolCalls)) throw badRequest(param, 'must be an array');
   return toolCalls.map((call, j) => {
     const at = `${param}[${j}]`;
-    const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
-    if (!fn || typeof fn.name !== 'string') throw badRequest(`${at}.function.name`, 'required');
-    let args: unknown = {};
-    try {
-      args = typeof fn.arguments === 'string' && fn.arguments ? JSON.parse(fn.arguments) : {};
-    } catch {
-      throw badRequest(`${at}.function.arguments`, 'must be a JSON object');
-    }
+    const { id, name, args } = parseToolCall(call, at);
     if (!isRecord(args)) throw badRequest(`${at}.function.arguments`, 'must be a JSON object');
-    if (typeof call.id === 'string') names.set(call.id, fn.name);
-    const signature = signatureOf(call.id);
-    return { functionCall: { name: fn.name, args }, ...(signature ? { thoughtSignature: signature } : {}) };
+    if (typeof id === 'string') names.set(id, name);
+    const signature = signatureOf(id);
+    return { functionCall: { name, args }, ...(signature ? { thoughtSignature: signature } : {}) };
   });
 }
 

@@ -6,6 +6,7 @@
 // naming the field, never dropped: docs/proxy.md "Tools and structured output" lists each field.
 import { badRequest } from '../../errors.js';
 import { isRecord } from '../exchange/types.js';
+import { imageUrlOf, parseDataUrl, parseToolCall } from './chatParts.js';
 
 type Block = Record<string, unknown>;
 interface Turn {
@@ -14,11 +15,9 @@ interface Turn {
 }
 
 function imageBlock(part: Record<string, unknown>, param: string): Block {
-  const image = part.image_url;
-  const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
-  if (typeof url !== 'string') throw badRequest(`${param}.image_url.url`, 'must be a string');
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } };
+  const url = imageUrlOf(part, param);
+  const data = parseDataUrl(url);
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
   return { type: 'image', source: { type: 'url', url } };
 }
 
@@ -42,16 +41,8 @@ function contentBlocks(content: unknown, param: string): Block[] {
 function toolUseBlocks(toolCalls: unknown, param: string): Block[] {
   if (!Array.isArray(toolCalls)) return [];
   return toolCalls.map((call, j) => {
-    const at = `${param}[${j}]`;
-    const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
-    if (!fn || typeof fn.name !== 'string') throw badRequest(`${at}.function.name`, 'required');
-    let input: unknown = {};
-    try {
-      input = typeof fn.arguments === 'string' && fn.arguments ? JSON.parse(fn.arguments) : {};
-    } catch {
-      throw badRequest(`${at}.function.arguments`, 'must be a JSON object');
-    }
-    return { type: 'tool_use', id: call.id, name: fn.name, input };
+    const { id, name, args } = parseToolCall(call, `${param}[${j}]`);
+    return { type: 'tool_use', id, name, input: args };
   });
 }
 
