@@ -14,7 +14,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SpendRecord } from '../spendRecord.js';
 import type { DeadLetterStore } from './deadLetters.js';
-import { SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
+import { retryDelayMs, SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
 import { BatchEncoder } from './rows.js';
 import type { SpendSink } from './sink.js';
 
@@ -336,7 +336,7 @@ export class JournalMover {
 const FLUSH_MS = 5_000;
 /** How long a failed append is retried (well inside APPEND_MARKER_SECONDS) before the in-memory fallback. */
 export const RETRY_WINDOW_MS = 60_000;
-const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
+const RETRY_MAX_DELAY_MS = 5_000;
 
 /** Unref'd: a retry or a flush's wait never keeps a process alive on its own. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -382,7 +382,7 @@ export class JournalSink implements SpendSink {
     this.retrying.add(record);
     const giveUp = Date.now() + this.retryWindowMs;
     for (let attempt = 0; Date.now() < giveUp; attempt++) {
-      await sleep(Math.min(RETRY_DELAYS_MS[attempt] ?? 5_000, Math.max(0, giveUp - Date.now())));
+      await sleep(Math.min(retryDelayMs(attempt + 1, RETRY_MAX_DELAY_MS), Math.max(0, giveUp - Date.now())));
       if (!this.retrying.has(record)) return; // handed to the fallback by flush()
       try {
         const length = await this.journal.append(record);
