@@ -26,7 +26,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function count(source: unknown, key: string): number {
+/** A token count a provider reported at `source[key]`; 0 unless it is a positive safe integer (absent, junk). */
+export function count(source: unknown, key: string): number {
   if (!isRecord(source)) return 0;
   const value = source[key];
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;

@@ -4,14 +4,9 @@
 // is the `x-amzn-requestid` of the HTTP answer. Usage comes from Converse's `usage`.
 import { isRecord, type JsonResult, type StreamTap, TextSink } from '../exchange/types.js';
 import { eventJson, OPENAI_DONE_FRAME, openAIFrame, type SseEvent } from '../sse.js';
-import { openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
+import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
 
 type Json = Record<string, unknown>;
-
-const count = (source: Json, key: string): number => {
-  const value = source[key];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
-};
 
 /** Converse `usage`: inputTokens excludes cacheReadInputTokens and cacheWriteInputTokens (as Anthropic's does). */
 export function usageFromBedrock(usage: unknown): TokenUsage | null {

@@ -3,15 +3,10 @@
 // (Gemini sends each call whole, so a stream carries it in one chunk). Usage comes from `usageMetadata`.
 import { isRecord, type JsonResult, type StreamTap, TextSink } from '../exchange/types.js';
 import { eventJson, OPENAI_DONE_FRAME, openAIFrame, type SseEvent } from '../sse.js';
-import { openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
+import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
 import { geminiToolCallId } from './chatToGemini.js';
 
 type Json = Record<string, unknown>;
-
-const count = (source: Json, key: string): number => {
-  const value = source[key];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
-};
 
 /**
  * Gemini's `usageMetadata`: `promptTokenCount` includes `cachedContentTokenCount`; `candidatesTokenCount`

@@ -2,13 +2,7 @@
 // `input_tokens` includes the cached ones (`input_tokens_details.cached_tokens`), `output_tokens` includes
 // the reasoning ones (`output_tokens_details.reasoning_tokens`).
 import { isRecord } from '../exchange/types.js';
-import { type TokenUsage, totalTokens } from '../usage.js';
-
-function count(source: unknown, key: string): number {
-  if (!isRecord(source)) return 0;
-  const value = source[key];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
-}
+import { count, type TokenUsage, totalTokens } from '../usage.js';
 
 /** A Response's `usage`; null when absent (a response still in progress has none). */
 export function usageFromResponses(usage: unknown): TokenUsage | null {
