@@ -2,15 +2,15 @@
 // worst cases, truncation at max_tokens, UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/pricing/decimal.js';
+import { costNano, modelPricing, worstCaseCostNano } from '../src/pricing/modelPricing.js';
+import { ZERO_USAGE } from '../src/pricing/usage.js';
 import { readOutputBound } from '../src/proxy/call/requestBounds.js';
 import { keyMayUse, ModelRouter } from '../src/proxy/deployments.js';
-import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/proxy/pricing/decimal.js';
-import { costNano, modelPricing, worstCaseCostNano } from '../src/proxy/pricing/modelPricing.js';
 import { uuidv7 } from '../src/proxy/requestId.js';
 import { SseParser } from '../src/proxy/sse.js';
 import { countPromptTokens, countTextTokens, truncateToTokens } from '../src/proxy/tokens.js';
 import { chatToMessagesRequest } from '../src/proxy/translate/chatToMessages.js';
-import { ZERO_USAGE } from '../src/proxy/usage.js';
 
 const usage = (promptTokens: number, completionTokens: number, extra = {}) => ({
   ...ZERO_USAGE,

@@ -1,10 +1,10 @@
 // Server-side pricing of ingested records that came without a cost, the same way proxied calls are priced
-// (src/proxy/pricing): a `model` that is a model_list name uses that deployment's price (config prices
+// (src/pricing): a `model` that is a model_list name uses that deployment's price (config prices
 // overlaying the catalog); any other model is looked up in the bundled genai-prices catalog by its
 // upstream name. A record no price is known for stays `unpriced` (cost 0, flagged, never a real $0).
 import type { AppConfig } from '../config/load.js';
+import { costNano, type ModelPricing, modelPricing } from '../pricing/modelPricing.js';
 import { ModelRouter } from '../proxy/deployments.js';
-import { costNano, type ModelPricing, modelPricing } from '../proxy/pricing/modelPricing.js';
 import { PROVIDERS, splitProviderModel } from '../proxy/providers/catalog.js';
 import type { CostStatus } from '../spendRecord.js';
 

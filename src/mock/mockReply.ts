@@ -3,9 +3,9 @@
 // which adds latency and errors) and the proxy's in-process `mock` provider, so both speak the same bytes.
 import { randomBytes } from 'node:crypto';
 import { badRequest } from '../errors.js';
+import { anthropicUsageBody, openAIUsageBody, type TokenUsage } from '../pricing/usage.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../proxy/sse.js';
 import { countPromptTokens, countTextTokens, truncateToTokens } from '../proxy/tokens.js';
-import { anthropicUsageBody, openAIUsageBody, type TokenUsage } from '../proxy/usage.js';
 
 export type WireEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
 

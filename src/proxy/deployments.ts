@@ -3,7 +3,7 @@
 // passes the matched part on to the upstream model.
 import { ConfigError } from '../config/load.js';
 import type { ModelEntry } from '../config/schema.js';
-import { type ModelPricing, modelPricing } from './pricing/modelPricing.js';
+import { type ModelPricing, modelPricing } from '../pricing/modelPricing.js';
 import { type AwsSettings, bedrockApiBase, resolveAwsSettings } from './providers/bedrock.js';
 import { PROVIDERS, splitProviderModel, type WireProtocol } from './providers/catalog.js';
 

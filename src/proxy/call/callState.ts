@@ -4,15 +4,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
 import type { SpendSink } from '../../ingest/sink.js';
+import { costNano, type PriceSheet } from '../../pricing/modelPricing.js';
+import { type TokenUsage, totalTokens, ZERO_USAGE } from '../../pricing/usage.js';
 import type { SpendRecord } from '../../spendRecord.js';
 import type { Admission, CallOutcome } from '../callGuards.js';
 import type { Deployment } from '../deployments.js';
 import type { CallType, StreamTap } from '../exchange/types.js';
-import { costNano, type PriceSheet } from '../pricing/modelPricing.js';
 import { uuidv7 } from '../requestId.js';
 import type { ResponsesCall } from '../responsesItemStore.js';
 import { countTokensOffLoop } from '../tokenCountPool.js';
-import { type TokenUsage, totalTokens, ZERO_USAGE } from '../usage.js';
 import { type Attribution, OVER_RESERVATION_KEY } from './attribution.js';
 
 const clip = (value: string, max: number) => (value.length > max ? value.slice(0, max) : value);

@@ -3,9 +3,9 @@
 // bounded is refused (400 naming the field) rather than reserved at a guess: budgets reserve the worst case,
 // so an unbounded field would either overflow the price arithmetic or let one call spend past its budget.
 import { badRequest } from '../../errors.js';
+import { type PriceSheet, worstCaseCostNano } from '../../pricing/modelPricing.js';
 import type { Deployment } from '../deployments.js';
 import type { CallType } from '../exchange/types.js';
-import { type PriceSheet, worstCaseCostNano } from '../pricing/modelPricing.js';
 
 /** Documented in docs/proxy.md ("Request limits"). */
 export const REQUEST_LIMITS = {

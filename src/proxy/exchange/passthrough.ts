@@ -1,7 +1,8 @@
 // Passthrough pairings: the client and the provider speak the same wire format, so bodies and stream
 // frames are forwarded byte for byte while usage, ids and text are read on the side.
+
+import { type TokenUsage, usageFromAnthropic, usageFromOpenAI } from '../../pricing/usage.js';
 import { eventJson, type SseEvent } from '../sse.js';
-import { type TokenUsage, usageFromAnthropic, usageFromOpenAI } from '../usage.js';
 import { isRecord, type JsonResult, type StreamTap, TextSink } from './types.js';
 
 /** Text of an OpenAI choice or stream delta: chat content, legacy completion text, tool-call arguments. */

@@ -4,6 +4,7 @@
 // providers, any chat-capable provider) is served through its chat exchange: the request is translated to
 // Chat Completions, and the chat answer (JSON or stream) back into a Response / Responses events.
 import { badRequest } from '../../errors.js';
+import type { TokenUsage } from '../../pricing/usage.js';
 import type { Deployment } from '../deployments.js';
 import { openAITarget } from '../providers/targets.js';
 import { eventJson } from '../sse.js';
@@ -11,7 +12,6 @@ import { responseFromChatResult, responsesFrame, responsesStreamFromChat } from 
 import { checkResponsesRequest, responsesToChatRequest } from '../translate/responsesToChat.js';
 import { usageFromResponses } from '../translate/responsesUsage.js';
 import type { HttpTarget } from '../upstream.js';
-import type { TokenUsage } from '../usage.js';
 import type { ExchangeInput } from './buildExchange.js';
 import { type Exchange, isRecord, type JsonResult, type StreamTap, TextSink } from './types.js';
 

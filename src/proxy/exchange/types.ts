@@ -1,9 +1,10 @@
 // An exchange is one (client wire format × provider protocol) pairing: it prepares the upstream body,
 // sends it, and turns the provider's answer (JSON or SSE events) into the client's format while tapping
 // usage, the response id and the output text. Passthrough pairings forward the provider's bytes unchanged.
+
+import type { TokenUsage } from '../../pricing/usage.js';
 import type { SseEvent } from '../sse.js';
 import type { UpstreamResponse } from '../upstream.js';
-import type { TokenUsage } from '../usage.js';
 
 export type ClientFormat = 'openai' | 'anthropic';
 export type CallType = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';

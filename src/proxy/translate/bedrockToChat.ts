@@ -2,9 +2,10 @@
 // SSE by providers/bedrock.ts) → chat chunks. text → content, reasoningContent → reasoning_content, toolUse →
 // tool_calls (streamed input deltas become argument deltas). Converse answers carry no id: the response id
 // is the `x-amzn-requestid` of the HTTP answer. Usage comes from Converse's `usage`.
+
+import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { isRecord, type JsonResult, type StreamTap, TextSink } from '../exchange/types.js';
 import { eventJson, OPENAI_DONE_FRAME, openAIFrame, type SseEvent } from '../sse.js';
-import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
 
 type Json = Record<string, unknown>;
 

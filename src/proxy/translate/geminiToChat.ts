@@ -1,9 +1,10 @@
 // Gemini `generateContent` answer → OpenAI chat completion (JSON and `alt=sse` stream chunks). One choice
 // per candidate; text parts → content, thought parts → reasoning_content, functionCall parts → tool_calls
 // (Gemini sends each call whole, so a stream carries it in one chunk). Usage comes from `usageMetadata`.
+
+import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { isRecord, type JsonResult, type StreamTap, TextSink } from '../exchange/types.js';
 import { eventJson, OPENAI_DONE_FRAME, openAIFrame, type SseEvent } from '../sse.js';
-import { count, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../usage.js';
 import { geminiToolCallId } from './chatToGemini.js';
 
 type Json = Record<string, unknown>;

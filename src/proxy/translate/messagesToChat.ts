@@ -2,10 +2,10 @@
 // Claude to the OpenAI SDK. Tool use becomes `tool_calls`, thinking becomes `reasoning_content`, and the
 // usage object is OpenAI's (prompt_tokens includes cache reads and writes).
 
+import { openAIUsageBody, usageFromAnthropic, ZERO_USAGE } from '../../pricing/usage.js';
 import { AnthropicStreamReader, anthropicJsonResult } from '../exchange/passthrough.js';
 import { isRecord, type JsonResult, type StreamTap } from '../exchange/types.js';
 import { OPENAI_DONE_FRAME, openAIFrame, type SseEvent } from '../sse.js';
-import { openAIUsageBody, usageFromAnthropic, ZERO_USAGE } from '../usage.js';
 
 const FINISH_REASONS: Record<string, string> = {
   end_turn: 'stop',

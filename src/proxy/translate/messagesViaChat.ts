@@ -3,9 +3,10 @@
 // translation that serves OpenAI-compatible models to the Anthropic SDK. Usage, ids and text stay those
 // read from the provider's own answer (the chat form has no cache-write count), and the Anthropic usage the
 // client sees is rebuilt from them.
+
+import { anthropicUsageBody, ZERO_USAGE } from '../../pricing/usage.js';
 import type { JsonResult, StreamTap } from '../exchange/types.js';
 import { anthropicFrame, eventJson, SseParser } from '../sse.js';
-import { anthropicUsageBody, ZERO_USAGE } from '../usage.js';
 import { chatCompletionToMessage, messagesStreamFromChat } from './openAIToAnthropicResponse.js';
 
 export function messageFromChatResult(chat: JsonResult): JsonResult {

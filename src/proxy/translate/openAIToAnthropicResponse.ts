@@ -3,10 +3,11 @@
 // reasoning run, text run or tool call (parallel calls: one tool_use block each, argument deltas as
 // input_json_delta), message_delta (stop reason, output usage) and message_stop. A refusal becomes text
 // with stop_reason `refusal`; `reasoning_content` (DeepSeek, vLLM) becomes a thinking block.
+
+import { anthropicUsageBody, usageFromOpenAI, ZERO_USAGE } from '../../pricing/usage.js';
 import { openAIJsonResult, openAIStreamTap } from '../exchange/passthrough.js';
 import { isRecord, type JsonResult, type StreamTap } from '../exchange/types.js';
 import { anthropicFrame, eventJson, type SseEvent } from '../sse.js';
-import { anthropicUsageBody, usageFromOpenAI, ZERO_USAGE } from '../usage.js';
 
 const STOP_REASONS: Record<string, string> = {
   stop: 'end_turn',

@@ -4,9 +4,9 @@
 // Responses typed events (response.created … response.completed). The chat side is whatever the
 // deployment's chat exchange produced (a provider's own chat answer, or one translated from Anthropic).
 import { randomBytes } from 'node:crypto';
+import { type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { isRecord, type JsonResult, type StreamTap } from '../exchange/types.js';
 import { eventJson, type SseEvent, SseParser } from '../sse.js';
-import { type TokenUsage, ZERO_USAGE } from '../usage.js';
 import { responsesUsageBody } from './responsesUsage.js';
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,9 @@
 // The Responses API's `usage` object ⇄ TokenUsage. Its counts follow the chat convention:
 // `input_tokens` includes the cached ones (`input_tokens_details.cached_tokens`), `output_tokens` includes
 // the reasoning ones (`output_tokens_details.reasoning_tokens`).
+
+import { count, type TokenUsage, totalTokens } from '../../pricing/usage.js';
 import { isRecord } from '../exchange/types.js';
-import { count, type TokenUsage, totalTokens } from '../usage.js';
 
 /** A Response's `usage`; null when absent (a response still in progress has none). */
 export function usageFromResponses(usage: unknown): TokenUsage | null {

@@ -9,9 +9,9 @@ import { sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { ModelEntry } from '../../config/schema.js';
 import { errorStatus } from '../../errors.js';
+import { costNano, type PriceSheet } from '../../pricing/modelPricing.js';
+import { type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { ModelRouter } from '../../proxy/deployments.js';
-import { costNano, type PriceSheet } from '../../proxy/pricing/modelPricing.js';
-import { type TokenUsage, ZERO_USAGE } from '../../proxy/usage.js';
 import { nanoToUsd } from '../../spendRecord.js';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'idle';

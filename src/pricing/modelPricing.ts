@@ -2,9 +2,9 @@
 // component by config prices (model_info / litellm_params `*_cost_per_token`, cost_status `custom`).
 // A model with neither is `unpriced`: cost 0 that the dashboard shows as unknown, never as a real $0.
 import { calcPrice, type ModelPrice } from '@pydantic/genai-prices';
-import type { CostStatus } from '../../spendRecord.js';
-import type { TokenUsage } from '../usage.js';
+import type { CostStatus } from '../spendRecord.js';
 import { type Decimal, decimalFromNumber, nanoUsd, type PricedQuantity, perUnitOf } from './decimal.js';
+import type { TokenUsage } from './usage.js';
 
 /** A per-token price, possibly tiered on the call's input size (long-context pricing). */
 export type Rate = Decimal | { base: Decimal; tiers: { start: number; price: Decimal }[] };
