@@ -6,6 +6,7 @@ import { alertsSchema } from '../alerts/schema.js';
 import { KEY_PERMISSIONS } from '../auth/principal.js';
 import { guardrailsSchema, tagPolicySchema } from '../guardrails/schema.js';
 import { metricsSchema } from '../metrics/schema.js';
+import { reconciliationSchema } from '../reconciliation/schema.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
@@ -207,6 +208,8 @@ export const fileConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** Provider cost reports imported and compared with Spendhouse's figures (docs/finops.md). */
+  reconciliation: reconciliationSchema.default({}),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
