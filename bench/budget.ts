@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { LIFETIME } from '../src/budgets/duration.js';
+import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import { createWarehouse } from '../src/clickhouse/plugin.js';
 import { databaseIdent, sql } from '../src/clickhouse/sql.js';

@@ -1,7 +1,7 @@
 // Period alignment: calendar boundaries in the configured zone, epoch multiples below a day.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addDuration, LIFETIME, parseDuration, periodAt, periodFor } from '../src/budgets/duration.js';
+import { addDuration, LIFETIME, parseDuration, periodAt, periodFor } from '../src/periods.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 function period(text: string, at: string, tz = 'UTC') {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { LIFETIME, periodFor } from '../src/budgets/duration.js';
+import { LIFETIME, periodFor } from '../src/periods.js';
 import { formatUsd, RESERVATION_TTL_MS } from '../src/budgets/guard.js';
 import { ledgerKeys, rateWindow } from '../src/budgets/ledger.js';
 import { callContext, curlPost, flushRedis, insertSpend, principalFor, simulateCall } from './budgetCalls.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hashKey, type Principal } from '../src/auth/principal.js';
-import { LIFETIME } from '../src/budgets/duration.js';
+import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import { ingestScopeChecker } from '../src/ingest/teamScope.js';
 import { spendRecord } from './helpers/ingestRecords.js';

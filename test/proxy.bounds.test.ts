@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { hashKey } from '../src/auth/principal.js';
-import { LIFETIME } from '../src/budgets/duration.js';
+import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import type { AdmissionGuard, CallContext } from '../src/proxy/callGuards.js';
 import { promptTokenBound } from '../src/proxy/promptSize.js';

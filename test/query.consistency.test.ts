@@ -1,15 +1,14 @@
 // One number everywhere: the same window asked through /spend/query on every rollup and on raw, the
-// LiteLLM-compatible endpoints, the logs, spendTotal, and a direct SUM over spend_logs — the same nano-USD.
+// LiteLLM-compatible endpoints, the logs, scopeSpendNano, and a direct SUM over spend_logs — the same nano-USD.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { hashKey } from '../src/auth/principal.js';
-import { sql } from '../src/clickhouse/sql.js';
-import { type SpendFilter, scopeSpendNano } from '../src/management/spend.js';
+import { type Sql, sql } from '../src/clickhouse/sql.js';
 import type { SelectSpec } from '../src/query/build.js';
 import { RAW } from '../src/query/catalog.js';
 import { availableRollups } from '../src/query/rollup.js';
-import { type SpendScope, spendTotal } from '../src/query/spendTotal.js';
+import { type SpendFilter, scopeSpendNano } from '../src/query/spendTotal.js';
 import { tagSetIndex } from '../src/query/tagSetIndex.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
@@ -71,8 +70,9 @@ describe('one spend total everywhere', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
   };
-  const directSum = async (from: number, to: number, keyHash?: string) => {
-    const keyed = keyHash ? sql` AND key_hash = ${keyHash}` : sql``;
+  const directSum = async (from: number, to: number, keyHash?: string) =>
+    directScopeSum(from, to, keyHash ? sql` AND key_hash = ${keyHash}` : sql``);
+  const directScopeSum = async (from: number, to: number, keyed: Sql) => {
     const rows = await t.app.warehouse.rows(
       sql`SELECT sum(cost_nano) AS s FROM spend_logs WHERE start_time_ms >= ${from} AND start_time_ms < ${to}${keyed}`,
       z.object({ s: z.coerce.number() }),
@@ -142,7 +142,7 @@ describe('one spend total everywhere', () => {
       cursor = body.next_cursor;
     }
     answers['/spend/logs/v2 pages'] = logsSum;
-    answers.spendTotal = (await spendTotal(t.app.warehouse, {}, { from: new Date(from), to: new Date(to) })).cost_nano;
+    answers.scopeSpendNano = await scopeSpendNano(t.app.warehouse, {}, { start: new Date(from), end: new Date(to) });
 
     for (const [label, value] of Object.entries(answers)) assert.equal(value, expected, label);
   });
@@ -223,7 +223,7 @@ describe('one spend total everywhere', () => {
     assert.equal(await tagSetIndex(t.app.warehouse, { ...spec, tags: {} }, rollups), null);
   });
 
-  it('agrees for one key on an hour-aligned window and via spendTotal', async () => {
+  it('agrees for one key on an hour-aligned window and via scopeSpendNano', async () => {
     const key = hashKey('sk-key-3-0123456789');
     const from = BASE_MS + 5 * HOUR_MS;
     const to = BASE_MS + DAY + 7 * HOUR_MS;
@@ -238,30 +238,39 @@ describe('one spend total everywhere', () => {
     assert.equal(rollup.source_table, 'spend_hourly');
     assert.equal(rollup.totals.cost_nano, expected);
     assert.equal((await post({ ...window, source: 'raw' })).totals.cost_nano, expected);
-    const total = await spendTotal(t.app.warehouse, { key_hash: key }, { from: new Date(from), to: new Date(to) });
-    assert.equal(total.cost_nano, expected);
-    const allTime = await spendTotal(t.app.warehouse, { key_hash: key });
-    assert.equal(allTime.cost_nano, await directSum(0, Date.now() + DAY, key));
+    const total = await scopeSpendNano(
+      t.app.warehouse,
+      { key_hashes: [key] },
+      { start: new Date(from), end: new Date(to) },
+    );
+    assert.equal(total, expected);
+    const allTime = await scopeSpendNano(t.app.warehouse, { key_hashes: [key] }, { start: new Date(0), end: null });
+    assert.equal(allTime, await directSum(0, Date.now() + DAY, key));
   });
 
-  it('equals the management API spend lookup (/key/info, /team/info, /user/info) for every scope', async () => {
+  it('equals a direct sum for every scope the management API and budgets ask about', async () => {
     const windows = [
-      { from: new Date(0), to: undefined },
-      { from: new Date(BASE_MS + 3 * HOUR_MS), to: new Date(BASE_MS + 2 * DAY + 5 * HOUR_MS) },
+      { start: new Date(0), end: null },
+      { start: new Date(BASE_MS + 3 * HOUR_MS), end: new Date(BASE_MS + 2 * DAY + 5 * HOUR_MS) },
     ];
-    const scopes: [SpendScope, SpendFilter][] = [
-      [{ key_hash: hashKey('sk-key-1-0123456789') }, { key_hashes: [hashKey('sk-key-1-0123456789')] }],
-      [{ team_id: 'team-2' }, { team_id: 'team-2' }],
-      [{ user_id: 'user-4' }, { user_id: 'user-4' }],
-      [{ customer_id: 'cust-1' }, { customer_id: 'cust-1' }],
-      [{ tag: 'prod' }, { tag: 'prod' }],
+    const key1 = hashKey('sk-key-1-0123456789');
+    const key2 = hashKey('sk-key-2-0123456789');
+    const scopes: [SpendFilter, Sql][] = [
+      [{ key_hashes: [key1] }, sql` AND key_hash = ${key1}`],
+      [{ key_hashes: [key1, key2] }, sql` AND key_hash IN (${key1}, ${key2})`],
+      [{ team_id: 'team-2' }, sql` AND team_id = 'team-2'`],
+      [{ user_id: 'user-4' }, sql` AND user_id = 'user-4'`],
+      [{ customer_id: 'cust-1' }, sql` AND customer_id = 'cust-1'`],
+      [{ tag: 'prod' }, sql` AND has(tags, 'prod')`],
+      [{ team_id: 'team-2', tag: 'prod' }, sql` AND team_id = 'team-2' AND has(tags, 'prod')`],
     ];
     for (const w of windows) {
-      for (const [ours, theirs] of scopes) {
-        const total = await spendTotal(t.app.warehouse, ours, w.to ? { from: w.from, to: w.to } : { from: w.from });
-        const management = await scopeSpendNano(t.app.warehouse, theirs, { start: w.from, end: w.to ?? null });
-        assert.ok(total.cost_nano > 0, JSON.stringify(ours));
-        assert.equal(total.cost_nano, management, `${JSON.stringify(ours)} ${w.to ? 'window' : 'all time'}`);
+      const to = w.end ? w.end.getTime() : Date.now() + DAY;
+      for (const [filter, condition] of scopes) {
+        const total = await scopeSpendNano(t.app.warehouse, filter, w);
+        assert.ok(total > 0, JSON.stringify(filter));
+        const expected = await directScopeSum(w.start.getTime(), to, condition);
+        assert.equal(total, expected, `${JSON.stringify(filter)} ${w.end ? 'window' : 'all time'}`);
       }
     }
   });

@@ -2,8 +2,8 @@
 // settlement crossed the line), as a webhook alert (src/alerts) and a Prometheus counter. A hard budget
 // refusal raises `hard_budget_hit`, which the alert notifier de-duplicates per scope and period.
 import { Counter } from 'prom-client';
+import { isoSeconds } from '../periods.js';
 import { nanoToUsd } from '../spendRecord.js';
-import { isoSeconds } from './duration.js';
 import type { BudgetScope } from './scopes.js';
 
 export interface BudgetMetrics {

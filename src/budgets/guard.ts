@@ -3,10 +3,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
+import { isoSeconds } from '../periods.js';
 import type { Admission, AdmissionGuard, CallContext, CallOutcome } from '../proxy/callGuards.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
-import { isoSeconds } from './duration.js';
 import {
   type AdmitResult,
   type BudgetLedger,

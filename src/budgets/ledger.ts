@@ -3,7 +3,7 @@
 // sweep index) share one Redis Cluster slot. A scope's counter key contains its period start, so a new
 // period is a new key that starts at 0 — resets need no job.
 import type { Redis } from 'ioredis';
-import type { Period } from './duration.js';
+import type { Period } from '../periods.js';
 import { ADMIT_CALL, LOAD_SCOPE, SETTLE_CALL } from './lua.js';
 import type { BudgetScope } from './scopes.js';
 

@@ -5,7 +5,7 @@
 // Known edge: calls settled in Redis but not yet ingested when Redis is lost are missing from the rebuild
 // (the ingest queue lives in the same Redis); calls settled after the loss are counted twice at worst.
 import type { Warehouse } from '../clickhouse/warehouse.js';
-import { scopeSpendNano } from '../management/spend.js';
+import { scopeSpendNano } from '../query/spendTotal.js';
 import type { BudgetLedger } from './ledger.js';
 import { counterTtl, ledgerKeys } from './ledger.js';
 import type { BudgetScope } from './scopes.js';

@@ -7,9 +7,9 @@ import type { ControlCache } from '../management/cache.js';
 import { memberId } from '../management/entities.js';
 import type { LimitsDoc } from '../management/limits.js';
 import { effectiveLimits } from '../management/limits.js';
-import type { SpendFilter } from '../management/spend.js';
+import { type Period, periodFor } from '../periods.js';
 import type { CallContext } from '../proxy/callGuards.js';
-import { type Period, periodFor } from './duration.js';
+import type { SpendFilter } from '../query/spendTotal.js';
 
 export type ScopeKind = 'key' | 'key_model' | 'user' | 'team' | 'member' | 'customer' | 'tag';
 

@@ -4,13 +4,13 @@
 // both pass the check.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { periodFor } from '../budgets/duration.js';
 import { AppError } from '../errors.js';
+import { periodFor } from '../periods.js';
+import { type SpendFilter, scopeSpendNano } from '../query/spendTotal.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlCache } from './cache.js';
 import { type DocOf, type IndexColumns, KINDS, type Kind, memberId } from './entities.js';
 import { nanoToUsdNumber } from './limits.js';
-import { type SpendFilter, scopeSpendNano } from './spend.js';
 import type { ControlStore } from './store.js';
 
 const LOCK_MS = 10_000;

@@ -1,7 +1,7 @@
 // Budget and rate-limit fields shared by keys, users, teams, customers, tags and budget tiers. At the API
 // edge money is decimal USD (LiteLLM's field names); stored docs and Redis counters hold integer nano-USD.
 import { z } from 'zod';
-import { parseDuration } from '../budgets/duration.js';
+import { parseDuration } from '../periods.js';
 import { nanoToUsd, usdToNano } from '../spendRecord.js';
 import { lookupId, nameInput } from './fields.js';
 

@@ -4,13 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { AppError } from '../errors.js';
+import type { SpendFilter } from '../query/spendTotal.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { BudgetDoc, CustomerDoc, TagDoc } from './entities.js';
 import { lookupId, metadataInput, modelsInput, nameInput } from './fields.js';
 import { parseInput } from './http.js';
 import { applyLimits, EMPTY_LIMITS, type LimitsDoc, limitsInputShape, withLimitsToApi } from './limits.js';
-import type { SpendFilter } from './spend.js';
 
 type SimpleKind = 'customer' | 'tag' | 'budget';
 type SimpleDoc = CustomerDoc | TagDoc | BudgetDoc;

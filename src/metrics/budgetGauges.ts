@@ -3,11 +3,11 @@
 // loaded (what admissions see), else from ClickHouse (what the counter would be rebuilt from). The
 // series are replaced wholesale each refresh so a deleted team's gauges disappear.
 import { Gauge, type Metric } from 'prom-client';
-import { periodFor } from '../budgets/duration.js';
 import { type BudgetLedger, ledgerKeys } from '../budgets/ledger.js';
 import type { ControlPlane } from '../management/control.js';
 import { effectiveLimits, type LimitsDoc } from '../management/limits.js';
-import type { SpendFilter } from '../management/spend.js';
+import { periodFor } from '../periods.js';
+import type { SpendFilter } from '../query/spendTotal.js';
 
 /** Bound on series per refresh: past it, scopes after the first N (by id) get no gauges. */
 export const MAX_BUDGET_SERIES = 2000;

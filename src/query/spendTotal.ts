@@ -1,57 +1,50 @@
-// The one spend total for a key, team, user, customer or tag, for /key/info, /team/info, /user/info
-// (management API) and anything else asking "how much has X spent": the same planner and tables as the
-// query endpoints, with any window cut into whole days, whole hours and raw edges (piecewise.ts), so an
-// all-time key total reads spend_key_daily, not every hour of every key.
+// The one answer to "how much has scope X spent": the spend fields of /key/info, /team/info, /user/info,
+// /customer/info and /tag/info (management API), budget counter rebuilds (src/budgets/rebuild.ts) and the
+// budget gauges. Same planner and tables as the query endpoints: the period is cut into whole UTC days,
+// whole hours and raw edges (piecewise.ts), each piece read from the smallest rollup that answers it
+// exactly, so an all-time key total reads spend_key_daily, not every hour of every key.
 import type { Warehouse } from '../clickhouse/warehouse.js';
-import { nanoToUsd } from '../spendRecord.js';
+import type { Period } from '../periods.js';
 import type { Dimension } from './catalog.js';
 import { piecewiseTotals } from './piecewise.js';
+import type { DimensionFilter } from './request.js';
 import { availableRollups } from './rollup.js';
 
-export interface SpendScope {
-  key_hash?: string;
-  team_id?: string;
+/** Which calls count for a scope. Every given field must match (a key matches any of its hashes). */
+export interface SpendFilter {
+  key_hashes?: string[];
   user_id?: string;
+  team_id?: string;
   customer_id?: string;
   tag?: string;
+  model?: string;
 }
 
-export interface SpendWindow {
-  /** Inclusive; default the beginning of time. */
-  from?: Date;
-  /** Exclusive; default now. */
-  to?: Date;
+/**
+ * Where a period without an end (a lifetime budget) stops: before DateTime's end (2106), after any call.
+ * Spend is counted up to it, not up to now, so a call stamped ahead of this server's clock still counts.
+ */
+const OPEN_END_MS = Date.UTC(2100, 0, 1);
+
+function dimensionFilters(filter: SpendFilter): Partial<Record<Dimension, DimensionFilter>> {
+  const out: Partial<Record<Dimension, DimensionFilter>> = {};
+  if (filter.key_hashes) out.key = { in: filter.key_hashes };
+  if (filter.user_id !== undefined) out.user = { in: [filter.user_id] };
+  if (filter.team_id !== undefined) out.team = { in: [filter.team_id] };
+  if (filter.customer_id !== undefined) out.customer = { in: [filter.customer_id] };
+  if (filter.tag !== undefined) out.tag = { in: [filter.tag] };
+  if (filter.model !== undefined) out.model = { in: [filter.model] };
+  return out;
 }
 
-export interface SpendTotal {
-  cost_nano: number;
-  cost_usd: string;
-  requests: number;
-}
-
-const SCOPE_DIMENSION: Record<keyof SpendScope, Dimension> = {
-  key_hash: 'key',
-  team_id: 'team',
-  user_id: 'user',
-  customer_id: 'customer',
-  tag: 'tag',
-};
-
-export async function spendTotal(
-  warehouse: Warehouse,
-  scope: SpendScope,
-  window: SpendWindow = {},
-): Promise<SpendTotal> {
-  const filters: Partial<Record<Dimension, { in: string[] }>> = {};
-  for (const [field, value] of Object.entries(scope) as [keyof SpendScope, string | undefined][]) {
-    if (value !== undefined) filters[SCOPE_DIMENSION[field]] = { in: [value] };
-  }
-  const totals = await piecewiseTotals(
+/** Total cost in nano-USD of the calls matching `filter` that started within `period`. */
+export async function scopeSpendNano(warehouse: Warehouse, filter: SpendFilter, period: Period): Promise<number> {
+  const { cost } = await piecewiseTotals(
     warehouse,
-    { filters, tags: {}, scope: {}, rawOnly: [] },
-    { fromMs: (window.from ?? new Date(0)).getTime(), toMs: (window.to ?? new Date()).getTime() },
+    { filters: dimensionFilters(filter), tags: {}, scope: {}, rawOnly: [] },
+    { fromMs: period.start.getTime(), toMs: period.end?.getTime() ?? OPEN_END_MS },
     await availableRollups(warehouse),
-    ['cost', 'requests'],
+    ['cost'],
   );
-  return { cost_nano: Number(totals.cost), cost_usd: nanoToUsd(totals.cost), requests: Number(totals.requests) };
+  return Number(cost);
 }

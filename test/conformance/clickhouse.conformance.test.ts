@@ -16,7 +16,7 @@ import { BatchEncoder } from '../../src/ingest/rows.js';
 import { buildSelect, type SelectSpec } from '../../src/query/build.js';
 import { RAW } from '../../src/query/catalog.js';
 import { availableRollups, ROLLUPS } from '../../src/query/rollup.js';
-import { spendTotal } from '../../src/query/spendTotal.js';
+import { scopeSpendNano } from '../../src/query/spendTotal.js';
 import { tagSetIndex } from '../../src/query/tagSetIndex.js';
 import { createRedis } from '../../src/redis/plugin.js';
 import type { SpendRecord } from '../../src/spendRecord.js';
@@ -182,25 +182,25 @@ describe('ClickHouse 18.16 and current ClickHouse (chdb) give identical answers'
   it('gives the same spend totals, tag-set index and raw tag answers with and without the index', async () => {
     const since = cmp.differences.length;
     const windows = [
-      {},
-      { from: new Date('2026-10-24T05:17:23.456Z'), to: new Date('2026-10-30T00:00:00Z') },
-      { from: new Date('2026-10-25T00:00:00Z'), to: new Date('2026-10-25T01:00:00Z') },
-      { from: new Date('2026-10-22T13:00:00Z'), to: new Date('2026-11-01T06:00:00.500Z') },
+      { start: new Date(0), end: null },
+      { start: new Date('2026-10-24T05:17:23.456Z'), end: new Date('2026-10-30T00:00:00Z') },
+      { start: new Date('2026-10-25T00:00:00Z'), end: new Date('2026-10-25T01:00:00Z') },
+      { start: new Date('2026-10-22T13:00:00Z'), end: new Date('2026-11-01T06:00:00.500Z') },
     ];
     const scopes = [
-      { key_hash: keyHash(0) },
+      { key_hashes: [keyHash(0)] },
       { team_id: TEAMS[2] },
       { user_id: USERS[5] },
       { customer_id: CUSTOMERS[3] },
       { tag: TAGS[4] },
       { team_id: TEAMS[3], tag: TAGS[5] },
-      { key_hash: '' },
+      { key_hashes: ['', keyHash(1)] },
     ];
     for (const scope of scopes) {
       for (const window of windows) {
         const [old, current] = await Promise.all([
-          spendTotal(pair.old.warehouse, scope, window),
-          spendTotal(pair.current.warehouse, scope, window),
+          scopeSpendNano(pair.old.warehouse, scope, window),
+          scopeSpendNano(pair.current.warehouse, scope, window),
         ]);
         cmp.same('spend_total', JSON.stringify({ scope, window }), old, current);
       }

@@ -7,7 +7,7 @@
 //   - `7d` / `1w`: ISO weeks from Monday 00:00 local; `Nw`: N-week blocks
 //   - `30d` / `1mo`: calendar months from the 1st 00:00 local; `Nmo`: N-month blocks counted from 1970-01
 // `7d` → week and `30d` → month follow LiteLLM's standardized reset times.
-import { zoneFormatter } from '../zones.js';
+import { zoneFormatter } from './zones.js';
 
 export type DurationUnit = 's' | 'm' | 'h' | 'd' | 'w' | 'mo';
 
