@@ -12,8 +12,42 @@ export type CostStatus = z.infer<typeof costStatusSchema>;
 
 const tokenCount = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const optionalId = z.string().max(256).nullable();
+/** Signed nano-USD: negative only on a correction record (checked by spendRecordSchema). */
+const nanoAmount = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
-export const spendRecordSchema = z.object({
+/** Where the price of a record came from (docs/spend-record.md, docs/pricing.md). */
+export const priceSourceSchema = z.enum(['catalog', 'config', 'provider', 'caller', 'none']);
+export type PriceSource = z.infer<typeof priceSourceSchema>;
+
+export const recordSourceSchema = z.enum(['proxy', 'ingest', 'batch', 'correction']);
+export type RecordSource = z.infer<typeof recordSourceSchema>;
+
+/** The usage dimensions a unit price may be given for, plus the deployment's `multiplier`. */
+export const UNIT_PRICE_KEYS = [
+  'input',
+  'cache_read',
+  'cache_write_5m',
+  'cache_write_1h',
+  'output',
+  'reasoning',
+  'audio_input',
+  'audio_output',
+  'image_input',
+  'image_output',
+  'request',
+  'web_search',
+  'multiplier',
+] as const;
+export type UnitPriceKey = (typeof UNIT_PRICE_KEYS)[number];
+/** An exact non-negative decimal (USD per unit, or the multiplier): no exponent, no float rounding. */
+const decimalString = z
+  .string()
+  .max(64)
+  .regex(/^\d+(\.\d+)?$/, 'expected a non-negative decimal string such as "0.0000025"');
+export const unitPricesSchema = z.partialRecord(z.enum(UNIT_PRICE_KEYS), decimalString);
+export type UnitPrices = z.infer<typeof unitPricesSchema>;
+
+const spendRecordFields = z.object({
   request_id: z.string().min(1).max(128),
   response_id: z.string().max(256).nullable(),
   start_time: z.iso.datetime({ offset: true }),
@@ -37,19 +71,79 @@ export const spendRecordSchema = z.object({
   cache_write_tokens: tokenCount,
   reasoning_tokens: tokenCount,
   total_tokens: tokenCount,
-  cost_nano: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** The part of cache_write_tokens written with a 1-hour TTL (the rest are 5-minute writes). */
+  cache_write_1h_tokens: tokenCount.default(0),
+  /** Subsets of prompt_tokens. */
+  audio_input_tokens: tokenCount.default(0),
+  image_input_tokens: tokenCount.default(0),
+  /** Subsets of completion_tokens. */
+  audio_output_tokens: tokenCount.default(0),
+  image_output_tokens: tokenCount.default(0),
+  web_search_requests: tokenCount.default(0),
+  /** The tier the provider says it served ('' when unknown). */
+  service_tier: z.string().max(32).default(''),
+  cost_nano: nanoAmount,
+  /** The cost at list prices, before the deployment's multiplier (the ingest API defaults it to cost_nano). */
+  list_cost_nano: nanoAmount,
+  /** The cost the provider itself reported (OpenRouter `usage.cost`), null when none. */
+  provider_cost_nano: nanoAmount.nullable().default(null),
+  price_source: priceSourceSchema.default('none'),
+  /** Which catalog / price-book entry priced the record ('' when none). */
+  price_version: z.string().max(128).default(''),
+  unit_prices: unitPricesSchema.default({}),
+  /** Set only on correction records: the request_id they correct. */
+  corrects_request_id: z.string().min(1).max(128).nullable().default(null),
   cost_status: costStatusSchema,
   usage_estimated: z.boolean(),
   tags: z.array(z.string().min(1).max(MAX_TAG_LENGTH)).max(MAX_TAGS),
   metadata: z.record(z.string(), z.string()),
   stream: z.boolean(),
-  source: z.enum(['proxy', 'ingest']),
+  source: recordSourceSchema,
   /** Only present when `store_prompts_in_spend_logs` is on; stored in its own table. */
   messages: z.string().nullable().optional(),
   response: z.string().nullable().optional(),
 });
 
-export type SpendRecord = z.infer<typeof spendRecordSchema>;
+/** The fields issue 19 added, as a record that predates them holds them (and the ingest API's defaults). */
+export const ADDED_FIELD_DEFAULTS = {
+  cache_write_1h_tokens: 0,
+  audio_input_tokens: 0,
+  image_input_tokens: 0,
+  audio_output_tokens: 0,
+  image_output_tokens: 0,
+  web_search_requests: 0,
+  service_tier: '',
+  provider_cost_nano: null,
+  price_source: 'none',
+  price_version: '',
+  unit_prices: {},
+  corrects_request_id: null,
+} as const satisfies Partial<SpendRecord>;
+
+/**
+ * The SpendRecord contract: the fields above plus the rules between them. Only a correction record (a
+ * signed delta against an earlier record) may carry a negative cost, and it names the record it corrects;
+ * no other record names one.
+ */
+export const spendRecordSchema = spendRecordFields.superRefine((record, ctx) => {
+  const correction = record.source === 'correction';
+  if (!correction) {
+    for (const field of ['cost_nano', 'list_cost_nano'] as const) {
+      if (record[field] < 0)
+        ctx.addIssue({ code: 'custom', path: [field], message: 'negative only when source is "correction"' });
+    }
+    if (record.corrects_request_id !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['corrects_request_id'],
+        message: 'only allowed when source is "correction"',
+      });
+  } else if (record.corrects_request_id === null) {
+    ctx.addIssue({ code: 'custom', path: ['corrects_request_id'], message: 'required when source is "correction"' });
+  }
+});
+
+export type SpendRecord = z.infer<typeof spendRecordFields>;
 
 /** Tags as stored everywhere: de-duplicated and sorted, so a tag set is one exact value. */
 export function normalizeTags(tags: Iterable<string>): string[] {

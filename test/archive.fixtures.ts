@@ -12,7 +12,7 @@ import { duckString, openDuckDb } from '../src/archive/windowWriter.js';
 import { sql } from '../src/clickhouse/sql.js';
 import type { AppConfig } from '../src/config/load.js';
 import { toSpendLogRow } from '../src/ingest/rows.js';
-import type { SpendRecord } from '../src/spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../src/spendRecord.js';
 import { testConfig } from './helpers/testApp.js';
 
 /** 2026-01-05T10:00:00Z: three closed hours from here on. */
@@ -52,6 +52,8 @@ export function record(i: number, startSeconds: number, overrides: Partial<Spend
     reasoning_tokens: 0,
     total_tokens: 120 + 2 * i,
     cost_nano: 1_010_000 + i * 1_337,
+    ...ADDED_FIELD_DEFAULTS,
+    list_cost_nano: 1_010_000 + i * 1_337,
     cost_status: 'priced',
     usage_estimated: i % 6 === 0,
     tags: i % 3 ? ['env:prod', `feature:${i % 4}`, "it's \\ odd"] : [],

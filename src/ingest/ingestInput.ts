@@ -4,7 +4,7 @@
 //   (`request_id`, `spend`, `startTime` as ISO, `api_key` = hashed key, `user`, `team_id`, `end_user`, …).
 // A record is read as LiteLLM when it has no `start_time` but has `startTime`. The result is validated
 // with the worker's own schema, so what the API accepts is exactly what the worker will insert.
-import { normalizeTags, usdToNano } from '../spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, normalizeTags, usdToNano } from '../spendRecord.js';
 
 type Json = Record<string, unknown>;
 
@@ -118,6 +118,7 @@ function fromNative(input: Json): Candidate {
     usage_estimated: false,
     metadata: {},
     stream: false,
+    ...ADDED_FIELD_DEFAULTS,
     ...input,
     start_time: start,
     end_time: end,
@@ -127,7 +128,9 @@ function fromNative(input: Json): Candidate {
     total_tokens: input.total_tokens ?? prompt + completion,
     tags: tagList(input.tags ?? []),
     cost_nano: given.cost_nano,
+    list_cost_nano: input.list_cost_nano ?? given.cost_nano,
     cost_status: given.provided ? (input.cost_status ?? 'provided') : 'unpriced',
+    price_source: input.price_source ?? (given.provided ? 'caller' : 'none'),
     source: 'ingest',
   };
   delete record.cost_usd;
@@ -184,6 +187,9 @@ function fromLitellm(input: Json): Candidate {
     reasoning_tokens: int(completionDetails.reasoning_tokens) ?? 0,
     total_tokens: int(input.total_tokens) ?? prompt + completion,
     cost_nano: given.cost_nano,
+    ...ADDED_FIELD_DEFAULTS,
+    list_cost_nano: given.cost_nano,
+    price_source: given.provided ? 'caller' : 'none',
     cost_status: given.provided ? 'provided' : 'unpriced',
     usage_estimated: false,
     tags: tagList(input.request_tags ?? []),

@@ -4,7 +4,13 @@
 // (dead-letter queue), never a wrapped number. Queued rows travel as JSONEachRow text (EncodedRows): the
 // worker sends that text to ClickHouse as it is and parses single lines only to dedup, bisect or dead-letter.
 
-import { normalizeTags, type SpendRecord, spendRecordSchema, storableRecord } from '../spendRecord.js';
+import {
+  ADDED_FIELD_DEFAULTS,
+  normalizeTags,
+  type SpendRecord,
+  spendRecordSchema,
+  storableRecord,
+} from '../spendRecord.js';
 import type { TimedId } from './dedup.js';
 
 const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
@@ -245,6 +251,8 @@ export function fromQueuedRow(row: QueuedRow): SpendRecord {
     reasoning_tokens: row.reasoning_tokens,
     total_tokens: row.total_tokens,
     cost_nano: row.cost_nano,
+    ...ADDED_FIELD_DEFAULTS,
+    list_cost_nano: row.cost_nano,
     cost_status: row.cost_status as SpendRecord['cost_status'],
     usage_estimated: row.usage_estimated === 1,
     tags: row.tags,

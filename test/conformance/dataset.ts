@@ -4,7 +4,7 @@
 // backslashes, commas inside tags, unicode, newlines in metadata and payloads) in every string field a
 // query filters, groups or pages on. Seeded (mulberry32): every run, and both servers, get the same calls.
 import { hashKey } from '../../src/auth/principal.js';
-import type { SpendRecord } from '../../src/spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../../src/spendRecord.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -125,6 +125,8 @@ function record(i: number, startMs: number, next: (mod: number) => number, reque
     reasoning_tokens: next(8) === 0 ? next(completion + 1) : 0,
     total_tokens: prompt + completion,
     cost_nano: cost,
+    ...ADDED_FIELD_DEFAULTS,
+    list_cost_nano: cost,
     cost_status: costStatus,
     usage_estimated: next(10) === 0,
     tags,

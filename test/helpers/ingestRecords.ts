@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { sql } from '../../src/clickhouse/sql.js';
 import type { Warehouse } from '../../src/clickhouse/warehouse.js';
-import type { SpendRecord } from '../../src/spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../../src/spendRecord.js';
 
 const TEAMS = ['team-a', 'team-b', 'team-c'];
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet'];
@@ -37,6 +37,8 @@ export function spendRecord(run: string, i: number, overrides: Partial<SpendReco
     reasoning_tokens: i % 3,
     total_tokens: 15 + (i % 100) + (i % 30),
     cost_nano: 1000 + i,
+    ...ADDED_FIELD_DEFAULTS,
+    list_cost_nano: 1000 + i,
     cost_status: i % 17 === 0 ? 'unpriced' : 'priced',
     usage_estimated: false,
     tags: TAG_SETS[i % TAG_SETS.length] ?? [],

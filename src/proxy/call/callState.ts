@@ -6,7 +6,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { SpendSink } from '../../ingest/sink.js';
 import { costNano, type PriceSheet } from '../../pricing/modelPricing.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../../pricing/usage.js';
-import type { SpendRecord } from '../../spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../../spendRecord.js';
 import type { Admission, CallOutcome } from '../callGuards.js';
 import type { Deployment } from '../deployments.js';
 import type { CallType, StreamTap } from '../exchange/types.js';
@@ -186,6 +186,8 @@ export class CallState {
       reasoning_tokens: usage.reasoningTokens,
       total_tokens: totalTokens(usage),
       cost_nano: cost,
+      ...ADDED_FIELD_DEFAULTS,
+      list_cost_nano: cost,
       // Nothing used costs an exact 0; tokens on a model without any price are `unpriced`, never a real $0.
       cost_status: this.deployment?.pricing.status ?? (tokens ? 'unpriced' : 'priced'),
       usage_estimated: estimated,
