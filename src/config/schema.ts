@@ -69,6 +69,8 @@ export const generalSettingsSchema = z.strictObject({
   mock_response_key_aliases: z.array(z.string().min(1)).optional(),
   /** How long translated Responses' items stay referenceable (item_reference, previous_response_id); 3600. */
   responses_item_ttl_seconds: z.number().int().positive().optional(),
+  /** How often the worker asks the provider about unfinished Batch API batches (docs/batches.md); 60. */
+  batch_poll_interval_seconds: z.number().int().min(1).max(86_400).optional(),
 });
 
 export const s3CallbackParamsSchema = z.strictObject({
