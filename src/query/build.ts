@@ -49,7 +49,7 @@ const TAG_ROW = 'g_tag';
 const DAY_MS = 86_400_000;
 const stored = (values: readonly (string | null)[]) => values.map((v) => v ?? '');
 
-function bucketExpr(granularity: Granularity, time: Sql, tz: string): Sql | null {
+export function bucketExpr(granularity: Granularity, time: Sql, tz: string): Sql | null {
   switch (granularity) {
     case 'none':
       return null;
@@ -94,10 +94,10 @@ function windowWhere(spec: SelectSpec): Sql[] {
 }
 
 /** The tag set with "untagged" as the one tag '' so null filters and tag rows can name it. */
-const tagSetExpr = (source: SourceCatalog) =>
+export const tagSetExpr = (source: SourceCatalog) =>
   sql`if(empty(${dimensionSql(source, 'tag')}), [''], ${dimensionSql(source, 'tag')})`;
 
-function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: DimensionFilter): Sql[] {
+export function dimensionWhere(spec: SelectSpec, dimension: Dimension, filter: DimensionFilter): Sql[] {
   const out: Sql[] = [];
   const explodedTag = dimension === 'tag' && spec.groupBy.includes('tag');
   const match = (values: SqlValue[]): Sql => {
@@ -140,7 +140,7 @@ function scopeWhere(source: SourceCatalog, scope: AccessScope): Sql[] {
 }
 
 /** Every condition of `spec` except the tag-set condition (which buildSelect reads first, as PREWHERE). */
-function conditions(spec: SelectSpec): Sql {
+export function conditions(spec: SelectSpec): Sql {
   const parts = [
     ...windowWhere(spec),
     ...scopeWhere(spec.source, spec.scope),
@@ -187,12 +187,22 @@ export function buildSelect(spec: SelectSpec): Sql {
     : sql``;
   const totals = spec.withTotals ? sql` WITH TOTALS` : sql``;
   const group = groupBy.length ? sql` GROUP BY ${joinSql(groupBy)}${totals}` : sql``;
+  return sql`SELECT ${joinSql(select)} FROM ${catalogSql(source.table)}${arrayJoin}${prewhere(spec)} WHERE ${conditions(spec)}${group}${orderAndLimit(spec)}`;
+}
+
+/**
+ * The tag-set hash alone decides which calls count: reading it first, the other columns are read only for
+ * granules that hold matching calls (measured at 100M calls: 8% less ClickHouse CPU than in WHERE).
+ */
+export function prewhere(spec: SelectSpec): Sql {
+  return spec.tagSetCondition ? sql` PREWHERE ${spec.tagSetCondition}` : sql``;
+}
+
+/** ` ORDER BY … LIMIT offset, n` over the output aliases. */
+export function orderAndLimit(spec: SelectSpec): Sql {
   const order = spec.order?.length
     ? sql` ORDER BY ${joinSql(spec.order.map((t) => catalogSql(`${orderAlias(t.field)} ${t.direction === 'desc' ? 'DESC' : 'ASC'}`)))}`
     : sql``;
   const limit = spec.limit !== undefined ? sql` LIMIT ${spec.offset ?? 0}, ${spec.limit}` : sql``;
-  // The tag-set hash alone decides which calls count: reading it first, the other columns are read only
-  // for granules that hold matching calls (measured at 100M calls: 8% less ClickHouse CPU than in WHERE).
-  const prewhere = spec.tagSetCondition ? sql` PREWHERE ${spec.tagSetCondition}` : sql``;
-  return sql`SELECT ${joinSql(select)} FROM ${catalogSql(source.table)}${arrayJoin}${prewhere} WHERE ${conditions(spec)}${group}${order}${limit}`;
+  return sql`${order}${limit}`;
 }

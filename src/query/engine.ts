@@ -11,6 +11,7 @@ import { choosePlan } from './planner.js';
 import { type OrderTerm, type SpendQuery, type SpendQueryInput, spendQuerySchema } from './request.js';
 import { availableRollups } from './rollup.js';
 import { tagSetIndex } from './tagSetIndex.js';
+import { buildSplitSelect, checkSplittable } from './tagSplit.js';
 import { checkTimezone, formatInZone, parseWindow } from './time.js';
 
 export type MetricValues = Partial<Record<Metric, number | string | null>> & {
@@ -37,7 +38,11 @@ export interface SpendQueryResult {
   granularity: SpendQuery['granularity'];
   group_by: Dimension[];
   metrics: Metric[];
-  /** True when grouped by tag: a call with several tags is in several rows, so rows sum to more than totals. */
+  tag_attribution: SpendQuery['tag_attribution'];
+  /**
+   * True when grouped by tag with `tag_attribution: overlap`: a call with several tags is in several rows, so
+   * rows sum to more than totals. With `split` each call is divided among its tags and rows sum to totals.
+   */
   tag_rows_overlap: boolean;
   rows: ResultRow[];
   totals: MetricValues;
@@ -129,6 +134,9 @@ export async function runSpendQuery(
   const window = parseWindow(query.from, query.to, timezone, nowMs);
   const offset = decodeCursor(query.cursor);
   const order = resolveOrder(query);
+  const split = query.tag_attribution === 'split' && query.group_by.includes('tag');
+  if (split) checkSplittable(query.metrics);
+  const select = split ? buildSplitSelect : buildSelect;
   const tagFiltered = query.tags.all?.length || query.tags.any || query.tags.none?.length;
   const dimensions = [
     ...new Set<Dimension>([
@@ -172,7 +180,7 @@ export async function runSpendQuery(
     totalRows = answer.totals ? [answer.totals] : [];
   } else {
     [page, totalRows] = await Promise.all([
-      grouped ? warehouse.rows(buildSelect(pageSpec), rowSchema) : Promise.resolve([]),
+      grouped ? warehouse.rows(select(pageSpec), rowSchema) : Promise.resolve([]),
       warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
     ]);
   }
@@ -193,7 +201,8 @@ export async function runSpendQuery(
     granularity: query.granularity,
     group_by: query.group_by,
     metrics: query.metrics,
-    tag_rows_overlap: query.group_by.includes('tag'),
+    tag_attribution: query.tag_attribution,
+    tag_rows_overlap: query.group_by.includes('tag') && !split,
     rows,
     totals,
     next_cursor: grouped && page.length > query.limit ? encodeCursor(offset + query.limit) : null,

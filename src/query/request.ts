@@ -62,6 +62,11 @@ export const spendQuerySchema = z.strictObject({
   group_by: z.array(z.enum(DIMENSIONS)).max(DIMENSIONS.length).refine(unique, 'duplicate dimension').default([]),
   filters: z.strictObject(filtersShape).default({}),
   tags: tagFilterSchema.default({}),
+  /**
+   * Grouped by tag: `overlap` counts a call under each of its tags (rows sum to more than the total);
+   * `split` divides it among them, exactly (tagSplit.ts), so rows sum to the total — chargeback.
+   */
+  tag_attribution: z.enum(['overlap', 'split']).default('overlap'),
   metrics: z
     .array(z.enum(METRICS))
     .min(1)
@@ -91,7 +96,17 @@ const parseJsonParam = (name: string, value: QueryValue): unknown => {
   }
 };
 
-const SCALARS = ['from', 'to', 'timezone', 'granularity', 'limit', 'cursor', 'format', 'source'] as const;
+const SCALARS = [
+  'from',
+  'to',
+  'timezone',
+  'granularity',
+  'tag_attribution',
+  'limit',
+  'cursor',
+  'format',
+  'source',
+] as const;
 const LISTS = ['group_by', 'metrics', 'order_by'] as const;
 
 /**

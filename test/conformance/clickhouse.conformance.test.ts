@@ -132,12 +132,19 @@ describe('ClickHouse 18.16 and current ClickHouse (chdb) give identical answers'
     const since = cmp.differences.length;
     const sourceTables = new Set<string>();
     let tagSetsMatched = 0;
+    let splitAnswered = 0;
     const questions = fixedQuestions();
     // Two at a time: the answers are independent, and the 18.16 server answers while chdb computes.
     for (let i = 0; i < questions.length; i += 2) {
       const answers = await Promise.all(questions.slice(i, i + 2).map((q) => cmp.question(q)));
       for (const [old] of answers) {
-        const body = old.body as { source_table?: string; tag_sets_matched?: number | null };
+        const body = old.body as { source_table?: string; tag_sets_matched?: number | null; tag_attribution?: string };
+        if (
+          old.status === 200 &&
+          body?.tag_attribution === 'split' &&
+          !('tag_rows_overlap' in body && body.tag_rows_overlap)
+        )
+          splitAnswered++;
         if (body?.source_table) sourceTables.add(body.source_table);
         if (typeof body?.tag_sets_matched === 'number') tagSetsMatched++;
       }
@@ -146,6 +153,7 @@ describe('ClickHouse 18.16 and current ClickHouse (chdb) give identical answers'
     // The matrix reached every table the planner can choose, and raw tag questions through the index.
     assert.deepEqual([...sourceTables].sort(), [...ROLLUPS.map((r) => r.table), RAW.table].sort());
     assert.ok(tagSetsMatched > 10, `tag-set index used ${tagSetsMatched} times`);
+    assert.ok(splitAnswered >= 10, `split tag attribution answered ${splitAnswered} times`);
   });
 
   it('pages /spend/query and the logs the same, by cursor and by page number', async () => {

@@ -153,6 +153,13 @@ function tagQueries(): Question[] {
       }
     }
   }
+  // Split attribution (tagSplit.ts): the shares agree to the nano-USD on both servers, sources and scopes.
+  for (const [j, filter] of tagFilters.entries()) {
+    const w = at<WindowName>(['days', 'seconds', 'hours'], j);
+    const body = { ...WINDOWS[w], ...filter, group_by: at([['tag'], ['team', 'tag']], j), tag_attribution: 'split' };
+    const shape = { granularity: j % 2 ? 'day' : 'none', source: at(['auto', 'raw'], j) };
+    out.push(spendQuery('spend_query_tags', { ...body, ...shape }, at(CALLERS, j)));
+  }
   return out;
 }
 
