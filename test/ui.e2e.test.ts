@@ -214,6 +214,23 @@ test('dashboard end to end', async (s) => {
     await eventually(async () => assert.equal(await stat('Requests'), '3'), 10_000);
   });
 
+  await s.test('Spend: by tag, overlapping or split (split rows add up to the total)', async () => {
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await eventually(async () => assert.equal(await stat('Requests'), '4'), 10_000);
+    const byTag = page.getByRole('region', { name: 'Spend by tag' });
+    const requestsOf = async (tag: string) =>
+      (await byTag.locator('tr', { hasText: tag }).locator('td').nth(2).textContent())?.trim();
+    // Calls tagged {onboarding, prod} ×2, {dev, onboarding}, {prod}: overlapping counts each under each tag.
+    await eventually(async () => assert.equal(await requestsOf('onboarding'), '3'), 10_000);
+    await byTag.getByRole('button', { name: 'Split' }).click();
+    // Split: each tag set's calls divided among its tags, remainders to the first tag in order.
+    await eventually(async () => {
+      assert.equal(await requestsOf('onboarding'), '1');
+      assert.equal(await requestsOf('prod'), '2');
+      assert.equal(await requestsOf('dev'), '1');
+    }, 10_000);
+  });
+
   await s.test('Logs: newest first, with the detail of one call (prompt stored, retention shown)', async () => {
     await openTab(page, 'Logs');
     await page.getByText('kept for 30d').waitFor();

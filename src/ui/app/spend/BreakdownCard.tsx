@@ -2,7 +2,7 @@
 // Each card asks for its own data once it scrolls into view, so a range change costs only the visible ones.
 // Team, user, key and customer rows are labelled with their aliases (one names look-up per card answer);
 // the id stays in the row's tooltip and, but for key hashes, in small print beside the name.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Bar, Empty, ErrorBox, Loading, staleClass, useAsync, useSeen } from '../components.js';
 import { num, usd } from '../format.js';
 import { fetchNames, isNamed, type NameBook, NO_NAMES, nameOf } from '../names.js';
@@ -12,6 +12,7 @@ import {
   type QueryResult,
   type QueryRow,
   querySpend,
+  type TagAttribution,
   type TagFilter,
   type Window,
 } from './spendApi.js';
@@ -52,13 +53,19 @@ export interface BreakdownCardProps {
 export function BreakdownCard({ dimension, window, tags, refresh, onResult }: BreakdownCardProps) {
   const ref = useRef<HTMLElement>(null);
   const seen = useSeen(ref);
+  const [attribution, setAttribution] = useState<TagAttribution>('overlap');
   const [state, reload] = useAsync(
     async (signal): Promise<NamedResult | null> => {
       if (!seen) return null;
       const result = await querySpend(
         window,
         tags,
-        { group_by: [dimension], metrics: BREAKDOWN_METRICS, limit: 10 },
+        {
+          group_by: [dimension],
+          metrics: BREAKDOWN_METRICS,
+          limit: 10,
+          ...(dimension === 'tag' ? { tag_attribution: attribution } : {}),
+        },
         signal,
       );
       const names = isNamed(dimension)
@@ -66,7 +73,7 @@ export function BreakdownCard({ dimension, window, tags, refresh, onResult }: Br
         : NO_NAMES;
       return { result, names };
     },
-    [seen, JSON.stringify([window, tags]), refresh],
+    [seen, JSON.stringify([window, tags]), refresh, attribution],
   );
   useEffect(() => {
     if (state.status === 'ok' && state.data && !state.stale) onResult(dimension, state.data);
@@ -78,21 +85,36 @@ export function BreakdownCard({ dimension, window, tags, refresh, onResult }: Br
       aria-label={`Spend by ${TITLES[dimension].toLowerCase()}`}
       aria-busy={state.status === 'loading' || staleClass(state) !== ''}
     >
-      <h3>
-        By {TITLES[dimension].toLowerCase()}
-        {dimension === 'tag' && (
-          <span class="muted small" title="A call with several tags counts once under each of them">
-            {' '}
-            (overlapping)
-          </span>
-        )}
-      </h3>
+      <h3>By {TITLES[dimension].toLowerCase()}</h3>
+      {dimension === 'tag' && <AttributionToggle value={attribution} onChange={setAttribution} />}
       {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
       {(state.status === 'loading' || (state.status === 'ok' && !state.data)) && <Loading />}
       {state.status === 'ok' && state.data && (
         <BreakdownRows dimension={dimension} rows={state.data.result.rows} names={state.data.names} />
       )}
     </section>
+  );
+}
+
+const ATTRIBUTIONS: { id: TagAttribution; label: string; title: string }[] = [
+  { id: 'overlap', label: 'Overlapping', title: 'A call with several tags counts in full under each of them' },
+  {
+    id: 'split',
+    label: 'Split',
+    title: 'A call with several tags is divided among them: the rows add up to the total',
+  },
+];
+
+function AttributionToggle({ value, onChange }: { value: TagAttribution; onChange: (v: TagAttribution) => void }) {
+  return (
+    <fieldset class="segmented small">
+      <legend class="sr-only">Tag attribution</legend>
+      {ATTRIBUTIONS.map((a) => (
+        <button type="button" key={a.id} title={a.title} aria-pressed={value === a.id} onClick={() => onChange(a.id)}>
+          {a.label}
+        </button>
+      ))}
+    </fieldset>
   );
 }
 

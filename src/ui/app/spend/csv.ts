@@ -58,9 +58,11 @@ export function spendCsv(
     for (const row of answer?.result.rows ?? []) {
       const value = row[dimension as Breakdown];
       const name = answer && isNamed(dimension) ? nameOf(answer.names, dimension, value) : null;
+      // A tag breakdown says how it counted calls with several tags (docs/query-api.md tag_attribution).
+      const label = dimension === 'tag' ? `tag (${answer?.result.tag_attribution ?? 'overlap'})` : dimension;
       lines.push([
         'breakdown',
-        dimension,
+        label,
         value ?? '',
         row.cost_usd ?? '',
         String(row.requests ?? ''),

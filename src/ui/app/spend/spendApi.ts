@@ -5,6 +5,8 @@ import { post } from '../api.js';
 export const BREAKDOWNS = ['team', 'user', 'key', 'customer', 'model', 'provider', 'tag'] as const;
 export type Breakdown = (typeof BREAKDOWNS)[number];
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
+/** By tag: `overlap` counts a call under each of its tags; `split` divides it among them (rows add up). */
+export type TagAttribution = 'overlap' | 'split';
 
 export interface TagFilter {
   all: string[];
@@ -35,7 +37,13 @@ function tagsBody(tags: TagFilter) {
 export function querySpend(
   window: Window,
   tags: TagFilter,
-  shape: { granularity?: Granularity | 'none'; group_by?: Breakdown[]; metrics: string[]; limit?: number },
+  shape: {
+    granularity?: Granularity | 'none';
+    group_by?: Breakdown[];
+    metrics: string[];
+    limit?: number;
+    tag_attribution?: TagAttribution;
+  },
   signal?: AbortSignal,
 ): Promise<QueryResult> {
   return post<QueryResult>(
@@ -49,6 +57,7 @@ export function querySpend(
       tags: tagsBody(tags),
       metrics: shape.metrics,
       ...(shape.limit ? { limit: shape.limit } : {}),
+      ...(shape.tag_attribution ? { tag_attribution: shape.tag_attribution } : {}),
     },
     signal,
   );
