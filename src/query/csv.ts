@@ -10,6 +10,11 @@ function cell(value: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
+/** RFC 4180 text (CRLF line ends) of rows of cells, formula-leading cells neutralised. */
+export function csvText(lines: readonly (readonly unknown[])[]): string {
+  return `${lines.map((l) => l.map(cell).join(',')).join('\r\n')}\r\n`;
+}
+
 export function resultToCsv(result: SpendQueryResult): string {
   const metricColumns = result.metrics.flatMap((m) => (m === 'cost' ? ['cost_usd', 'cost_nano'] : [m]));
   const columns = [
@@ -17,8 +22,6 @@ export function resultToCsv(result: SpendQueryResult): string {
     ...result.group_by,
     ...metricColumns,
   ] as (keyof ResultRow)[];
-  const line = (type: string, row: ResultRow) => [type, ...columns.map((c) => cell(row[c]))].join(',');
-  const lines = [['row_type', ...columns].join(','), ...result.rows.map((r) => line('group', r))];
-  lines.push(line('total', result.totals));
-  return `${lines.join('\r\n')}\r\n`;
+  const line = (type: string, row: ResultRow) => [type, ...columns.map((c) => row[c])];
+  return csvText([['row_type', ...columns], ...result.rows.map((r) => line('group', r)), line('total', result.totals)]);
 }
