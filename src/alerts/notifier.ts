@@ -10,7 +10,8 @@ export type AlertEventName =
   | 'hard_budget_hit'
   | 'ingest_lag'
   | 'dead_letters_present'
-  | 'archive_failing';
+  | 'archive_failing'
+  | 'reconciliation_drift';
 
 export interface AlertEvent {
   event: AlertEventName;
