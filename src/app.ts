@@ -21,6 +21,7 @@ import metricsPlugin from './metrics/plugin.js';
 import callGuardsPlugin from './proxy/guardsPlugin.js';
 import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
+import reconciliationPlugin from './reconciliation/plugin.js';
 import redisPlugin from './redis/plugin.js';
 import uiPlugin from './ui/plugin.js';
 
@@ -68,6 +69,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') await app.register(uiPlugin, { config });
   // Spend reads (query API, LiteLLM-compatible reports, logs) are served by every HTTP-facing role.
   if (config.role !== 'worker') await app.register(queryPlugin);
+  // The providers' bills beside Spendhouse's figures: /spend/reconciliation, and the importer on workers.
+  await app.register(reconciliationPlugin, { config });
   // Closed windows to S3 / the local folder as Parquet + JSONL (docs/archive.md): a worker's job.
   if (config.role !== 'proxy' && config.archive.enabled) await app.register(archivePlugin, { config });
   // GET /metrics (Prometheus): registered last, it collects every plugin's metrics.
