@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { asError, type RetryOptions, retry } from '../retry.js';
 import { FORMAT_CONTENT_TYPE, objectKey, windowLabel, windowStartOf } from './layout.js';
 import { isCurrent, type ManifestEntry, type ManifestObject, readManifest, recordExport } from './manifest.js';
-import { type BackoffOptions, STORE_BACKOFF, withBackoff } from './retry.js';
 import { type ArchiveSettings, describeTarget } from './settings.js';
 import { rangeFingerprints, streamWindowRows, type WindowFingerprint } from './source.js';
 import type { ArchiveStore } from './store.js';
@@ -23,8 +23,12 @@ export interface ArchiveContext {
   store: ArchiveStore;
   /** Manifest key: where the objects go (`s3://bucket/prefix`, `file:///…`). */
   destination: string;
-  backoff?: BackoffOptions;
+  /** Retries of each object store (default STORE_BACKOFF). */
+  backoff?: RetryOptions;
 }
+
+/** An unreachable store delays a window, never skips it: 8 attempts, 0.25 s doubling to at most 5 s apart. */
+export const STORE_BACKOFF: RetryOptions = { attempts: 8, baseMs: 250, maxMs: 5000 };
 
 export function archiveContext(
   warehouse: Warehouse,
@@ -111,7 +115,7 @@ async function writeObjects(
     const body = files.bodies[format];
     if (!body) continue;
     const key = objectKey(settings.prefix, live.windowStart, format);
-    await withBackoff(() => ctx.store.put(key, body, FORMAT_CONTENT_TYPE[format]), ctx.backoff ?? STORE_BACKOFF);
+    await retry(() => ctx.store.put(key, body, FORMAT_CONTENT_TYPE[format]), ctx.backoff ?? STORE_BACKOFF);
     objects.push({ key, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length });
   }
   return objects;
@@ -198,7 +202,7 @@ export async function exportWindows(
       try {
         outcome = await exportWindow(ctx, windowStart, force, mine);
       } catch (err) {
-        outcome = err as Error;
+        outcome = asError(err);
       } finally {
         await discard(mine);
       }

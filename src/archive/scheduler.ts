@@ -3,10 +3,10 @@
 // shown in the status, and the next pass comes sooner, backing off up to the interval.
 // A failed window never blocks later ones; it stays pending and is retried on the next pass.
 
-import { type ArchiveContext, closedBefore, exportWindows, type WindowResult } from './exporter.js';
+import { asError, backoffDelay } from '../retry.js';
+import { type ArchiveContext, closedBefore, exportWindows, STORE_BACKOFF, type WindowResult } from './exporter.js';
 import { windowLabel } from './layout.js';
 import { isCurrent, readManifest } from './manifest.js';
-import { backoffDelay, STORE_BACKOFF } from './retry.js';
 import { candidateFingerprints } from './source.js';
 
 /** Late inserts are found by inserted_at; this margin absorbs clock skew and inserts still in flight. */
@@ -109,7 +109,7 @@ export class ArchiveScheduler {
       return { candidates: stale.length, results };
     } catch (err) {
       this.status.consecutiveFailures++;
-      this.status.lastError = (err as Error).message;
+      this.status.lastError = asError(err).message;
       throw err;
     } finally {
       this.status.running = false;
@@ -128,7 +128,7 @@ export class ArchiveScheduler {
         () => this.schedule(this.ctx.settings.intervalSeconds * 1000),
         (err: Error) => {
           const failures = this.status.consecutiveFailures;
-          const delay = backoffDelay(failures, 5000, this.ctx.settings.intervalSeconds * 1000);
+          const delay = backoffDelay(failures, { baseMs: 5000, maxMs: this.ctx.settings.intervalSeconds * 1000 });
           this.log('archive pass failed; retrying', { error: err.message, retryInMs: delay });
           this.schedule(delay);
         },

@@ -9,17 +9,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { answerClusterMetrics, CLUSTER_METRICS_ENV } from '../metrics/clusterMetrics.js';
+import { backoffDelay } from '../retry.js';
 
 /** A process that lived this long before dying was healthy: the next restart starts from the first delay. */
 export const STABLE_AFTER_MS = 60_000;
-const FIRST_RESTART_DELAY_MS = 500;
-const MAX_RESTART_DELAY_MS = 30_000;
 /** Each process forces its own exit after 30 s of shutdown (main.ts); the primary waits a little longer. */
 const SHUTDOWN_GRACE_MS = 35_000;
 
 /** Delay before replacing a process that died: 0.5 s, doubling with each death in a row, at most 30 s. */
 export function restartDelayMs(consecutiveDeaths: number): number {
-  return Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, consecutiveDeaths - 1));
+  return backoffDelay(consecutiveDeaths, { baseMs: 500, maxMs: 30_000 });
 }
 
 /** `--workers`: a whole number ≥ 1, or `auto` (the cores this process may use, os.availableParallelism). */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { type ArchiveSettings, resolveArchiveSettings } from '../archive/settings.js';
 import { type IngestSettings, resolveIngestSettings } from '../ingest/settings.js';
+import { asError } from '../retry.js';
 import { describeIssue, formatPath } from '../validation/describeIssue.js';
 import { type FileConfig, fileConfigSchema, type ModelEntry, type Role, roleSchema } from './schema.js';
 
@@ -132,13 +133,13 @@ export function readConfigFile(path: string, env: Env): { config: FileConfig; wa
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [`cannot read file: ${(err as Error).message}`]);
+    throw new ConfigError(path, [`cannot read file: ${asError(err).message}`]);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message}`]);
+    throw new ConfigError(path, [`not valid YAML: ${asError(err).message}`]);
   }
   return validateFileConfig(raw, env, path);
 }
@@ -176,7 +177,7 @@ function archiveOrThrow(file: FileConfig, source: string | null): ArchiveSetting
   try {
     return resolveArchiveSettings(file);
   } catch (err) {
-    throw new ConfigError(source ?? 'defaults', [(err as Error).message]);
+    throw new ConfigError(source ?? 'defaults', [asError(err).message]);
   }
 }
 

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { migrationsUpToDate } from '../clickhouse/migrate.js';
+import { asError } from '../retry.js';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
 
@@ -25,7 +26,7 @@ async function runCheck(check: ReadinessCheck): Promise<{ ok: boolean; detail?: 
   try {
     return await Promise.race([check(), timeout]);
   } catch (err) {
-    return { ok: false, detail: (err as Error).message };
+    return { ok: false, detail: asError(err).message };
   } finally {
     clearTimeout(timer);
   }

@@ -9,6 +9,7 @@
 // (jsonParsePool.ts): on the main thread a valid 10 MB body held the loop 60–180 ms in one block.
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { asError } from '../retry.js';
 import { storableName } from '../spendRecord.js';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './jsonBytes.js';
 import { MAX_JSON_DEPTH } from './jsonLimits.js';
@@ -214,7 +215,7 @@ function parseFailure(text: string): string | null {
     JSON.parse(text);
     return null;
   } catch (err) {
-    return (err as Error).message;
+    return asError(err).message;
   }
 }
 

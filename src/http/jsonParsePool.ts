@@ -8,6 +8,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { AppError } from '../errors.js';
+import { asError } from '../retry.js';
 import { startModuleWorker } from '../workerThread.js';
 import type { FromWorker, ParseOptions, ToWorker } from './jsonParseWorker.js';
 import { JsonAssembler } from './jsonPieces.js';
@@ -172,7 +173,7 @@ export class JsonParsePool {
       for (const piece of message.pieces) assembler.apply(piece);
     } catch (err) {
       slot.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
-      this.finish(slot, () => job.reject(err as Error));
+      this.finish(slot, () => job.reject(asError(err)));
       return;
     }
     const step = performance.now() - started;

@@ -3,6 +3,7 @@
 // value back in pieces (jsonPieces.ts), a message of at most PIECE_CHARS each time the main thread asks.
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
+import { asError } from '../retry.js';
 import { PIECE_CHARS, type Piece, splitJson } from './jsonPieces.js';
 
 export interface ParseOptions {
@@ -77,7 +78,7 @@ port.on('message', (message: ToWorker) => {
     try {
       JSON.parse(text);
     } catch (err) {
-      reason = (err as Error).message;
+      reason = asError(err).message;
     }
     port.postMessage({ type: 'invalid', reason } satisfies FromWorker);
     return;

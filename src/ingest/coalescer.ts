@@ -14,6 +14,7 @@ import { finished } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { ident, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { asError } from '../retry.js';
 import { recordBatchQuery } from './dedup.js';
 import { type EncodedRows, stampInsertedAt } from './rows.js';
 
@@ -55,7 +56,7 @@ export class InsertError extends Error {
     readonly original: unknown,
     readonly queryId: string,
   ) {
-    super((original as Error)?.message ?? String(original));
+    super(asError(original).message);
   }
 }
 

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/load.js';
+import { retry } from '../retry.js';
 import type { SpendRecord } from '../spendRecord.js';
 import type { DeadLetterStore } from './deadLetters.js';
 import { type BatchOrigin, SPEND_BATCH_JOB, SPEND_QUEUE_NAME, type SpendBatch, spendQueueOptions } from './queue.js';
@@ -23,7 +24,8 @@ export interface ProducerOptions {
   onError?: (err: Error, attempt: number) => void;
 }
 
-const ADD_RETRY_MAX_MS = 5_000;
+/** Adds to the queue are retried forever: 0.2 s, doubling, at most 5 s apart. */
+const ADD_RETRY = { baseMs: 200, maxMs: 5_000 };
 
 /** A job's payload from encoded records (refused ones are the caller's to dead-letter). */
 export function spendBatch(encoder: BatchEncoder, origin: BatchOrigin, batchId: string): SpendBatch {
@@ -119,14 +121,9 @@ export class SpendProducer implements SpendSink {
   }
 
   private async addWithRetry(encoder: BatchEncoder, batchId: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.add(encoder, 'proxy', batchId);
-        return;
-      } catch (err) {
-        this.options.onError?.(err as Error, attempt);
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, ADD_RETRY_MAX_MS)));
-      }
-    }
+    await retry(() => this.add(encoder, 'proxy', batchId), {
+      ...ADD_RETRY,
+      onRetry: (err, attempt) => this.options.onError?.(err, attempt),
+    });
   }
 }

@@ -6,6 +6,7 @@ import type { DefaultJobOptions, QueueOptions, RedisOptions } from 'bullmq';
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
 import { bullKeyPrefix, bullRedisOptions } from '../redis/connection.js';
+import { backoffDelay } from '../retry.js';
 
 export const SPEND_QUEUE_NAME = 'spend-records';
 /** BullMQ's job name (one kind of job on this queue). */
@@ -39,8 +40,7 @@ export type SpendBatch = z.infer<typeof spendBatchSchema>;
 
 /** Retry delay for a failed attempt: exponential from 500 ms, capped (a ClickHouse outage may last hours). */
 export function retryDelayMs(attemptsMade: number, maxDelayMs: number): number {
-  const exponential = 500 * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 20);
-  return Math.min(exponential, maxDelayMs);
+  return backoffDelay(attemptsMade, { baseMs: 500, maxMs: maxDelayMs });
 }
 
 /** Effectively unlimited: a batch is never given up on; poison records leave through the dead-letter queue. */

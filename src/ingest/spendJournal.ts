@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { asError, sleep } from '../retry.js';
 import type { SpendRecord } from '../spendRecord.js';
 import type { DeadLetterStore } from './deadLetters.js';
 import { retryDelayMs, SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
@@ -261,7 +262,7 @@ export class JournalMover {
       this.running = null;
     });
     return this.running.catch((err: unknown) => {
-      this.options.onError?.(err as Error);
+      this.options.onError?.(asError(err));
       return 'error' as const;
     });
   }
@@ -313,12 +314,12 @@ export class JournalMover {
       try {
         result = await this.moveOnce();
       } catch (err) {
-        this.options.onError?.(err as Error);
+        this.options.onError?.(asError(err));
         return;
       }
       if (result === 'empty') return;
       // Another process is moving: give it a moment rather than spinning on its lock.
-      if (result === 'locked') await new Promise((r) => setTimeout(r, 20));
+      if (result === 'locked') await sleep(20);
     }
   }
 
@@ -339,7 +340,6 @@ export const RETRY_WINDOW_MS = 60_000;
 const RETRY_MAX_DELAY_MS = 5_000;
 
 /** Unref'd: a retry or a flush's wait never keeps a process alive on its own. */
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The proxy's sink: record() resolves once the record is in the journal. submit() is the same append
@@ -382,7 +382,9 @@ export class JournalSink implements SpendSink {
     this.retrying.add(record);
     const giveUp = Date.now() + this.retryWindowMs;
     for (let attempt = 0; Date.now() < giveUp; attempt++) {
-      await sleep(Math.min(retryDelayMs(attempt + 1, RETRY_MAX_DELAY_MS), Math.max(0, giveUp - Date.now())));
+      await sleep(Math.min(retryDelayMs(attempt + 1, RETRY_MAX_DELAY_MS), Math.max(0, giveUp - Date.now())), {
+        unref: true,
+      });
       if (!this.retrying.has(record)) return; // handed to the fallback by flush()
       try {
         const length = await this.journal.append(record);
@@ -399,7 +401,7 @@ export class JournalSink implements SpendSink {
   /** Everything appended so far, and whatever else the journal holds, moved to the queue (until `deadline`). */
   async flush(deadline = Date.now() + FLUSH_MS): Promise<void> {
     while (this.inFlight.size && Date.now() < deadline) {
-      await Promise.race([Promise.all([...this.inFlight]), sleep(Math.max(0, deadline - Date.now()))]);
+      await Promise.race([Promise.all([...this.inFlight]), sleep(Math.max(0, deadline - Date.now()), { unref: true })]);
     }
     // Shutting down with appends still failing: the in-memory producer takes them (as durable as the process).
     for (const record of this.retrying) {

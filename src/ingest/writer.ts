@@ -11,8 +11,9 @@
 import { z } from 'zod';
 import { joinSql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { asError, pollUntil, sleep } from '../retry.js';
 import { isRefusal } from './clickhouseFailures.js';
-import { type InsertCoalescer, type InsertError, insertRowText } from './coalescer.js';
+import { type InsertCoalescer, InsertError, insertRowText } from './coalescer.js';
 import { existingRequestIds } from './dedup.js';
 import { retryDelayMs } from './queue.js';
 import type { EncodedRows } from './rows.js';
@@ -56,7 +57,7 @@ export class SpendWriter {
   private async backoff(attempt: number, err: Error): Promise<void> {
     this.hooks.onOutage(err);
     if (this.hooks.isClosing()) throw new ClosingError();
-    await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.maxRetryDelayMs)));
+    await sleep(retryDelayMs(attempt, this.maxRetryDelayMs));
     if (this.hooks.isClosing()) throw new ClosingError();
   }
 
@@ -69,7 +70,7 @@ export class SpendWriter {
         return result;
       } catch (err) {
         if (isRefusal(err)) throw err;
-        await this.backoff(attempt, err as Error);
+        await this.backoff(attempt, asError(err));
       }
     }
   }
@@ -77,16 +78,11 @@ export class SpendWriter {
   /** Blocks while any of these inserts still runs on the server (after it, its rows are final). */
   async waitForQueries(queryIds: readonly string[]): Promise<void> {
     if (queryIds.length === 0) return;
-    for (;;) {
-      const rows = await this.retrying(() =>
-        this.warehouse.rows(
-          sql`SELECT count() AS n FROM system.processes WHERE query_id IN (${joinSql(queryIds)})`,
-          runningQueriesRow,
-        ),
-      );
-      if ((rows[0]?.n ?? 0) === 0) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const running = sql`SELECT count() AS n FROM system.processes WHERE query_id IN (${joinSql(queryIds)})`;
+    await pollUntil(
+      async () => ((await this.retrying(() => this.warehouse.rows(running, runningQueriesRow)))[0]?.n ?? 0) === 0,
+      { everyMs: 200 },
+    );
   }
 
   async withoutExisting(rows: EncodedRows): Promise<EncodedRows> {
@@ -126,10 +122,11 @@ export class SpendWriter {
         this.hooks.onRecovered();
         return null;
       } catch (err) {
-        const failure = err as InsertError;
+        const failure = asError(err);
         const refused = isRefusal(failure);
         if (!refused) await this.backoff(attempt, failure);
-        await this.waitForQueries([failure.queryId]);
+        // An insert that failed under a query_id may still be running on the server: wait it out.
+        await this.waitForQueries(failure instanceof InsertError ? [failure.queryId] : []);
         pending = await this.withoutExisting(pending);
         if (refused && pending.length) return { refusedBy: failure, remaining: pending };
       }
@@ -168,9 +165,7 @@ export class SpendWriter {
     } catch (err) {
       if (!isRefusal(err)) throw err; // ClosingError: the job is retried later
       if (lines.length === 1)
-        return [
-          { record: parsedLine(lines[0] ?? ''), reason: `ClickHouse (spend_payloads): ${(err as Error).message}` },
-        ];
+        return [{ record: parsedLine(lines[0] ?? ''), reason: `ClickHouse (spend_payloads): ${asError(err).message}` }];
       const middle = Math.ceil(lines.length / 2);
       return [
         ...(await this.insertPayloads(lines.slice(0, middle))),
