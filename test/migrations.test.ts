@@ -81,6 +81,51 @@ test('a migration that adds a column re-runs after a runner stopped between its 
   assert.deepEqual(rows, [{ b: 5, c: 0 }]);
 });
 
+test('a view marked {{backfill}} is preceded by the insert of its own SELECT, on one server and a cluster', () => {
+  const text = `CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv {{on_cluster}} TO spend_hourly {{backfill}} AS
+SELECT a, 1 AS c FROM spend_logs GROUP BY a;`;
+  assert.deepEqual(renderMigration(text, null, 'db'), [
+    'INSERT INTO spend_hourly SELECT a, 1 AS c FROM spend_logs GROUP BY a',
+    'CREATE MATERIALIZED VIEW IF NOT EXISTS spend_hourly_mv  TO spend_hourly AS\nSELECT a, 1 AS c FROM spend_logs GROUP BY a',
+  ]);
+  // The backfill runs once, through the Distributed tables; the view reads and writes the shards' tables.
+  assert.deepEqual(renderMigration(text, 'spend', 'db'), [
+    'INSERT INTO spend_hourly SELECT a, 1 AS c FROM spend_logs GROUP BY a',
+    'CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.spend_hourly_mv ON CLUSTER `spend` TO `db`.spend_hourly_local AS\nSELECT a, 1 AS c FROM `db`.spend_logs_local GROUP BY a',
+  ]);
+  assert.throws(
+    () => renderMigration('INSERT INTO t {{backfill}} SELECT 1', null, 'db'),
+    /belongs in CREATE MATERIALIZED VIEW/,
+  );
+});
+
+test('a derived backfill rolls up the rows that were there before the view, and the view the rows after', async (t) => {
+  const { warehouse, redis, dir } = await scratchMigrations(t);
+  writeFileSync(
+    join(dir, '001_calls.sql'),
+    `CREATE TABLE IF NOT EXISTS calls {{on_cluster}} (team String, cost Int64) ENGINE = MergeTree() ORDER BY team;
+CREATE TABLE IF NOT EXISTS by_team {{on_cluster}} (team String, cost Int64) ENGINE = SummingMergeTree() ORDER BY team;`,
+  );
+  await migrate(warehouse, redis, loadMigrations(dir));
+  await warehouse.exec(sql`INSERT INTO calls VALUES ('a', 1), ('a', 2), ('b', 5)`);
+  writeFileSync(
+    join(dir, '002_by_team_mv.sql'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS by_team_mv {{on_cluster}} TO by_team {{backfill}} AS
+SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`,
+  );
+  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  await warehouse.exec(sql`INSERT INTO calls VALUES ('b', 10), ('c', 100)`);
+  const rows = await warehouse.rows(
+    sql`SELECT team, toString(sum(cost)) AS cost FROM by_team GROUP BY team ORDER BY team`,
+    z.object({ team: z.string(), cost: z.coerce.number() }),
+  );
+  assert.deepEqual(rows, [
+    { team: 'a', cost: 3 },
+    { team: 'b', cost: 15 },
+    { team: 'c', cost: 100 },
+  ]);
+});
+
 test('cluster mode renders Replicated local tables, Distributed tables over them and views on the locals', () => {
   const text = `-- comment
 CREATE TABLE IF NOT EXISTS spend_hourly {{on_cluster}} (a UInt8, c Int64) ENGINE = SummingMergeTree(c) ORDER BY a;

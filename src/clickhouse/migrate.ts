@@ -3,12 +3,17 @@
 // every statement is idempotent (IF NOT EXISTS), so even a runner that lost its lock cannot break the schema.
 // Files are written for one server; the runner makes them cluster-ready (`{{on_cluster}}`, Replicated engines,
 // Distributed tables over them: renderForCluster).
+// A rollup's view only sees inserts made after it exists, so a new rollup needs a backfill with the view's
+// own SELECT: write `{{backfill}}` after `TO target` in its CREATE MATERIALIZED VIEW and the runner inserts
+// `INSERT INTO target <the view's SELECT>` just before creating the view (withBackfills). The rollups of
+// 011–013 and 051–053 spell theirs out and stay so: applied files are checksummed and must not change.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { localTable, shardingKey } from '../cluster/shardingKeys.js';
+import { pollUntil } from '../retry.js';
 import { databaseIdent, Sql, sql } from './sql.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -91,6 +96,18 @@ function renderForCluster(statement: string, cluster: string, database: string):
   return [statement.replaceAll('{{on_cluster}}', onCluster)];
 }
 
+const BACKFILL = /\s*\{\{backfill\}\}/;
+const VIEW_TARGET_SELECT = /\bTO\s+(`?\w+`?)\s+AS\s+(SELECT\b[\s\S]*)$/i;
+
+/** A view marked `{{backfill}}` becomes the insert of its SELECT into its target, then the view itself. */
+function withBackfills(statement: string): string[] {
+  if (!BACKFILL.test(statement)) return [statement];
+  const view = statement.replace(BACKFILL, '');
+  const parts = CREATE_VIEW.test(view) ? VIEW_TARGET_SELECT.exec(view) : null;
+  if (!parts) throw new Error(`{{backfill}} belongs in CREATE MATERIALIZED VIEW … TO table {{backfill}} AS SELECT …`);
+  return [`INSERT INTO ${parts[1]} ${parts[2]}`, view];
+}
+
 /** Splits a migration into statements and fills in the cluster-dependent parts. */
 export function renderMigration(text: string, cluster: string | null, database: string): string[] {
   const withoutComments = text
@@ -100,7 +117,8 @@ export function renderMigration(text: string, cluster: string | null, database: 
   const statements = withoutComments
     .split(/;\s*(?:\n|$)/)
     .map((s) => s.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    .flatMap(withBackfills);
   if (!cluster) return statements.map((s) => s.replaceAll('{{on_cluster}}', ''));
   return statements.flatMap((s) => renderForCluster(s, cluster, database));
 }
@@ -117,11 +135,11 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 
 async function withLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
   const token = randomUUID();
-  const deadline = Date.now() + 120_000;
-  while ((await redis.set(key, token, 'PX', 120_000, 'NX')) !== 'OK') {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for migration lock ${key}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await pollUntil(async () => (await redis.set(key, token, 'PX', 120_000, 'NX')) === 'OK', {
+    everyMs: 200,
+    timeoutMs: 120_000,
+    timeoutError: () => new Error(`timed out waiting for migration lock ${key}`),
+  });
   try {
     return await fn();
   } finally {
