@@ -7,7 +7,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { operationalAlerts } from '../src/alerts/checks.js';
-import { AlertNotifier } from '../src/alerts/notifier.js';
+import { type AlertEvent, AlertNotifier } from '../src/alerts/notifier.js';
+import { pollUntil } from '../src/retry.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
@@ -18,6 +19,8 @@ interface Alert {
 }
 
 const received: Alert[] = [];
+/** Every send the app's notifier was asked for (sent or de-duplicated), to await before counting deliveries. */
+const sends: { event: string; sent: Promise<boolean> }[] = [];
 const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (chunk) => (body += chunk));
@@ -41,6 +44,12 @@ before(async () => {
       },
     ],
   }));
+  const send = h.app.alerts.send.bind(h.app.alerts);
+  h.app.alerts.send = (alert: AlertEvent) => {
+    const sent = send(alert);
+    sends.push({ event: alert.event, sent });
+    return sent;
+  };
 });
 after(async () => {
   await h.close();
@@ -49,10 +58,21 @@ after(async () => {
 
 const alertsOf = (event: string) => received.filter((a) => a.event === event);
 
-async function waitFor(event: string, count: number, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (alertsOf(event).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+async function waitFor(event: string, count: number): Promise<void> {
+  await pollUntil(async () => alertsOf(event).length >= count, {
+    everyMs: 10,
+    timeoutMs: 10_000,
+    timeoutError: () => new Error(`${count} ${event} alert(s) never arrived`),
+  });
 }
+
+/** Every send asked for so far has claimed (or lost) its event and delivered: nothing more can arrive from it. */
+async function settled(): Promise<void> {
+  await Promise.all(sends.map((s) => s.sent));
+  await h.app.alerts.drain();
+}
+
+const sendsOf = (event: string) => sends.filter((s) => s.event === event).length;
 
 async function teamKey(body: Record<string, unknown>): Promise<string> {
   const post = (url: string, payload: unknown) =>
@@ -80,8 +100,10 @@ test('a soft-budget crossing through the proxy fires exactly one webhook', async
   const key = await teamKey({ team_alias: 'soft-team', max_budget: 1, soft_budget: 0.003 });
   // $0.002 per call: the second crosses $0.003; the third and fourth stay over it.
   for (let i = 0; i < 4; i++) assert.equal(await call(key), 200);
+  // Each call settles before its answer ends (so before `call` returns): every alert it asks for was asked.
   await waitFor('soft_budget_crossed', 1);
-  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(sendsOf('soft_budget_crossed') >= 1);
+  await settled();
   const soft = alertsOf('soft_budget_crossed');
   assert.equal(soft.length, 1);
   assert.equal(
@@ -97,7 +119,8 @@ test('a hard budget hit alerts once however many calls it refuses', async () => 
   for (let i = 0; i < 4; i++) statuses.push(await call(key));
   assert.deepEqual(statuses, [200, 429, 429, 429]);
   await waitFor('hard_budget_hit', 1);
-  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sendsOf('hard_budget_hit'), 3, 'each refusal asks for the alert');
+  await settled();
   const hard = alertsOf('hard_budget_hit');
   assert.equal(hard.length, 1);
   assert.match(
@@ -114,8 +137,13 @@ test('dead letters and ingest lag: the periodic checks alert once each, not once
   await h.app.spendProducer.enqueue([{ ...record, request_id: 'lagging-record' }], 'ingest');
   await waitFor('dead_letters_present', 1);
   await waitFor('ingest_lag', 1);
-  // Several more check rounds (every second) pass without repeats.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Two more check rounds (every second) ask for both again; neither is delivered twice.
+  const rounds = sendsOf('ingest_lag') + 2;
+  await pollUntil(async () => sendsOf('dead_letters_present') >= rounds && sendsOf('ingest_lag') >= rounds, {
+    everyMs: 50,
+    timeoutMs: 15_000,
+  });
+  await settled();
   assert.equal(alertsOf('dead_letters_present').length, 1);
   assert.equal(alertsOf('ingest_lag').length, 1);
   assert.equal(alertsOf('dead_letters_present')[0]?.dead_letters, 1);

@@ -12,6 +12,7 @@ import { reconcile } from '../src/ingest/reconcile.js';
 import { applyRetention } from '../src/ingest/retention.js';
 import { BatchEncoder, EncodedRows } from '../src/ingest/rows.js';
 import { SpendWriter } from '../src/ingest/writer.js';
+import { pollUntil } from '../src/retry.js';
 import type { SpendRecord } from '../src/spendRecord.js';
 import { expectedCost, spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
@@ -69,8 +70,7 @@ describe('ingest pipeline', () => {
     const broken = { ...spendRecord('poison', 99), prompt_tokens: -1 };
     await app.spendProducer.enqueue([...records, broken as never], 'ingest', 'poison-batch');
     await waitForRows(app.warehouse, 19, 'poison-');
-    const deadline = Date.now() + 30_000;
-    while ((await app.deadLetters.count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(async () => (await app.deadLetters.count()) >= 2, { everyMs: 20, timeoutMs: 30_000 });
 
     const list = await app.inject({ method: 'GET', url: '/ingest/v1/dead-letters', headers: auth });
     assert.equal(list.statusCode, 200);
@@ -138,9 +138,10 @@ describe('ingest pipeline', () => {
     const rows = (name: string, n: number) =>
       EncodedRows.fromText(BatchEncoder.of(Array.from({ length: n }, (_, i) => spendRecord(name, i))).rows());
     const started = Date.now();
-    await coalescer.insert('interval-a', rows('interval-a', 5));
-    // Within the interval of the first insert: both wait for it to pass, then go together.
+    // The first insert starts at once; the next two arrive within its interval (however long it takes):
+    // both wait for the interval to pass, then go together.
     await Promise.all([
+      coalescer.insert('interval-a', rows('interval-a', 5)),
       coalescer.insert('interval-b', rows('interval-b', 5)),
       coalescer.insert('interval-c', rows('interval-c', 5)),
     ]);
@@ -152,12 +153,15 @@ describe('ingest pipeline', () => {
     assert.deepEqual(b, c, 'b and c shared one insert');
     assert.notDeepEqual(a, b);
     // An efficient insert's worth of rows (10,000) does not wait for the interval.
-    const slow = new InsertCoalescer(app.warehouse, app.redis, 50_000, 2, 5_000);
-    await slow.insert('interval-d', rows('interval-d', 5));
+    const slowIntervalMs = 5_000;
+    const slow = new InsertCoalescer(app.warehouse, app.redis, 50_000, 2, slowIntervalMs);
+    const dStarted = Date.now();
+    const small = slow.insert('interval-d', rows('interval-d', 5));
     const big = slow.insert('interval-big', rows('interval-big', 10_000));
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    assert.equal((await batchQueries(app.redis, 'interval-big')).length, 1, 'sent within the interval');
-    await big;
+    // The moment it is sent its query is recorded: that moment comes before the interval would release it.
+    await pollUntil(async () => (await batchQueries(app.redis, 'interval-big')).length === 1, { everyMs: 10 });
+    assert.ok(Date.now() - dStarted < slowIntervalMs, 'sent within the interval');
+    await Promise.all([small, big]);
     for (const [name, n] of [
       ['interval-a-', 5],
       ['interval-b-', 5],

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { metricsEnabled } from '../src/metrics/plugin.js';
+import { pollUntil } from '../src/retry.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY, testConfig } from './helpers/testApp.js';
 
@@ -92,9 +93,7 @@ test('a known traffic mix shows exact counts, spend, tokens, tag series and hist
     await master.chat.completions.create({ model, messages }).catch(() => null);
   }
   await h.records(7);
-  await new Promise((r) => setTimeout(r, 50));
 
-  const s = await samples();
   const expected: Record<string, number> = {
     'spendhouse_requests_total{model="house-gpt",provider="openai",status_class="2xx",team="team-a"}': 4,
     'spendhouse_requests_total{model="flaky",provider="openai",status_class="4xx",team=""}': 2,
@@ -111,6 +110,14 @@ test('a known traffic mix shows exact counts, spend, tokens, tag series and hist
     'spendhouse_request_duration_seconds_count{model="house-gpt",provider="openai"}': 4,
     'spendhouse_guardrail_hits_total{action="mask",pattern="email"}': 1,
   };
+  // Some series are observed when a response has been sent (after the client has it): wait for them, then
+  // let the assertions name any that never arrived.
+  let s = await samples();
+  const arrived = async () => {
+    s = await samples();
+    return Object.entries(expected).every(([series, value]) => s.get(series) === value);
+  };
+  await pollUntil(arrived, { everyMs: 10, timeoutMs: 5000 }).catch(() => undefined);
   for (const [series, value] of Object.entries(expected)) assert.equal(s.get(series), value, series);
   assert.equal(s.get('spendhouse_spend_nano_total{model="flaky",provider="openai",team=""}'), undefined);
   assert.ok(![...s.keys()].some((k) => k.includes('tag="other"')), 'tags outside the allow-list are not labels');
@@ -142,10 +149,11 @@ test('budget refusals by scope, and budget gauges for teams and keys refreshed f
   assert.equal(s.get('spendhouse_budget_refusals_total{reason="budget",scope="team"}'), 1);
   // Gauges refresh every 5 s here (metrics.budget_refresh_seconds): wait for the first refresh that sees them.
   const series = 'spendhouse_budget_spend_nano{scope="gauged",scope_type="team"}';
-  for (let i = 0; i < 80 && s.get(series) !== 2_000_000; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+  const refreshed = async () => {
     s = await samples();
-  }
+    return s.get(series) === 2_000_000;
+  };
+  await pollUntil(refreshed, { everyMs: 50, timeoutMs: 10_000 }).catch(() => undefined);
   assert.equal(s.get(series), 2_000_000);
   assert.equal(s.get('spendhouse_budget_max_nano{scope="gauged",scope_type="team"}'), 2_500_000);
   assert.equal(s.get('spendhouse_budget_remaining_nano{scope="gauged",scope_type="team"}'), 500_000);
