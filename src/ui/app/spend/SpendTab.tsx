@@ -8,6 +8,7 @@ import { BreakdownCard, type NamedResult } from './BreakdownCard.js';
 import { CostChart, chartSeries } from './CostChart.js';
 import { download, spendCsv } from './csv.js';
 import { DateRange, PRESETS } from './DateRange.js';
+import { ReconciliationCard } from './ReconciliationCard.js';
 import { BREAKDOWNS, type Breakdown, querySpend, type TagFilter, TOTAL_METRICS, type Window } from './spendApi.js';
 import { NO_TAGS, TagPicker } from './TagPicker.js';
 
@@ -110,6 +111,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
           </section>
         </>
       )}
+      {session.isAdmin && <ReconciliationCard window={window} refresh={refresh} />}
       <div class="breakdowns">
         {BREAKDOWNS.map((d) => (
           <BreakdownCard key={d} dimension={d} window={window} tags={tags} refresh={refresh} onResult={onBreakdown} />
