@@ -452,3 +452,46 @@ describe('importing the providers’ cost reports', () => {
     assert.ok(body.from < body.to);
   });
 });
+
+describe('the worker role imports on its own schedule', () => {
+  let fakes: FakeCostApis;
+  const apps: TestApp[] = [];
+  before(async () => {
+    fakes = await startFakeCostApis();
+    fakes.openai.days.set(new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), [
+      { line_item: 'gpt-4o-mini, input', amount: { value: 0.42, currency: 'usd' } },
+    ]);
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    await fakes?.close();
+  });
+
+  test('two workers sharing Redis: the first run after boot imports once, and the API shows it', async () => {
+    const env = testEnv();
+    const config = testConfig(
+      { reconciliation: { openai: { admin_key: FAKE_OPENAI_ADMIN_KEY, api_base: fakes.origin }, lookback_days: 2 } },
+      env,
+    );
+    // The same database and Redis prefix: two instances of one deployment.
+    apps.push(await startTestApp(config), await startTestApp(config));
+    const first = apps[0];
+    assert.ok(first);
+    const deadline = Date.now() + 30_000;
+    let imports: { provider: string; ok: boolean; lines: number }[] = [];
+    while (imports.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const res = await first.app.inject({
+        url: '/spend/reconciliation?from=-3d',
+        headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+      });
+      imports = (res.json() as { imports: typeof imports }).imports;
+    }
+    assert.deepEqual(
+      imports.map((i) => [i.provider, i.ok, i.lines]),
+      [['openai', true, 1]],
+    );
+    // One run (one page: two days fit) for both instances: the lock kept the second out.
+    assert.equal(fakes.openai.requests.length, 1);
+  });
+});
