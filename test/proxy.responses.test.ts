@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { calcPrice } from '@pydantic/genai-prices';
 import type { ResponseCreateParamsNonStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { hashKey } from '../src/auth/principal.js';
+import { ZERO_USAGE } from '../src/pricing/usage.js';
 import type { StreamTap } from '../src/proxy/exchange/types.js';
 import { openAIFrame, SseParser } from '../src/proxy/sse.js';
 import { responsesStreamFromChat } from '../src/proxy/translate/responsesFromChat.js';
@@ -446,7 +447,7 @@ function chatTap(): StreamTap {
     onEvent: (event) => [event.raw],
     end: () => [],
     usage: () => ({
-      usage: { promptTokens: 7, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 2 },
+      usage: { ...ZERO_USAGE, promptTokens: 7, completionTokens: 9, reasoningTokens: 2 },
       complete: true,
     }),
     responseId: () => 'chatcmpl-1',

@@ -1,86 +1,13 @@
-// Pure pieces of the proxy, no servers: exact decimal pricing, price sheets (genai-prices and config),
-// worst cases, truncation at max_tokens, UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
+// Pure pieces of the proxy, no servers (pricing has its own: test/pricing.units.test.ts): truncation at
+// max_tokens, UUIDv7 ids, the SSE parser, model routing and the chat → Anthropic request translation edge cases.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decimalFromNumber, nanoUsd, perUnitOf } from '../src/pricing/decimal.js';
-import { costNano, modelPricing, worstCaseCostNano } from '../src/pricing/modelPricing.js';
-import { ZERO_USAGE } from '../src/pricing/usage.js';
 import { readOutputBound } from '../src/proxy/call/requestBounds.js';
 import { keyMayUse, ModelRouter } from '../src/proxy/deployments.js';
 import { uuidv7 } from '../src/proxy/requestId.js';
 import { SseParser } from '../src/proxy/sse.js';
 import { countPromptTokens, countTextTokens, truncateToTokens } from '../src/proxy/tokens.js';
 import { chatToMessagesRequest } from '../src/proxy/translate/chatToMessages.js';
-
-const usage = (promptTokens: number, completionTokens: number, extra = {}) => ({
-  ...ZERO_USAGE,
-  promptTokens,
-  completionTokens,
-  ...extra,
-});
-
-test('decimal prices are exact where binary floats are not', () => {
-  assert.deepEqual(decimalFromNumber(0.000001), { units: 1n, scale: 6 });
-  assert.deepEqual(decimalFromNumber(1e-7), { units: 1n, scale: 7 });
-  assert.deepEqual(decimalFromNumber(2.5e-7), { units: 25n, scale: 8 });
-  assert.deepEqual(decimalFromNumber(1e21), { units: 10n ** 21n, scale: 0 });
-  // gpt-4o-mini, 900 input + 100 cached + 500 output tokens summed in floats is 0.00044249999999999997.
-  assert.notEqual((0.15 * 900) / 1e6 + (0.075 * 100) / 1e6 + (0.6 * 500) / 1e6, 0.0004425);
-  const perMillion = (usd: number) => perUnitOf(decimalFromNumber(usd), 6);
-  const terms = [
-    { quantity: 900, price: perMillion(0.15) },
-    { quantity: 100, price: perMillion(0.075) },
-    { quantity: 500, price: perMillion(0.6) },
-  ];
-  assert.equal(nanoUsd(terms), 442_500);
-  // Half a nano-USD rounds up, once, after the exact sum.
-  assert.equal(nanoUsd([{ quantity: 1, price: decimalFromNumber(0.0000000005) }]), 1);
-  assert.equal(nanoUsd([{ quantity: 3, price: decimalFromNumber(0.0000000002) }]), 1);
-  assert.throws(() => decimalFromNumber(-1), RangeError);
-});
-
-test('genai-prices sheet: cache reads, cache writes and reasoning priced apart, fallbacks to input/output', () => {
-  const mini = modelPricing({ model: 'gpt-4o-mini', providerId: 'openai', useCatalog: true, config: {} });
-  assert.equal(mini.status, 'priced');
-  // 0.15 input, 0.075 cached input, 0.6 output per million.
-  assert.equal(costNano(mini.sheetAt(new Date()), usage(1000, 500, { cachedTokens: 100 })), 442_500);
-  const claude = modelPricing({
-    model: 'claude-3-5-sonnet-20241022',
-    providerId: 'anthropic',
-    useCatalog: true,
-    config: {},
-  });
-  assert.equal(costNano(claude.sheetAt(new Date()), usage(1000, 0, { cacheWriteTokens: 1000 })), 3_750_000);
-  const unknown = modelPricing({ model: 'house-llama', providerId: 'openai', useCatalog: true, config: {} });
-  assert.deepEqual([unknown.status, unknown.sheetAt(new Date())], ['unpriced', null]);
-  assert.equal(costNano(null, usage(1000, 1000)), 0);
-});
-
-test('config prices override per component and make the status custom', () => {
-  const partial = modelPricing({
-    model: 'gpt-4o',
-    providerId: 'openai',
-    useCatalog: true,
-    config: { output_cost_per_token: 0.00002 },
-  });
-  assert.equal(partial.status, 'custom');
-  // Input from the catalog (2.5 per million), output from config (20 per million).
-  assert.equal(costNano(partial.sheetAt(new Date()), usage(1000, 1000)), 2_500_000 + 20_000_000);
-  const house = modelPricing({
-    model: 'house',
-    useCatalog: false,
-    config: {
-      input_cost_per_token: 0.000001,
-      output_cost_per_token: 0.000002,
-      cache_read_input_token_cost: 0.0000001,
-      output_cost_per_reasoning_token: 0.000004,
-    },
-  });
-  assert.equal(
-    costNano(house.sheetAt(new Date()), usage(1000, 500, { cachedTokens: 400, reasoningTokens: 100 })),
-    600 * 1000 + 400 * 100 + 400 * 2000 + 100 * 4000,
-  );
-});
 
 test('uuidv7: version, variant, time prefix and order', () => {
   const a = uuidv7(1_700_000_000_000);
@@ -172,23 +99,6 @@ test('chat → Anthropic: empty turns dropped, consecutive turns merged, paralle
       ),
     /messages\[0\]\.tool_calls\[0\]\.function\.arguments/,
   );
-});
-
-test('worst case: every input token at the dearest input rate, every output token at the dearest output rate', () => {
-  const perToken = (usd: number) => decimalFromNumber(usd);
-  // Anthropic-like: cache writes dearer than input; a model whose reasoning tokens cost more than output.
-  const sheet = {
-    input: perToken(0.000001),
-    cacheRead: perToken(0.0000001),
-    cacheWrite: perToken(0.00000125),
-    output: perToken(0.000002),
-    reasoning: perToken(0.000003),
-  };
-  assert.equal(worstCaseCostNano(sheet, 1000, 500), 1000 * 1250 + 500 * 3000);
-  // Without cache/reasoning prices they fall back to input/output: the plain price.
-  assert.equal(worstCaseCostNano({ input: perToken(0.000001), output: perToken(0.000002) }, 1000, 500), 2_000_000);
-  assert.equal(worstCaseCostNano(null, 1000, 500), 0);
-  assert.throws(() => worstCaseCostNano(sheet, 10, 2 ** 53 - 1), RangeError);
 });
 
 test('truncateToTokens: at most max tokens as counted, a prefix of the text, bounded work on huge texts', () => {

@@ -35,19 +35,76 @@ export const litellmParamsSchema = z.strictObject({
   aws_session_token: z.string().min(1).optional(),
 });
 
+/**
+ * Config prices, USD per unit (LiteLLM's names where it has one). Each overlays the catalog's price of its
+ * dimension (docs/pricing.md); a dimension priced nowhere falls back as the catalog's does.
+ */
+const priceFields = {
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+  cache_read_input_token_cost: nonNegative.optional(),
+  /** 5-minute cache writes (and any cache write the provider does not split by TTL). */
+  cache_creation_input_token_cost: nonNegative.optional(),
+  cache_creation_input_token_cost_above_1hr: nonNegative.optional(),
+  output_cost_per_reasoning_token: nonNegative.optional(),
+  input_cost_per_audio_token: nonNegative.optional(),
+  output_cost_per_audio_token: nonNegative.optional(),
+  input_cost_per_image_token: nonNegative.optional(),
+  output_cost_per_image_token: nonNegative.optional(),
+  input_cost_per_request: nonNegative.optional(),
+  web_search_cost_per_request: nonNegative.optional(),
+};
+export const priceFieldsSchema = z.strictObject(priceFields);
+export type PriceFields = z.infer<typeof priceFieldsSchema>;
+
+/** Prices per service tier, by the name the provider reports (`flex`, `priority`, `batch`, …). */
+const serviceTierPricesSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a service tier name such as flex, priority or batch'),
+  priceFieldsSchema,
+);
+
+/** A dated price-book entry: from `effective_from` on, these prices overlay the model's undated ones. */
+export const priceBookEntrySchema = z.strictObject({
+  effective_from: z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+    error: 'an ISO date (2026-01-01) or date-time with offset (2026-01-01T00:00:00Z)',
+  }),
+  ...priceFields,
+  service_tier_prices: serviceTierPricesSchema.optional(),
+});
+export type PriceBookEntry = z.infer<typeof priceBookEntrySchema>;
+
+const priceBookSchema = z.array(priceBookEntrySchema).superRefine((entries, ctx) => {
+  const seen = new Map<number, number>();
+  entries.forEach((entry, i) => {
+    const at = Date.parse(entry.effective_from);
+    const first = seen.get(at);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'effective_from'],
+        message: `the same instant as price_book[${first}].effective_from`,
+      });
+    }
+    seen.set(at, i);
+  });
+});
+
 export const modelInfoSchema = z.strictObject({
   id: z.string().optional(),
   mode: z.enum(['chat', 'completion', 'embedding']).optional(),
   base_model: z.string().optional(),
-  input_cost_per_token: nonNegative.optional(),
-  output_cost_per_token: nonNegative.optional(),
-  cache_read_input_token_cost: nonNegative.optional(),
-  cache_creation_input_token_cost: nonNegative.optional(),
-  output_cost_per_reasoning_token: nonNegative.optional(),
+  ...priceFields,
+  service_tier_prices: serviceTierPricesSchema.optional(),
+  price_book: priceBookSchema.optional(),
+  /** Negotiated rate: the fraction taken off list prices (0.2 = 20% off). */
+  discount: z.number().min(0).max(1).optional(),
+  /** Chargeback margin: the fraction added on top (0.1 = +10%), after any discount. */
+  markup: nonNegative.optional(),
   max_tokens: positiveInt.optional(),
   max_input_tokens: positiveInt.optional(),
   max_output_tokens: positiveInt.optional(),
 });
+export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
 export const modelEntrySchema = z.strictObject({
   model_name: z.string().min(1),
@@ -71,6 +128,11 @@ export const generalSettingsSchema = z.strictObject({
   responses_item_ttl_seconds: z.number().int().positive().optional(),
   /** How often the worker asks the provider about unfinished Batch API batches (docs/batches.md); 60. */
   batch_poll_interval_seconds: z.number().int().min(1).max(86_400).optional(),
+  /**
+   * When a provider reports the call's cost itself (OpenRouter `usage.cost`), bill that (true, the default)
+   * or the price book's cost (false); the record keeps both either way (docs/pricing.md).
+   */
+  bill_provider_reported_cost: z.boolean().optional(),
 });
 
 export const s3CallbackParamsSchema = z.strictObject({

@@ -1,30 +1,24 @@
 // Server-side pricing of ingested records that came without a cost, the same way proxied calls are priced
-// (src/pricing): a `model` that is a model_list name uses that deployment's price (config prices
-// overlaying the catalog); any other model is looked up in the bundled genai-prices catalog by its
-// upstream name. A record no price is known for stays `unpriced` (cost 0, flagged, never a real $0).
+// (src/pricing): a `model` that is a model_list name uses that deployment's price book (config prices
+// overlaying the catalog, its discount / markup); any other model is looked up in the bundled genai-prices
+// catalog by its upstream name. The entry in force at the record's start_time applies, at its service tier.
+// A record no price is known for stays `unpriced` (cost 0, flagged, never a real $0).
 import type { AppConfig } from '../config/load.js';
-import { costNano, type ModelPricing, modelPricing } from '../pricing/modelPricing.js';
+import { type ModelPricing, modelPricing } from '../pricing/modelPricing.js';
+import { type PricedCall, priceCall } from '../pricing/priceCall.js';
+import { usageFromRecord } from '../pricing/usage.js';
 import { ModelRouter } from '../proxy/deployments.js';
 import { PROVIDERS, splitProviderModel } from '../proxy/providers/catalog.js';
-import type { CostStatus } from '../spendRecord.js';
+import type { SpendRecord } from '../spendRecord.js';
 
-export interface PricingInput {
-  model: string;
-  upstream_model: string;
-  provider: string;
-  start_time: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-}
+/** Which price book prices a record: by its model_list name, else the catalog by upstream model/provider. */
+export type RecordPricing = (record: Pick<SpendRecord, 'model' | 'upstream_model' | 'provider'>) => ModelPricing;
 
-export type IngestPricer = (record: PricingInput) => { cost_nano: number; cost_status: CostStatus };
+export type IngestPricer = (record: SpendRecord) => PricedCall;
 
 const MAX_CACHED_MODELS = 5000;
 
-export function createIngestPricer(config: AppConfig): IngestPricer {
+export function createRecordPricing(config: AppConfig): RecordPricing {
   const router = new ModelRouter(config.models);
   const catalog = new Map<string, ModelPricing>();
   const catalogPricing = (upstream: string, provider: string): ModelPricing => {
@@ -34,6 +28,7 @@ export function createIngestPricer(config: AppConfig): IngestPricer {
     if (!pricing) {
       if (catalog.size >= MAX_CACHED_MODELS) catalog.clear();
       pricing = modelPricing({
+        name: upstreamModel,
         model: upstreamModel,
         providerId: PROVIDERS[provider]?.pricesId,
         useCatalog: true,
@@ -43,18 +38,13 @@ export function createIngestPricer(config: AppConfig): IngestPricer {
     }
     return pricing;
   };
-  return (record) => {
-    const pricing =
-      router.resolve(record.model)?.pricing ?? catalogPricing(record.upstream_model || record.model, record.provider);
-    if (pricing.status === 'unpriced') return { cost_nano: 0, cost_status: 'unpriced' };
-    const sheet = pricing.sheetAt(new Date(record.start_time));
-    const cost = costNano(sheet, {
-      promptTokens: record.prompt_tokens,
-      completionTokens: record.completion_tokens,
-      cachedTokens: record.cached_tokens,
-      cacheWriteTokens: record.cache_write_tokens,
-      reasoningTokens: record.reasoning_tokens,
-    });
-    return { cost_nano: cost, cost_status: pricing.status };
-  };
+  return (record) =>
+    router.resolve(record.model)?.pricing ?? catalogPricing(record.upstream_model || record.model, record.provider);
+}
+
+export function createIngestPricer(config: AppConfig): IngestPricer {
+  const pricingOf = createRecordPricing(config);
+  const billProviderCost = config.file.general_settings.bill_provider_reported_cost !== false;
+  return (record) =>
+    priceCall(pricingOf(record).at(new Date(record.start_time)), usageFromRecord(record), { billProviderCost });
 }

@@ -3,7 +3,7 @@
 // which adds latency and errors) and the proxy's in-process `mock` provider, so both speak the same bytes.
 import { randomBytes } from 'node:crypto';
 import { badRequest } from '../errors.js';
-import { anthropicUsageBody, openAIUsageBody, type TokenUsage } from '../pricing/usage.js';
+import { anthropicUsageBody, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../pricing/usage.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../proxy/sse.js';
 import { countPromptTokens, countTextTokens, truncateToTokens } from '../proxy/tokens.js';
 
@@ -55,11 +55,10 @@ function splitText(text: string, requested?: number): string[] {
 function resolveUsage(endpoint: WireEndpoint, body: Record<string, unknown>, s: ReplyScenario): TokenUsage {
   const output = endpoint === 'embedding' ? 0 : countTextTokens(s.text) + countTextTokens(s.toolCall?.arguments ?? '');
   return {
+    ...ZERO_USAGE,
+    ...s.usage,
     promptTokens: s.usage?.promptTokens ?? countPromptTokens(endpoint, body),
     completionTokens: s.usage?.completionTokens ?? output,
-    cachedTokens: s.usage?.cachedTokens ?? 0,
-    cacheWriteTokens: s.usage?.cacheWriteTokens ?? 0,
-    reasoningTokens: s.usage?.reasoningTokens ?? 0,
   };
 }
 

@@ -1,178 +1,215 @@
-// A deployment's price: @pydantic/genai-prices' bundled data (never fetched at runtime), overlaid per
-// component by config prices (model_info / litellm_params `*_cost_per_token`, cost_status `custom`).
-// A model with neither is `unpriced`: cost 0 that the dashboard shows as unknown, never as a real $0.
-import { calcPrice, type ModelPrice } from '@pydantic/genai-prices';
-import type { CostStatus } from '../spendRecord.js';
-import { type Decimal, decimalFromNumber, nanoUsd, type PricedQuantity, perUnitOf } from './decimal.js';
-import type { TokenUsage } from './usage.js';
+// A deployment's price book: @pydantic/genai-prices' bundled catalog, overlaid per dimension by config
+// prices (model_info / litellm_params `*_cost_per_token`, …), which may change on dated `price_book` entries
+// and per service tier; and the deployment's discount / markup multiplier. A model with no price anywhere
+// is `unpriced`: cost 0 that the dashboard shows as unknown, never as a real $0.
+import type { PriceBookEntry, PriceFields } from '../config/schema.js';
+import type { CostStatus, PriceSource } from '../spendRecord.js';
+import { CATALOG_VERSION, catalogSheet } from './catalog.js';
+import { type Decimal, decimalFromNumber, decimalText, ONE, times } from './decimal.js';
+import { STANDARD_TIERS, tierFactor } from './serviceTiers.js';
+import { type Dimension, type PriceSheet, type Rate, TOKEN_DIMENSIONS, withFallbacks } from './sheet.js';
 
-/** A per-token price, possibly tiered on the call's input size (long-context pricing). */
-export type Rate = Decimal | { base: Decimal; tiers: { start: number; price: Decimal }[] };
-
-/** Per-token prices in USD. A missing cache price falls back to input, a missing reasoning price to output. */
-export interface PriceSheet {
-  input?: Rate;
-  output?: Rate;
-  cacheRead?: Rate;
-  cacheWrite?: Rate;
-  reasoning?: Rate;
-  /** USD per request. */
-  perRequest?: Decimal;
+/** The price-related part of a model_info (the config's names). */
+export interface PriceConfig extends PriceFields {
+  service_tier_prices?: Record<string, PriceFields>;
+  price_book?: PriceBookEntry[];
+  discount?: number;
+  markup?: number;
 }
 
-export interface ConfigPrices {
-  input_cost_per_token?: number;
-  output_cost_per_token?: number;
-  cache_read_input_token_cost?: number;
-  cache_creation_input_token_cost?: number;
-  output_cost_per_reasoning_token?: number;
+/** The prices in force for one call. */
+export interface PriceEntry {
+  /** Per-unit list prices, every fallback filled in. */
+  sheet: PriceSheet;
+  source: Extract<PriceSource, 'catalog' | 'config'>;
+  /** `genai-prices@0.1.8`, `config:<model_name>@<effective_from|always>[+genai-prices@…]`, plus ` <tier>…`. */
+  version: string;
+  /** The deployment's (1 − discount) × (1 + markup). */
+  multiplier: Decimal;
+  /**
+   * The prices of a service tier the provider reports: itself for the standard tiers, the tier's config
+   * prices and/or rule otherwise (serviceTiers.ts). An entry of a tier is final: its tier() is itself.
+   */
+  tier(name: string): PriceEntry;
 }
 
 export interface ModelPricing {
+  /** `custom` when any config price applies, `priced` from the catalog alone, `unpriced` with neither. */
   status: Exclude<CostStatus, 'provided'>;
-  sheetAt(now: Date): PriceSheet | null;
+  /** The price book entry in force at `time` (the call's start); null when the model has no price. */
+  at(time: Date): PriceEntry | null;
 }
 
 export interface PricingLookup {
+  /** The model_list name (names config price-book entries in `price_version`). */
+  name: string;
   /** Model id as genai-prices knows it (`gpt-4o`, `claude-3-5-sonnet-20241022`). */
   model: string;
   /** genai-prices provider id; undefined matches the model id across providers (mock deployments). */
   providerId?: string;
   /** false for self-hosted providers (vLLM, Ollama): a model name there says nothing about its price. */
   useCatalog: boolean;
-  config: ConfigPrices;
+  config: PriceConfig;
 }
 
-function rateFrom(price: ModelPrice[string], perPower: number): Rate | undefined {
-  if (typeof price === 'number') return perUnitOf(decimalFromNumber(price), perPower);
-  if (price && typeof price === 'object') {
-    return {
-      base: perUnitOf(decimalFromNumber(price.base), perPower),
-      tiers: price.tiers.map((t) => ({ start: t.start, price: perUnitOf(decimalFromNumber(t.price), perPower) })),
-    };
-  }
-  return undefined;
-}
+const CONFIG_FIELDS: [keyof PriceFields, Dimension][] = [
+  ['input_cost_per_token', 'input'],
+  ['output_cost_per_token', 'output'],
+  ['cache_read_input_token_cost', 'cache_read'],
+  ['cache_creation_input_token_cost', 'cache_write_5m'],
+  ['cache_creation_input_token_cost_above_1hr', 'cache_write_1h'],
+  ['output_cost_per_reasoning_token', 'reasoning'],
+  ['input_cost_per_audio_token', 'audio_input'],
+  ['output_cost_per_audio_token', 'audio_output'],
+  ['input_cost_per_image_token', 'image_input'],
+  ['output_cost_per_image_token', 'image_output'],
+  ['input_cost_per_request', 'request'],
+  ['web_search_cost_per_request', 'web_search'],
+];
 
-/**
- * Without a provider id (mock deployments) genai-prices guesses the provider from provider-wide name patterns
- * (OpenAI's: `gpt-`, `o1`…, `whisper-1`), which miss models such as `text-embedding-3-small`; then the
- * model's name is looked up in these model makers' own catalogs, in this order.
- */
-const MODEL_MAKERS = ['openai', 'anthropic', 'google', 'mistral', 'cohere', 'deepseek', 'x-ai', 'voyageai'];
-
-function catalogPrice(model: string, providerId: string | undefined, now: Date): ReturnType<typeof calcPrice> {
-  for (const id of providerId === undefined ? [undefined, ...MODEL_MAKERS] : [providerId]) {
-    try {
-      const found = calcPrice({}, model, { providerId: id, timestamp: now });
-      if (found) return found;
-    } catch {
-      // not priced by this provider's catalog
-    }
-  }
-  return null;
-}
-
-function catalogSheet(
-  model: string,
-  providerId: string | undefined,
-  now: Date,
-): { sheet: PriceSheet; timed: boolean } | null {
-  const found = catalogPrice(model, providerId, now);
-  if (!found) return null;
-  const p = found.model_price;
-  const sheet: PriceSheet = {
-    input: rateFrom(p.input_mtok, 6),
-    output: rateFrom(p.output_mtok, 6),
-    cacheRead: rateFrom(p.cache_read_mtok, 6),
-    cacheWrite: rateFrom(p.cache_write_mtok, 6),
-    reasoning: rateFrom(p.output_reasoning_mtok, 6),
-  };
-  if (typeof p.requests_kcount === 'number') sheet.perRequest = perUnitOf(decimalFromNumber(p.requests_kcount), 3);
-  return { sheet, timed: Array.isArray(found.model.prices) };
-}
-
-function configSheet(config: ConfigPrices): PriceSheet {
-  const rate = (v: number | undefined) => (v === undefined ? undefined : decimalFromNumber(v));
+function configSheet(fields: PriceFields): PriceSheet {
   const sheet: PriceSheet = {};
-  const entries: [keyof PriceSheet, Decimal | undefined][] = [
-    ['input', rate(config.input_cost_per_token)],
-    ['output', rate(config.output_cost_per_token)],
-    ['cacheRead', rate(config.cache_read_input_token_cost)],
-    ['cacheWrite', rate(config.cache_creation_input_token_cost)],
-    ['reasoning', rate(config.output_cost_per_reasoning_token)],
-  ];
-  for (const [key, value] of entries) if (value) sheet[key] = value;
+  for (const [field, dimension] of CONFIG_FIELDS) {
+    const value = fields[field];
+    if (value !== undefined) sheet[dimension] = decimalFromNumber(value);
+  }
   return sheet;
 }
 
-export function modelPricing(lookup: PricingLookup): ModelPricing {
-  const overrides = configSheet(lookup.config);
-  const custom = Object.keys(overrides).length > 0;
-  const catalog = (now: Date) => (lookup.useCatalog ? catalogSheet(lookup.model, lookup.providerId, now) : null);
-  const first = catalog(new Date());
-  // Prices with date or time-of-day conditions are looked up per call; the rest once.
-  const fixed = first && !first.timed ? first.sheet : null;
-  const status = custom ? 'custom' : first ? 'priced' : 'unpriced';
+/** One layer of config prices: the undated model_info prices, or a dated price_book entry over them. */
+interface ConfigLayer {
+  from: number;
+  label: string;
+  sheet: PriceSheet;
+  tiers: Map<string, PriceSheet>;
+}
+
+function configLayers(config: PriceConfig): ConfigLayer[] {
+  const tierSheets = (base: ConfigLayer['tiers'], tiers: PriceConfig['service_tier_prices']) => {
+    const out = new Map(base);
+    for (const [name, fields] of Object.entries(tiers ?? {}))
+      out.set(name, { ...base.get(name), ...configSheet(fields) });
+    return out;
+  };
+  const always: ConfigLayer = {
+    from: Number.NEGATIVE_INFINITY,
+    label: 'always',
+    sheet: configSheet(config),
+    tiers: tierSheets(new Map(), config.service_tier_prices),
+  };
+  const dated = [...(config.price_book ?? [])]
+    .map((entry) => ({ entry, from: Date.parse(entry.effective_from) }))
+    .sort((a, b) => a.from - b.from)
+    .map(({ entry, from }) => ({
+      from,
+      label: entry.effective_from,
+      sheet: { ...always.sheet, ...configSheet(entry) },
+      tiers: tierSheets(always.tiers, entry.service_tier_prices),
+    }));
+  return [always, ...dated];
+}
+
+/** The layer in force at `time`: the latest one that started by then (the undated one starts always). */
+function layerIndexAt(layers: ConfigLayer[], time: number): number {
+  let index = 0;
+  for (let i = 1; i < layers.length; i++) if ((layers[i] as ConfigLayer).from <= time) index = i;
+  return index;
+}
+
+const hasPrices = (sheet: PriceSheet) => Object.keys(sheet).length > 0;
+
+/** (1 − discount) × (1 + markup), exactly. */
+function multiplierOf(config: PriceConfig): Decimal {
+  const discount = decimalFromNumber(config.discount ?? 0);
+  const markup = decimalFromNumber(config.markup ?? 0);
+  const one = 10n ** BigInt(discount.scale);
+  const kept = { units: one - discount.units, scale: discount.scale };
+  const raised = { units: 10n ** BigInt(markup.scale) + markup.units, scale: markup.scale };
+  const product = times(kept, raised);
+  return product.units === 10n ** BigInt(product.scale) ? ONE : product;
+}
+
+function scaled(rate: Rate, factor: Decimal): Rate {
+  if ('units' in rate) return times(rate, factor);
   return {
-    status,
-    sheetAt(now) {
-      const base = fixed ?? (first ? catalog(now)?.sheet : undefined) ?? null;
-      if (!custom) return base;
-      return { ...base, ...overrides };
+    base: times(rate.base, factor),
+    tiers: rate.tiers.map((t) => ({ start: t.start, price: times(t.price, factor) })),
+  };
+}
+
+function priceEntry(
+  sheet: PriceSheet,
+  source: PriceEntry['source'],
+  version: string,
+  multiplier: Decimal,
+  tierOf: (standard: PriceEntry, name: string) => PriceEntry,
+): PriceEntry {
+  const tiers = new Map<string, PriceEntry>();
+  const entry: PriceEntry = {
+    sheet,
+    source,
+    version,
+    multiplier,
+    tier(name) {
+      if (STANDARD_TIERS.has(name)) return entry;
+      let found = tiers.get(name);
+      if (!found) {
+        found = tierOf(entry, name);
+        tiers.set(name, found);
+      }
+      return found;
     },
   };
+  return entry;
 }
 
-function rateAt(rate: Rate | undefined, promptTokens: number): Decimal | undefined {
-  if (!rate || 'units' in rate) return rate;
-  let price = rate.base;
-  for (const tier of rate.tiers) if (promptTokens > tier.start) price = tier.price;
-  return price;
-}
+export function modelPricing(lookup: PricingLookup): ModelPricing {
+  const layers = configLayers(lookup.config);
+  const custom = layers.some((l) => hasPrices(l.sheet) || [...l.tiers.values()].some(hasPrices));
+  const multiplier = multiplierOf(lookup.config);
+  const catalog = (time: Date) => (lookup.useCatalog ? catalogSheet(lookup.model, lookup.providerId, time) : null);
+  const first = catalog(new Date());
 
-/** Exact cost of a call in nano-USD; 0 without a price sheet. */
-export function costNano(sheet: PriceSheet | null, usage: TokenUsage): number {
-  if (!sheet) return 0;
-  const at = (rate: Rate | undefined) => rateAt(rate, usage.promptTokens);
-  const input = at(sheet.input);
-  const output = at(sheet.output);
-  const uncachedInput = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
-  const plainOutput = Math.max(0, usage.completionTokens - usage.reasoningTokens);
-  const terms: PricedQuantity[] = [];
-  const add = (quantity: number, price: Decimal | undefined) => {
-    if (price && quantity > 0) terms.push({ quantity, price });
+  const build = (catalogPrices: PriceSheet | undefined, layer: ConfigLayer): PriceEntry | null => {
+    const configured = hasPrices(layer.sheet);
+    if (!catalogPrices && !configured) return null;
+    const version = configured
+      ? `config:${lookup.name}@${layer.label}${catalogPrices ? `+${CATALOG_VERSION}` : ''}`
+      : CATALOG_VERSION;
+    const tierOf = (standard: PriceEntry, name: string): PriceEntry => {
+      const factor = tierFactor(lookup.providerId, name);
+      const own = layer.tiers.get(name);
+      if (!factor && !own) return standard;
+      const sheet: PriceSheet = { ...standard.sheet };
+      if (factor) {
+        for (const dimension of TOKEN_DIMENSIONS) {
+          const rate = sheet[dimension];
+          if (rate) sheet[dimension] = scaled(rate, factor);
+        }
+      }
+      Object.assign(sheet, own);
+      const rule = factor ? `×${decimalText(factor)}` : '';
+      const label = `${standard.version} ${name}${rule}${own ? ':config' : ''}`.slice(0, 128);
+      return priceEntry(sheet, own ? 'config' : standard.source, label, multiplier, (self) => self);
+    };
+    return priceEntry(
+      withFallbacks({ ...catalogPrices, ...layer.sheet }),
+      configured ? 'config' : 'catalog',
+      version.slice(0, 128),
+      multiplier,
+      tierOf,
+    );
   };
-  add(uncachedInput, input);
-  add(usage.cachedTokens, at(sheet.cacheRead) ?? input);
-  add(usage.cacheWriteTokens, at(sheet.cacheWrite) ?? input);
-  add(plainOutput, output);
-  add(usage.reasoningTokens, at(sheet.reasoning) ?? output);
-  if (usage.promptTokens + usage.completionTokens > 0) add(1, sheet.perRequest);
-  return nanoUsd(terms);
-}
 
-/**
- * The most a call with this prompt and output budget can cost, whatever the provider reports: every input
- * token may be billed at the dearest input rate (plain, cache read or cache write — Anthropic's cache writes
- * cost more than plain input) and every output token at the dearest output rate (reasoning tokens are output
- * tokens with their own price). Cost is linear in each split, so the maximum sits on one of these corners.
- * Throws RangeError (from nanoUsd) when the worst case does not fit in nano-USD.
- */
-export function worstCaseCostNano(sheet: PriceSheet | null, promptTokens: number, completionTokens: number): number {
-  if (!sheet) return 0;
-  let worst = 0;
-  for (const input of ['plain', 'cacheRead', 'cacheWrite'] as const) {
-    for (const reasoning of [0, completionTokens]) {
-      const usage: TokenUsage = {
-        promptTokens,
-        completionTokens,
-        cachedTokens: input === 'cacheRead' ? promptTokens : 0,
-        cacheWriteTokens: input === 'cacheWrite' ? promptTokens : 0,
-        reasoningTokens: reasoning,
-      };
-      worst = Math.max(worst, costNano(sheet, usage));
-    }
-  }
-  return worst;
+  // Catalog prices with date or time-of-day conditions are looked up per call; the rest once, with each
+  // config layer over them.
+  const fixed = first?.timed ? null : layers.map((layer) => build(first?.sheet, layer));
+  return {
+    status: custom ? 'custom' : first ? 'priced' : 'unpriced',
+    at(time) {
+      const index = layerIndexAt(layers, time.getTime());
+      if (fixed) return fixed[index] ?? null;
+      return build(catalog(time)?.sheet, layers[index] as ConfigLayer);
+    },
+  };
 }

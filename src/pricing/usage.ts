@@ -1,13 +1,29 @@
-// Token usage as a SpendRecord counts it. `promptTokens` is every input token, cached and cache-written
-// ones included (OpenAI's convention; Anthropic reports them apart and they are summed here);
-// `completionTokens` includes reasoning tokens. The three detail counts are subsets, kept apart for pricing.
+// Token usage as a SpendRecord counts it, read from each provider's own fields. `promptTokens` is every
+// input token, cached and cache-written ones included (OpenAI's convention; Anthropic and Bedrock report them
+// apart and they are summed here); `completionTokens` includes reasoning tokens. The detail counts are
+// subsets, kept apart for pricing: cache reads, cache writes (of which `cacheWrite1hTokens` had a 1-hour TTL),
+// audio and image input are parts of promptTokens; reasoning, audio and image output parts of completionTokens.
+import type { SpendRecord } from '../spendRecord.js';
+import { decimalFromNumber, roundToNano } from './decimal.js';
 
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
   cacheWriteTokens: number;
+  /** The part of cacheWriteTokens written with a 1-hour TTL (Anthropic); the rest are 5-minute writes. */
+  cacheWrite1hTokens: number;
   reasoningTokens: number;
+  audioInputTokens: number;
+  imageInputTokens: number;
+  audioOutputTokens: number;
+  imageOutputTokens: number;
+  /** Billed per use outside the tokens: OpenAI web_search_call items, Anthropic server_tool_use. */
+  webSearchRequests: number;
+  /** The tier the provider says it served (`default`, `flex`, `priority`, `standard`, `batch`); '' unknown. */
+  serviceTier: string;
+  /** The cost the provider itself reported (OpenRouter `usage.cost`), in nano-USD; null when none. */
+  providerCostNano: number | null;
 }
 
 export const ZERO_USAGE: TokenUsage = {
@@ -15,7 +31,15 @@ export const ZERO_USAGE: TokenUsage = {
   completionTokens: 0,
   cachedTokens: 0,
   cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
   reasoningTokens: 0,
+  audioInputTokens: 0,
+  imageInputTokens: 0,
+  audioOutputTokens: 0,
+  imageOutputTokens: 0,
+  webSearchRequests: 0,
+  serviceTier: '',
+  providerCostNano: null,
 };
 
 export function totalTokens(usage: TokenUsage): number {
@@ -33,29 +57,86 @@ export function count(source: unknown, key: string): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
-/** OpenAI `usage` (chat, completions, embeddings); null when absent. */
-export function usageFromOpenAI(usage: unknown): TokenUsage | null {
+const MAX_TIER_LENGTH = 32;
+
+/** A provider's `service_tier` as recorded: a short string, '' when absent or not a string. */
+export function serviceTierOf(value: unknown): string {
+  return typeof value === 'string' ? value.slice(0, MAX_TIER_LENGTH) : '';
+}
+
+/** A provider-reported cost in USD (a JSON number, e.g. OpenRouter's `usage.cost`) in exact nano-USD. */
+export function providerCostOf(usd: unknown): number | null {
+  if (typeof usd !== 'number' || !Number.isFinite(usd) || usd < 0) return null;
+  try {
+    return roundToNano(decimalFromNumber(usd));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * OpenAI `usage` (chat, completions, embeddings, and OpenAI-compatible providers such as OpenRouter); null
+ * when absent. `service_tier` sits beside `usage` in the body (and in every stream chunk).
+ */
+export function usageFromOpenAI(usage: unknown, serviceTier?: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
+  const input = usage.prompt_tokens_details;
+  const output = usage.completion_tokens_details;
   return {
     promptTokens: count(usage, 'prompt_tokens'),
     completionTokens: count(usage, 'completion_tokens'),
-    cachedTokens: count(usage.prompt_tokens_details, 'cached_tokens'),
-    cacheWriteTokens: 0,
-    reasoningTokens: count(usage.completion_tokens_details, 'reasoning_tokens'),
+    cachedTokens: count(input, 'cached_tokens'),
+    cacheWriteTokens: count(input, 'cache_write_tokens'),
+    cacheWrite1hTokens: 0,
+    reasoningTokens: count(output, 'reasoning_tokens'),
+    audioInputTokens: count(input, 'audio_tokens'),
+    imageInputTokens: count(input, 'image_tokens'),
+    audioOutputTokens: count(output, 'audio_tokens'),
+    imageOutputTokens: count(output, 'image_tokens'),
+    webSearchRequests: count(usage.server_tool_use, 'web_search_requests'),
+    serviceTier: serviceTierOf(serviceTier),
+    providerCostNano: providerCostOf(usage.cost),
   };
 }
 
-/** Anthropic Messages `usage`: input_tokens excludes cache reads and writes, so they are added back. */
+/**
+ * Anthropic Messages `usage`: input_tokens excludes cache reads and writes, so they are added back. Cache
+ * writes are split by TTL in `cache_creation` (ephemeral_5m / ephemeral_1h); older answers only give the total.
+ */
 export function usageFromAnthropic(usage: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
   const cached = count(usage, 'cache_read_input_tokens');
-  const cacheWrite = count(usage, 'cache_creation_input_tokens');
+  const write5m = count(usage.cache_creation, 'ephemeral_5m_input_tokens');
+  const write1h = count(usage.cache_creation, 'ephemeral_1h_input_tokens');
+  const cacheWrite = Math.max(count(usage, 'cache_creation_input_tokens'), write5m + write1h);
   return {
+    ...ZERO_USAGE,
     promptTokens: count(usage, 'input_tokens') + cached + cacheWrite,
     completionTokens: count(usage, 'output_tokens'),
     cachedTokens: cached,
     cacheWriteTokens: cacheWrite,
-    reasoningTokens: 0,
+    cacheWrite1hTokens: write1h,
+    webSearchRequests: count(usage.server_tool_use, 'web_search_requests'),
+    serviceTier: serviceTierOf(usage.service_tier),
+  };
+}
+
+/** A stored record's usage (re-pricing, server-side pricing of ingested records). */
+export function usageFromRecord(record: SpendRecord): TokenUsage {
+  return {
+    promptTokens: record.prompt_tokens,
+    completionTokens: record.completion_tokens,
+    cachedTokens: record.cached_tokens,
+    cacheWriteTokens: record.cache_write_tokens,
+    cacheWrite1hTokens: record.cache_write_1h_tokens,
+    reasoningTokens: record.reasoning_tokens,
+    audioInputTokens: record.audio_input_tokens,
+    imageInputTokens: record.image_input_tokens,
+    audioOutputTokens: record.audio_output_tokens,
+    imageOutputTokens: record.image_output_tokens,
+    webSearchRequests: record.web_search_requests,
+    serviceTier: record.service_tier,
+    providerCostNano: record.provider_cost_nano,
   };
 }
 

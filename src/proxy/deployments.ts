@@ -72,15 +72,14 @@ function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: Rout
     mockResponse: params.mock_response ?? null,
     maxOutputTokens: info.max_output_tokens ?? info.max_tokens ?? null,
     pricing: modelPricing({
+      name: entry.model_name,
       model: info.base_model ?? upstreamModel,
       providerId: known.pricesId,
       useCatalog: known.priced,
       config: {
+        ...info,
         input_cost_per_token: info.input_cost_per_token ?? params.input_cost_per_token,
         output_cost_per_token: info.output_cost_per_token ?? params.output_cost_per_token,
-        cache_read_input_token_cost: info.cache_read_input_token_cost,
-        cache_creation_input_token_cost: info.cache_creation_input_token_cost,
-        output_cost_per_reasoning_token: info.output_cost_per_reasoning_token,
       },
     }),
   };

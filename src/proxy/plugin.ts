@@ -48,6 +48,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     authenticate: (request) => app.authenticate(request),
     storePrompts: config.storePrompts,
     mockResponseKeyAliases: new Set(config.file.general_settings.mock_response_key_aliases ?? []),
+    billProviderCost: config.file.general_settings.bill_provider_reported_cost !== false,
     responsesItems: new ResponsesItemStore(app.redis, config.file.general_settings.responses_item_ttl_seconds),
   };
 

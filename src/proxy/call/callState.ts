@@ -4,9 +4,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
 import type { SpendSink } from '../../ingest/sink.js';
-import { costNano, type PriceSheet } from '../../pricing/modelPricing.js';
+import type { PriceEntry } from '../../pricing/modelPricing.js';
+import { type PricedCall, priceCall } from '../../pricing/priceCall.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../../pricing/usage.js';
-import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../../spendRecord.js';
+import type { SpendRecord } from '../../spendRecord.js';
 import type { Admission, CallOutcome } from '../callGuards.js';
 import type { Deployment } from '../deployments.js';
 import type { CallType, StreamTap } from '../exchange/types.js';
@@ -27,7 +28,10 @@ export class CallState {
   attribution: Attribution = { tags: [], customerId: null, metadata: {} };
   deployment: Deployment | null = null;
   provider = '';
-  sheet: PriceSheet | null = null;
+  /** The price-book entry in force at the call's start (standard tier); null when never routed. */
+  prices: PriceEntry | null = null;
+  /** general_settings.bill_provider_reported_cost. */
+  billProviderCost = true;
   /** An upper bound of the prompt's tokens, counted without a tokenizer (promptTokenBound): what is reserved. */
   promptTokensBound = 0;
   /** The request body as sent upstream-bound (after screening): counted exactly only if no usage comes back. */
@@ -56,6 +60,7 @@ export class CallState {
   upstreamAnsweredAtMs: number | null = null;
   private finished = false;
   private usageOutcome: Promise<{ usage: TokenUsage; estimated: boolean }> | null = null;
+  private pricedUsage: { usage: TokenUsage; priced: PricedCall } | null = null;
 
   constructor(readonly callType: CallType) {
     this.startedAt = new Date();
@@ -105,14 +110,18 @@ export class CallState {
     };
   }
 
+  /** The usage priced at the tier the provider reported, with its provenance (once per usage). */
+  priced(usage: TokenUsage): PricedCall {
+    if (this.pricedUsage?.usage !== usage) {
+      const priced = priceCall(this.prices, usage, { billProviderCost: this.billProviderCost });
+      this.pricedUsage = { usage, priced };
+    }
+    return this.pricedUsage.priced;
+  }
+
   /** The cost of the usage; a provider reporting absurd counts is charged the largest amount we can store. */
   costOf(usage: TokenUsage): number {
-    try {
-      return costNano(this.sheet, usage);
-    } catch (err) {
-      if (err instanceof RangeError) return Number.MAX_SAFE_INTEGER;
-      throw err;
-    }
+    return this.priced(usage).cost_nano;
   }
 
   /**
@@ -124,7 +133,8 @@ export class CallState {
     if (this.finished) return null;
     this.finished = true;
     const { usage, estimated } = await this.finalUsage();
-    const cost = this.costOf(usage);
+    const priced = this.priced(usage);
+    const cost = priced.cost_nano;
     const outcome: CallOutcome = {
       costNano: cost,
       promptTokens: usage.promptTokens,
@@ -132,7 +142,7 @@ export class CallState {
       totalTokens: totalTokens(usage),
       status: this.status,
     };
-    const record = this.toRecord(usage, estimated, cost, storePrompts);
+    const record = this.toRecord(usage, estimated, priced, storePrompts);
     const durable = sink
       .record(record)
       .catch((err: unknown) => log.error({ err, requestId: this.requestId }, 'spend record was not accepted'));
@@ -157,10 +167,9 @@ export class CallState {
     return { ...this.attribution.metadata, [OVER_RESERVATION_KEY]: String(cost - reserved) };
   }
 
-  private toRecord(usage: TokenUsage, estimated: boolean, cost: number, storePrompts: boolean): SpendRecord {
+  private toRecord(usage: TokenUsage, estimated: boolean, priced: PricedCall, storePrompts: boolean): SpendRecord {
     const endedAt = new Date();
     const p = this.principal;
-    const tokens = usage.promptTokens + usage.completionTokens > 0;
     const record: SpendRecord = {
       request_id: this.requestId,
       response_id: this.responseId ? clip(this.responseId, 256) : null,
@@ -185,14 +194,18 @@ export class CallState {
       cache_write_tokens: usage.cacheWriteTokens,
       reasoning_tokens: usage.reasoningTokens,
       total_tokens: totalTokens(usage),
-      cost_nano: cost,
-      ...ADDED_FIELD_DEFAULTS,
-      list_cost_nano: cost,
-      // Nothing used costs an exact 0; tokens on a model without any price are `unpriced`, never a real $0.
-      cost_status: this.deployment?.pricing.status ?? (tokens ? 'unpriced' : 'priced'),
+      cache_write_1h_tokens: usage.cacheWrite1hTokens,
+      audio_input_tokens: usage.audioInputTokens,
+      image_input_tokens: usage.imageInputTokens,
+      audio_output_tokens: usage.audioOutputTokens,
+      image_output_tokens: usage.imageOutputTokens,
+      web_search_requests: usage.webSearchRequests,
+      service_tier: usage.serviceTier,
+      ...priced,
+      corrects_request_id: null,
       usage_estimated: estimated,
       tags: this.attribution.tags,
-      metadata: this.recordMetadata(cost),
+      metadata: this.recordMetadata(priced.cost_nano),
       stream: this.stream,
       source: 'proxy',
     };

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { SpendSink } from '../../ingest/sink.js';
+import { serviceTierOf } from '../../pricing/usage.js';
 import type { CallContext, CallGuards } from '../callGuards.js';
 import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
@@ -30,6 +31,8 @@ export interface ProxyDeps {
   mockResponseKeyAliases: ReadonlySet<string>;
   /** Output items of translated Responses, for `item_reference` / `previous_response_id`. */
   responsesItems: ResponsesItemStore;
+  /** general_settings.bill_provider_reported_cost (default true): bill OpenRouter's `usage.cost` when given. */
+  billProviderCost: boolean;
 }
 
 /** `mock_response` answers without the provider, priced at the request's model: only trusted callers may. */
@@ -103,7 +106,8 @@ async function runCall(
   }
   call.deployment = deployment;
   call.provider = deployment.provider;
-  call.sheet = deployment.pricing.sheetAt(call.startedAt);
+  call.prices = deployment.pricing.at(call.startedAt);
+  call.billProviderCost = deps.billProviderCost;
   checkMockResponse(body, call.principal, deps.mockResponseKeyAliases);
   if (call.callType === 'responses') call.responses = await deps.responsesItems.open(body, deployment, call.principal);
   screenCall(deps.guards, call, body);
@@ -120,7 +124,9 @@ async function runCall(
   call.provider = exchange.provider;
   call.promptBody = body;
   call.promptTokensBound = promptTokenBound(call.callType, body);
-  call.reservedCostNano = worstCaseOf(call.sheet, call.promptTokensBound, bound);
+  // Reserved at the tier the caller asks for (a priority tier may cost more than the standard one).
+  const requestedTier = serviceTierOf(body.service_tier);
+  call.reservedCostNano = worstCaseOf(call.prices?.tier(requestedTier) ?? null, call.promptTokensBound, bound);
   if (deps.storePrompts) call.prompt = JSON.stringify(promptOf(call.callType, body) ?? null);
   await admit(deps.guards, call, bound.maxTokens * bound.choices, reply);
 

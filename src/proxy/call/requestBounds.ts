@@ -3,7 +3,8 @@
 // bounded is refused (400 naming the field) rather than reserved at a guess: budgets reserve the worst case,
 // so an unbounded field would either overflow the price arithmetic or let one call spend past its budget.
 import { badRequest } from '../../errors.js';
-import { type PriceSheet, worstCaseCostNano } from '../../pricing/modelPricing.js';
+import type { PriceEntry } from '../../pricing/modelPricing.js';
+import { worstCaseCostNano } from '../../pricing/priceCall.js';
 import type { Deployment } from '../deployments.js';
 import type { CallType } from '../exchange/types.js';
 
@@ -83,9 +84,9 @@ export function readOutputBound(
 }
 
 /** The call's worst-case cost in nano-USD (see worstCaseCostNano); a 400 naming the field when out of range. */
-export function worstCaseOf(sheet: PriceSheet | null, promptTokens: number, bound: OutputBound): number {
+export function worstCaseOf(prices: PriceEntry | null, promptTokens: number, bound: OutputBound): number {
   try {
-    return worstCaseCostNano(sheet, promptTokens, bound.maxTokens * bound.choices);
+    return worstCaseCostNano(prices, promptTokens, bound.maxTokens * bound.choices);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     throw badRequest(bound.param, 'the worst-case cost of this call is too large to reserve; ask for fewer tokens');

@@ -24,7 +24,7 @@ export function openAIJsonResult(raw: string, json: Record<string, unknown>): Js
   if (Array.isArray(json.choices)) for (const choice of json.choices) collectOpenAIChoice(choice, text);
   return {
     body: raw,
-    usage: usageFromOpenAI(json.usage),
+    usage: usageFromOpenAI(json.usage, json.service_tier),
     responseId: typeof json.id === 'string' ? json.id : null,
     text: text.toString(),
   };
@@ -43,7 +43,7 @@ export function openAIStreamTap(clientWantsUsage: boolean): StreamTap {
       const json = eventJson(event);
       if (!json) return [event.raw];
       if (responseId === null && typeof json.id === 'string') responseId = json.id;
-      const reported = usageFromOpenAI(json.usage);
+      const reported = usageFromOpenAI(json.usage, json.service_tier);
       if (reported) usage = reported;
       const choices = Array.isArray(json.choices) ? json.choices : [];
       for (const choice of choices) collectOpenAIChoice(choice, text);
@@ -81,7 +81,7 @@ export function anthropicJsonResult(raw: string, json: Record<string, unknown>):
  * `message_delta` (cumulative, newer API versions repeat the input counts there).
  */
 export class AnthropicStreamReader {
-  private readonly rawUsage: Record<string, number> = {};
+  private readonly rawUsage: Record<string, unknown> = {};
   private final = false;
   private id: string | null = null;
   private readonly sink = new TextSink();
@@ -105,9 +105,11 @@ export class AnthropicStreamReader {
     return json;
   }
 
+  /** Later events' fields win (message_delta's counts are cumulative); nulls never erase a reported field. */
   private mergeUsage(usage: unknown): void {
     if (!isRecord(usage)) return;
-    for (const [key, value] of Object.entries(usage)) if (typeof value === 'number') this.rawUsage[key] = value;
+    for (const [key, value] of Object.entries(usage))
+      if (value !== null && value !== undefined) this.rawUsage[key] = value;
   }
 
   usage(): { usage: TokenUsage | null; complete: boolean } {

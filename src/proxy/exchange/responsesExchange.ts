@@ -10,7 +10,7 @@ import { openAITarget } from '../providers/targets.js';
 import { eventJson } from '../sse.js';
 import { responseFromChatResult, responsesFrame, responsesStreamFromChat } from '../translate/responsesFromChat.js';
 import { checkResponsesRequest, responsesToChatRequest } from '../translate/responsesToChat.js';
-import { usageFromResponses } from '../translate/responsesUsage.js';
+import { usageFromResponse } from '../translate/responsesUsage.js';
 import type { HttpTarget } from '../upstream.js';
 import type { ExchangeInput } from './buildExchange.js';
 import { type Exchange, isRecord, type JsonResult, type StreamTap, TextSink } from './types.js';
@@ -70,7 +70,7 @@ export function responsesJsonResult(raw: string, json: Record<string, unknown>):
   if (Array.isArray(json.output)) for (const item of json.output) collectOutputItem(item, text);
   return {
     body: raw,
-    usage: usageFromResponses(json.usage),
+    usage: usageFromResponse(json),
     responseId: typeof json.id === 'string' ? json.id : null,
     text: text.toString(),
   };
@@ -100,7 +100,7 @@ export function responsesStreamTap(): StreamTap {
       if (json.type === 'response.output_text.delta' || json.type === 'response.function_call_arguments.delta') {
         text.add(json.delta);
       } else if (typeof json.type === 'string' && TERMINAL_EVENTS.has(json.type) && response) {
-        usage = usageFromResponses(response.usage) ?? usage;
+        usage = usageFromResponse(response) ?? usage;
         complete = usage !== null;
       }
       return [event.raw];

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
 import { AppError } from '../../errors.js';
+import { ZERO_USAGE } from '../../pricing/usage.js';
 import { scopeFor } from '../../query/access.js';
 import { findStoredResponse } from '../../query/logs/storedResponse.js';
 import { responsesUsageBody } from '../translate/responsesUsage.js';
@@ -50,6 +51,7 @@ export function storedResponseRoutes(
         },
       ],
       usage: responsesUsageBody({
+        ...ZERO_USAGE,
         promptTokens: row.prompt_tokens,
         completionTokens: row.completion_tokens,
         cachedTokens: row.cached_tokens,

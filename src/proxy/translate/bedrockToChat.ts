@@ -15,11 +15,11 @@ export function usageFromBedrock(usage: unknown): TokenUsage | null {
   const cached = count(usage, 'cacheReadInputTokens');
   const cacheWrite = count(usage, 'cacheWriteInputTokens');
   return {
+    ...ZERO_USAGE,
     promptTokens: count(usage, 'inputTokens') + cached + cacheWrite,
     completionTokens: count(usage, 'outputTokens'),
     cachedTokens: cached,
     cacheWriteTokens: cacheWrite,
-    reasoningTokens: 0,
   };
 }
 

@@ -9,20 +9,33 @@ import { geminiToolCallId } from './chatToGemini.js';
 
 type Json = Record<string, unknown>;
 
+/** The tokens of one modality (`AUDIO`, `IMAGE`) in a Gemini `*TokensDetails` list of ModalityTokenCount. */
+function modalityTokens(details: unknown, modality: string): number {
+  if (!Array.isArray(details)) return 0;
+  let total = 0;
+  for (const entry of details) if (isRecord(entry) && entry.modality === modality) total += count(entry, 'tokenCount');
+  return total;
+}
+
 /**
  * Gemini's `usageMetadata`: `promptTokenCount` includes `cachedContentTokenCount`; `candidatesTokenCount`
  * (all candidates) excludes `thoughtsTokenCount`; `toolUsePromptTokenCount` (tool-use prompts such as
- * search results) is input outside promptTokenCount. `totalTokenCount` is the sum of the four.
+ * search results) is input outside promptTokenCount. `totalTokenCount` is the sum of the four. Audio and
+ * image tokens are the AUDIO / IMAGE entries of `promptTokensDetails` and `candidatesTokensDetails`.
  */
 export function usageFromGemini(meta: unknown): TokenUsage | null {
   if (!isRecord(meta)) return null;
   const thoughts = count(meta, 'thoughtsTokenCount');
   return {
+    ...ZERO_USAGE,
     promptTokens: count(meta, 'promptTokenCount') + count(meta, 'toolUsePromptTokenCount'),
     completionTokens: count(meta, 'candidatesTokenCount') + thoughts,
     cachedTokens: count(meta, 'cachedContentTokenCount'),
-    cacheWriteTokens: 0,
     reasoningTokens: thoughts,
+    audioInputTokens: modalityTokens(meta.promptTokensDetails, 'AUDIO'),
+    imageInputTokens: modalityTokens(meta.promptTokensDetails, 'IMAGE'),
+    audioOutputTokens: modalityTokens(meta.candidatesTokensDetails, 'AUDIO'),
+    imageOutputTokens: modalityTokens(meta.candidatesTokensDetails, 'IMAGE'),
   };
 }
 

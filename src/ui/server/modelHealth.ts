@@ -9,7 +9,8 @@ import { sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { ModelEntry } from '../../config/schema.js';
 import { errorStatus } from '../../errors.js';
-import { costNano, type PriceSheet } from '../../pricing/modelPricing.js';
+import { costNano } from '../../pricing/priceCall.js';
+import type { PriceSheet } from '../../pricing/sheet.js';
 import { type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { ModelRouter } from '../../proxy/deployments.js';
 import { nanoToUsd } from '../../spendRecord.js';
@@ -70,7 +71,7 @@ function perMillion(sheet: PriceSheet | null, usage: Partial<TokenUsage>): strin
 function routeOf(entry: ModelEntry, now: Date) {
   const deployment = new ModelRouter([entry]).resolve(entry.model_name);
   const pricing = deployment?.pricing;
-  const sheet = pricing && pricing.status !== 'unpriced' ? pricing.sheetAt(now) : null;
+  const sheet = pricing?.at(now)?.sheet ?? null;
   return {
     provider: deployment?.provider ?? '',
     upstream: deployment?.upstreamModel ?? entry.litellm_params.model,
