@@ -9,6 +9,7 @@ import budgetsPlugin from './budgets/plugin.js';
 import { migrate } from './clickhouse/migrate.js';
 import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
+import budgetWatchPlugin from './forecast/plugin.js';
 import guardrailsPlugin from './guardrails/plugin.js';
 import { registerErrorHandler } from './http/errorHandler.js';
 import healthRoutes from './http/health.js';
@@ -58,6 +59,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') {
     await app.register(managementPlugin, { config, now: opts.now });
     await app.register(budgetsPlugin, { config });
+    // Every budget's spend and forecast on a timer: the /metrics gauges and the threshold/forecast alerts.
+    await app.register(budgetWatchPlugin, { config });
     // PII guardrails and tag policies, as call guards (tag policies run ahead of budgets).
     await app.register(guardrailsPlugin, { config });
   }

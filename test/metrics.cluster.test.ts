@@ -10,8 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
-import type { BudgetLedger } from '../src/budgets/ledger.js';
-import type { ControlPlane } from '../src/management/control.js';
+import type { BudgetWatch } from '../src/forecast/budgetWatch.js';
 import { createBudgetGauges } from '../src/metrics/budgetGauges.js';
 import { createCallMetrics } from '../src/metrics/callMetrics.js';
 import {
@@ -69,9 +68,9 @@ test('counters and histograms are summed; shared-state gauges are taken once (ma
 });
 
 test('budget gauges are not summed: one process refreshes them, and two that did agree', async () => {
-  // Only the gauges' JSON matters here: no refresh runs, so the plane and ledger are never read.
+  // Only the gauges' JSON matters here: no refresh runs, so the watch is never read.
   const budgetRegistry = (maxNano: number | null) => {
-    const gauges = createBudgetGauges({} as ControlPlane, {} as BudgetLedger);
+    const gauges = createBudgetGauges({} as BudgetWatch);
     const registry = new Registry();
     for (const metric of gauges.metrics) registry.registerMetric(metric);
     if (maxNano !== null) (gauges.metrics[0] as Gauge<string>).set({ scope_type: 'team', scope: 'a' }, maxNano);

@@ -8,10 +8,13 @@ import type { Redis } from 'ioredis';
 export type AlertEventName =
   | 'soft_budget_crossed'
   | 'hard_budget_hit'
+  | 'budget_threshold_crossed'
+  | 'budget_forecast_exceeded'
   | 'ingest_lag'
   | 'dead_letters_present'
   | 'archive_failing'
-  | 'reconciliation_drift';
+  | 'reconciliation_drift'
+  | 'spend_anomaly';
 
 export interface AlertEvent {
   event: AlertEventName;

@@ -58,6 +58,14 @@ export function localDay(ms: number, timeZone: string): Period & { end: Date } {
   return { start: day.start, end: day.end ?? new Date(day.start.getTime() + DAY_MS) };
 }
 
+/** The days a forecast reads: from local midnight HISTORY_DAYS days before today to the end of today. */
+export function historyWindow(nowMs: number, timeZone: string): { fromMs: number; today: Period & { end: Date } } {
+  const today = localDay(nowMs, timeZone);
+  let fromMs = today.start.getTime();
+  for (let i = 0; i < HISTORY_DAYS; i++) fromMs = localDay(fromMs - 1, timeZone).start.getTime();
+  return { fromMs, today };
+}
+
 function weekday(ms: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of zoneFormatter(timeZone).formatToParts(new Date(ms))) parts[p.type] = Number(p.value);

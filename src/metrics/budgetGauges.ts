@@ -1,32 +1,16 @@
-// Budget remaining and utilisation of every team and key that has a max budget, refreshed on a timer (never
-// per request, never per scrape). Spend comes from the ledger counter of the current period when it is
-// loaded (what admissions see), else from ClickHouse (what the counter would be rebuilt from). The
-// series are replaced wholesale each refresh so a deleted team's gauges disappear.
+// Budget gauges of every team and key that has a max budget: max, spend, remaining, utilisation and the
+// forecast (projected spend at the period's end, run-out instant), from the budget watch on a timer
+// (never per request, never per scrape). The series are replaced wholesale each refresh so a deleted
+// team's gauges disappear.
 import { Gauge, type Metric } from 'prom-client';
-import { type BudgetLedger, ledgerKeys } from '../budgets/ledger.js';
-import type { ControlPlane } from '../management/control.js';
-import { effectiveLimits, type LimitsDoc } from '../management/limits.js';
-import { periodFor } from '../periods.js';
-import type { SpendFilter } from '../query/spendTotal.js';
-
-/** Bound on series per refresh: past it, scopes after the first N (by id) get no gauges. */
-export const MAX_BUDGET_SERIES = 2000;
-
-interface BudgetedScope {
-  type: 'team' | 'key';
-  /** Ledger scope id (`team:<id>`, `key:<key_id>`), as the budget guard names it. */
-  id: string;
-  label: string;
-  limits: LimitsDoc;
-  spend: SpendFilter;
-}
+import type { BudgetWatch } from '../forecast/budgetWatch.js';
 
 export interface BudgetGauges {
   metrics: Metric[];
   refresh(): Promise<number>;
 }
 
-export function createBudgetGauges(plane: ControlPlane, ledger: BudgetLedger): BudgetGauges {
+export function createBudgetGauges(watch: BudgetWatch): BudgetGauges {
   const labelNames = ['scope_type', 'scope'] as const;
   // `first`: under `serve --workers N` one process refreshes (plugin.ts); the others hold no series.
   const gauge = (name: string, help: string) =>
@@ -35,56 +19,31 @@ export function createBudgetGauges(plane: ControlPlane, ledger: BudgetLedger): B
   const spent = gauge('spendhouse_budget_spend_nano', 'Spend of the current budget period in nano-USD');
   const remaining = gauge('spendhouse_budget_remaining_nano', 'Max budget minus spend, in nano-USD (0 when over)');
   const utilisation = gauge('spendhouse_budget_utilisation_ratio', 'Spend / max budget of the current period');
-
-  async function budgetedScopes(): Promise<BudgetedScope[]> {
-    const [teams, keys] = await Promise.all([plane.store.list('team', {}), plane.store.list('key', {})]);
-    const tierOf = async (limits: LimitsDoc) =>
-      effectiveLimits(limits, limits.budget_id ? await plane.cache.get('budget', limits.budget_id) : null);
-    const scopes: BudgetedScope[] = [];
-    for (const team of teams.docs) {
-      const label = team.team_alias ?? team.team_id;
-      scopes.push({
-        type: 'team',
-        id: `team:${team.team_id}`,
-        label,
-        limits: await tierOf(team),
-        spend: { team_id: team.team_id },
-      });
-    }
-    for (const key of keys.docs) {
-      scopes.push({
-        type: 'key',
-        id: `key:${key.key_id}`,
-        label: key.key_alias ?? key.key_id,
-        limits: await tierOf(key),
-        spend: { key_hashes: [key.token, ...key.previous_tokens] },
-      });
-    }
-    return scopes.filter((s) => s.limits.max_budget_nano != null).slice(0, MAX_BUDGET_SERIES);
-  }
-
-  async function spendOf(scope: BudgetedScope): Promise<number> {
-    const period = periodFor(scope.limits.budget_duration, plane.now(), plane.timeZone);
-    const counter = await ledger.read(ledgerKeys.scope(scope.id, period));
-    return counter.loaded ? counter.spent : plane.spendNano(scope.spend, scope.limits.budget_duration);
-  }
+  const forecastEnd = gauge(
+    'spendhouse_budget_forecast_nano',
+    'Projected spend at the end of the current budget period in nano-USD (docs/finops.md, Forecasts)',
+  );
+  const runsOut = gauge(
+    'spendhouse_budget_runout_timestamp_seconds',
+    'When the projected spend reaches the max budget (Unix seconds); absent when it does not this period',
+  );
+  const all = [max, spent, remaining, utilisation, forecastEnd, runsOut];
 
   return {
-    metrics: [max, spent, remaining, utilisation],
+    metrics: all,
     async refresh() {
-      const scopes = await budgetedScopes();
-      const values = await Promise.all(scopes.map(spendOf));
-      for (const g of [max, spent, remaining, utilisation]) g.reset();
-      scopes.forEach((scope, i) => {
+      const statuses = await watch.statuses({ forecast: true });
+      for (const g of all) g.reset();
+      for (const { scope, maxNano, spentNano, forecast } of statuses) {
         const labels = { scope_type: scope.type, scope: scope.label };
-        const maxNano = scope.limits.max_budget_nano ?? 0;
-        const spendNano = values[i] ?? 0;
         max.set(labels, maxNano);
-        spent.set(labels, spendNano);
-        remaining.set(labels, Math.max(0, maxNano - spendNano));
-        utilisation.set(labels, maxNano > 0 ? spendNano / maxNano : 0);
-      });
-      return scopes.length;
+        spent.set(labels, spentNano);
+        remaining.set(labels, Math.max(0, maxNano - spentNano));
+        utilisation.set(labels, maxNano > 0 ? spentNano / maxNano : 0);
+        if (forecast?.period_end_spend_nano != null) forecastEnd.set(labels, forecast.period_end_spend_nano);
+        if (forecast?.runs_out_at) runsOut.set(labels, Date.parse(forecast.runs_out_at) / 1000);
+      }
+      return statuses.length;
     },
   };
 }

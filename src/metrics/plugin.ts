@@ -74,8 +74,8 @@ async function metricsPlugin(app: FastifyInstance, opts: { config: AppConfig }):
   }
   register([dependencyHealthGauge(probes)]);
 
-  if (app.hasDecorator('controlPlane') && app.hasDecorator('budgetLedger')) {
-    const budgets = createBudgetGauges(app.controlPlane, app.budgetLedger);
+  if (app.hasDecorator('budgetWatch')) {
+    const budgets = createBudgetGauges(app.budgetWatch);
     register(budgets.metrics);
     const refresh = () =>
       budgets.refresh().catch((err: unknown) => app.log.warn({ err }, 'budget gauges were not refreshed'));

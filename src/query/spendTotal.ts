@@ -26,7 +26,8 @@ export interface SpendFilter {
  */
 const OPEN_END_MS = Date.UTC(2100, 0, 1);
 
-function dimensionFilters(filter: SpendFilter): Partial<Record<Dimension, DimensionFilter>> {
+/** The query filters that pick the calls of `filter` (shared with the budget forecasts). */
+export function dimensionFilters(filter: SpendFilter): Partial<Record<Dimension, DimensionFilter>> {
   const out: Partial<Record<Dimension, DimensionFilter>> = {};
   if (filter.key_hashes) out.key = { in: filter.key_hashes };
   if (filter.user_id !== undefined) out.user = { in: [filter.user_id] };

@@ -1,0 +1,99 @@
+// The budget watch against real ClickHouse and Redis: a team's spend and forecast from its calls (the
+// history through a daily rollup), the threshold and forecast alerts it sends to a local webhook (once
+// each), and the forecast on /team/info and /key/info.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { periodFor } from '../src/periods.js';
+import { pollUntil } from '../src/retry.js';
+import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { insertCalls } from './query.fixtures.js';
+
+const DAY = 86_400_000;
+const USD = 1_000_000_000;
+// Ten-year blocks (N-day periods count from 1970-01-01): the period's end is years away on any test day.
+const DURATION = '3650d';
+
+describe('budget watch: thresholds and forecasts', () => {
+  let t: TestApp;
+  const received: Record<string, unknown>[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as Record<string, unknown>);
+      res.end('ok');
+    });
+  });
+  const todayStart = Math.floor(Date.now() / DAY) * DAY;
+  const admin = async (url: string, payload: Record<string, unknown>) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+      payload,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json();
+  };
+
+  before(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.address() as AddressInfo;
+    t = await startTestApp(
+      testConfig({ alerts: { webhook_url: `http://127.0.0.1:${port}/hook`, budget_check_seconds: 5 } }),
+    );
+    // 28 days of 1 USD a day (each a complete UTC day before today): spend 28 of a 33 USD budget, 84.8%.
+    await insertCalls(
+      t.app.warehouse,
+      Array.from({ length: 28 }, (_, i) => ({
+        request_id: `watch-${i}`,
+        start_ms: todayStart - (i + 1) * DAY + 3_600_000,
+        team: 'watched',
+        cost_nano: USD,
+      })),
+    );
+    await admin('/team/new', { team_id: 'watched', max_budget: 33, budget_duration: DURATION });
+    await admin('/team/new', { team_id: 'idle', max_budget: 5, budget_duration: DURATION });
+  });
+  after(async () => {
+    await t?.close();
+    receiver.close();
+  });
+
+  it('reads spend and a forecast for every budgeted scope', async () => {
+    const period = periodFor(DURATION, new Date(), 'UTC');
+    assert.ok((period.end?.getTime() ?? 0) - Date.now() > 7 * DAY, 'the period must not end within the week');
+    const statuses = await t.app.budgetWatch.statuses({ forecast: true });
+    const watched = statuses.find((s) => s.scope.id === 'team:watched');
+    assert.equal(watched?.spentNano, 28 * USD);
+    assert.equal(watched?.maxNano, 33 * USD);
+    assert.equal(watched?.forecast?.method, 'weekday_seasonal');
+    assert.equal(watched?.forecast?.daily_rate_nano, USD);
+    // 5 USD to go at 1 USD a day from now: five days from now.
+    const runsOut = Date.parse(watched?.forecast?.runs_out_at ?? '');
+    assert.ok(Math.abs(runsOut - (Date.now() + 5 * DAY)) < 60_000, watched?.forecast?.runs_out_at ?? 'null');
+    const idle = statuses.find((s) => s.scope.id === 'team:idle');
+    assert.equal(idle?.spentNano, 0);
+    assert.equal(idle?.forecast?.runs_out_at, null);
+  });
+
+  it('sends the highest crossed threshold and the forecast alert, each once', async () => {
+    await pollUntil(async () => received.length >= 2, {
+      everyMs: 50,
+      timeoutMs: 15_000,
+      timeoutError: () => new Error(`alerts received: ${JSON.stringify(received)}`),
+    });
+    await t.app.alerts.drain();
+    const threshold = received.filter((a) => a.event === 'budget_threshold_crossed');
+    const forecast = received.filter((a) => a.event === 'budget_forecast_exceeded');
+    assert.equal(threshold.length, 1);
+    assert.equal(threshold[0]?.threshold_percent, 80);
+    assert.equal(threshold[0]?.scope, 'team:watched');
+    assert.match(String(threshold[0]?.text), /Budget 80% reached: watched spent \$28\.00 of \$33\.00/);
+    assert.equal(forecast.length, 1);
+    assert.equal(forecast[0]?.scope, 'team:watched');
+    assert.match(String(forecast[0]?.text), /projected to reach its \$33\.00 budget/);
+  });
+});
