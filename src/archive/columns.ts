@@ -1,112 +1,15 @@
-// The archive schema, once: how each public column is read from ClickHouse's spend_logs, typed while DuckDB
-// loads it, shaped for Parquet, and declared to Athena. The exporter, the Athena DDL and docs/archive.md
-// all follow this list, so the three can never disagree.
+// The archive schema: how each public column is read from ClickHouse's spend_logs, typed while DuckDB
+// loads it, shaped for Parquet, and declared to Athena — declared with the table's columns in
+// src/spendLogColumns.ts. The exporter, the Athena DDL and docs/archive.md all follow ARCHIVE_COLUMNS, so
+// the three can never disagree.
 //
 // ClickHouse sends the columns as CSV, in this order and without a header: of the formats 18.16 writes, it
 // is the one DuckDB loads fastest (see bench/archive.ts). Arrays travel as DuckDB list literals built in
 // ClickHouse (every element quoted, only `\` and `'` escaped), which DuckDB casts back to VARCHAR[] exactly.
-export interface ArchiveColumn {
-  name: string;
-  /** ClickHouse expression over spend_logs (a constant, never user input); null: derived in DuckDB only. */
-  source: string | null;
-  /** DuckDB type of the loaded value (`VARCHAR[]`: sent as a list literal, cast after loading). */
-  input: string;
-  /** DuckDB expression over the loaded columns (named as the archive columns); null = the column as loaded. */
-  output: string | null;
-  /** Athena / Hive type of the Parquet column. */
-  athena: string;
-  doc: string;
-}
+import { type ArchiveColumn, COLUMN_LIST } from '../spendLogColumns.js';
 
-const nullIfEmpty = (name: string, doc: string): ArchiveColumn => ({
-  name,
-  source: `nullIf(${name}, '')`,
-  input: 'VARCHAR',
-  output: null,
-  athena: 'string',
-  doc,
-});
-
-const text = (name: string, doc: string): ArchiveColumn => ({
-  name,
-  source: name,
-  input: 'VARCHAR',
-  output: null,
-  athena: 'string',
-  doc,
-});
-
-const count = (name: string, doc: string): ArchiveColumn => ({
-  name,
-  source: name,
-  input: 'BIGINT',
-  output: null,
-  athena: 'bigint',
-  doc,
-});
-
-const msTimestamp = (name: string, source: string, doc: string): ArchiveColumn => ({
-  name,
-  source,
-  input: 'BIGINT',
-  output: `epoch_ms(${name})::TIMESTAMP_MS`,
-  athena: 'timestamp',
-  doc,
-});
-
-export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
-  text('request_id', 'unique id of the call (UUIDv7 from the proxy or the ingest caller’s id)'),
-  nullIfEmpty('response_id', 'provider response id (`chatcmpl-…`, `msg_…`)'),
-  msTimestamp('start_time', 'start_time_ms', 'call start, UTC, millisecond precision'),
-  msTimestamp('end_time', 'end_time_ms', 'call end, UTC, millisecond precision'),
-  { ...count('duration_ms', 'end − start in ms'), input: 'INTEGER', athena: 'int' },
-  { ...count('ttft_ms', 'time to first token (streams), else null'), input: 'INTEGER', athena: 'int' },
-  text('call_type', '`chat`, `completion`, `embedding`, `messages`, …'),
-  { ...count('status', 'HTTP status returned to the client'), input: 'INTEGER', athena: 'int' },
-  nullIfEmpty('error_type', 'error class when the call failed'),
-  nullIfEmpty('key_hash', 'SHA-256 of the virtual key'),
-  nullIfEmpty('key_alias', 'human name of the key'),
-  nullIfEmpty('user_id', 'internal user'),
-  nullIfEmpty('team_id', 'team'),
-  nullIfEmpty('customer_id', 'end user / customer'),
-  text('model', 'model name the client asked for'),
-  text('upstream_model', 'model the provider ran'),
-  text('provider', 'provider (`openai`, `anthropic`, …)'),
-  count('prompt_tokens', 'input tokens'),
-  count('completion_tokens', 'output tokens'),
-  count('cached_tokens', 'input tokens read from cache'),
-  count('cache_write_tokens', 'input tokens written to cache'),
-  count('reasoning_tokens', 'reasoning tokens (part of completion)'),
-  count('total_tokens', 'prompt + completion'),
-  {
-    name: 'cost_usd',
-    source: null,
-    input: 'BIGINT',
-    // Decimal × decimal is exact in DuckDB (no float on the way): nano-USD × 1e-9 → DECIMAL(18,9).
-    output: '(cost_nano::DECIMAL(18,0) * 0.000000001::DECIMAL(18,9))::DECIMAL(18,9)',
-    athena: 'decimal(18,9)',
-    doc: 'cost in USD, exact (cost_nano / 1e9)',
-  },
-  count('cost_nano', 'cost in nano-USD (USD × 1e9), the stored truth: sum this for exact totals'),
-  text('cost_status', '`priced`, `custom`, `provided` or `unpriced`'),
-  { ...count('usage_estimated', 'tokens counted locally, not reported'), input: 'BOOLEAN', athena: 'boolean' },
-  { ...text('tags', 'sorted, de-duplicated tags'), input: 'VARCHAR[]', athena: 'array<string>' },
-  {
-    name: 'metadata',
-    source: 'metadata_keys',
-    input: 'VARCHAR[]',
-    // The values array travels as its own column (METADATA_VALUES); 18.16 has no JSON builder. Built pair by
-    // pair rather than through a MAP, which rejects a duplicate key: one odd row must never make a whole
-    // window unexportable.
-    output:
-      "'{' || array_to_string(list_transform(list_zip(metadata, metadata_values), " +
-      "p -> to_json(p[1])::VARCHAR || ':' || to_json(p[2])::VARCHAR), ',') || '}'",
-    athena: 'string',
-    doc: "request metadata as a JSON object string (`json_extract_scalar(metadata, '$.k')`)",
-  },
-  { ...count('stream', 'streamed response'), input: 'BOOLEAN', athena: 'boolean' },
-  text('source', '`proxy` or `ingest`'),
-];
+/** Every archived column, in spend_logs' order (each column's `archive` entries in src/spendLogColumns.ts). */
+export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = COLUMN_LIST.flatMap((c) => c.archive);
 
 /** Longest CSV row DuckDB accepts (a row with megabytes of metadata); read_json's default before was 16 MiB. */
 const MAX_ROW_BYTES = 16 * 1024 * 1024;

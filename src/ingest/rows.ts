@@ -4,65 +4,9 @@
 // (dead-letter queue), never a wrapped number. Queued rows travel as JSONEachRow text (EncodedRows): the
 // worker sends that text to ClickHouse as it is and parses single lines only to dedup, bisect or dead-letter.
 
-import {
-  ADDED_FIELD_DEFAULTS,
-  normalizeTags,
-  type SpendRecord,
-  spendRecordSchema,
-  storableRecord,
-} from '../spendRecord.js';
+import { RECORD_COLUMNS, type RowValues, WRITTEN_COLUMNS, type WrittenRow } from '../spendLogColumns.js';
+import { type SpendRecord, spendRecordSchema, storableRecord } from '../spendRecord.js';
 import type { TimedId } from './dedup.js';
-
-const MAX_DATETIME_MS = Date.UTC(2105, 11, 31);
-const MAX_UINT32 = 4_294_967_295;
-const SAFE = Number.MAX_SAFE_INTEGER;
-const TOKENS = [0, SAFE] as const;
-
-/** The integer columns of spend_logs and the values each holds exactly (clickhouse/001_spend_logs.sql). */
-const INTEGER_COLUMNS = {
-  start_time: [0, Math.floor(MAX_DATETIME_MS / 1000)],
-  start_time_ms: [0, MAX_DATETIME_MS],
-  end_time_ms: [0, MAX_DATETIME_MS],
-  duration_ms: [0, MAX_UINT32],
-  ttft_ms: [0, MAX_UINT32],
-  status: [0, 65_535],
-  prompt_tokens: TOKENS,
-  completion_tokens: TOKENS,
-  cached_tokens: TOKENS,
-  cache_write_tokens: TOKENS,
-  reasoning_tokens: TOKENS,
-  total_tokens: TOKENS,
-  cost_nano: [-SAFE, SAFE],
-  usage_estimated: [0, 1],
-  stream: [0, 1],
-} as const satisfies Partial<Record<keyof SpendLogRow, readonly [number, number]>>;
-
-const STRING_COLUMNS = [
-  'request_id',
-  'response_id',
-  'call_type',
-  'error_type',
-  'key_hash',
-  'key_alias',
-  'user_id',
-  'team_id',
-  'customer_id',
-  'model',
-  'upstream_model',
-  'provider',
-  'cost_status',
-  'source',
-] as const satisfies readonly (keyof SpendLogRow)[];
-
-const ARRAY_COLUMNS = ['tags', 'metadata_keys', 'metadata_values'] as const satisfies readonly (keyof SpendLogRow)[];
-
-/** The SpendRecord field a column comes from (what a rejection names). */
-const RECORD_FIELD: Partial<Record<keyof SpendLogRow, keyof SpendRecord>> = {
-  start_time_ms: 'start_time',
-  end_time_ms: 'end_time',
-  metadata_keys: 'metadata',
-  metadata_values: 'metadata',
-};
 
 export interface RowProblem {
   /** The record field at fault. */
@@ -70,8 +14,10 @@ export interface RowProblem {
   reason: string;
 }
 
-const INTEGER_LIMITS = Object.entries(INTEGER_COLUMNS) as [keyof typeof INTEGER_COLUMNS, readonly [number, number]][];
-const TIME_COLUMNS = new Set<keyof QueuedRow>(['start_time', 'start_time_ms', 'end_time_ms']);
+/** The written columns that have limits, with the record field each one names in a rejection. */
+const CHECKED = WRITTEN_COLUMNS.flatMap(({ name, field, check }) =>
+  check.kind === 'none' ? [] : [{ name, field: field ?? name, check }],
+);
 
 function allStrings(value: unknown): boolean {
   if (!Array.isArray(value)) return false;
@@ -79,8 +25,7 @@ function allStrings(value: unknown): boolean {
   return true;
 }
 
-function addProblem(problems: RowProblem[], column: keyof QueuedRow, reason: string): void {
-  const field = RECORD_FIELD[column] ?? column;
+function addProblem(problems: RowProblem[], field: string, reason: string): void {
   if (!problems.some((p) => p.field === field)) problems.push({ field, reason });
 }
 
@@ -88,66 +33,36 @@ function addProblem(problems: RowProblem[], column: keyof QueuedRow, reason: str
  * Every field of the row whose value its column cannot hold exactly (empty when the row is insertable).
  * On the producer's path for every record: plain loops, no closure.
  */
-export function rowProblems(row: QueuedRow): RowProblem[] {
+export function rowProblems(row: RowValues): RowProblem[] {
   const problems: RowProblem[] = [];
-  for (const [column, [min, max]] of INTEGER_LIMITS) {
-    const value = row[column];
-    if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) continue;
-    if (value === null && column === 'ttft_ms') continue;
-    const reason = TIME_COLUMNS.has(column)
-      ? 'outside the storable range 1970-01-01 … 2105-12-31'
-      : `${value} is outside ${min} … ${max}`;
-    addProblem(problems, column, reason);
+  for (const { name, field, check } of CHECKED) {
+    const value = row[name];
+    if (check.kind === 'int') {
+      if (Number.isSafeInteger(value) && (value as number) >= check.min && (value as number) <= check.max) continue;
+      if (value === null && check.nullable) continue;
+      const reason = check.time
+        ? 'outside the storable range 1970-01-01 … 2105-12-31'
+        : `${value} is outside ${check.min} … ${check.max}`;
+      addProblem(problems, field, reason);
+    } else if (check.kind === 'string') {
+      if (typeof value !== 'string') addProblem(problems, field, 'expected a string');
+    } else if (!allStrings(value)) addProblem(problems, field, 'expected strings');
   }
-  for (const column of STRING_COLUMNS)
-    if (typeof row[column] !== 'string') addProblem(problems, column, 'expected a string');
-  for (const column of ARRAY_COLUMNS) if (!allStrings(row[column])) addProblem(problems, column, 'expected strings');
   return problems;
 }
 
 /** What the ingest API and dead-letter replay accept: the SpendRecord contract plus the table's own limits. */
 export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx) => {
-  for (const { field, reason } of rowProblems(toSpendLogRow(record, 0))) {
+  for (const { field, reason } of rowProblems(toQueuedRow(record))) {
     ctx.addIssue({ code: 'custom', path: [field], message: reason });
   }
 });
 
-/** The spend_logs row as sent with JSONEachRow (columns of clickhouse/001_spend_logs.sql). */
-export type SpendLogRow = {
-  request_id: string;
-  response_id: string;
-  start_time: number;
-  start_time_ms: number;
-  end_time_ms: number;
-  duration_ms: number;
-  ttft_ms: number | null;
-  call_type: string;
-  status: number;
-  error_type: string;
-  key_hash: string;
-  key_alias: string;
-  user_id: string;
-  team_id: string;
-  customer_id: string;
-  model: string;
-  upstream_model: string;
-  provider: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  total_tokens: number;
-  cost_nano: number;
-  cost_status: string;
-  usage_estimated: number;
-  tags: string[];
-  metadata_keys: string[];
-  metadata_values: string[];
-  stream: number;
-  source: string;
-  inserted_at: number;
-};
+/** A row as queued: every column of spend_logs the encoder writes (src/spendLogColumns.ts). */
+export type QueuedRow = WrittenRow;
+
+/** The spend_logs row as sent with JSONEachRow: the queued row stamped with inserted_at. */
+export type SpendLogRow = QueuedRow & { inserted_at: number };
 
 /** A spend_payloads row as queued (inserted_at is stamped when sent): only for records with messages/response. */
 export interface QueuedPayloadRow {
@@ -157,59 +72,15 @@ export interface QueuedPayloadRow {
   response: string;
 }
 
-/** A row as queued: everything but inserted_at, which the worker stamps when it sends the row. */
-export type QueuedRow = Omit<SpendLogRow, 'inserted_at'>;
-
 export function toSpendLogRow(record: SpendRecord, insertedAtSec: number): SpendLogRow {
   return { ...toQueuedRow(record), inserted_at: insertedAtSec };
 }
 
-/** normalizeTags, without its Set and sort when the tags already are sorted and unique (the usual case). */
-function canonicalTags(tags: readonly string[]): string[] {
-  for (let i = 1; i < tags.length; i++)
-    if (!((tags[i - 1] as string) < (tags[i] as string))) return normalizeTags(tags);
-  return tags.slice();
-}
-
+/** The record's row, column by column in the table's order (rowKey relies on the first three). */
 function toQueuedRow(record: SpendRecord): QueuedRow {
-  const startMs = Date.parse(record.start_time);
-  const metadataKeys = Object.keys(record.metadata);
-  if (metadataKeys.length > 1) metadataKeys.sort();
-  return {
-    request_id: record.request_id,
-    response_id: record.response_id ?? '',
-    start_time: Math.floor(startMs / 1000),
-    start_time_ms: startMs,
-    end_time_ms: Date.parse(record.end_time),
-    duration_ms: record.duration_ms,
-    ttft_ms: record.ttft_ms,
-    call_type: record.call_type,
-    status: record.status,
-    error_type: record.error_type ?? '',
-    key_hash: record.key_hash ?? '',
-    key_alias: record.key_alias ?? '',
-    user_id: record.user_id ?? '',
-    team_id: record.team_id ?? '',
-    customer_id: record.customer_id ?? '',
-    model: record.model,
-    upstream_model: record.upstream_model,
-    provider: record.provider,
-    prompt_tokens: record.prompt_tokens,
-    completion_tokens: record.completion_tokens,
-    cached_tokens: record.cached_tokens,
-    cache_write_tokens: record.cache_write_tokens,
-    reasoning_tokens: record.reasoning_tokens,
-    total_tokens: record.total_tokens,
-    cost_nano: record.cost_nano,
-    cost_status: record.cost_status,
-    usage_estimated: record.usage_estimated ? 1 : 0,
-    // Rollups key on the exact tag set, so it must be one canonical value however the caller sent it.
-    tags: canonicalTags(record.tags),
-    metadata_keys: metadataKeys,
-    metadata_values: metadataKeys.map((k) => record.metadata[k] as string),
-    stream: record.stream ? 1 : 0,
-    source: record.source,
-  };
+  const row: Record<string, unknown> = {};
+  for (const column of WRITTEN_COLUMNS) row[column.name] = column.encode?.(record);
+  return row as QueuedRow;
 }
 
 function toQueuedPayloadRow(record: SpendRecord): QueuedPayloadRow | null {
@@ -224,42 +95,17 @@ function toQueuedPayloadRow(record: SpendRecord): QueuedPayloadRow | null {
   };
 }
 
-/** A queued row as a SpendRecord again (dead letters hold records, so replay re-validates them as such). */
-export function fromQueuedRow(row: QueuedRow): SpendRecord {
-  return {
-    request_id: row.request_id,
-    response_id: row.response_id || null,
-    start_time: new Date(row.start_time_ms).toISOString(),
-    end_time: new Date(row.end_time_ms).toISOString(),
-    duration_ms: row.duration_ms,
-    ttft_ms: row.ttft_ms,
-    call_type: row.call_type,
-    status: row.status,
-    error_type: row.error_type || null,
-    key_hash: row.key_hash || null,
-    key_alias: row.key_alias || null,
-    user_id: row.user_id || null,
-    team_id: row.team_id || null,
-    customer_id: row.customer_id || null,
-    model: row.model,
-    upstream_model: row.upstream_model,
-    provider: row.provider,
-    prompt_tokens: row.prompt_tokens,
-    completion_tokens: row.completion_tokens,
-    cached_tokens: row.cached_tokens,
-    cache_write_tokens: row.cache_write_tokens,
-    reasoning_tokens: row.reasoning_tokens,
-    total_tokens: row.total_tokens,
-    cost_nano: row.cost_nano,
-    ...ADDED_FIELD_DEFAULTS,
-    list_cost_nano: row.cost_nano,
-    cost_status: row.cost_status as SpendRecord['cost_status'],
-    usage_estimated: row.usage_estimated === 1,
-    tags: row.tags,
-    metadata: Object.fromEntries(row.metadata_keys.map((k, i) => [k, row.metadata_values[i] ?? ''])),
-    stream: row.stream === 1,
-    source: row.source as SpendRecord['source'],
-  };
+/**
+ * A queued or stored row as a SpendRecord again (dead letters hold records, so replay re-validates them as
+ * such; a row missing a column of a later migration reads as that column's record default).
+ */
+export function fromQueuedRow(row: RowValues): SpendRecord {
+  const record: Record<string, unknown> = {};
+  for (const column of RECORD_COLUMNS) {
+    const value = row[column.name];
+    if (column.field !== null && value !== undefined) record[column.field] = column.decode?.(value, row);
+  }
+  return spendRecordSchema.parse(record);
 }
 
 /**

@@ -1,51 +1,14 @@
 // One call as the logs endpoints return it: LiteLLM's LiteLLM_SpendLogs field names (so scripts written
 // against /spend/logs keep working) plus Spendhouse's exact fields (cost_nano, cost_usd, status_code).
-import { z } from 'zod';
 import { jsonNestsDeeperThan } from '../../http/jsonBody.js';
 import { MAX_JSON_DEPTH } from '../../http/jsonLimits.js';
+import { decodeUnitPrices, type StoredRow, storedRowSchema } from '../../spendLogColumns.js';
 import { nanoToUsd } from '../../spendRecord.js';
 
-export const LOG_COLUMNS =
-  'request_id, response_id, start_time_ms, end_time_ms, duration_ms, ttft_ms, call_type, status, error_type, ' +
-  'key_hash, key_alias, user_id, team_id, customer_id, model, upstream_model, provider, prompt_tokens, ' +
-  'completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_nano, cost_status, ' +
-  'usage_estimated, tags, metadata_keys, metadata_values, stream, source';
-
-const int = z.coerce.number();
-export const logRowSchema = z.object({
-  request_id: z.string(),
-  response_id: z.string(),
-  start_time_ms: int,
-  end_time_ms: int,
-  duration_ms: int,
-  ttft_ms: int.nullable(),
-  call_type: z.string(),
-  status: int,
-  error_type: z.string(),
-  key_hash: z.string(),
-  key_alias: z.string(),
-  user_id: z.string(),
-  team_id: z.string(),
-  customer_id: z.string(),
-  model: z.string(),
-  upstream_model: z.string(),
-  provider: z.string(),
-  prompt_tokens: int,
-  completion_tokens: int,
-  cached_tokens: int,
-  cache_write_tokens: int,
-  reasoning_tokens: int,
-  total_tokens: int,
-  cost_nano: z.union([z.string(), z.number()]),
-  cost_status: z.string(),
-  usage_estimated: int,
-  tags: z.array(z.string()),
-  metadata_keys: z.array(z.string()),
-  metadata_values: z.array(z.string()),
-  stream: int,
-  source: z.string(),
-});
-export type LogRow = z.infer<typeof logRowSchema>;
+/** The stored columns of a call, as the logs endpoints select them (src/spendLogColumns.ts). */
+export const LOG_COLUMNS = Object.keys(storedRowSchema.shape).join(', ');
+export const logRowSchema = storedRowSchema;
+export type LogRow = StoredRow;
 
 const orNull = (value: string) => (value === '' ? null : value);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -107,7 +70,24 @@ export function toLogEntry(row: LogRow, payload?: { messages: string; response: 
     customer_id: orNull(row.customer_id),
     upstream_model: row.upstream_model,
     cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
+    cache_write_1h_tokens: row.cache_write_1h_tokens,
     reasoning_tokens: row.reasoning_tokens,
+    audio_input_tokens: row.audio_input_tokens,
+    image_input_tokens: row.image_input_tokens,
+    audio_output_tokens: row.audio_output_tokens,
+    image_output_tokens: row.image_output_tokens,
+    web_search_requests: row.web_search_requests,
+    service_tier: row.service_tier,
+    // Price provenance (docs/spend-record.md): '' for calls recorded before it existed.
+    list_cost_nano: row.list_cost_nano,
+    list_cost_usd: nanoToUsd(row.list_cost_nano),
+    provider_cost_nano: row.provider_cost_nano,
+    provider_cost_usd: row.provider_cost_nano === null ? null : nanoToUsd(row.provider_cost_nano),
+    price_source: row.price_source,
+    price_version: row.price_version,
+    unit_prices: decodeUnitPrices(row.unit_prices),
+    corrects_request_id: orNull(row.corrects_request_id),
     stream: row.stream === 1,
     source: row.source,
   };
