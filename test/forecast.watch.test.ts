@@ -79,6 +79,34 @@ describe('budget watch: thresholds and forecasts', () => {
     assert.equal(idle?.forecast?.runs_out_at, null);
   });
 
+  it('GET /spend/forecast lists every budget with its forecast (admins only)', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/spend/forecast?scope_type=team',
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const watched = res.json().budgets.find((b: { scope: string }) => b.scope === 'team:watched');
+    assert.equal(watched.spend_usd, '28.000000000');
+    assert.equal(watched.max_budget_usd, '33.000000000');
+    assert.equal(watched.forecast.daily_rate_usd, '1.000000000');
+    assert.equal(watched.forecast.exceeds_budget, true);
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/spend/forecast?scope_type=user',
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /scope_type/);
+    const key = (await admin('/key/generate', { key_alias: 'plain' })).key;
+    const denied = await t.app.inject({
+      method: 'GET',
+      url: '/spend/forecast',
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(denied.statusCode, 403);
+  });
+
   it('sends the highest crossed threshold and the forecast alert, each once', async () => {
     await pollUntil(async () => received.length >= 2, {
       everyMs: 50,

@@ -251,6 +251,15 @@ test('dashboard end to end', async (s) => {
     await page.keyboard.press('Escape');
   });
 
+  await s.test('Budgets: a team with spend shows its forecast', async () => {
+    await openTab(page, 'Budgets');
+    const teams = page.locator('section', { has: page.getByRole('heading', { name: 'Teams' }) });
+    await teams
+      .locator('tr', { hasText: 'Team A' })
+      .getByText(/projected \$[\d.]+ by period end/)
+      .waitFor();
+  });
+
   await s.test('Models and Budgets: health, prices and team spend', async () => {
     await openTab(page, 'Models');
     const row = page.locator('table.models tbody tr', { hasText: 'gpt-4o-mini' });

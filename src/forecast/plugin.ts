@@ -1,4 +1,4 @@
-// The budget watch (`app.budgetWatch`): read by the budget gauges of /metrics, and, when alert webhooks are
+// The budget watch (`app.budgetWatch`): read by GET /spend/forecast and the budget gauges of /metrics, and, when alert webhooks are
 // configured, checked on a timer for utilisation thresholds and forecasts (src/alerts/budgetWatchAlerts.ts).
 // Forecasts are recomputed at most every FORECAST_EVERY_MS (they move with whole days of spend).
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +10,7 @@ import {
 } from '../alerts/budgetWatchAlerts.js';
 import type { AppConfig } from '../config/load.js';
 import { type BudgetWatch, createBudgetWatch } from './budgetWatch.js';
+import { forecastRoutes } from './routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,7 @@ async function budgetWatchPlugin(app: FastifyInstance, opts: { config: AppConfig
   const settings = opts.config.file.alerts;
   const watch = createBudgetWatch(app.controlPlane, app.budgetLedger, app.warehouse);
   app.decorate('budgetWatch', watch);
+  await app.register(forecastRoutes, { watch });
   const thresholds = settings.budget_thresholds_percent ?? DEFAULT_BUDGET_THRESHOLDS;
   const forecastAlerts = settings.forecast_alerts ?? true;
   if (!app.alerts.enabled || (thresholds.length === 0 && !forecastAlerts)) return;

@@ -5,7 +5,15 @@ import { Badge, Empty, ErrorBox, Loading, Modal, Progress, useAsync } from '../c
 import { dateTime, num, text, usd } from '../format.js';
 import { EMPTY_LIMITS, limitsBody, limitsFormOf } from '../keys/keyApi.js';
 import { LimitsFields } from '../keys/LimitsFields.js';
-import { type BudgetKind, type Entity, KINDS, listEntities, saveEntity } from './budgetKinds.js';
+import {
+  type BudgetKind,
+  type Entity,
+  KINDS,
+  listEntities,
+  saveEntity,
+  type TeamForecast,
+  teamForecasts,
+} from './budgetKinds.js';
 import { TeamMembersDialog } from './TeamMembers.js';
 
 function EntityDialog({
@@ -84,6 +92,11 @@ function EntityDialog({
 
 function KindSection({ kind }: { kind: BudgetKind }) {
   const [entities, reload] = useAsync((signal) => listEntities(kind, signal), [kind.id]);
+  // Teams show where their budget is heading; a failed forecast read leaves the table as it is.
+  const [forecasts] = useAsync(
+    (signal) => (kind.id === 'team' ? teamForecasts(signal).catch(() => new Map()) : Promise.resolve(new Map())),
+    [kind.id],
+  );
   const [editing, setEditing] = useState<{ entity: Entity | null } | null>(null);
   const [members, setMembers] = useState<string | null>(null);
   return (
@@ -136,6 +149,9 @@ function KindSection({ kind }: { kind: BudgetKind }) {
                       {kind.id !== 'budget' && (
                         <Progress value={spend} max={entity.max_budget ?? null} soft={entity.soft_budget} />
                       )}
+                      {forecasts.status === 'ok' && forecasts.data.has(id) && (
+                        <ForecastLine forecast={forecasts.data.get(id) as TeamForecast} />
+                      )}
                     </td>
                     <td class="num hide-sm">{entity.soft_budget != null ? usd(entity.soft_budget) : '—'}</td>
                     <td class="small">
@@ -180,6 +196,15 @@ function KindSection({ kind }: { kind: BudgetKind }) {
       )}
       {members && <TeamMembersDialog teamId={members} onClose={() => setMembers(null)} />}
     </section>
+  );
+}
+
+function ForecastLine({ forecast }: { forecast: TeamForecast }) {
+  return (
+    <div class={`small ${forecast.exceeds_budget ? 'warn-text' : 'muted'}`} title={`forecast: ${forecast.method}`}>
+      {forecast.period_end_spend_usd !== null && <>projected {usd(forecast.period_end_spend_usd)} by period end</>}
+      {forecast.runs_out_at && <> · runs out {dateTime(forecast.runs_out_at)}</>}
+    </div>
   );
 }
 

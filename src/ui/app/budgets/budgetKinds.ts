@@ -93,3 +93,22 @@ export const addMember = (teamId: string, userId: string, role: string) =>
   post('/team/member_add', { team_id: teamId, member: { user_id: userId, role } });
 export const removeMember = (teamId: string, userId: string) =>
   post('/team/member_delete', { team_id: teamId, user_id: userId });
+
+/** A team's forecast as GET /spend/forecast gives it (docs/finops.md, Forecasts). */
+export interface TeamForecast {
+  period_end_spend_usd: string | null;
+  runs_out_at: string | null;
+  exceeds_budget: boolean;
+  method: string;
+}
+
+/** Forecasts of every team budget by team id; empty when the caller may not read them. */
+export async function teamForecasts(signal?: AbortSignal): Promise<Map<string, TeamForecast>> {
+  const body = await get<{ budgets: { scope: string; forecast: TeamForecast | null }[] }>(
+    '/spend/forecast?scope_type=team',
+    signal,
+  );
+  const out = new Map<string, TeamForecast>();
+  for (const b of body.budgets) if (b.forecast) out.set(b.scope.replace(/^team:/, ''), b.forecast);
+  return out;
+}
