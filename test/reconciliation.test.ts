@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { sql } from '../src/clickhouse/sql.js';
 import { anthropicAmountNano, openAiAmountNano } from '../src/reconciliation/amounts.js';
 import { DEFAULT_HTTP_POLICY, type HttpPolicy, retryAfterMs } from '../src/reconciliation/providerHttp.js';
 import { driftPercent, modelKey, type ReconciliationRow } from '../src/reconciliation/report.js';
@@ -194,6 +196,15 @@ describe('importing the providers’ cost reports', () => {
     });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((await waitForRows(t.app.warehouse, records.length, 'recon-')).n, records.length);
+    // spend_logs' part is visible before the materialized views have written theirs: wait for the rollup.
+    const total = records.reduce((sum, r) => sum + r.cost_nano, 0);
+    const daily = async () =>
+      (
+        await t.app.warehouse.rows(sql`SELECT sum(cost_nano) AS s FROM spend_daily`, z.object({ s: z.coerce.number() }))
+      )[0]?.s;
+    const deadline = Date.now() + 30_000;
+    while ((await daily()) !== total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await daily(), total);
   });
   after(async () => {
     await t?.close();
