@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
+import { registerBatchApi } from './batches/plugin.js';
 import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
 import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
@@ -63,6 +64,8 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
 
   registerCountTokensRoutes(app, { router, upstream, authenticate: (request) => app.authenticate(request) });
   storedResponseRoutes(app, (request) => app.authenticate(request));
+  // /v1/files and /v1/batches (OpenAI's Batch API, docs/batches.md).
+  await registerBatchApi(app, config, router);
 
   // Routes live in their own context so that its error handler (requests fastify refused before the
   // handler ran: unparsable JSON, oversized body) records those calls too, without touching other routes.
