@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import alertsPlugin from './alerts/plugin.js';
 import archivePlugin from './archive/plugin.js';
 import authPlugin from './auth/plugin.js';
+import batchWorkerPlugin from './batches/plugin.js';
 import budgetsPlugin from './budgets/plugin.js';
 import { migrate } from './clickhouse/migrate.js';
 import clickhousePlugin from './clickhouse/plugin.js';
@@ -19,6 +20,7 @@ import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
 import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
 import metricsPlugin from './metrics/plugin.js';
+import { batchAccounts } from './proxy/batches/accounts.js';
 import callGuardsPlugin from './proxy/guardsPlugin.js';
 import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
@@ -74,6 +76,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') await app.register(queryPlugin);
   // The providers' bills beside Spendhouse's figures: /spend/reconciliation, and the importer on workers.
   await app.register(reconciliationPlugin, { config });
+  // Batch API batches polled until they end, then one record per result line (docs/batches.md): a worker's job.
+  if (config.role !== 'proxy') await app.register(batchWorkerPlugin, { config, accounts: batchAccounts(config) });
   // Closed windows to S3 / the local folder as Parquet + JSONL (docs/archive.md): a worker's job.
   if (config.role !== 'proxy' && config.archive.enabled) await app.register(archivePlugin, { config });
   // GET /metrics (Prometheus): registered last, it collects every plugin's metrics.
