@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import alertsPlugin from './alerts/plugin.js';
+import anomaliesPlugin from './anomalies/plugin.js';
 import archivePlugin from './archive/plugin.js';
 import authPlugin from './auth/plugin.js';
 import batchWorkerPlugin from './batches/plugin.js';
@@ -76,6 +77,8 @@ async function spendhousePlugin(app: FastifyInstance, opts: AppOptions): Promise
   if (config.role !== 'worker') await app.register(queryPlugin);
   // The providers' bills beside Spendhouse's figures: /spend/reconciliation, and the importer on workers.
   await app.register(reconciliationPlugin, { config });
+  // Spend anomalies against each series' own baseline: /spend/anomalies, and their alerts on workers.
+  await app.register(anomaliesPlugin, { config });
   // Batch API batches polled until they end, then one record per result line (docs/batches.md): a worker's job.
   if (config.role !== 'proxy') await app.register(batchWorkerPlugin, { config, accounts: batchAccounts(config) });
   // Closed windows to S3 / the local folder as Parquet + JSONL (docs/archive.md): a worker's job.

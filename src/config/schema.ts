@@ -3,6 +3,7 @@
 // (see load.ts: they become warnings, never silent drops).
 import { z } from 'zod';
 import { alertsSchema } from '../alerts/schema.js';
+import { anomaliesSchema } from '../anomalies/schema.js';
 import { KEY_PERMISSIONS } from '../auth/principal.js';
 import { guardrailsSchema, tagPolicySchema } from '../guardrails/schema.js';
 import { metricsSchema } from '../metrics/schema.js';
@@ -274,6 +275,8 @@ export const fileConfigSchema = z.strictObject({
     .default([]),
   /** Provider cost reports imported and compared with Spendhouse's figures (docs/finops.md). */
   reconciliation: reconciliationSchema.default({}),
+  /** Spend anomalies against each series' own baseline (docs/finops.md). */
+  anomalies: anomaliesSchema.default({}),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,0 +1,92 @@
+// Spend series for the anomaly test, read from the rollups at the grain asked: per day from spend_daily
+// (team, model, tag) and spend_key_daily (key); per hour from spend_hourly_team (team, model, tag) and
+// spend_hourly (key). A tag series counts each call under each of its tags (ARRAY JOIN): a spike in any
+// tag is what is looked for. Buckets are epoch ms of the UTC day / hour start.
+import { z } from 'zod';
+import { ident, type Sql, sql } from '../clickhouse/sql.js';
+import type { Warehouse } from '../clickhouse/warehouse.js';
+
+export const ANOMALY_DIMENSIONS = ['team', 'key', 'model', 'tag'] as const;
+export type AnomalyDimension = (typeof ANOMALY_DIMENSIONS)[number];
+export const ANOMALY_GRANULARITIES = ['day', 'hour'] as const;
+export type AnomalyGranularity = (typeof ANOMALY_GRANULARITIES)[number];
+
+const TABLES = ['spend_daily', 'spend_key_daily', 'spend_hourly_team', 'spend_hourly'] as const;
+const COLUMNS = ['team_id', 'key_hash', 'model', 'tag'] as const;
+interface Source {
+  table: (typeof TABLES)[number];
+  column: (typeof COLUMNS)[number];
+}
+const SOURCES: Record<AnomalyGranularity, Record<AnomalyDimension, Source>> = {
+  day: {
+    team: { table: 'spend_daily', column: 'team_id' },
+    key: { table: 'spend_key_daily', column: 'key_hash' },
+    model: { table: 'spend_daily', column: 'model' },
+    tag: { table: 'spend_daily', column: 'tag' },
+  },
+  hour: {
+    team: { table: 'spend_hourly_team', column: 'team_id' },
+    key: { table: 'spend_hourly', column: 'key_hash' },
+    model: { table: 'spend_hourly_team', column: 'model' },
+    tag: { table: 'spend_hourly_team', column: 'tag' },
+  },
+};
+
+export interface SpendPoint {
+  bucketMs: number;
+  value: string;
+  nano: number;
+}
+
+const pointRow = z.object({
+  bucket_key: z.union([z.string(), z.number()]),
+  series: z.string(),
+  total_nano: z.coerce.number(),
+});
+const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function timeFilter(granularity: AnomalyGranularity, buckets: readonly number[]): Sql {
+  const from = Math.min(...buckets);
+  const to = Math.max(...buckets);
+  if (granularity === 'day') {
+    // Day literals, not DateTimes: toDate(DateTime) would follow the server's zone.
+    return sql`day >= toDate(${dayText(from)}) AND day <= toDate(${dayText(to)}) AND has(${buckets.map(dayText)}, toString(day))`;
+  }
+  return sql`hour >= ${new Date(from)} AND hour <= ${new Date(to)} AND has(${buckets.map((ms) => ms / 1000)}, toUInt32(hour))`;
+}
+
+/**
+ * Spend per bucket × value of `dimension` in the given buckets; `values` narrows to those series, `top` keeps
+ * the costliest series only (the targets of a run). Series with an empty value (calls without a team) are
+ * left out.
+ */
+export async function spendPoints(
+  warehouse: Warehouse,
+  granularity: AnomalyGranularity,
+  dimension: AnomalyDimension,
+  buckets: readonly number[],
+  narrow: { values?: readonly string[]; top?: number } = {},
+): Promise<SpendPoint[]> {
+  if (buckets.length === 0 || narrow.values?.length === 0) return [];
+  const source = SOURCES[granularity][dimension];
+  const column = ident(source.column, COLUMNS);
+  const table = ident(source.table, TABLES);
+  const arrayJoin = dimension === 'tag' ? sql`ARRAY JOIN tags AS tag` : sql``;
+  const bucketKey = granularity === 'day' ? sql`toString(day)` : sql`toUInt32(hour)`;
+  const values = narrow.values ? sql`AND has(${narrow.values}, ${column})` : sql``;
+  const top = narrow.top
+    ? sql`HAVING total_nano > 0 ORDER BY total_nano DESC, series, bucket_key LIMIT ${narrow.top}`
+    : sql``;
+  const rows = await warehouse.rows(
+    sql`SELECT ${bucketKey} AS bucket_key, ${column} AS series, sum(cost_nano) AS total_nano
+        FROM ${table} ${arrayJoin}
+        WHERE ${timeFilter(granularity, buckets)} AND ${column} != '' ${values}
+        GROUP BY bucket_key, series ${top}`,
+    pointRow,
+  );
+  return rows.map((r) => ({
+    bucketMs: typeof r.bucket_key === 'number' ? r.bucket_key * 1000 : Date.parse(`${r.bucket_key}T00:00:00Z`),
+    value: r.series,
+    nano: r.total_nano,
+  }));
+}

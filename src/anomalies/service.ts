@@ -1,0 +1,138 @@
+// Anomalies: each complete day (or hour) of spend per team, key, model and tag judged against its own
+// trailing baseline (detect.ts) — for a day the 28 days before it (anomalies.baseline_days), for an hour
+// the same hour of the 14 days before it (hourly spend follows the working day, so 3 a.m. is compared with
+// 3 a.m.). Only series that spent in the judged buckets are read back for their baseline (the costliest
+// 1000 per dimension), so the work follows what happened, not how many keys exist.
+import type { AlertNotifier } from '../alerts/notifier.js';
+import type { Warehouse } from '../clickhouse/warehouse.js';
+import type { FileConfig } from '../config/schema.js';
+import { nanoToUsd, usdToNano } from '../spendRecord.js';
+import { type AnomalyThresholds, judge } from './detect.js';
+import { type AnomalyDimension, type AnomalyGranularity, spendPoints } from './series.js';
+
+export const DAY_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;
+const HOURLY_BASELINE_DAYS = 14;
+const MIN_POINTS = 7;
+const TOP_SERIES = 1000;
+
+export interface AnomalySettings {
+  thresholds: AnomalyThresholds;
+  baselineDays: number;
+  alert: boolean;
+}
+
+export function resolveAnomalySettings(file: FileConfig): AnomalySettings {
+  const section = file.anomalies;
+  return {
+    thresholds: {
+      zThreshold: section.z_threshold ?? 3.5,
+      minExcessNano: usdToNano(section.min_excess_usd ?? 1),
+      minPoints: MIN_POINTS,
+    },
+    baselineDays: section.baseline_days ?? 28,
+    alert: section.alert ?? true,
+  };
+}
+
+export interface Anomaly {
+  granularity: AnomalyGranularity;
+  /** Start of the day / hour (ISO, UTC). */
+  bucket: string;
+  dimension: AnomalyDimension;
+  /** The team id, key hash, model or tag. */
+  value: string;
+  cost_usd: string;
+  /** The baseline's median. */
+  expected_usd: string;
+  excess_usd: string;
+  /** Robust z-score, two decimals. */
+  score: string;
+  baseline_points: number;
+}
+
+export function baselineOf(granularity: AnomalyGranularity, bucketMs: number, baselineDays: number): number[] {
+  const days = granularity === 'day' ? baselineDays : HOURLY_BASELINE_DAYS;
+  return Array.from({ length: days }, (_, k) => bucketMs - (k + 1) * DAY_MS);
+}
+
+export async function findAnomalies(
+  warehouse: Warehouse,
+  settings: AnomalySettings,
+  granularity: AnomalyGranularity,
+  dimensions: readonly AnomalyDimension[],
+  targets: readonly number[],
+): Promise<Anomaly[]> {
+  const found: (Anomaly & { rank: number })[] = [];
+  for (const dimension of dimensions) {
+    const spent = await spendPoints(warehouse, granularity, dimension, targets, { top: TOP_SERIES });
+    if (spent.length === 0) continue;
+    const values = [...new Set(spent.map((p) => p.value))];
+    const baselineBuckets = [...new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)))];
+    const history = new Map<string, Map<number, number>>();
+    for (const p of await spendPoints(warehouse, granularity, dimension, baselineBuckets, { values })) {
+      const series = history.get(p.value) ?? new Map<number, number>();
+      series.set(p.bucketMs, p.nano);
+      history.set(p.value, series);
+    }
+    for (const point of spent) {
+      const series = history.get(point.value) ?? new Map<number, number>();
+      // Before a series' first spend it did not exist: those days are no baseline of zeros.
+      const firstSeen = Math.min(...series.keys());
+      const baseline = baselineOf(granularity, point.bucketMs, settings.baselineDays)
+        .filter((b) => b >= firstSeen)
+        .map((b) => series.get(b) ?? 0);
+      const verdict = judge(point.nano, baseline, settings.thresholds);
+      if (!verdict?.anomalous) continue;
+      found.push({
+        granularity,
+        bucket: new Date(point.bucketMs).toISOString(),
+        dimension,
+        value: point.value,
+        cost_usd: nanoToUsd(point.nano),
+        expected_usd: nanoToUsd(verdict.expectedNano),
+        excess_usd: nanoToUsd(verdict.excessNano),
+        score: verdict.score.toFixed(2),
+        baseline_points: baseline.length,
+        rank: verdict.score,
+      });
+    }
+  }
+  return found.sort((a, b) => b.rank - a.rank || a.bucket.localeCompare(b.bucket)).map(({ rank: _, ...a }) => a);
+}
+
+/** The last complete bucket before `nowMs`. */
+export function lastComplete(granularity: AnomalyGranularity, nowMs: number): number {
+  const size = granularity === 'day' ? DAY_MS : HOUR_MS;
+  return Math.floor(nowMs / size) * size - size;
+}
+
+/** More than this per pass is a storm, not news: the highest scores are sent, the rest are in the API. */
+const MAX_ALERTS_PER_PASS = 20;
+/** Once per anomaly: longer than a judged day stays "the last complete day". */
+const ALERT_DEDUP_SECONDS = 8 * 86_400;
+
+/** Judges the last complete hour and day and sends each anomaly found once; resolves to how many were sent. */
+export async function alertAnomalies(
+  warehouse: Warehouse,
+  alerts: AlertNotifier,
+  settings: AnomalySettings,
+  dimensions: readonly AnomalyDimension[],
+  nowMs: number,
+): Promise<number> {
+  let sent = 0;
+  for (const granularity of ['hour', 'day'] as const) {
+    const found = await findAnomalies(warehouse, settings, granularity, dimensions, [lastComplete(granularity, nowMs)]);
+    for (const a of found.slice(0, MAX_ALERTS_PER_PASS)) {
+      const sentNow = await alerts.send({
+        event: 'spend_anomaly',
+        subject: `${a.granularity}:${a.dimension}:${a.bucket}:${a.value}`,
+        dedupSeconds: ALERT_DEDUP_SECONDS,
+        text: `Unusual spend: ${a.dimension} ${JSON.stringify(a.value.slice(0, 80))} spent $${a.cost_usd} in the ${a.granularity} from ${a.bucket}, usually $${a.expected_usd} (score ${a.score})`,
+        fields: { ...a },
+      });
+      if (sentNow) sent++;
+    }
+  }
+  return sent;
+}
