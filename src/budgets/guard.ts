@@ -100,71 +100,92 @@ function rateHeaders(
   return headers;
 }
 
-export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
-  const { ledger, rebuilder, metrics, log } = deps;
-
-  async function admitInLedger(ctx: CallContext, scopes: CallScopes, budgets: LedgerBudget[], rates: LedgerRate[]) {
-    for (let attempt = 1; ; attempt++) {
-      const result = await ledger.admit({
-        requestId: ctx.requestId,
-        nowMs: ctx.now.getTime(),
-        amountNano: Math.max(0, Math.ceil(ctx.maxCostNano)),
-        promptTokens: ctx.promptTokens,
-        reservationTtlMs: RESERVATION_TTL_MS,
-        budgets,
-        rates,
-      });
-      if (result.ok || result.reason !== 'load') return result;
-      if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
-      await Promise.all(
-        result.indices.map((i) => (scopes.budgets[i] ? rebuilder.load(scopes.budgets[i], ctx.now.getTime()) : null)),
-      );
-    }
-  }
-
-  async function settle(
-    ctx: CallContext,
-    scopes: CallScopes,
-    budgets: LedgerBudget[],
-    rates: LedgerRate[],
-    outcome: CallOutcome,
-    admittedAt: number,
-  ) {
-    const nowMs = ctx.now.getTime() + (Date.now() - admittedAt);
-    // The admission counted the prompt's upper bound in its tpm window: while still in that window, the
-    // bound is corrected to the real count (0 for a call that never reached the provider).
-    const sameWindow = rateWindow(nowMs).start === rateWindow(ctx.now.getTime()).start;
-    const promptCorrection = sameWindow ? Math.max(0, outcome.promptTokens) - ctx.promptTokens : 0;
-    const crossed = await ledger.settle({
+/** ADMIT_CALL, rebuilding the counters it asks for ("load") and trying again, at most LOAD_ATTEMPTS times. */
+async function admitInLedger(
+  deps: BudgetGuardDeps,
+  ctx: CallContext,
+  scopes: CallScopes,
+  budgets: LedgerBudget[],
+  rates: LedgerRate[],
+): Promise<Exclude<AdmitResult, { reason: 'load' }>> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await deps.ledger.admit({
       requestId: ctx.requestId,
-      nowMs,
-      costNano: Math.max(0, Math.round(outcome.costNano)),
-      tokens: Math.max(0, outcome.completionTokens) + promptCorrection,
+      nowMs: ctx.now.getTime(),
+      amountNano: Math.max(0, Math.ceil(ctx.maxCostNano)),
+      promptTokens: ctx.promptTokens,
+      reservationTtlMs: RESERVATION_TTL_MS,
       budgets,
       rates,
     });
-    for (const i of crossed ?? []) {
-      const scope = scopes.budgets[i];
-      const budget = budgets[i];
-      if (!scope || !budget) continue;
-      metrics.softBudgetAlerts.inc({ scope: scope.kind });
-      const { spent } = await ledger.read(budget.key);
-      const alert = softBudgetAlert(scope, spent);
-      log.warn({ alert }, 'soft budget crossed');
-      deps.sendAlert?.(alert, scope.period.end);
-    }
+    if (result.ok || result.reason !== 'load') return result;
+    if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
+    await Promise.all(
+      result.indices.map((i) => (scopes.budgets[i] ? deps.rebuilder.load(scopes.budgets[i], ctx.now.getTime()) : null)),
+    );
   }
+}
 
-  /** Redis (or ClickHouse, for a rebuild or a cache miss) is unreachable: the configured fail mode decides. */
-  function unavailable(err: unknown): Admission {
-    log.error({ err }, `budget ledger unavailable (budget_fail_mode: ${deps.failMode})`);
-    if (deps.failMode === 'open') return UNGUARDED;
-    throw new AppError('service_unavailable', 'budgets cannot be checked right now; the call was not forwarded', {
-      headers: { 'retry-after': '1' },
-      cause: err,
-    });
+/** SETTLE_CALL to the call's real cost; a soft budget it crossed is counted, logged and alerted. */
+async function settleCall(
+  deps: BudgetGuardDeps,
+  ctx: CallContext,
+  scopes: CallScopes,
+  budgets: LedgerBudget[],
+  rates: LedgerRate[],
+  outcome: CallOutcome,
+  admittedAt: number,
+): Promise<void> {
+  const nowMs = ctx.now.getTime() + (Date.now() - admittedAt);
+  // The admission counted the prompt's upper bound in its tpm window: while still in that window, the
+  // bound is corrected to the real count (0 for a call that never reached the provider).
+  const sameWindow = rateWindow(nowMs).start === rateWindow(ctx.now.getTime()).start;
+  const promptCorrection = sameWindow ? Math.max(0, outcome.promptTokens) - ctx.promptTokens : 0;
+  const crossed = await deps.ledger.settle({
+    requestId: ctx.requestId,
+    nowMs,
+    costNano: Math.max(0, Math.round(outcome.costNano)),
+    tokens: Math.max(0, outcome.completionTokens) + promptCorrection,
+    budgets,
+    rates,
+  });
+  for (const i of crossed ?? []) {
+    const scope = scopes.budgets[i];
+    const budget = budgets[i];
+    if (!scope || !budget) continue;
+    deps.metrics.softBudgetAlerts.inc({ scope: scope.kind });
+    const { spent } = await deps.ledger.read(budget.key);
+    const alert = softBudgetAlert(scope, spent);
+    deps.log.warn({ alert }, 'soft budget crossed');
+    deps.sendAlert?.(alert, scope.period.end);
   }
+}
 
+/** Redis (or ClickHouse, for a rebuild or a cache miss) is unreachable: the configured fail mode decides. */
+function unavailable(deps: BudgetGuardDeps, err: unknown): Admission {
+  deps.log.error({ err }, `budget ledger unavailable (budget_fail_mode: ${deps.failMode})`);
+  if (deps.failMode === 'open') return UNGUARDED;
+  throw new AppError('service_unavailable', 'budgets cannot be checked right now; the call was not forwarded', {
+    headers: { 'retry-after': '1' },
+    cause: err,
+  });
+}
+
+/** A refused call: counted, a hard-budget alert asked for, and the 429 that names the scope. */
+function refuse(
+  deps: BudgetGuardDeps,
+  result: Exclude<AdmitResult, { ok: true } | { reason: 'load' }>,
+  scopes: CallScopes,
+  nowMs: number,
+): AppError {
+  const scopeKind = result.reason === 'budget' ? scopes.budgets[result.index]?.kind : 'rate';
+  deps.metrics.refusals.inc({ reason: result.reason, scope: scopeKind ?? 'unknown' });
+  const hit = result.reason === 'budget' ? scopes.budgets[result.index] : undefined;
+  if (hit && 'spent' in result) deps.sendAlert?.(hardBudgetAlert(hit, result.spent), hit.period.end);
+  return refusal(result, scopes, nowMs);
+}
+
+export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
   return {
     name: 'budgets',
     async admit(ctx: CallContext): Promise<Admission> {
@@ -174,7 +195,7 @@ export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
       } catch (err) {
         // A blocked entity is a refusal; anything else means the control plane is unreachable.
         if (err instanceof AppError) throw err;
-        return unavailable(err);
+        return unavailable(deps, err);
       }
       if (scopes.budgets.length === 0 && scopes.rates.length === 0) return UNGUARDED;
       const budgets = ledgerBudgets(scopes.budgets);
@@ -187,26 +208,20 @@ export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
       const nowMs = ctx.now.getTime();
       let result: AdmitResult;
       try {
-        result = await admitInLedger(ctx, scopes, budgets, rates);
+        result = await admitInLedger(deps, ctx, scopes, budgets, rates);
       } catch (err) {
-        return unavailable(err);
+        return unavailable(deps, err);
       }
-      if (!result.ok) {
-        const scopeKind = result.reason === 'budget' ? scopes.budgets[result.index]?.kind : 'rate';
-        metrics.refusals.inc({ reason: result.reason, scope: scopeKind ?? 'unknown' });
-        const hit = result.reason === 'budget' ? scopes.budgets[result.index] : undefined;
-        if (hit && 'spent' in result) deps.sendAlert?.(hardBudgetAlert(hit, result.spent), hit.period.end);
-        throw refusal(result, scopes, nowMs);
-      }
+      if (!result.ok) throw refuse(deps, result, scopes, nowMs);
       const admittedAt = Date.now();
       return {
         headers: rateHeaders(scopes, { rpm: result.rpmUsed, tpm: result.tpmUsed }, result.windowEnd, nowMs),
         settle: async (outcome) => {
           try {
-            await settle(ctx, scopes, budgets, rates, outcome, admittedAt);
+            await settleCall(deps, ctx, scopes, budgets, rates, outcome, admittedAt);
           } catch (err) {
             // The reservation expires on its own; the spend record still reaches ClickHouse for rebuilds.
-            log.error({ err, requestId: ctx.requestId }, 'budget settlement failed');
+            deps.log.error({ err, requestId: ctx.requestId }, 'budget settlement failed');
           }
         },
       };

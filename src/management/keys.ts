@@ -180,25 +180,7 @@ export default async function keyRoutes(app: FastifyInstance, opts: { plane: Con
     });
   });
 
-  app.post('/key/delete', async (request) => {
-    const input = parseInput(deleteSchema, request.body);
-    const tokens = new Set<string>();
-    for (const [i, ref] of (input.keys ?? []).entries())
-      tokens.add((await plane.require('key', keyReference(ref), `keys[${i}]`)).token);
-    for (const [i, alias] of (input.key_aliases ?? []).entries()) {
-      const { docs } = await plane.store.list('key', { alias });
-      if (!docs[0])
-        throw new AppError('not_found', `key_aliases[${i}]: no key with alias ${quoted(alias)}`, {
-          param: `key_aliases[${i}]`,
-        });
-      for (const d of docs) tokens.add(d.token);
-    }
-    // Grace-period aliases of deleted keys die with them.
-    const { docs: aliases } = await plane.store.list('key', { includeUnlisted: true });
-    const rotated = aliases.filter((d) => d.rotated_to && tokens.has(d.rotated_to)).map((d) => d.token);
-    await plane.write('key', { remove: [...tokens, ...rotated] });
-    return { deleted_keys: [...tokens] };
-  });
+  app.post('/key/delete', async (request) => deleteKeys(plane, parseInput(deleteSchema, request.body)));
 
   app.post('/key/regenerate', async (request) => regenerate(plane, parseInput(regenerateSchema, request.body)));
   app.post<{ Params: { key: string } }>('/key/:key/regenerate', async (request) =>
@@ -228,19 +210,37 @@ export default async function keyRoutes(app: FastifyInstance, opts: { plane: Con
     return { key: doc.token, info: await keyToApi(plane, doc) };
   });
 
-  app.get('/key/list', async (request) => {
-    const q = parseInput(listSchema, request.query);
-    const { docs, total } = await plane.store.list(
-      'key',
-      { user_id: q.user_id, team_id: q.team_id, alias: q.key_alias },
-      pageOf(q.page, q.size),
-    );
-    const keys =
-      q.return_full_object === 'true'
-        ? await Promise.all(docs.map((d) => keyToApi(plane, d)))
-        : docs.map((d) => d.token);
-    return { keys, total_count: total, current_page: q.page, total_pages: totalPages(total, q.size) };
-  });
+  app.get('/key/list', async (request) => listKeys(plane, parseInput(listSchema, request.query)));
+}
+
+/** /key/delete by hashes or aliases; the grace-period aliases of deleted keys die with them. */
+async function deleteKeys(plane: ControlPlane, input: z.infer<typeof deleteSchema>) {
+  const tokens = new Set<string>();
+  for (const [i, ref] of (input.keys ?? []).entries())
+    tokens.add((await plane.require('key', keyReference(ref), `keys[${i}]`)).token);
+  for (const [i, alias] of (input.key_aliases ?? []).entries()) {
+    const { docs } = await plane.store.list('key', { alias });
+    if (!docs[0])
+      throw new AppError('not_found', `key_aliases[${i}]: no key with alias ${quoted(alias)}`, {
+        param: `key_aliases[${i}]`,
+      });
+    for (const d of docs) tokens.add(d.token);
+  }
+  const { docs: aliases } = await plane.store.list('key', { includeUnlisted: true });
+  const rotated = aliases.filter((d) => d.rotated_to && tokens.has(d.rotated_to)).map((d) => d.token);
+  await plane.write('key', { remove: [...tokens, ...rotated] });
+  return { deleted_keys: [...tokens] };
+}
+
+async function listKeys(plane: ControlPlane, q: z.infer<typeof listSchema>) {
+  const { docs, total } = await plane.store.list(
+    'key',
+    { user_id: q.user_id, team_id: q.team_id, alias: q.key_alias },
+    pageOf(q.page, q.size),
+  );
+  const keys =
+    q.return_full_object === 'true' ? await Promise.all(docs.map((d) => keyToApi(plane, d))) : docs.map((d) => d.token);
+  return { keys, total_count: total, current_page: q.page, total_pages: totalPages(total, q.size) };
 }
 
 async function regenerate(plane: ControlPlane, input: z.infer<typeof regenerateSchema>) {

@@ -100,136 +100,144 @@ async function teamToApi(plane: ControlPlane, team: TeamDoc) {
   };
 }
 
+async function newMembers(
+  plane: ControlPlane,
+  teamId: string,
+  refs: MemberRef[],
+  param: string,
+  budgetNano: number | null,
+): Promise<MemberDoc[]> {
+  const now = plane.now().toISOString();
+  const out: MemberDoc[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const userId = await resolveMember(plane, ref, `${param}[${i}]`);
+    out.push({
+      team_id: teamId,
+      user_id: userId,
+      role: ref.role,
+      max_budget_in_team_nano: budgetNano,
+      created_at: now,
+    });
+  }
+  return out;
+}
+
+function newTeamDoc(teamId: string, input: z.infer<typeof newTeamSchema>, now: Date): TeamDoc {
+  const base: TeamDoc = {
+    ...EMPTY_LIMITS,
+    team_id: teamId,
+    team_alias: null,
+    models: [],
+    tags: [],
+    metadata: {},
+    blocked: false,
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+  };
+  return applyTeamFields(base, input, now);
+}
+
+async function createTeam(plane: ControlPlane, input: z.infer<typeof newTeamSchema>) {
+  const teamId = input.team_id ?? randomUUID();
+  return plane.withLocks([...aliasLocks('team_alias', input.team_alias), `team_id:${teamId}`], async () => {
+    if (input.team_id && (await plane.store.get('team', teamId))) {
+      throw new AppError('conflict', `team_id: team ${quoted(teamId)} already exists`, { param: 'team_id' });
+    }
+    if (input.team_alias) await plane.assertFree('team', input.team_alias, 'team_alias');
+    if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
+    const team = newTeamDoc(teamId, input, plane.now());
+    const members = await newMembers(plane, teamId, input.members_with_roles ?? [], 'members_with_roles', null);
+    await plane.write('team', { put: [team] });
+    if (members.length) await plane.write('member', { put: members });
+    return teamToApi(plane, team);
+  });
+}
+
+async function updateTeam(plane: ControlPlane, input: z.infer<typeof updateTeamSchema>) {
+  return plane.withLocks(aliasLocks('team_alias', input.team_alias), async () => {
+    const current = await plane.require('team', input.team_id, 'team_id');
+    if (input.team_alias) await plane.assertFree('team', input.team_alias, 'team_alias', current.team_id);
+    if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
+    const team = applyTeamFields(current, input, plane.now());
+    await plane.write('team', { put: [team] });
+    return teamToApi(plane, team);
+  });
+}
+
+async function teamInfo(plane: ControlPlane, teamId: string) {
+  const team = await plane.require('team', teamId, 'team_id');
+  const [info, { docs: keys }, { docs: members }] = await Promise.all([
+    teamToApi(plane, team),
+    plane.store.list('key', { team_id: teamId }),
+    plane.store.list('member', { team_id: teamId }),
+  ]);
+  return {
+    team_id: teamId,
+    team_info: info,
+    keys: await Promise.all(keys.map((k) => keyToApi(plane, k))),
+    team_memberships: members.map(memberToApi),
+  };
+}
+
+async function listTeams(plane: ControlPlane, userId: string | undefined) {
+  let ids: string[] | undefined;
+  if (userId) ids = (await plane.store.list('member', { user_id: userId })).docs.map((m) => m.team_id);
+  const { docs } = await plane.store.list('team', { ids });
+  return Promise.all(docs.map((t) => teamToApi(plane, t)));
+}
+
+async function addMembers(plane: ControlPlane, input: z.infer<typeof memberAddSchema>) {
+  const team = await plane.requireReference('team', input.team_id, 'team_id');
+  const refs = Array.isArray(input.member) ? input.member : [input.member];
+  const budget = input.max_budget_in_team == null ? null : usdToNano(input.max_budget_in_team);
+  const members = await newMembers(plane, team.team_id, refs, 'member', budget);
+  await plane.write('member', { put: members });
+  return { ...(await teamToApi(plane, team)), updated_team_memberships: members.map(memberToApi) };
+}
+
+async function updateMember(plane: ControlPlane, input: z.infer<typeof memberChangeSchema>) {
+  const userId = await resolveMember(plane, input, 'member');
+  const current = await plane.require('member', memberId(input.team_id, userId), 'user_id');
+  const next: MemberDoc = { ...current };
+  if (input.role) next.role = input.role;
+  if (input.max_budget_in_team !== undefined) {
+    next.max_budget_in_team_nano = input.max_budget_in_team == null ? null : usdToNano(input.max_budget_in_team);
+  }
+  await plane.write('member', { put: [next] });
+  return memberToApi(next);
+}
+
+const memberDeleteSchema = memberChangeSchema.omit({ role: true, max_budget_in_team: true });
+
+async function deleteMember(plane: ControlPlane, input: z.infer<typeof memberDeleteSchema>) {
+  const userId = await resolveMember(plane, input, 'member');
+  await plane.require('member', memberId(input.team_id, userId), 'user_id');
+  await plane.write('member', { remove: [memberId(input.team_id, userId)] });
+  return { team_id: input.team_id, user_id: userId, deleted: true };
+}
+
 export default async function teamRoutes(app: FastifyInstance, opts: { plane: ControlPlane }): Promise<void> {
   const { plane } = opts;
   app.addHook('preHandler', async (request) => {
     await requireAdmin(app, request);
   });
-
-  async function newMembers(
-    teamId: string,
-    refs: MemberRef[],
-    param: string,
-    budgetNano: number | null,
-  ): Promise<MemberDoc[]> {
-    const now = plane.now().toISOString();
-    const out: MemberDoc[] = [];
-    for (const [i, ref] of refs.entries()) {
-      const userId = await resolveMember(plane, ref, `${param}[${i}]`);
-      out.push({
-        team_id: teamId,
-        user_id: userId,
-        role: ref.role,
-        max_budget_in_team_nano: budgetNano,
-        created_at: now,
-      });
-    }
-    return out;
-  }
-
-  app.post('/team/new', async (request) => {
-    const input = parseInput(newTeamSchema, request.body);
-    const teamId = input.team_id ?? randomUUID();
-    return plane.withLocks([...aliasLocks('team_alias', input.team_alias), `team_id:${teamId}`], async () => {
-      if (input.team_id && (await plane.store.get('team', teamId))) {
-        throw new AppError('conflict', `team_id: team ${quoted(teamId)} already exists`, { param: 'team_id' });
-      }
-      if (input.team_alias) await plane.assertFree('team', input.team_alias, 'team_alias');
-      if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
-      const now = plane.now();
-      const team = applyTeamFields(
-        {
-          ...EMPTY_LIMITS,
-          team_id: teamId,
-          team_alias: null,
-          models: [],
-          tags: [],
-          metadata: {},
-          blocked: false,
-          created_at: now.toISOString(),
-          updated_at: now.toISOString(),
-        },
-        input,
-        now,
-      );
-      const members = await newMembers(teamId, input.members_with_roles ?? [], 'members_with_roles', null);
-      await plane.write('team', { put: [team] });
-      if (members.length) await plane.write('member', { put: members });
-      return teamToApi(plane, team);
-    });
-  });
-
-  app.post('/team/update', async (request) => {
-    const input = parseInput(updateTeamSchema, request.body);
-    return plane.withLocks(aliasLocks('team_alias', input.team_alias), async () => {
-      const current = await plane.require('team', input.team_id, 'team_id');
-      if (input.team_alias) await plane.assertFree('team', input.team_alias, 'team_alias', current.team_id);
-      if (input.budget_id) await plane.requireReference('budget', input.budget_id, 'budget_id');
-      const team = applyTeamFields(current, input, plane.now());
-      await plane.write('team', { put: [team] });
-      return teamToApi(plane, team);
-    });
-  });
-
+  app.post('/team/new', async (request) => createTeam(plane, parseInput(newTeamSchema, request.body)));
+  app.post('/team/update', async (request) => updateTeam(plane, parseInput(updateTeamSchema, request.body)));
   app.post('/team/delete', async (request) => {
     const { team_ids } = parseInput(deleteTeamSchema, request.body);
     for (const [i, id] of team_ids.entries()) await plane.require('team', id, `team_ids[${i}]`);
     await plane.removeOwned('team', team_ids);
     return { deleted_teams: team_ids };
   });
-
   app.get('/team/info', async (request) => {
     const { team_id } = parseInput(z.strictObject({ team_id: lookupId }), request.query);
-    const team = await plane.require('team', team_id, 'team_id');
-    const [info, { docs: keys }, { docs: members }] = await Promise.all([
-      teamToApi(plane, team),
-      plane.store.list('key', { team_id }),
-      plane.store.list('member', { team_id }),
-    ]);
-    return {
-      team_id,
-      team_info: info,
-      keys: await Promise.all(keys.map((k) => keyToApi(plane, k))),
-      team_memberships: members.map(memberToApi),
-    };
+    return teamInfo(plane, team_id);
   });
-
   app.get('/team/list', async (request) => {
     const { user_id } = parseInput(z.strictObject({ user_id: lookupInput.optional() }), request.query);
-    let ids: string[] | undefined;
-    if (user_id) ids = (await plane.store.list('member', { user_id })).docs.map((m) => m.team_id);
-    const { docs } = await plane.store.list('team', { ids });
-    return Promise.all(docs.map((t) => teamToApi(plane, t)));
+    return listTeams(plane, user_id);
   });
-
-  app.post('/team/member_add', async (request) => {
-    const input = parseInput(memberAddSchema, request.body);
-    const team = await plane.requireReference('team', input.team_id, 'team_id');
-    const refs = Array.isArray(input.member) ? input.member : [input.member];
-    const budget = input.max_budget_in_team == null ? null : usdToNano(input.max_budget_in_team);
-    const members = await newMembers(team.team_id, refs, 'member', budget);
-    await plane.write('member', { put: members });
-    return { ...(await teamToApi(plane, team)), updated_team_memberships: members.map(memberToApi) };
-  });
-
-  app.post('/team/member_update', async (request) => {
-    const input = parseInput(memberChangeSchema, request.body);
-    const userId = await resolveMember(plane, input, 'member');
-    const current = await plane.require('member', memberId(input.team_id, userId), 'user_id');
-    const next: MemberDoc = { ...current };
-    if (input.role) next.role = input.role;
-    if (input.max_budget_in_team !== undefined) {
-      next.max_budget_in_team_nano = input.max_budget_in_team == null ? null : usdToNano(input.max_budget_in_team);
-    }
-    await plane.write('member', { put: [next] });
-    return memberToApi(next);
-  });
-
-  app.post('/team/member_delete', async (request) => {
-    const input = parseInput(memberChangeSchema.omit({ role: true, max_budget_in_team: true }), request.body);
-    const userId = await resolveMember(plane, input, 'member');
-    await plane.require('member', memberId(input.team_id, userId), 'user_id');
-    await plane.write('member', { remove: [memberId(input.team_id, userId)] });
-    return { team_id: input.team_id, user_id: userId, deleted: true };
-  });
+  app.post('/team/member_add', async (request) => addMembers(plane, parseInput(memberAddSchema, request.body)));
+  app.post('/team/member_update', async (request) => updateMember(plane, parseInput(memberChangeSchema, request.body)));
+  app.post('/team/member_delete', async (request) => deleteMember(plane, parseInput(memberDeleteSchema, request.body)));
 }

@@ -22,6 +22,160 @@ function limitsText(k: KeyInfo): string {
   return parts.join(' · ') || '—';
 }
 
+function resetText(k: KeyInfo): string {
+  if (k.budget_reset_at) return dateTime(k.budget_reset_at);
+  if (k.budget_duration) return `every ${k.budget_duration}`;
+  return k.max_budget != null ? 'never (lifetime budget)' : '—';
+}
+
+type Open = (dialog: Dialog) => void;
+
+function KeyRow({ k, lastUse, open }: { k: KeyInfo; lastUse: string | null; open: Open }) {
+  const spend = Number(k.spend ?? 0);
+  return (
+    <tr data-key-alias={k.key_alias ?? ''}>
+      <td>
+        <strong>{nameOf(k)}</strong> {k.blocked && <Badge kind="bad">blocked</Badge>}
+        {k.expires && <div class="muted small">expires {dateTime(k.expires)}</div>}
+      </td>
+      <td>{text(k.user_id)}</td>
+      <td>{text(k.team_id)}</td>
+      <td class="spend-cell">
+        <div class="small">
+          {usd(spend)} {k.max_budget != null && <span class="muted">of {usd(k.max_budget)}</span>}
+        </div>
+        <Progress value={spend} max={k.max_budget ?? null} soft={k.soft_budget} />
+      </td>
+      <td class="hide-sm small">{resetText(k)}</td>
+      <td class="hide-sm small">{limitsText(k)}</td>
+      <td class="small" title={dateTime(lastUse)}>
+        {ago(lastUse)}
+      </td>
+      <td class="row-actions">
+        <button type="button" onClick={() => open({ kind: 'edit', key: k })}>
+          Limits
+        </button>
+        <button type="button" onClick={() => open({ kind: 'rotate', key: k })}>
+          Rotate
+        </button>
+        <button type="button" onClick={() => open({ kind: 'block', key: k })}>
+          {k.blocked ? 'Unblock' : 'Block'}
+        </button>
+        <button type="button" class="danger" onClick={() => open({ kind: 'delete', key: k })}>
+          Delete
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+function KeysTable({ keys, lastUse, open }: { keys: KeyInfo[]; lastUse: (k: KeyInfo) => string | null; open: Open }) {
+  return (
+    <div class="table-wrap card">
+      <table class="keys">
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Team</th>
+            <th scope="col">Spend / budget</th>
+            <th scope="col" class="hide-sm">
+              Resets
+            </th>
+            <th scope="col" class="hide-sm">
+              Limits
+            </th>
+            <th scope="col">Last used</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <KeyRow key={k.token} k={k} lastUse={lastUse(k)} open={open} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The open dialog, if any: `close` dismisses it, `done` also reloads the keys, `reload` reloads only. */
+function KeyDialog({
+  dialog,
+  open,
+  close,
+  done,
+  reload,
+}: {
+  dialog: Dialog;
+  open: Open;
+  close: () => void;
+  done: () => void;
+  reload: () => void;
+}) {
+  switch (dialog.kind) {
+    case 'generate':
+      return (
+        <GenerateKeyDialog
+          onClose={close}
+          onCreated={(secret) => {
+            reload();
+            open({ kind: 'secret', secret, title: 'Your new key' });
+          }}
+        />
+      );
+    case 'secret':
+      return <SecretShown secret={dialog.secret} title={dialog.title} onClose={close} />;
+    case 'edit':
+      return <EditLimitsDialog keyInfo={dialog.key} onClose={close} onSaved={done} />;
+    case 'rotate':
+      return (
+        <RotateDialog
+          keyInfo={dialog.key}
+          onClose={close}
+          onRotated={(secret) => {
+            reload();
+            open({ kind: 'secret', secret, title: 'Rotated: the new secret' });
+          }}
+        />
+      );
+    case 'block':
+      return (
+        <ConfirmDialog
+          title={`${dialog.key.blocked ? 'Unblock' : 'Block'} ${nameOf(dialog.key)}`}
+          message={
+            dialog.key.blocked
+              ? 'Calls with this key will be accepted again.'
+              : 'Calls with this key will be refused until it is unblocked.'
+          }
+          confirm={dialog.key.blocked ? 'Unblock' : 'Block'}
+          danger={!dialog.key.blocked}
+          onClose={close}
+          onConfirm={async () => {
+            await blockKey(dialog.key.token, !dialog.key.blocked);
+            done();
+          }}
+        />
+      );
+    case 'delete':
+      return (
+        <ConfirmDialog
+          title={`Delete ${nameOf(dialog.key)}`}
+          message="The key stops working at once. Its past spend stays in the warehouse."
+          confirm="Delete key"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            await deleteKey(dialog.key.token);
+            done();
+          }}
+        />
+      );
+  }
+}
+
 export function KeysTab() {
   const [keys, reload] = useAsync((signal) => listKeys(signal), []);
   const [used] = useAsync(
@@ -70,129 +224,8 @@ export function KeysTab() {
           Showing the first {num(keys.data.keys.length)} of {num(keys.data.total)} keys.
         </p>
       )}
-      {shown.length > 0 && (
-        <div class="table-wrap card">
-          <table class="keys">
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Team</th>
-                <th scope="col">Spend / budget</th>
-                <th scope="col" class="hide-sm">
-                  Resets
-                </th>
-                <th scope="col" class="hide-sm">
-                  Limits
-                </th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((k) => {
-                const spend = Number(k.spend ?? 0);
-                return (
-                  <tr key={k.token} data-key-alias={k.key_alias ?? ''}>
-                    <td>
-                      <strong>{nameOf(k)}</strong> {k.blocked && <Badge kind="bad">blocked</Badge>}
-                      {k.expires && <div class="muted small">expires {dateTime(k.expires)}</div>}
-                    </td>
-                    <td>{text(k.user_id)}</td>
-                    <td>{text(k.team_id)}</td>
-                    <td class="spend-cell">
-                      <div class="small">
-                        {usd(spend)} {k.max_budget != null && <span class="muted">of {usd(k.max_budget)}</span>}
-                      </div>
-                      <Progress value={spend} max={k.max_budget ?? null} soft={k.soft_budget} />
-                    </td>
-                    <td class="hide-sm small">
-                      {k.budget_reset_at
-                        ? dateTime(k.budget_reset_at)
-                        : k.budget_duration
-                          ? `every ${k.budget_duration}`
-                          : k.max_budget != null
-                            ? 'never (lifetime budget)'
-                            : '—'}
-                    </td>
-                    <td class="hide-sm small">{limitsText(k)}</td>
-                    <td class="small" title={dateTime(lastUse(k))}>
-                      {ago(lastUse(k))}
-                    </td>
-                    <td class="row-actions">
-                      <button type="button" onClick={() => setDialog({ kind: 'edit', key: k })}>
-                        Limits
-                      </button>
-                      <button type="button" onClick={() => setDialog({ kind: 'rotate', key: k })}>
-                        Rotate
-                      </button>
-                      <button type="button" onClick={() => setDialog({ kind: 'block', key: k })}>
-                        {k.blocked ? 'Unblock' : 'Block'}
-                      </button>
-                      <button type="button" class="danger" onClick={() => setDialog({ kind: 'delete', key: k })}>
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {dialog?.kind === 'generate' && (
-        <GenerateKeyDialog
-          onClose={close}
-          onCreated={(secret) => {
-            reload();
-            setDialog({ kind: 'secret', secret, title: 'Your new key' });
-          }}
-        />
-      )}
-      {dialog?.kind === 'secret' && <SecretShown secret={dialog.secret} title={dialog.title} onClose={close} />}
-      {dialog?.kind === 'edit' && <EditLimitsDialog keyInfo={dialog.key} onClose={close} onSaved={done} />}
-      {dialog?.kind === 'rotate' && (
-        <RotateDialog
-          keyInfo={dialog.key}
-          onClose={close}
-          onRotated={(secret) => {
-            reload();
-            setDialog({ kind: 'secret', secret, title: 'Rotated: the new secret' });
-          }}
-        />
-      )}
-      {dialog?.kind === 'block' && (
-        <ConfirmDialog
-          title={`${dialog.key.blocked ? 'Unblock' : 'Block'} ${nameOf(dialog.key)}`}
-          message={
-            dialog.key.blocked
-              ? 'Calls with this key will be accepted again.'
-              : 'Calls with this key will be refused until it is unblocked.'
-          }
-          confirm={dialog.key.blocked ? 'Unblock' : 'Block'}
-          danger={!dialog.key.blocked}
-          onClose={close}
-          onConfirm={async () => {
-            await blockKey(dialog.key.token, !dialog.key.blocked);
-            done();
-          }}
-        />
-      )}
-      {dialog?.kind === 'delete' && (
-        <ConfirmDialog
-          title={`Delete ${nameOf(dialog.key)}`}
-          message="The key stops working at once. Its past spend stays in the warehouse."
-          confirm="Delete key"
-          danger
-          onClose={close}
-          onConfirm={async () => {
-            await deleteKey(dialog.key.token);
-            done();
-          }}
-        />
-      )}
+      {shown.length > 0 && <KeysTable keys={shown} lastUse={lastUse} open={setDialog} />}
+      {dialog && <KeyDialog dialog={dialog} open={setDialog} close={close} done={done} reload={reload} />}
     </div>
   );
 }
