@@ -4,6 +4,7 @@ import { useCallback, useRef, useState } from 'preact/hooks';
 import type { SessionInfo } from '../api.js';
 import { ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { num, usd } from '../format.js';
+import { AnomaliesCard } from './AnomaliesCard.js';
 import { BreakdownCard, type NamedResult } from './BreakdownCard.js';
 import { CostChart, chartSeries } from './CostChart.js';
 import { download, spendCsv } from './csv.js';
@@ -111,6 +112,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
           </section>
         </>
       )}
+      {session.isAdmin && <AnomaliesCard window={window} refresh={refresh} />}
       {session.isAdmin && <ReconciliationCard window={window} refresh={refresh} />}
       <div class="breakdowns">
         {BREAKDOWNS.map((d) => (

@@ -1,0 +1,80 @@
+// Admins' list of unusual spend in the Spend tab's range (GET /spend/anomalies, docs/finops.md): each day
+// (or, for an hourly range, each hour) a team, key, model or tag spent far above its own baseline.
+import type { Anomaly } from '../../../anomalies/service.js';
+import { get, qs } from '../api.js';
+import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
+import { dateTime, usd } from '../format.js';
+import type { Window } from './spendApi.js';
+
+interface AnomaliesAnswer {
+  granularity: 'day' | 'hour';
+  buckets: string[];
+  z_threshold: number;
+  anomalies: Anomaly[];
+}
+
+const SHOWN = 20;
+
+export function AnomaliesCard({ window, refresh }: { window: Window; refresh: number }) {
+  const granularity = window.granularity === 'hour' ? 'hour' : 'day';
+  // Days are judged over at most 31 of them: a weekly chart's range is longer than that.
+  const tooLong = window.granularity === 'week' || window.granularity === 'month';
+  const [state, reload] = useAsync(
+    (signal) =>
+      tooLong
+        ? Promise.resolve(null)
+        : get<AnomaliesAnswer>(`/spend/anomalies${qs({ granularity, from: window.from, to: window.to })}`, signal),
+    [JSON.stringify(window), refresh],
+  );
+  return (
+    <section class={`card ${staleClass(state)}`} aria-label="Unusual spend">
+      <h3>Unusual spend</h3>
+      {state.status === 'loading' && <Loading />}
+      {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
+      {state.status === 'ok' && state.data === null && <Empty>Pick a range of at most 31 days.</Empty>}
+      {state.status === 'ok' &&
+        state.data !== null &&
+        (state.data.anomalies.length === 0 ? (
+          <Empty>
+            Nothing unusual in the {state.data.buckets.length} complete {granularity}s of this range.
+          </Empty>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{granularity === 'day' ? 'Day' : 'Hour'}</th>
+                <th scope="col">What</th>
+                <th scope="col" class="num">
+                  Spent
+                </th>
+                <th scope="col" class="num">
+                  Usually
+                </th>
+                <th scope="col" class="num hide-sm">
+                  Score
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.data.anomalies.slice(0, SHOWN).map((a) => (
+                <tr key={`${a.bucket} ${a.dimension} ${a.value}`}>
+                  <td>{granularity === 'day' ? a.bucket.slice(0, 10) : dateTime(a.bucket)}</td>
+                  <td class="label-cell" title={a.value}>
+                    <span class="truncate">
+                      <Badge kind="neutral">{a.dimension}</Badge>{' '}
+                      {a.dimension === 'key' ? `${a.value.slice(0, 10)}…` : a.value}
+                    </span>
+                  </td>
+                  <td class="num">{usd(a.cost_usd)}</td>
+                  <td class="num">{usd(a.expected_usd)}</td>
+                  <td class="num hide-sm">
+                    <Badge kind="warn">{a.score}</Badge>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ))}
+    </section>
+  );
+}
