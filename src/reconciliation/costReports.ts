@@ -175,7 +175,7 @@ export async function fetchOpenAiCosts(request: ReportRequest): Promise<Provider
         for (const raw of bucket.results) {
           const result = openAiResult.safeParse(raw);
           if (!result.success) {
-            report.skip(`${day}: a result without amount`);
+            report.skip(`${day}: a result of unexpected shape`);
             continue;
           }
           const lineItem = cleanText(result.data.line_item ?? '') || 'unattributed';
