@@ -14,7 +14,7 @@ import type { BudgetLedger } from '../budgets/ledger.js';
 import type { SpendRecord } from '../spendRecord.js';
 import { type BatchModel, lineRecord } from './records.js';
 import type { BatchDoc, BatchStore } from './store.js';
-import { type BatchTarget, type BatchUpstream, providerError } from './upstream.js';
+import { type BatchTarget, type BatchUpstream, failedAnswer } from './upstream.js';
 import { type BatchObject, batchObjectSchema, isTerminal, type ResultLine, resultLineSchema } from './wire.js';
 
 /** Records per queued job (the ingest API's size: ~350 KB of rows). */
@@ -127,7 +127,7 @@ export class BatchPoller {
     seen: Set<string>,
   ): Promise<ResultLine[]> {
     const answer = await this.deps.upstream.call(account, 'GET', `/files/${fileId}/content`);
-    if (answer.status >= 400) throw providerError(answer.status, null);
+    if (answer.status >= 400) throw failedAnswer(answer);
     const lines: ResultLine[] = [];
     const text = answer.body.toString('utf8');
     let skipped = 0;

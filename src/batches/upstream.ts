@@ -1,6 +1,6 @@
 // HTTP to an OpenAI account's Files and Batches endpoints. A BatchTarget is an account (api_base + key +
 // organization), not a model: files and batches live in the account, whichever model their lines name.
-import { Agent, FormData, request } from 'undici';
+import { Agent, type FormData, request } from 'undici';
 import type { z } from 'zod';
 import { AppError } from '../errors.js';
 
@@ -72,9 +72,8 @@ export class BatchUpstream {
     body?: { json: unknown } | { form: FormData },
   ): Promise<z.infer<S>> {
     const answer = await this.call(target, method, path, body);
-    const parsed = parseJson(answer.body);
-    if (answer.status >= 400) throw providerError(answer.status, parsed);
-    const checked = schema.safeParse(parsed);
+    if (answer.status >= 400) throw failedAnswer(answer);
+    const checked = schema.safeParse(parseJson(answer.body));
     if (!checked.success) throw new AppError('upstream_error', `the provider answered ${path} with an unexpected body`);
     return checked.data;
   }
@@ -82,6 +81,11 @@ export class BatchUpstream {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** A provider's error answer as an AppError (its JSON error message kept when it sent one). */
+export function failedAnswer(answer: UpstreamAnswer): AppError {
+  return providerError(answer.status, parseJson(answer.body));
 }
 
 function parseJson(body: Buffer): unknown {
@@ -93,7 +97,7 @@ function parseJson(body: Buffer): unknown {
 }
 
 /** The provider's 4xx keeps its status and message (an SDK shows it as is); a 5xx is a 502. */
-export function providerError(status: number, body: unknown): AppError {
+function providerError(status: number, body: unknown): AppError {
   const error = (body as { error?: { message?: unknown; param?: unknown } } | null)?.error;
   const message = typeof error?.message === 'string' ? error.message.slice(0, 1000) : `status ${status}`;
   if (status >= 400 && status < 500) {
@@ -105,5 +109,3 @@ export function providerError(status: number, body: unknown): AppError {
   }
   return new AppError('upstream_error', `the provider failed (status ${status})`);
 }
-
-export { FormData };

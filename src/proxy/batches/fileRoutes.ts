@@ -1,9 +1,9 @@
 // /v1/files for batch input files: upload (multipart, checked and rewritten: inputFile.ts), list, retrieve,
 // content and delete. A batch's output and error files are reachable here by the key that created it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Response } from 'undici';
+import { FormData, Response } from 'undici';
 import type { BatchStore } from '../../batches/store.js';
-import { type BatchTarget, FormData, providerError } from '../../batches/upstream.js';
+import { type BatchTarget, failedAnswer } from '../../batches/upstream.js';
 import { checkId, fileObjectSchema } from '../../batches/wire.js';
 import { AppError, badRequest } from '../../errors.js';
 import { accountOf } from './accounts.js';
@@ -99,7 +99,7 @@ export function registerFileRoutes(
     const id = fileId(request);
     const owned = await ownedFile(store, deps, request, id);
     const answer = await upstream.call(accountFor(owned.upstreamId), 'GET', `/files/${id}/content`);
-    if (answer.status >= 400) throw providerError(answer.status, null);
+    if (answer.status >= 400) throw failedAnswer(answer);
     return reply.type('application/octet-stream').send(answer.body);
   });
 
@@ -108,7 +108,7 @@ export function registerFileRoutes(
     const owned = await ownedFile(store, deps, request, id);
     const answer = await upstream.call(accountFor(owned.upstreamId), 'DELETE', `/files/${id}`);
     // Already gone upstream is still gone here.
-    if (answer.status >= 400 && answer.status !== 404) throw providerError(answer.status, null);
+    if (answer.status >= 400 && answer.status !== 404) throw failedAnswer(answer);
     if (owned.kind === 'input') await store.putFile(owned.doc, 'deleted');
     else await store.putOutput(owned.doc, 'deleted');
     return reply.send({ id, object: 'file', deleted: true });
