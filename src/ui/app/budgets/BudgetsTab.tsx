@@ -90,6 +90,69 @@ function EntityDialog({
   );
 }
 
+function limitsText(entity: Entity): string {
+  return (
+    [
+      entity.rpm_limit != null ? `${num(entity.rpm_limit as number)} rpm` : '',
+      entity.tpm_limit != null ? `${num(entity.tpm_limit as number)} tpm` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ') || '—'
+  );
+}
+
+function EntityRow({
+  id,
+  kind,
+  entity,
+  forecast,
+  onEdit,
+  onMembers,
+}: {
+  id: string;
+  kind: BudgetKind;
+  entity: Entity;
+  forecast: TeamForecast | undefined;
+  onEdit: () => void;
+  onMembers: () => void;
+}) {
+  const name = kind.nameField ? (entity[kind.nameField] as string | null | undefined) : null;
+  const spend = Number(entity.spend ?? 0);
+  return (
+    <tr>
+      <td>
+        <strong>{name || id}</strong>
+        {name && <div class="muted small">{id}</div>}
+        {entity.blocked === true && <Badge kind="bad">blocked</Badge>}
+      </td>
+      <td class="spend-cell">
+        <div class="small">
+          {kind.id === 'budget' ? '' : usd(spend)}{' '}
+          {entity.max_budget != null && <span class="muted">of {usd(entity.max_budget)}</span>}
+        </div>
+        {kind.id !== 'budget' && <Progress value={spend} max={entity.max_budget ?? null} soft={entity.soft_budget} />}
+        {forecast && <ForecastLine forecast={forecast} />}
+      </td>
+      <td class="num hide-sm">{entity.soft_budget != null ? usd(entity.soft_budget) : '—'}</td>
+      <td class="small">
+        {text(entity.budget_duration)}
+        {entity.budget_reset_at && <div class="muted">resets {dateTime(entity.budget_reset_at)}</div>}
+      </td>
+      <td class="hide-sm small">{limitsText(entity)}</td>
+      <td class="row-actions">
+        <button type="button" onClick={onEdit}>
+          Edit
+        </button>
+        {kind.id === 'team' && (
+          <button type="button" onClick={onMembers}>
+            Members
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
 function KindSection({ kind }: { kind: BudgetKind }) {
   const [entities, reload] = useAsync((signal) => listEntities(kind, signal), [kind.id]);
   // Teams show where their budget is heading; a failed forecast read leaves the table as it is.
@@ -132,51 +195,16 @@ function KindSection({ kind }: { kind: BudgetKind }) {
             <tbody>
               {entities.data.map((entity) => {
                 const id = String(entity[kind.idField] ?? '');
-                const name = kind.nameField ? (entity[kind.nameField] as string | null | undefined) : null;
-                const spend = Number(entity.spend ?? 0);
                 return (
-                  <tr key={id}>
-                    <td>
-                      <strong>{name || id}</strong>
-                      {name && <div class="muted small">{id}</div>}
-                      {entity.blocked === true && <Badge kind="bad">blocked</Badge>}
-                    </td>
-                    <td class="spend-cell">
-                      <div class="small">
-                        {kind.id === 'budget' ? '' : usd(spend)}{' '}
-                        {entity.max_budget != null && <span class="muted">of {usd(entity.max_budget)}</span>}
-                      </div>
-                      {kind.id !== 'budget' && (
-                        <Progress value={spend} max={entity.max_budget ?? null} soft={entity.soft_budget} />
-                      )}
-                      {forecasts.status === 'ok' && forecasts.data.has(id) && (
-                        <ForecastLine forecast={forecasts.data.get(id) as TeamForecast} />
-                      )}
-                    </td>
-                    <td class="num hide-sm">{entity.soft_budget != null ? usd(entity.soft_budget) : '—'}</td>
-                    <td class="small">
-                      {text(entity.budget_duration)}
-                      {entity.budget_reset_at && <div class="muted">resets {dateTime(entity.budget_reset_at)}</div>}
-                    </td>
-                    <td class="hide-sm small">
-                      {[
-                        entity.rpm_limit != null ? `${num(entity.rpm_limit as number)} rpm` : '',
-                        entity.tpm_limit != null ? `${num(entity.tpm_limit as number)} tpm` : '',
-                      ]
-                        .filter(Boolean)
-                        .join(' · ') || '—'}
-                    </td>
-                    <td class="row-actions">
-                      <button type="button" onClick={() => setEditing({ entity })}>
-                        Edit
-                      </button>
-                      {kind.id === 'team' && (
-                        <button type="button" onClick={() => setMembers(id)}>
-                          Members
-                        </button>
-                      )}
-                    </td>
-                  </tr>
+                  <EntityRow
+                    key={id}
+                    id={id}
+                    kind={kind}
+                    entity={entity}
+                    forecast={forecasts.status === 'ok' ? forecasts.data.get(id) : undefined}
+                    onEdit={() => setEditing({ entity })}
+                    onMembers={() => setMembers(id)}
+                  />
                 );
               })}
             </tbody>
