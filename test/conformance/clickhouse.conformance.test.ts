@@ -28,19 +28,32 @@ import { openServerPair, type ServerPair } from './servers.js';
 /** Migrations up to here create the raw tables; the rest (rollups, backfills, tags_hash) run over stored calls. */
 const RAW_TABLES_VERSION = 10;
 const BATCH = 400;
+const nameRow = z.object({ name: z.string() });
 
-/** The worker's insert path: encoded once, sent as JSONEachRow text (spend_logs and spend_payloads). */
+/**
+ * The worker's insert path: encoded once, sent as JSONEachRow text (spend_logs and spend_payloads). Before
+ * the later migrations the rows are written as the worker of that time did: only the columns that exist.
+ */
 async function insertLikeTheWorker(warehouse: Warehouse, records: readonly SpendRecord[]): Promise<void> {
+  const existing = new Set(
+    (
+      await warehouse.rows(
+        sql`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'spend_logs'`,
+        nameRow,
+      )
+    ).map((c) => c.name),
+  );
+  const asStored = (line: string) =>
+    JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(line) as object).filter(([k]) => existing.has(k))));
   for (let i = 0; i < records.length; i += BATCH) {
     const encoder = BatchEncoder.of(records.slice(i, i + BATCH));
     assert.deepEqual(encoder.refused, [], 'the dataset fits the columns');
     if (encoder.payloads()) await insertRowText(warehouse, 'spend_payloads', [encoder.payloads()]);
-    await insertRowText(warehouse, 'spend_logs', [encoder.rows()]);
+    await insertRowText(warehouse, 'spend_logs', [encoder.rows().split('\n').map(asStored).join('\n')]);
   }
 }
 
 const anyRow = z.record(z.string(), z.unknown());
-const nameRow = z.object({ name: z.string() });
 
 /** Columns compared per table: all of them (MATERIALIZED ones named, so they are read) but the insert time. */
 const NOT_COMPARED = new Set(['inserted_at', 'applied_at']);
@@ -50,7 +63,11 @@ async function tableDump(warehouse: Warehouse, table: string): Promise<string[]>
     sql`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ${table}`,
     nameRow,
   );
-  const names = columns.map((c) => c.name).filter((n) => !NOT_COMPARED.has(n));
+  // By name: 18.16 lists MATERIALIZED columns after the others, current servers in table order.
+  const names = columns
+    .map((c) => c.name)
+    .filter((n) => !NOT_COMPARED.has(n))
+    .sort();
   const list = names.map((n) => databaseIdent(n).text).join(', ');
   const rows = await warehouse.rows(new Sql(`SELECT ${list} FROM ${databaseIdent(table).text}`), anyRow);
   return rows.map((r) => JSON.stringify(r)).sort();

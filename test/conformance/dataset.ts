@@ -4,7 +4,7 @@
 // backslashes, commas inside tags, unicode, newlines in metadata and payloads) in every string field a
 // query filters, groups or pages on. Seeded (mulberry32): every run, and both servers, get the same calls.
 import { hashKey } from '../../src/auth/principal.js';
-import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../../src/spendRecord.js';
+import type { CostStatus, PriceSource, SpendRecord } from '../../src/spendRecord.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -85,6 +85,14 @@ function edgeInstants(): number[] {
   return out;
 }
 
+const SERVICE_TIERS = ['', 'default', 'flex', 'priority'];
+const PRICE_SOURCES: Record<CostStatus, PriceSource> = {
+  priced: 'catalog',
+  custom: 'config',
+  provided: 'caller',
+  unpriced: 'none',
+};
+
 function record(i: number, startMs: number, next: (mod: number) => number, requestId?: string): SpendRecord {
   const model = pick(next, MODELS);
   const status = pick(next, STATUSES);
@@ -124,9 +132,21 @@ function record(i: number, startMs: number, next: (mod: number) => number, reque
     cache_write_tokens: next(10) === 0 ? next(500) : 0,
     reasoning_tokens: next(8) === 0 ? next(completion + 1) : 0,
     total_tokens: prompt + completion,
+    // Issue 19's fields, derived from the values above (no draw of `next`: the rest of the dataset stays).
+    audio_input_tokens: i % 9 === 0 ? Math.floor(prompt / 4) : 0,
+    image_input_tokens: i % 11 === 0 ? Math.floor(prompt / 3) : 0,
+    audio_output_tokens: i % 13 === 0 ? Math.floor(completion / 2) : 0,
+    image_output_tokens: i % 17 === 0 ? Math.floor(completion / 5) : 0,
+    cache_write_1h_tokens: 0,
+    web_search_requests: i % 6 === 0 ? i % 4 : 0,
+    service_tier: SERVICE_TIERS[i % SERVICE_TIERS.length] ?? '',
     cost_nano: cost,
-    ...ADDED_FIELD_DEFAULTS,
-    list_cost_nano: cost,
+    list_cost_nano: i % 3 === 0 ? cost + Math.floor(cost / 8) : cost,
+    provider_cost_nano: i % 5 === 0 ? cost : null,
+    price_source: PRICE_SOURCES[costStatus],
+    price_version: costStatus === 'priced' ? 'genai-prices@0.1.8' : '',
+    unit_prices: i % 2 ? { input: '0.0000025', output: '0.00001', multiplier: i % 3 === 0 ? '1.125' : '1' } : {},
+    corrects_request_id: null,
     cost_status: costStatus,
     usage_estimated: next(10) === 0,
     tags,
