@@ -22,9 +22,12 @@ const CHUNK_RECORDS = 500;
 /** Batches looked at per pass, oldest first. */
 const BATCHES_PER_PASS = 200;
 const LOCK_KEY = 'batches:poller:lock';
-const LOCK_MS = 15 * 60_000;
+/** A pass renews its lock every third of this; a dead poller's lock frees the others within it. */
+const LOCK_MS = 60_000;
 // Deletes the lock only if we still hold it (compare-and-delete).
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+// Extends the lock only if we still hold it.
+const RENEW_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
 
 export interface BatchAccounts {
   /** The OpenAI account a file or batch lives in, by BatchTarget.id; null when no longer configured. */
@@ -61,6 +64,10 @@ export class BatchPoller {
     const token = randomUUID();
     if ((await redis.set(LOCK_KEY, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
     const result: PollResult = { checked: 0, settled: [] };
+    const renewal = setInterval(
+      () => void redis.eval(RENEW_LOCK, 1, LOCK_KEY, token, LOCK_MS).catch(() => {}),
+      LOCK_MS / 3,
+    );
     try {
       for (const doc of await store.pendingBatches(BATCHES_PER_PASS)) {
         result.checked++;
@@ -71,6 +78,7 @@ export class BatchPoller {
         }
       }
     } finally {
+      clearInterval(renewal);
       await redis.eval(RELEASE_LOCK, 1, LOCK_KEY, token);
     }
     return result;

@@ -47,7 +47,7 @@ export const batchDocSchema = z.object({
 });
 export type BatchDoc = z.infer<typeof batchDocSchema>;
 
-type Kind = 'file' | 'batch' | 'output';
+type Kind = z.infer<typeof batchJobRow>['kind'];
 export type FileState = 'active' | 'deleted';
 export type BatchState = 'pending' | 'settled';
 
@@ -60,6 +60,17 @@ export const outputDocSchema = z.object({
   created_at: z.number().int().nonnegative(),
 });
 export type OutputDoc = z.infer<typeof outputDocSchema>;
+
+/** A row of batch_jobs as inserted (created_at in epoch seconds). */
+const batchJobRow = z.object({
+  kind: z.enum(['file', 'batch', 'output']),
+  id: z.string().min(1).max(128),
+  key_hash: z.string(),
+  state: z.enum(['active', 'deleted', 'pending', 'settled']),
+  version: z.number().int().positive(),
+  created_at: z.number().int().nonnegative(),
+  doc: z.string(),
+});
 
 const docRow = z.object({ doc: z.string() });
 
@@ -82,17 +93,16 @@ export class BatchStore {
   }
 
   private async put(kind: Kind, id: string, keyHash: string, state: string, createdAt: number, doc: object) {
-    await this.warehouse.insert('batch_jobs', [
-      {
-        kind,
-        id,
-        key_hash: keyHash,
-        state,
-        version: this.nextVersion(),
-        created_at: createdAt,
-        doc: JSON.stringify(doc),
-      },
-    ]);
+    const row = batchJobRow.parse({
+      kind,
+      id,
+      key_hash: keyHash,
+      state,
+      version: this.nextVersion(),
+      created_at: createdAt,
+      doc: JSON.stringify(doc),
+    });
+    await this.warehouse.insert('batch_jobs', [row]);
   }
 
   private latest(kind: Kind, where: Sql[]): Sql {
