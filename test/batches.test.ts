@@ -247,6 +247,9 @@ test('a poller that dies before marking the batch settled: the next one writes n
   };
   const first = await pollerWith(dying).pollOnce();
   assert.deepEqual(first?.settled, []);
+  // Its records are stored before the next poller queues them again (the jobs are gone by then: the ingest
+  // worker's check against ClickHouse is what keeps them from counting twice).
+  assert.equal((await recordsOf(batch.id)).length, 2);
   const second = await pollerWith(store).pollOnce();
   assert.ok(second?.settled.includes(batch.id));
   await upstream.close();
