@@ -81,7 +81,8 @@ export function budgetCharger(deps: BudgetChargerDeps): BudgetCharger {
 
   return async (records) => {
     for (const record of records) {
-      if (record.cost_nano <= 0) continue;
+      // A re-pricing correction's cost is a signed delta (docs/repricing.md): a negative one is charged too.
+      if (record.cost_nano === 0) continue;
       try {
         await charge(record);
       } catch (err) {

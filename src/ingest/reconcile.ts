@@ -21,11 +21,14 @@ export const ROLLUP_MEASURES = [
 ] as const;
 export type RollupMeasure = (typeof ROLLUP_MEASURES)[number];
 
-/** How each measure is computed from raw rows (the materialized views use the same expressions). */
+/**
+ * How each measure is computed from raw rows (the materialized views use the same expressions; re-pricing
+ * corrections count in cost only: clickhouse/063_correction_counts.sql).
+ */
 const RAW_EXPRESSIONS: Record<RollupMeasure, string> = {
-  requests: 'count()',
-  errors: 'countIf(status >= 400)',
-  unpriced: "countIf(cost_status = 'unpriced')",
+  requests: "countIf(source != 'correction')",
+  errors: "countIf(status >= 400 AND source != 'correction')",
+  unpriced: "countIf(cost_status = 'unpriced' AND source != 'correction')",
   cost_nano: 'sum(cost_nano)',
   prompt_tokens: 'sum(prompt_tokens)',
   completion_tokens: 'sum(completion_tokens)',

@@ -65,22 +65,24 @@ export const RAW: SourceCatalog = {
     status: "concat(toString(intDiv(status, 100)), 'xx')",
     call_type: 'call_type',
   },
+  // Re-pricing corrections (source 'correction', docs/repricing.md) are rows with a cost but no call: they
+  // count in cost only, here as in the rollups (clickhouse/063_correction_counts.sql).
   metrics: {
     cost: 'sum(cost_nano)',
-    requests: 'count()',
-    errors: 'countIf(status >= 400)',
+    requests: "countIf(source != 'correction')",
+    errors: "countIf(status >= 400 AND source != 'correction')",
     prompt_tokens: 'sum(prompt_tokens)',
     completion_tokens: 'sum(completion_tokens)',
     cached_tokens: 'sum(cached_tokens)',
     total_tokens: 'sum(total_tokens)',
     // Half up to 0.1 ms by the same float steps on every server and rollup (rollup.ts): round() differs
     // between 18.16 and current servers on ties and near-ties (11746.05 → 11746.1 on 18.16, 11746 on 26.7).
-    avg_latency_ms: 'floor(avg(duration_ms) * 10 + 0.5) / 10',
+    avg_latency_ms: "floor(avgIf(duration_ms, source != 'correction') * 10 + 0.5) / 10",
     // Whole ms, the same on every server: 18.16 returns quantile() of a UInt32 as a UInt32 (the interpolated
     // value truncated, 0 for no calls), current servers as Float64 (29198.95, nan); both truncate alike here,
     // and no calls give null (test/conformance).
-    p95_latency_ms: 'floor(quantile(0.95)(toFloat64(duration_ms)))',
-    unpriced_requests: "countIf(cost_status = 'unpriced')",
+    p95_latency_ms: "floor(quantileIf(0.95)(toFloat64(duration_ms), source != 'correction'))",
+    unpriced_requests: "countIf(cost_status = 'unpriced' AND source != 'correction')",
   },
 };
 

@@ -126,7 +126,8 @@ async function readRows(warehouse: Warehouse, req: LogsRequest, window: Window, 
     tags: req.tags,
     metrics: [],
     scope: req.scope,
-    extraWhere: [...req.rawOnly, ...extra],
+    // Calls only, as the counts are (re-pricing corrections are no calls: clickhouse/063_correction_counts.sql).
+    extraWhere: [...req.rawOnly, sql`source != 'correction'`, ...extra],
   };
   const where = whereClause(spec);
   const dir = catalogSql(req.order === 'desc' ? 'DESC' : 'ASC');
