@@ -106,44 +106,70 @@ export async function acceptRecords(deps: IngestDeps, raws: readonly unknown[]):
     await slicer.slice();
   }
 
-  const batchId = randomUUID();
-  const ids = fresh.map((f) => f.record.request_id);
+  const accepted = new Set(
+    await queueRecords(
+      deps,
+      fresh.map((f) => f.record),
+      slicer,
+    ),
+  );
+  for (const f of fresh) {
+    const status = accepted.has(f.record.request_id) ? 'accepted' : 'duplicate';
+    results[f.index] = { index: f.index, request_id: f.record.request_id, status };
+  }
+  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const r of results) counts[r.status]++;
+  return { ...counts, results };
+}
+
+/**
+ * The second half of ingest, for records already valid and storable with distinct request_ids: claims
+ * them, drops those ClickHouse already holds, queues the rest (durable in Redis when this resolves) and
+ * charges them to budgets. Returns the request_ids accepted; the others are duplicates. Re-pricing
+ * (src/reprice) queues its correction records through it. The queue's jobs are `<batchId>-<n>`, one per
+ * JOB_RECORDS records (queueJobIds).
+ */
+export async function queueRecords(
+  deps: Pick<IngestDeps, 'redis' | 'warehouse' | 'producer' | 'warn' | 'chargeBudgets'>,
+  records: readonly SpendRecord[],
+  slicer = new TimeSlicer(),
+  batchId: string = randomUUID(),
+): Promise<string[]> {
+  const ids = records.map((r) => r.request_id);
   const claimed = await claimRequestIds(deps.redis, ids, batchId, CLAIM_TTL_SECONDS);
-  const newlyClaimed = fresh.filter((_f, i) => claimed[i]);
+  const newlyClaimed = records.filter((_r, i) => claimed[i]);
   // Ids stored longer ago than a claim lives. If ClickHouse is down ingest still accepts: the worker
   // repeats this check on every ingest batch before inserting, so a re-sent record still counts once.
-  const timed = newlyClaimed.map((f) => ({
-    request_id: f.record.request_id,
-    start_time: Math.floor(Date.parse(f.record.start_time) / 1000),
+  const timed = newlyClaimed.map((r) => ({
+    request_id: r.request_id,
+    start_time: Math.floor(Date.parse(r.start_time) / 1000),
   }));
   const stored = await existingRequestIds(deps.warehouse, timed).catch((err: Error) => {
     deps.warn(`ingest: duplicate check against ClickHouse skipped (${err.message})`);
     return new Set<string>();
   });
-  const accepted = newlyClaimed.filter((f) => !stored.has(f.record.request_id));
+  const accepted = newlyClaimed.filter((r) => !stored.has(r.request_id));
   for (let i = 0; i < accepted.length; i += JOB_RECORDS) {
-    const chunk = accepted.slice(i, i + JOB_RECORDS).map((c) => c.record);
+    const chunk = accepted.slice(i, i + JOB_RECORDS);
     try {
       await deps.producer.enqueue(chunk, 'ingest', `${batchId}-${i / JOB_RECORDS}`);
     } catch (err) {
       // Nothing from this chunk on is queued: give the ids back so the caller's retry is not a "duplicate".
-      const unqueued = accepted.slice(i).map((c) => c.record.request_id);
+      const unqueued = accepted.slice(i).map((r) => r.request_id);
       await releaseClaims(deps.redis, unqueued).catch(() => {});
       throw new AppError('service_unavailable', 'the spend queue is unavailable; retry the request', { cause: err });
     }
   }
   if (deps.chargeBudgets) {
     for (let i = 0; i < accepted.length; i += CHARGE_RECORDS) {
-      await deps.chargeBudgets(accepted.slice(i, i + CHARGE_RECORDS).map((a) => a.record));
+      await deps.chargeBudgets(accepted.slice(i, i + CHARGE_RECORDS));
       await slicer.slice();
     }
   }
-  const acceptedIndexes = new Set(accepted.map((a) => a.index));
-  for (const f of fresh) {
-    const status = acceptedIndexes.has(f.index) ? 'accepted' : 'duplicate';
-    results[f.index] = { index: f.index, request_id: f.record.request_id, status };
-  }
-  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
-  for (const r of results) counts[r.status]++;
-  return { ...counts, results };
+  return accepted.map((r) => r.request_id);
+}
+
+/** The ids of the queue jobs queueRecords made of `count` records under `batchId`. */
+export function queueJobIds(batchId: string, count: number): string[] {
+  return Array.from({ length: Math.ceil(count / JOB_RECORDS) }, (_, n) => `${batchId}-${n}`);
 }
