@@ -146,6 +146,8 @@ test('batch requests refused: bad ids, unknown file, wrong endpoint or window, b
   }
   assert.equal((await get('/v1/batches/..%2F..%2Fetc')).statusCode, 400);
   assert.equal((await get('/v1/batches/batch_unknown')).statusCode, 404);
+  assert.equal((await get('/batches/batch_unknown')).statusCode, 404, 'without the /v1 prefix too');
+  assert.equal((await get('/files')).statusCode, 200);
   assert.equal((await get('/v1/files/file-unknown/content')).statusCode, 404);
   assert.equal((await get('/v1/batches?limit=0')).statusCode, 400);
   assert.equal((await get('/v1/batches?limit=1e3')).statusCode, 400);

@@ -48,7 +48,7 @@ export function registerBatchRoutes(
     return { id, doc, account };
   }
 
-  app.post('/v1/batches', async (request, reply) => {
+  app.post('/batches', async (request, reply) => {
     const principal = await deps.authenticate(request);
     const body = request.body;
     if (!isRecord(body)) throw badRequest('body', 'must be a JSON object');
@@ -116,19 +116,19 @@ export function registerBatchRoutes(
     return reply.send(batch);
   });
 
-  app.get('/v1/batches/:id', async (request, reply) => {
+  app.get('/batches/:id', async (request, reply) => {
     const { id, doc, account } = await ownedBatch(request);
     const batch = await upstream.json(account, 'GET', `/batches/${id}`, batchObjectSchema);
     await store.noteOutputs(doc, batch);
     return reply.send(batch);
   });
 
-  app.post('/v1/batches/:id/cancel', async (request, reply) => {
+  app.post('/batches/:id/cancel', async (request, reply) => {
     const { id, account } = await ownedBatch(request);
     return reply.send(await upstream.json(account, 'POST', `/batches/${id}/cancel`, batchObjectSchema));
   });
 
-  app.get('/v1/batches', async (request, reply) => {
+  app.get('/batches', async (request, reply) => {
     const principal = await deps.authenticate(request);
     const { batches, hasMore } = await store.listBatches(readPage(principal, request.query));
     return reply.send(listBody(batches, hasMore));

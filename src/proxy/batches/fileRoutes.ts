@@ -58,7 +58,7 @@ export function registerFileRoutes(
   };
   const fileId = (request: FastifyRequest) => checkId((request.params as { id?: unknown }).id, 'file_id');
 
-  app.post('/v1/files', { bodyLimit: MAX_BATCH_FILE_BYTES }, async (request, reply) => {
+  app.post('/files', { bodyLimit: MAX_BATCH_FILE_BYTES }, async (request, reply) => {
     const principal = await deps.authenticate(request);
     const upload = await readUpload(request);
     const checked = checkInputFile(upload.bytes, { principal, router: deps.router, now: new Date() });
@@ -83,19 +83,19 @@ export function registerFileRoutes(
     return reply.send(file);
   });
 
-  app.get('/v1/files', async (request, reply) => {
+  app.get('/files', async (request, reply) => {
     const principal = await deps.authenticate(request);
     const { files, hasMore } = await store.listFiles(readPage(principal, request.query));
     return reply.send(listBody(files, hasMore));
   });
 
-  app.get('/v1/files/:id', async (request, reply) => {
+  app.get('/files/:id', async (request, reply) => {
     const id = fileId(request);
     const owned = await ownedFile(store, deps, request, id);
     return reply.send(await upstream.json(accountFor(owned.upstreamId), 'GET', `/files/${id}`, fileObjectSchema));
   });
 
-  app.get('/v1/files/:id/content', async (request, reply) => {
+  app.get('/files/:id/content', async (request, reply) => {
     const id = fileId(request);
     const owned = await ownedFile(store, deps, request, id);
     const answer = await upstream.call(accountFor(owned.upstreamId), 'GET', `/files/${id}/content`);
@@ -103,7 +103,7 @@ export function registerFileRoutes(
     return reply.type('application/octet-stream').send(answer.body);
   });
 
-  app.delete('/v1/files/:id', async (request, reply) => {
+  app.delete('/files/:id', async (request, reply) => {
     const id = fileId(request);
     const owned = await ownedFile(store, deps, request, id);
     const answer = await upstream.call(accountFor(owned.upstreamId), 'DELETE', `/files/${id}`);

@@ -43,7 +43,15 @@ export async function registerBatchApi(app: FastifyInstance, config: AppConfig, 
     routes.addHook('onRequest', async (request) => {
       await app.authenticate(request);
     });
-    registerFileRoutes(routes, deps, accounts.account);
-    registerBatchRoutes(routes, deps, accounts.account);
+    // With and without the /v1 prefix, like every proxy route (LiteLLM accepts both).
+    for (const prefix of ['', '/v1']) {
+      await routes.register(
+        async (scoped) => {
+          registerFileRoutes(scoped, deps, accounts.account);
+          registerBatchRoutes(scoped, deps, accounts.account);
+        },
+        { prefix },
+      );
+    }
   });
 }
