@@ -2,9 +2,11 @@
 // (or the parameter), never a 500, and nothing reaches OpenAI.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import fc from 'fast-check';
 import { FormData, Response } from 'undici';
 import { curlPost } from './budgetCalls.js';
 import { type FakeOpenAIBatches, startFakeOpenAIBatches } from './helpers/fakeOpenAIBatches.js';
+import { hostileJsonText, mutatedBody } from './helpers/hostileValues.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
 
 let fake: FakeOpenAIBatches;
@@ -153,4 +155,38 @@ test('batch requests refused: bad ids, unknown file, wrong endpoint or window, b
   assert.equal((await get('/v1/batches?limit=1e3')).statusCode, 400);
   assert.equal((await get('/v1/files?after=%27%3B')).statusCode, 400);
   assert.equal(fake.requests.filter((r) => r.path === '/v1/batches').length, 0);
+});
+
+test('fuzzed lines and batch bodies: never a 5xx, and a refused line never reaches OpenAI', async () => {
+  const valid = JSON.parse(line('a')) as Record<string, unknown>;
+  const validBody = valid.body as Record<string, unknown>;
+  const lineArb = fc.oneof(
+    mutatedBody(valid).map((l) => JSON.stringify(l)),
+    mutatedBody(validBody).map((body) => JSON.stringify({ ...valid, body })),
+    hostileJsonText,
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(lineArb, { minLength: 1, maxLength: 3 }), async (lines) => {
+      const uploads = fake.requests.filter((r) => r.path === '/v1/files').length;
+      const answer = await uploadRaw(lines.join('\n'));
+      assert.ok(answer.status < 500, JSON.stringify(answer.body));
+      const forwarded = fake.requests.filter((r) => r.path === '/v1/files').length - uploads;
+      assert.equal(forwarded, answer.status === 200 ? 1 : 0);
+    }),
+    { numRuns: 60 },
+  );
+  const file = await uploadRaw(line('a'));
+  const ok = { input_file_id: file.body.id, endpoint: '/v1/chat/completions', completion_window: '24h' };
+  await fc.assert(
+    fc.asyncProperty(mutatedBody(ok), async (body) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/batches',
+        headers: { authorization: `Bearer ${TEST_MASTER_KEY}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+      assert.ok(response.statusCode < 500, response.body);
+    }),
+    { numRuns: 60 },
+  );
 });
