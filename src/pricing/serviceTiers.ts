@@ -14,7 +14,6 @@ export const STANDARD_TIERS = new Set(['', 'default', 'standard', 'auto', 'on_de
 const TIER_RULES: Record<string, Record<string, Decimal>> = {
   '*': { batch: HALF },
   openai: { flex: HALF },
-  azure: { flex: HALF },
   google: { flex: HALF, priority: decimalFromText('1.8') },
 };
 
