@@ -23,7 +23,6 @@ import { type CallScopes, resolveScopes } from './scopes.js';
  * is presumed dead). Longer than any call we forward; a call that outlives it still settles its real cost.
  */
 export const RESERVATION_TTL_MS = 15 * 60_000;
-const LOAD_ATTEMPTS = 3;
 
 export interface BudgetGuardDeps {
   cache: ControlCache;
@@ -98,32 +97,6 @@ function rateHeaders(
     headers[`x-ratelimit-reset-${unit}`] = reset;
   }
   return headers;
-}
-
-/** ADMIT_CALL, rebuilding the counters it asks for ("load") and trying again, at most LOAD_ATTEMPTS times. */
-async function admitInLedger(
-  deps: BudgetGuardDeps,
-  ctx: CallContext,
-  scopes: CallScopes,
-  budgets: LedgerBudget[],
-  rates: LedgerRate[],
-): Promise<Exclude<AdmitResult, { reason: 'load' }>> {
-  for (let attempt = 1; ; attempt++) {
-    const result = await deps.ledger.admit({
-      requestId: ctx.requestId,
-      nowMs: ctx.now.getTime(),
-      amountNano: Math.max(0, Math.ceil(ctx.maxCostNano)),
-      promptTokens: ctx.promptTokens,
-      reservationTtlMs: RESERVATION_TTL_MS,
-      budgets,
-      rates,
-    });
-    if (result.ok || result.reason !== 'load') return result;
-    if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
-    await Promise.all(
-      result.indices.map((i) => (scopes.budgets[i] ? deps.rebuilder.load(scopes.budgets[i], ctx.now.getTime()) : null)),
-    );
-  }
 }
 
 /** SETTLE_CALL to the call's real cost; a soft budget it crossed is counted, logged and alerted. */
@@ -208,7 +181,18 @@ export function budgetGuard(deps: BudgetGuardDeps): AdmissionGuard {
       const nowMs = ctx.now.getTime();
       let result: AdmitResult;
       try {
-        result = await admitInLedger(deps, ctx, scopes, budgets, rates);
+        result = await deps.rebuilder.admit(
+          {
+            requestId: ctx.requestId,
+            nowMs,
+            amountNano: Math.max(0, Math.ceil(ctx.maxCostNano)),
+            promptTokens: ctx.promptTokens,
+            reservationTtlMs: RESERVATION_TTL_MS,
+            budgets,
+            rates,
+          },
+          scopes.budgets,
+        );
       } catch (err) {
         return unavailable(deps, err);
       }

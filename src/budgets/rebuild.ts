@@ -6,9 +6,12 @@
 // (the ingest queue lives in the same Redis); calls settled after the loss are counted twice at worst.
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { scopeSpendNano } from '../query/spendTotal.js';
-import type { BudgetLedger } from './ledger.js';
+import type { AdmitRequest, AdmitResult, BudgetLedger } from './ledger.js';
 import { counterTtl, ledgerKeys } from './ledger.js';
 import type { BudgetScope } from './scopes.js';
+
+/** ADMIT_CALL asking for counters again right after they were loaded means they keep vanishing: give up. */
+const LOAD_ATTEMPTS = 3;
 
 export class CounterRebuilder {
   private inflight = new Map<string, Promise<void>>();
@@ -17,6 +20,22 @@ export class CounterRebuilder {
     private readonly warehouse: Warehouse,
     private readonly ledger: BudgetLedger,
   ) {}
+
+  /**
+   * ADMIT_CALL for `request`, whose budgets are `scopes`' (same order): the counters it answers "load" for
+   * are rebuilt and the admit is tried again, at most LOAD_ATTEMPTS times in all.
+   */
+  async admit(
+    request: AdmitRequest,
+    scopes: readonly BudgetScope[],
+  ): Promise<Exclude<AdmitResult, { reason: 'load' }>> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.ledger.admit(request);
+      if (result.ok || result.reason !== 'load') return result;
+      if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
+      await Promise.all(result.indices.map((i) => (scopes[i] ? this.load(scopes[i], request.nowMs) : null)));
+    }
+  }
 
   load(scope: BudgetScope, nowMs: number): Promise<void> {
     const key = ledgerKeys.scope(scope.id, scope.period);
