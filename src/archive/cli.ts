@@ -1,5 +1,6 @@
-// `npm run archive -- <command>`: export (backfill a range), verify (archive vs ClickHouse per window),
-// athena-ddl (CREATE EXTERNAL TABLE with partition projection), query (DuckDB SQL over the archive).
+// `npm run archive -- <command>`: export (backfill a range), focus (FOCUS 1.2 files of a range), verify
+// (archive vs ClickHouse per window), athena-ddl (CREATE EXTERNAL TABLE with partition projection), query
+// (DuckDB SQL over the archive).
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { migrate } from '../clickhouse/migrate.js';
@@ -7,18 +8,19 @@ import { createWarehouse, ensureDatabase } from '../clickhouse/plugin.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { AppConfig } from '../config/load.js';
 import { createRedis } from '../redis/plugin.js';
-import { athenaDdl } from './athenaDdl.js';
+import { athenaDdl, focusAthenaDdl } from './athenaDdl.js';
 import { archiveContext, exportRange } from './exporter.js';
 import { parseInstant, windowLabel } from './layout.js';
 import { formatTable, localArchive, openArchiveSession } from './reader.js';
-import type { ArchiveFormat } from './settings.js';
+import { FOCUS_FORMATS, type SpendFormat } from './settings.js';
 import { type ArchiveStore, openStore } from './store.js';
 import { VERIFY_COLUMNS, verifyArchive, verifyTableRows } from './verify.js';
 
 const USAGE = `usage: npm run archive -- <command> [options]
   export --from ISO --to ISO [--force]   export closed windows in the range (re-run safe; --force rewrites)
+  focus --from ISO --to ISO [--force]    FOCUS 1.2 Parquet + CSV of the range, by billing period (docs/finops.md)
   verify [--from ISO] [--to ISO]         archive totals vs ClickHouse per window; exit 1 on mismatch
-  athena-ddl [--table T] [--database D] [--since YYYY-MM-DD]
+  athena-ddl [--focus] [--table T] [--database D] [--since YYYY-MM-DD]
   query "SELECT … FROM spend_logs …" [--format parquet|jsonl] [--from ISO] [--to ISO]
 options: --config FILE (default: CONFIG_FILE_PATH, else config.demo.yaml)`;
 
@@ -35,6 +37,7 @@ function parse(argv: string[]) {
       table: { type: 'string' },
       database: { type: 'string' },
       since: { type: 'string' },
+      focus: { type: 'boolean' },
     },
   });
 }
@@ -58,9 +61,15 @@ async function withServices<T>(
   }
 }
 
-async function runExport(config: AppConfig, from: number, to: number, force: boolean): Promise<number> {
+/**
+ * `export`, or `focus`: the FOCUS formats only, under a manifest of their own (`<destination>#focus`), so a
+ * FOCUS backfill neither counts as nor waits for the configured archive's export of the same windows.
+ */
+async function runExport(config: AppConfig, from: number, to: number, force: boolean, focus: boolean): Promise<number> {
   return withServices(config, async (warehouse, store, redis) => {
-    const ctx = archiveContext(warehouse, redis, config.archive, store);
+    const settings = focus ? { ...config.archive, formats: [...FOCUS_FORMATS] } : config.archive;
+    const ctx = archiveContext(warehouse, redis, settings, store);
+    if (focus) ctx.destination = `${ctx.destination}#focus`;
     ctx.backoff = {
       attempts: 8,
       baseMs: 500,
@@ -81,12 +90,7 @@ async function runExport(config: AppConfig, from: number, to: number, force: boo
   });
 }
 
-async function runQuery(
-  config: AppConfig,
-  query: string,
-  format: ArchiveFormat,
-  range: { from?: number; to?: number },
-) {
+async function runQuery(config: AppConfig, query: string, format: SpendFormat, range: { from?: number; to?: number }) {
   const store = openStore(config.archive.target);
   const archive = await localArchive(config.archive, store, format, range);
   try {
@@ -111,7 +115,7 @@ async function runQuery(
   }
 }
 
-function formatOption(value: string | undefined): ArchiveFormat {
+function formatOption(value: string | undefined): SpendFormat {
   if (value === undefined || value === 'parquet' || value === 'jsonl') return value ?? 'parquet';
   throw new Error('--format: parquet or jsonl');
 }
@@ -124,9 +128,10 @@ export async function runArchiveCli(argv: string[], load: (configPath?: string) 
   const from = instant(values.from, '--from');
   const to = instant(values.to, '--to');
   switch (command) {
-    case 'export': {
-      if (from === undefined || to === undefined) throw new Error('export needs --from and --to');
-      return runExport(load(values.config), from, to, values.force ?? false);
+    case 'export':
+    case 'focus': {
+      if (from === undefined || to === undefined) throw new Error(`${command} needs --from and --to`);
+      return runExport(load(values.config), from, to, values.force ?? false, command === 'focus');
     }
     case 'verify': {
       const config = load(values.config);
@@ -138,11 +143,13 @@ export async function runArchiveCli(argv: string[], load: (configPath?: string) 
       console.log(bad.length ? `${bad.length} window(s) differ` : `${rows.length} window(s) checked, all match`);
       return bad.length ? 1 : 0;
     }
-    case 'athena-ddl':
+    case 'athena-ddl': {
+      const ddl = values.focus ? focusAthenaDdl : athenaDdl;
       console.log(
-        athenaDdl(load(values.config).archive, { table: values.table, database: values.database, since: values.since }),
+        ddl(load(values.config).archive, { table: values.table, database: values.database, since: values.since }),
       );
       return 0;
+    }
     case 'query': {
       const query = rest.join(' ').trim();
       if (!query) throw new Error('query needs SQL, e.g. query "SELECT count(*) FROM spend_logs"');

@@ -7,12 +7,24 @@ import type { ArchiveFormat } from './settings.js';
  * One folder per format: Athena reads every object under a table's LOCATION, so Parquet and JSON lines
  * must not share partitions (DuckDB could cope, Athena cannot).
  */
-export const TABLE_DIR: Record<ArchiveFormat, string> = { parquet: 'spend_logs', jsonl: 'spend_logs_jsonl' };
+export const TABLE_DIR: Record<ArchiveFormat, string> = {
+  parquet: 'spend_logs',
+  jsonl: 'spend_logs_jsonl',
+  focus_parquet: 'focus',
+  focus_csv: 'focus_csv',
+};
 
-export const FORMAT_EXTENSION: Record<ArchiveFormat, string> = { parquet: 'parquet', jsonl: 'jsonl.gz' };
+export const FORMAT_EXTENSION: Record<ArchiveFormat, string> = {
+  parquet: 'parquet',
+  jsonl: 'jsonl.gz',
+  focus_parquet: 'parquet',
+  focus_csv: 'csv.gz',
+};
 export const FORMAT_CONTENT_TYPE: Record<ArchiveFormat, string> = {
   parquet: 'application/vnd.apache.parquet',
   jsonl: 'application/x-ndjson',
+  focus_parquet: 'application/vnd.apache.parquet',
+  focus_csv: 'text/csv',
 };
 
 /** Floors an epoch-seconds instant to its window start. */
@@ -38,10 +50,17 @@ function joinKey(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/');
 }
 
-/** `<prefix>/spend_logs/dt=2026-11-27/hour=10/part-20261127T1000Z.parquet` (jsonl: `spend_logs_jsonl/…`) */
+/**
+ * `<prefix>/spend_logs/dt=2026-11-27/hour=10/part-20261127T1000Z.parquet` (jsonl: `spend_logs_jsonl/…`);
+ * FOCUS files are partitioned by billing period, as FinOps tools expect:
+ * `<prefix>/focus/billing_period=2026-11/part-20261127T1000Z.parquet` (CSV: `focus_csv/…/….csv.gz`).
+ */
 export function objectKey(prefix: string, windowStart: number, format: ArchiveFormat): string {
   const { dt, hour, stamp } = partitionOf(windowStart);
   const name = `part-${stamp}.${FORMAT_EXTENSION[format]}`;
+  if (format === 'focus_parquet' || format === 'focus_csv') {
+    return joinKey(prefix, TABLE_DIR[format], `billing_period=${dt.slice(0, 7)}`, name);
+  }
   return joinKey(prefix, TABLE_DIR[format], `dt=${dt}`, `hour=${hour}`, name);
 }
 

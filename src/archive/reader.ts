@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FORMAT_EXTENSION, TABLE_DIR, tableRoot } from './layout.js';
-import type { ArchiveFormat, ArchiveSettings } from './settings.js';
+import type { ArchiveSettings, SpendFormat } from './settings.js';
 import type { ArchiveStore } from './store.js';
 import { duckString, openDuckDb } from './windowWriter.js';
 
@@ -29,7 +29,7 @@ function hourOfKey(key: string): number | null {
 export async function localArchive(
   settings: ArchiveSettings,
   store: ArchiveStore,
-  format: ArchiveFormat,
+  format: SpendFormat,
   range: { from?: number; to?: number } = {},
 ): Promise<LocalArchive> {
   if (settings.target.kind === 'local') {
@@ -66,7 +66,7 @@ async function countFiles(dir: string, extension: string): Promise<number> {
 }
 
 /** The DuckDB table function reading every file of `format` under the archive root. */
-export function archiveSource(root: string, format: ArchiveFormat): string {
+export function archiveSource(root: string, format: SpendFormat): string {
   const glob = duckString(join(root, TABLE_DIR[format], '**', `*.${FORMAT_EXTENSION[format]}`));
   return format === 'parquet'
     ? `read_parquet(${glob}, hive_partitioning = true)`
@@ -80,7 +80,7 @@ export interface ArchiveSession {
 }
 
 /** A DuckDB connection with the view `spend_logs` over the archive (an empty view when there are no files). */
-export async function openArchiveSession(archive: LocalArchive, format: ArchiveFormat): Promise<ArchiveSession> {
+export async function openArchiveSession(archive: LocalArchive, format: SpendFormat): Promise<ArchiveSession> {
   // Spill files (big queries) go to the temp folder, never into the archive folder itself.
   const db = await openDuckDb(tmpdir());
   const conn = await db.connect();

@@ -4,7 +4,12 @@
 import { resolve } from 'node:path';
 import type { FileConfig } from '../config/schema.js';
 
-export type ArchiveFormat = 'parquet' | 'jsonl';
+/** The spend_logs table's own files, as the archive reader queries them. */
+export type SpendFormat = 'parquet' | 'jsonl';
+/** FOCUS 1.2 rows of the same windows (src/archive/focus.ts). */
+export type FocusFormat = 'focus_parquet' | 'focus_csv';
+export type ArchiveFormat = SpendFormat | FocusFormat;
+export const FOCUS_FORMATS: readonly FocusFormat[] = ['focus_parquet', 'focus_csv'];
 
 export interface S3Target {
   kind: 's3';

@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbArchiveRows } from './columns.js';
+import { focusCsvSql, focusRowsSql } from './focus.js';
 import type { ArchiveFormat } from './settings.js';
 
 const gzipAsync = promisify(gzip);
@@ -77,9 +78,45 @@ export async function writeWindowFiles(
       // window compresses on the thread pool and the event loop (proxy, in role `all`) keeps serving.
       bodies.jsonl = await gzipAsync(await readFile(path), { level: GZIP_LEVEL });
     }
+    if (formats.includes('focus_parquet') || formats.includes('focus_csv')) {
+      Object.assign(bodies, await writeFocusFiles(conn, parquet, workDir, formats, compression, BigInt(costNano)));
+    }
     return { rows: Number(rows), costNano: BigInt(costNano), bodies };
   } finally {
     conn.closeSync();
     db.closeSync();
   }
+}
+
+/**
+ * The window's FOCUS rows (focus.ts) from its sorted Parquet file, in the same order. Their BilledCost must
+ * add up to the window's cost to the nano-USD: a file that does not is never stored.
+ */
+async function writeFocusFiles(
+  conn: DuckDBConnection,
+  parquet: string,
+  workDir: string,
+  formats: readonly ArchiveFormat[],
+  compression: 'zstd' | 'snappy',
+  costNano: bigint,
+): Promise<WindowFiles['bodies']> {
+  const path = join(workDir, 'focus.parquet');
+  await conn.run(
+    `COPY (${focusRowsSql(`read_parquet(${parquet})`)}) TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION ${compression})`,
+  );
+  const billed = await conn.runAndReadAll(
+    `SELECT coalesce(sum("BilledCost" * 1000000000), 0)::HUGEINT::VARCHAR FROM read_parquet(${duckString(path)})`,
+  );
+  const billedNano = BigInt(String(billed.getRows()[0]?.[0] ?? '0'));
+  if (billedNano !== costNano) {
+    throw new Error(`FOCUS rows bill ${billedNano} nano-USD for a window that cost ${costNano}: not written`);
+  }
+  const bodies: WindowFiles['bodies'] = {};
+  if (formats.includes('focus_parquet')) bodies.focus_parquet = await readFile(path);
+  if (formats.includes('focus_csv')) {
+    const csv = join(workDir, 'focus.csv');
+    await conn.run(`COPY (${focusCsvSql(duckString(path))}) TO ${duckString(csv)} (FORMAT CSV, HEADER)`);
+    bodies.focus_csv = await gzipAsync(await readFile(csv), { level: GZIP_LEVEL });
+  }
+  return bodies;
 }

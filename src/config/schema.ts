@@ -221,8 +221,9 @@ export const fileConfigSchema = z.strictObject({
   archive: z
     .strictObject({
       enabled: z.boolean().optional(),
+      /** `focus_parquet` / `focus_csv`: FOCUS 1.2 rows of each window beside it (docs/finops.md). */
       formats: z
-        .array(z.enum(['parquet', 'jsonl']))
+        .array(z.enum(['parquet', 'jsonl', 'focus_parquet', 'focus_csv']))
         .min(1)
         .optional(),
       /** Window length; must divide an hour (5m, 10m, 15m, 20m, 30m, 1h) so windows nest in hour partitions. */
