@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pollUntil } from '../retry.js';
 import { ensureBinary, type ManagedProcess, spawnManaged, waitFor } from './process.js';
 import { pingRedis } from './redisServer.js';
 
@@ -62,12 +63,12 @@ function topology(url: string, ports: number[], procs: ManagedProcess[]): RedisT
   };
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  return pollUntil(() => check().catch(() => false), {
+    everyMs: 200,
+    timeoutMs,
+    timeoutError: () => new Error(`${what} not ready within ${timeoutMs / 1000}s`),
+  });
 }
 
 /** `primaries` cluster-enabled servers on basePort… (bus ports +100), slots split evenly, no replicas. */
