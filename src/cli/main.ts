@@ -251,6 +251,14 @@ async function main(): Promise<void> {
     });
     return;
   }
+  // `reprice` too (--from, --to, --model, --dry-run, …: src/reprice/cli.ts).
+  if (process.argv[2] === 'reprice') {
+    const env: Env = { ...process.env };
+    const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
+    const { runRepriceCli } = await import('../reprice/cli.js');
+    process.exitCode = await runRepriceCli(process.argv.slice(3), load);
+    return;
+  }
   const { command, rest, values } = parseCli(process.argv.slice(2));
   const env: Env = { ...process.env };
   if (values.port) env.PORT = values.port;
@@ -311,7 +319,9 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      console.error(`unknown command "${command}". Commands: start, serve, migrate, archive, import, dlq, test`);
+      console.error(
+        `unknown command "${command}". Commands: start, serve, migrate, archive, reprice, import, dlq, test`,
+      );
       process.exit(2);
   }
 }
