@@ -1,5 +1,7 @@
 // Admins' list of unusual spend in the Spend tab's range (GET /spend/anomalies, docs/finops.md): each day
 // (or, for an hourly range, each hour) a team, key, model or tag spent far above its own baseline.
+
+import { useEffect } from 'preact/hooks';
 import type { Anomaly } from '../../../anomalies/service.js';
 import { get, qs } from '../api.js';
 import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
@@ -15,7 +17,16 @@ interface AnomaliesAnswer {
 
 const SHOWN = 20;
 
-export function AnomaliesCard({ window, refresh }: { window: Window; refresh: number }) {
+export function AnomaliesCard({
+  window,
+  refresh,
+  onMarks,
+}: {
+  window: Window;
+  refresh: number;
+  /** The buckets (epoch s) with an anomaly, for the cost chart's markers. */
+  onMarks: (marks: ReadonlySet<number>) => void;
+}) {
   const granularity = window.granularity === 'hour' ? 'hour' : 'day';
   // Days are judged over at most 31 of them: a weekly chart's range is longer than that.
   const tooLong = window.granularity === 'week' || window.granularity === 'month';
@@ -26,6 +37,11 @@ export function AnomaliesCard({ window, refresh }: { window: Window; refresh: nu
         : get<AnomaliesAnswer>(`/spend/anomalies${qs({ granularity, from: window.from, to: window.to })}`, signal),
     [JSON.stringify(window), refresh],
   );
+  useEffect(() => {
+    if (state.status === 'loading' || (state.status === 'ok' && state.stale)) return;
+    const anomalies = state.status === 'ok' ? (state.data?.anomalies ?? []) : [];
+    onMarks(new Set(anomalies.map((a) => Date.parse(a.bucket) / 1000)));
+  }, [state, onMarks]);
   return (
     <section class={`card ${staleClass(state)}`} aria-label="Unusual spend">
       <h3>Unusual spend</h3>

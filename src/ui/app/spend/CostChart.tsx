@@ -33,7 +33,31 @@ export function chartSeries(
   return [known, known.map((t) => points.get(t) ?? 0)];
 }
 
-export function CostChart({ xs, ys }: { xs: number[]; ys: number[] }) {
+/**
+ * The chart's points that hold a marked instant (anomalies, epoch s): each mark goes to the bucket that
+ * contains it — the browser's local days need not start at UTC midnight, where anomaly days do.
+ */
+export function markedPoints(
+  xs: readonly number[],
+  ys: readonly number[],
+  marks: ReadonlySet<number>,
+): (number | null)[] {
+  const out: (number | null)[] = xs.map(() => null);
+  for (const mark of marks) {
+    let at = -1;
+    for (let i = 0; i < xs.length && (xs[i] ?? Number.POSITIVE_INFINITY) <= mark; i++) at = i;
+    // Past the last bucket's end (one step after it) is outside the chart.
+    const step = (xs[1] ?? 0) - (xs[0] ?? 0);
+    const last = xs.length - 1;
+    if (at < 0 || (at === last && (step <= 0 || mark - (xs[last] ?? 0) >= step))) continue;
+    out[at] = ys[at] ?? null;
+  }
+  return out;
+}
+
+const NO_MARKS: ReadonlySet<number> = new Set();
+
+export function CostChart({ xs, ys, marks = NO_MARKS }: { xs: number[]; ys: number[]; marks?: ReadonlySet<number> }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -66,9 +90,16 @@ export function CostChart({ xs, ys }: { xs: number[]; ys: number[] }) {
           points: { show: xs.length < 60 },
           value: (_u, v) => usd(v),
         },
+        {
+          // Unusual spend (GET /spend/anomalies): red points, no line.
+          label: 'Unusual spend',
+          stroke: '#d92d20',
+          paths: () => null,
+          points: { show: true, size: 9, fill: '#d92d20' },
+        },
       ],
     };
-    plot.current = new uPlot(opts, [xs, ys], el);
+    plot.current = new uPlot(opts, [xs, ys, markedPoints(xs, ys, marks)], el);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 220 }));
     resize.observe(el);
     return () => {
@@ -76,12 +107,17 @@ export function CostChart({ xs, ys }: { xs: number[]; ys: number[] }) {
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [xs, ys]);
+  }, [xs, ys, marks]);
 
   const total = ys.reduce((a, b) => a + b, 0);
+  const marked = markedPoints(xs, ys, marks).filter((v) => v !== null).length;
   return (
     <figure class="chart">
-      <div ref={host} role="img" aria-label={`Cost over time: ${xs.length} points, ${usd(total)} in total`} />
+      <div
+        ref={host}
+        role="img"
+        aria-label={`Cost over time: ${xs.length} points, ${usd(total)} in total${marked ? `, ${marked} with unusual spend` : ''}`}
+      />
     </figure>
   );
 }

@@ -24,27 +24,26 @@ export function ReconciliationCard({ window, refresh }: { window: Window; refres
     (signal) => get<ReconciliationAnswer>(`/spend/reconciliation${qs({ from: window.from, to: window.to })}`, signal),
     [JSON.stringify(window), refresh],
   );
+  // Without an admin key configured there is nothing to reconcile: the card stays out of the way.
+  if (state.status === 'ok' && state.data.providers.length === 0) return null;
   return (
     <section class={`card ${staleClass(state)}`} aria-label="Provider bill reconciliation">
       <h3>Provider bill reconciliation</h3>
       {state.status === 'loading' && <Loading />}
       {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
-      {state.status === 'ok' &&
-        (state.data.providers.length === 0 ? (
-          <Empty>No provider admin key is configured (reconciliation in the config, docs/finops.md).</Empty>
-        ) : (
-          <>
-            <p class="small">
-              {state.data.imports.map((i) => (
-                <span key={i.provider} title={i.error ?? i.skipped.join('\n')}>
-                  <Badge kind={i.ok ? 'good' : 'bad'}>{i.provider}</Badge> imported {ago(i.at)}
-                  {i.ok ? (i.skipped.length ? ` (${i.skipped.length} lines skipped)` : '') : `: ${i.error}`}{' '}
-                </span>
-              ))}
-            </p>
-            <ReconciliationTable rows={state.data.rows} />
-          </>
-        ))}
+      {state.status === 'ok' && (
+        <>
+          <p class="small">
+            {state.data.imports.map((i) => (
+              <span key={i.provider} title={i.error ?? i.skipped.join('\n')}>
+                <Badge kind={i.ok ? 'good' : 'bad'}>{i.provider}</Badge> imported {ago(i.at)}
+                {i.ok ? (i.skipped.length ? ` (${i.skipped.length} lines skipped)` : '') : `: ${i.error}`}{' '}
+              </span>
+            ))}
+          </p>
+          <ReconciliationTable rows={state.data.rows} />
+        </>
+      )}
     </section>
   );
 }

@@ -35,6 +35,7 @@ export function SpendTab({ session }: { session: SessionInfo }) {
     [filterKey],
   );
   const [refresh, setRefresh] = useState(0);
+  const [marks, setMarks] = useState<ReadonlySet<number>>(() => new Set());
   // Latest answer of each breakdown card, tagged with the filter it answered (CSV takes only current ones).
   const shownBreakdowns = useRef<Partial<Record<Breakdown, { filterKey: string; answer: NamedResult }>>>({});
   const onBreakdown = useCallback(
@@ -108,17 +109,21 @@ export function SpendTab({ session }: { session: SessionInfo }) {
           </div>
           <section class="card">
             <h3>Cost over time</h3>
-            {main.status === 'loading' ? <Loading /> : <CostChart xs={main.data.chart[0]} ys={main.data.chart[1]} />}
+            {main.status === 'loading' ? (
+              <Loading />
+            ) : (
+              <CostChart xs={main.data.chart[0]} ys={main.data.chart[1]} marks={marks} />
+            )}
           </section>
         </>
       )}
-      {session.isAdmin && <AnomaliesCard window={window} refresh={refresh} />}
-      {session.isAdmin && <ReconciliationCard window={window} refresh={refresh} />}
       <div class="breakdowns">
         {BREAKDOWNS.map((d) => (
           <BreakdownCard key={d} dimension={d} window={window} tags={tags} refresh={refresh} onResult={onBreakdown} />
         ))}
       </div>
+      {session.isAdmin && <AnomaliesCard window={window} refresh={refresh} onMarks={setMarks} />}
+      {session.isAdmin && <ReconciliationCard window={window} refresh={refresh} />}
     </div>
   );
 }
