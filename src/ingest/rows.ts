@@ -1,10 +1,12 @@
-// SpendRecord → ClickHouse rows. The table's types are narrower than JSON numbers (DateTime is 1970–2105,
-// UInt32 durations) and 18.16 silently wraps out-of-range values on JSONEachRow inserts, so every row is
-// checked against its columns (rowProblems) before it is queued; a record that does not fit is poison
+// SpendRecord → ClickHouse rows, by the columns declared in src/spendLogColumns.ts (encodeRow writes them in
+// the table's order: request_id, response_id and start_time first, which rowKey relies on). The table's types
+// are narrower than JSON numbers (DateTime is 1970–2105, UInt32 durations) and 18.16 silently wraps
+// out-of-range values on JSONEachRow inserts, so every row is checked against its columns' limits
+// (rowProblems) before it is queued; a record that does not fit is poison
 // (dead-letter queue), never a wrapped number. Queued rows travel as JSONEachRow text (EncodedRows): the
 // worker sends that text to ClickHouse as it is and parses single lines only to dedup, bisect or dead-letter.
 
-import { RECORD_COLUMNS, type RowValues, WRITTEN_COLUMNS, type WrittenRow } from '../spendLogColumns.js';
+import { encodeRow, RECORD_COLUMNS, type RowValues, WRITTEN_COLUMNS, type WrittenRow } from '../spendLogColumns.js';
 import { type SpendRecord, spendRecordSchema, storableRecord } from '../spendRecord.js';
 import type { TimedId } from './dedup.js';
 
@@ -53,7 +55,7 @@ export function rowProblems(row: RowValues): RowProblem[] {
 
 /** What the ingest API and dead-letter replay accept: the SpendRecord contract plus the table's own limits. */
 export const insertableRecordSchema = spendRecordSchema.superRefine((record, ctx) => {
-  for (const { field, reason } of rowProblems(toQueuedRow(record))) {
+  for (const { field, reason } of rowProblems(encodeRow(record))) {
     ctx.addIssue({ code: 'custom', path: [field], message: reason });
   }
 });
@@ -73,14 +75,7 @@ export interface QueuedPayloadRow {
 }
 
 export function toSpendLogRow(record: SpendRecord, insertedAtSec: number): SpendLogRow {
-  return { ...toQueuedRow(record), inserted_at: insertedAtSec };
-}
-
-/** The record's row, column by column in the table's order (rowKey relies on the first three). */
-function toQueuedRow(record: SpendRecord): QueuedRow {
-  const row: Record<string, unknown> = {};
-  for (const column of WRITTEN_COLUMNS) row[column.name] = column.encode?.(record);
-  return row as QueuedRow;
+  return { ...encodeRow(record), inserted_at: insertedAtSec };
 }
 
 function toQueuedPayloadRow(record: SpendRecord): QueuedPayloadRow | null {
@@ -130,7 +125,7 @@ export class BatchEncoder {
   add(original: SpendRecord): void {
     const record = storableRecord(original);
     if (this.ids.has(record.request_id)) return;
-    const row = toQueuedRow(record);
+    const row = encodeRow(record);
     const problems = rowProblems(row);
     if (problems.length) {
       this.refused.push({ record: original, reason: problems.map((p) => `${p.field}: ${p.reason}`).join('; ') });
