@@ -111,6 +111,7 @@ const REFUSALS = [
   'client_disconnected:499',
 ];
 
+/** Calls only: a re-pricing correction (docs/repricing.md) is no call of the model. */
 async function recentStats(warehouse: Warehouse, windowMinutes: number, nowMs: number): Promise<Map<string, StatsRow>> {
   const since = new Date(nowMs - windowMinutes * 60_000);
   const lastMinute = new Date(nowMs - 60_000);
@@ -128,7 +129,7 @@ async function recentStats(warehouse: Warehouse, windowMinutes: number, nowMs: n
       argMaxIf(status, start_time_ms, ${failed}) AS last_error_status,
       countIf(start_time >= ${lastMinute}) AS rpm,
       sumIf(total_tokens, start_time >= ${lastMinute}) AS tpm
-    FROM spend_logs WHERE start_time >= ${since} GROUP BY model`,
+    FROM spend_logs WHERE start_time >= ${since} AND source != 'correction' GROUP BY model`,
     statsRowSchema,
   );
   return new Map(rows.map((row) => [row.model, row]));
