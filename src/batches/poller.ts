@@ -11,6 +11,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { BudgetCharger } from '../budgets/charge.js';
 import type { BudgetLedger } from '../budgets/ledger.js';
+import { TimeSlicer } from '../ingest/timeSlice.js';
 import type { SpendRecord } from '../spendRecord.js';
 import { type BatchModel, lineRecord } from './records.js';
 import type { BatchDoc, BatchStore } from './store.js';
@@ -111,11 +112,16 @@ export class BatchPoller {
       ['error', batch.error_file_id],
     ] as const;
     const seen = new Set<string>();
+    const slicer = new TimeSlicer();
     for (const [name, fileId] of files) {
       if (!fileId) continue;
       const lines = await this.readLines(account, fileId, doc.id, seen);
       for (let i = 0; i < lines.length; i += CHUNK_RECORDS) {
-        const chunk = lines.slice(i, i + CHUNK_RECORDS).map((line) => lineRecord(doc, batch, model, line));
+        const chunk: SpendRecord[] = [];
+        for (const line of lines.slice(i, i + CHUNK_RECORDS)) {
+          chunk.push(lineRecord(doc, batch, model, line));
+          await slicer.slice();
+        }
         await deps.enqueue(chunk, `batch-${doc.id}-${name}-${i / CHUNK_RECORDS}`);
         await deps.charge?.(chunk);
         records += chunk.length;
@@ -138,8 +144,10 @@ export class BatchPoller {
     if (answer.status >= 400) throw failedAnswer(answer);
     const lines: ResultLine[] = [];
     const text = answer.body.toString('utf8');
+    const slicer = new TimeSlicer();
     let skipped = 0;
     for (const raw of text.split('\n')) {
+      await slicer.slice();
       if (!raw.trim()) continue;
       let parsed: unknown;
       try {

@@ -61,7 +61,7 @@ export function registerFileRoutes(
   app.post('/files', { bodyLimit: MAX_BATCH_FILE_BYTES }, async (request, reply) => {
     const principal = await deps.authenticate(request);
     const upload = await readUpload(request);
-    const checked = checkInputFile(upload.bytes, { principal, router: deps.router, now: new Date() });
+    const checked = await checkInputFile(upload.bytes, { principal, router: deps.router, now: new Date() });
     const account = accountOf(checked.deployment);
     const form = new FormData();
     form.append('purpose', upload.purpose);

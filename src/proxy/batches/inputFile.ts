@@ -8,6 +8,8 @@ import { BATCH_ENDPOINTS, BATCH_TIER, type BatchEndpoint, isBatchEndpoint } from
 import { AppError } from '../../errors.js';
 import { JsonDepthScanner } from '../../http/jsonBody.js';
 import { MAX_JSON_DEPTH } from '../../http/jsonLimits.js';
+import { TimeSlicer } from '../../ingest/timeSlice.js';
+import type { PriceEntry } from '../../pricing/modelPricing.js';
 import { readOutputBound, worstCaseOf } from '../call/requestBounds.js';
 import { type Deployment, keyMayUse, type ModelRouter } from '../deployments.js';
 import { isRecord } from '../exchange/types.js';
@@ -64,13 +66,17 @@ function routeModel(model: string, n: number, ctx: FileContext): Deployment {
   return deployment;
 }
 
-export function checkInputFile(bytes: Buffer, ctx: FileContext): CheckedInputFile {
+/** Checks a file line by line, giving the event loop back between slices (a file may hold 50,000 lines). */
+export async function checkInputFile(bytes: Buffer, ctx: FileContext): Promise<CheckedInputFile> {
+  const slicer = new TimeSlicer();
   const texts = bytes.toString('utf8').split('\n');
   const out: string[] = [];
   const customIds = new Set<string>();
-  let first: { model: string; endpoint: BatchEndpoint; deployment: Deployment } | null = null;
+  let first: { model: string; endpoint: BatchEndpoint; deployment: Deployment; prices: PriceEntry | null } | null =
+    null;
   let worst = 0;
   for (let i = 0; i < texts.length; i++) {
+    await slicer.slice();
     const text = (texts[i] ?? '').replace(/\r$/, '');
     if (!text.trim()) continue;
     const n = i + 1;
@@ -90,29 +96,38 @@ export function checkInputFile(bytes: Buffer, ctx: FileContext): CheckedInputFil
     if (!isRecord(body)) throw lineError(n, 'body', 'expected a JSON object');
     if (typeof body.model !== 'string' || !body.model) throw lineError(n, 'body.model', 'required');
     if (body.stream === true) throw lineError(n, 'body.stream', 'batch requests do not stream');
-    if (!first) first = { model: body.model, endpoint: line.url, deployment: routeModel(body.model, n, ctx) };
-    else if (line.url !== first.endpoint) throw lineError(n, 'url', `every line must target ${first.endpoint}`);
+    if (!first) {
+      const deployment = routeModel(body.model, n, ctx);
+      // The batch prices in force now, looked up once for the whole file.
+      const prices = deployment.pricing.at(ctx.now)?.tier(BATCH_TIER) ?? null;
+      first = { model: body.model, endpoint: line.url, deployment, prices };
+    } else if (line.url !== first.endpoint) throw lineError(n, 'url', `every line must target ${first.endpoint}`);
     else if (body.model !== first.model) throw lineError(n, 'body.model', `every line must name ${first.model}`);
-    worst += lineWorstCase(first.deployment, first.endpoint, body, n, ctx.now);
+    worst += lineWorstCase(first, body, n);
     if (!Number.isSafeInteger(worst)) throw lineError(n, '(file)', 'the worst-case cost of this file is too large');
     out.push(JSON.stringify({ ...line, body: { ...body, model: first.deployment.upstreamModel } }));
   }
   if (!first) throw new AppError('bad_request', 'file: holds no requests', { param: 'file' });
-  return { ...first, lines: out.length, worstCaseNano: worst, content: Buffer.from(`${out.join('\n')}\n`) };
+  const { model, endpoint, deployment } = first;
+  return {
+    model,
+    endpoint,
+    deployment,
+    lines: out.length,
+    worstCaseNano: worst,
+    content: Buffer.from(`${out.join('\n')}\n`),
+  };
 }
 
 function lineWorstCase(
-  deployment: Deployment,
-  endpoint: BatchEndpoint,
+  file: { endpoint: BatchEndpoint; deployment: Deployment; prices: PriceEntry | null },
   body: Record<string, unknown>,
   n: number,
-  now: Date,
 ): number {
-  const callType = BATCH_ENDPOINTS[endpoint];
+  const callType = BATCH_ENDPOINTS[file.endpoint];
   try {
-    const bound = readOutputBound(callType, body, deployment);
-    const batchPrices = deployment.pricing.at(now)?.tier(BATCH_TIER) ?? null;
-    return worstCaseOf(batchPrices, promptTokenBound(callType, body), bound);
+    const bound = readOutputBound(callType, body, file.deployment);
+    return worstCaseOf(file.prices, promptTokenBound(callType, body), bound);
   } catch (err) {
     if (err instanceof AppError) throw new AppError(err.code, `line ${n}: body.${err.message}`, { param: 'file' });
     throw err;
