@@ -27,7 +27,8 @@ export interface CallMetrics {
 
 const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
 
-export function createCallMetrics(tagAllowList: readonly string[]): CallMetrics {
+/** The series, unregistered (the metrics plugin registers them), created once per app. */
+function callSeries() {
   const common = { registers: [] };
   const requests = new Counter({
     name: 'spendhouse_requests_total',
@@ -75,7 +76,6 @@ export function createCallMetrics(tagAllowList: readonly string[]): CallMetrics 
     buckets: LATENCY_BUCKETS,
     ...common,
   });
-  const allowed = new Set(tagAllowList);
   const tagRequests = new Counter({
     name: 'spendhouse_tag_requests_total',
     help: 'Proxied calls carrying an allow-listed tag (metrics.tag_allow_list)',
@@ -88,6 +88,12 @@ export function createCallMetrics(tagAllowList: readonly string[]): CallMetrics 
     labelNames: ['tag'],
     ...common,
   });
+  return { requests, spend, tokens, overhead, upstream, ttft, duration, tagRequests, tagSpend };
+}
+
+export function createCallMetrics(tagAllowList: readonly string[]): CallMetrics {
+  const { requests, spend, tokens, overhead, upstream, ttft, duration, tagRequests, tagSpend } = callSeries();
+  const allowed = new Set(tagAllowList);
 
   function observe(record: SpendRecord, timings: CallTimings): void {
     const routed = record.provider !== '';
