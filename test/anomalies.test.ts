@@ -38,6 +38,9 @@ describe('the robust baseline', () => {
     assert.equal(judge(13 * USD, flat, t)?.anomalous, true);
     assert.equal(judge(10.2 * USD, flat, t)?.anomalous, false);
     assert.equal(judge(100 * USD, flat.slice(0, 6), t), null);
+    // Spending one day in four: too sporadic to have a usual (its median is 0).
+    const sporadic = Array.from({ length: 28 }, (_, k) => (k % 4 === 0 ? 11 * USD : 0));
+    assert.equal(judge(11 * USD, sporadic, t), null);
     assert.equal(
       judge(
         0.5 * USD,

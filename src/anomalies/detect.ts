@@ -6,7 +6,10 @@
 export interface AnomalyThresholds {
   zThreshold: number;
   minExcessNano: number;
-  /** Fewer baseline points than this (a series that is days old) is not judged. */
+  /**
+   * A baseline with fewer buckets of spend than this is not judged (a series days old); nor is one whose
+   * median is 0 (it spends on fewer than half its buckets: any bucket it spends in would be "unusual").
+   */
   minPoints: number;
 }
 
@@ -28,8 +31,9 @@ export function median(values: readonly number[]): number {
 
 /** null when the baseline is too short to judge. */
 export function judge(spendNano: number, baselineNano: readonly number[], t: AnomalyThresholds): Verdict | null {
-  if (baselineNano.length < t.minPoints) return null;
+  if (baselineNano.filter((v) => v !== 0).length < t.minPoints) return null;
   const expected = median(baselineNano);
+  if (expected <= 0) return null;
   const mad = median(baselineNano.map((v) => Math.abs(v - expected)));
   const scale = Math.max(MAD_TO_SIGMA * mad, 0.05 * expected, 1);
   const excess = spendNano - expected;
