@@ -39,7 +39,7 @@ function bounded(cost: () => number): number {
 
 /** Exact list cost (no multiplier) of a usage at a sheet in nano-USD; 0 without a sheet. */
 export function costNano(sheet: PriceSheet | null | undefined, usage: TokenUsage): number {
-  return sheet ? nanoUsd(pricedTerms(sheet, usage).terms) : 0;
+  return sheet ? nanoUsd(pricedTerms(sheet, usage)) : 0;
 }
 
 /**
@@ -52,9 +52,9 @@ export function priceCall(prices: PriceEntry | null, usage: TokenUsage, options:
   const multiplier = entry?.multiplier ?? ONE;
   const unitPrices: UnitPrices = {};
   const priced = entry ? pricedTerms(entry.sheet, usage) : null;
-  if (priced) for (const [dimension, price] of priced.units) unitPrices[dimension] = decimalText(price);
+  if (priced) for (const term of priced) unitPrices[term.dimension] = decimalText(term.price);
   unitPrices.multiplier = decimalText(multiplier);
-  const list = priced ? bounded(() => nanoUsd(priced.terms)) : 0;
+  const list = priced ? bounded(() => nanoUsd(priced)) : 0;
   const provider = usage.providerCostNano;
   if (provider !== null && options.billProviderCost !== false) {
     return {
@@ -80,7 +80,7 @@ export function priceCall(prices: PriceEntry | null, usage: TokenUsage, options:
     };
   }
   return {
-    cost_nano: isOne(multiplier) ? list : bounded(() => nanoUsd(priced.terms, multiplier)),
+    cost_nano: isOne(multiplier) ? list : bounded(() => nanoUsd(priced, multiplier)),
     list_cost_nano: list,
     provider_cost_nano: provider,
     price_source: entry.source,

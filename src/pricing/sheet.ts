@@ -100,21 +100,19 @@ export function quantities(usage: TokenUsage): Record<Dimension, number> {
   };
 }
 
-/** The priced terms of a call: each used dimension with a price, and the unit price applied to it. */
-export function pricedTerms(
-  sheet: PriceSheet,
-  usage: TokenUsage,
-): { terms: PricedQuantity[]; units: Map<Dimension, Decimal> } {
+export interface PricedTerm extends PricedQuantity {
+  dimension: Dimension;
+}
+
+/** The priced terms of a call: each dimension it used that has a price, with the unit price applied. */
+export function pricedTerms(sheet: PriceSheet, usage: TokenUsage): PricedTerm[] {
   const used = quantities(usage);
-  const terms: PricedQuantity[] = [];
-  const units = new Map<Dimension, Decimal>();
+  const terms: PricedTerm[] = [];
   for (const dimension of DIMENSIONS) {
     const quantity = used[dimension];
     if (quantity <= 0) continue;
     const price = rateAt(sheet[dimension], usage.promptTokens);
-    if (!price) continue;
-    terms.push({ quantity, price });
-    units.set(dimension, price);
+    if (price) terms.push({ dimension, quantity, price });
   }
-  return { terms, units };
+  return terms;
 }
