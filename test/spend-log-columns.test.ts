@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { loadMigrations, migrate } from '../src/clickhouse/migrate.js';
+import { loadMigrations, migrate, renderMigration } from '../src/clickhouse/migrate.js';
 import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
 import { sql } from '../src/clickhouse/sql.js';
 import { BatchEncoder, EncodedRows, toSpendLogRow } from '../src/ingest/rows.js';
@@ -252,4 +252,26 @@ it('rows written before migrations 056/057 read with the defaults and are in the
     z.object({ requests: z.coerce.number(), cost: z.string(), list: z.string() }),
   );
   assert.deepEqual(rollup, [{ requests: 1, cost: '4242', list: '4242' }]);
+});
+
+it('on a cluster, 056 adds each column to the local table of every shard and 057 rolls up the local rows', () => {
+  const [m056, m057] = loadMigrations().filter((m) => m.version === 56 || m.version === 57);
+  assert.ok(m056 && m057);
+  const added = renderMigration(m056.text, 'spendhouse', 'db1');
+  const issue19 = COLUMN_LIST.slice(COLUMN_LIST.findIndex((c) => c.name === 'tags_hash') + 1);
+  assert.deepEqual(
+    added,
+    issue19.map(
+      (c) =>
+        `ALTER TABLE \`db1\`.spend_logs_local ON CLUSTER \`spendhouse\` ADD COLUMN ${c.name} ${c.type}${c.name === 'list_cost_nano' ? ' DEFAULT cost_nano' : ''}`,
+    ),
+  );
+  const rollup = renderMigration(m057.text, 'spendhouse', 'db1');
+  assert.match(
+    rollup[0] ?? '',
+    /^CREATE TABLE IF NOT EXISTS `db1`\.spend_pricing_daily_local ON CLUSTER .*ReplicatedSummingMergeTree/s,
+  );
+  assert.match(rollup[1] ?? '', /ENGINE = Distributed\(`spendhouse`, `db1`, spend_pricing_daily_local/);
+  assert.match(rollup[2] ?? '', /^INSERT INTO spend_pricing_daily\s/);
+  assert.match(rollup[3] ?? '', /TO `db1`\.spend_pricing_daily_local AS\s.*\sFROM `db1`\.spend_logs_local\s/s);
 });
