@@ -6,7 +6,7 @@ import type { SessionInfo } from '../api.js';
 import { Badge, Modal, Show, useAsync } from '../components.js';
 import { dateTime, ms, num, text, usd } from '../format.js';
 import { type NameBook, nameOf } from '../names.js';
-import { fetchLog, keyLabel, type LogEntry } from './logsApi.js';
+import { fetchLog, keyLabel, type LogDetail, type LogEntry } from './logsApi.js';
 
 function Rows({ rows }: { rows: [string, unknown][] }) {
   return (
@@ -99,7 +99,7 @@ function Pricing({ log }: { log: LogEntry }) {
           ['Billed cost', exact(log.cost_usd)],
           ['List cost', exact(log.list_cost_usd)],
           ['Provider-reported cost', log.provider_cost_usd === null ? '—' : exact(log.provider_cost_usd)],
-          ['Discount / markup multiplier', text(multiplier)],
+          ['Multiplier', text(multiplier)],
           ...Object.entries(perUnit).map(([dimension, price]): [string, string] => [
             `  ${dimension.replaceAll('_', ' ')}`,
             `${price} USD per ${dimension === 'request' ? 'request' : dimension === 'web_search' ? 'search' : 'token'}`,
@@ -199,6 +199,37 @@ function Detail({
   );
 }
 
+/** The re-pricing corrections of a call (docs/repricing.md): each opens in the dialog. */
+function Corrections({ call, onOpen }: { call: LogDetail; onOpen: (requestId: string) => void }) {
+  if (call.corrections.length === 0) return null;
+  return (
+    <section class="log-detail">
+      <h4>Re-pricing corrections</h4>
+      <dl class="kv">
+        {call.corrections.map((c) => (
+          <div key={c.request_id}>
+            <dt>
+              <button type="button" class="link" onClick={() => onOpen(c.request_id)}>
+                {c.request_id}
+              </button>
+            </dt>
+            <dd>
+              {c.cost_usd.startsWith('-') ? '' : '+'}
+              {c.cost_usd} USD · {text(c.price_version)}
+            </dd>
+          </div>
+        ))}
+        <div>
+          <dt>Cost after corrections</dt>
+          <dd>
+            {usd(call.cost_after_corrections_usd)} (exact {call.cost_after_corrections_usd} USD)
+          </dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
 export function LogDetailDialog({
   requestId,
   session,
@@ -217,7 +248,12 @@ export function LogDetailDialog({
   return (
     <Modal title="Call detail" onClose={onClose}>
       <Show value={log} retry={reload}>
-        {(data) => <Detail log={data} session={session} names={names} onOpen={setShown} />}
+        {(data) => (
+          <>
+            <Detail log={data} session={session} names={names} onOpen={setShown} />
+            <Corrections call={data} onOpen={setShown} />
+          </>
+        )}
       </Show>
     </Modal>
   );
