@@ -9,7 +9,6 @@ import { AppError, badRequest } from '../../errors.js';
 import { readAttribution } from '../call/attribution.js';
 import { keyMayUse } from '../deployments.js';
 import { isRecord } from '../exchange/types.js';
-import { accountOf } from './accounts.js';
 import { type BatchRouteDeps, listBody, mayAccess, notFound, readPage } from './context.js';
 import { reserveBatch } from './reservation.js';
 
@@ -64,10 +63,10 @@ export function registerBatchRoutes(
     if (!keyMayUse(principal.models, file.model)) {
       throw new AppError('forbidden', `this key may not call model ${file.model}`, { param: 'input_file_id' });
     }
-    const account = accountOf(deployment);
-    if (account.id !== file.upstream_id) {
-      throw new AppError('conflict', `model ${file.model} is now served by another OpenAI account than the file's`);
-    }
+    // The batch is created where its file is (a name served by several accounts resolves round-robin).
+    const account = accounts(file.upstream_id);
+    if (!account)
+      throw new AppError('conflict', 'the OpenAI deployment this file was uploaded to is no longer configured');
     const reservationId = deps.budgets
       ? await reserveBatch(deps.budgets, {
           principal,
