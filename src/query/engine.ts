@@ -7,6 +7,7 @@ import { AppError, badRequest } from '../errors.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { type AccessScope, buildSelect, type SelectSpec } from './build.js';
 import { type Dimension, dimensionAlias, type Metric, metricAlias } from './catalog.js';
+import { dimensionsOf } from './piecewise.js';
 import { choosePlan } from './planner.js';
 import { type OrderTerm, type SpendQuery, type SpendQueryInput, spendQuerySchema } from './request.js';
 import { availableRollups } from './rollup.js';
@@ -124,6 +125,30 @@ function metricValues(row: Record<string, string | number | null>, metrics: read
   return out;
 }
 
+/**
+ * The page of groups (none when the answer is not grouped) and the totals row. One scan for both where it
+ * can: GROUP BY … WITH TOTALS aggregates every group, not just the page. (Tag rows overlap, so their totals
+ * would count a call once per tag: those take a second query.)
+ */
+async function pageAndTotals(
+  warehouse: Warehouse,
+  base: SelectSpec,
+  pageSpec: SelectSpec,
+  grouped: boolean,
+  select: (spec: SelectSpec) => Sql,
+): Promise<{ page: Row[]; totalRows: Row[] }> {
+  const answer =
+    grouped && !base.groupBy.includes('tag')
+      ? await rowsWithTotals(warehouse, buildSelect({ ...pageSpec, withTotals: true }))
+      : null;
+  if (answer) return { page: answer.data, totalRows: answer.totals ? [answer.totals] : [] };
+  const [page, totalRows] = await Promise.all([
+    grouped ? warehouse.rows(select(pageSpec), rowSchema) : Promise.resolve([]),
+    warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
+  ]);
+  return { page, totalRows };
+}
+
 export async function runSpendQuery(
   warehouse: Warehouse,
   query: SpendQuery,
@@ -137,14 +162,10 @@ export async function runSpendQuery(
   const split = query.tag_attribution === 'split' && query.group_by.includes('tag');
   if (split) checkSplittable(query.metrics);
   const select = split ? buildSplitSelect : buildSelect;
-  const tagFiltered = query.tags.all?.length || query.tags.any || query.tags.none?.length;
   const dimensions = [
     ...new Set<Dimension>([
       ...query.group_by,
-      ...(Object.keys(query.filters) as Dimension[]),
-      ...(tagFiltered ? (['tag'] as const) : []),
-      ...(scope.keyHash !== undefined ? (['key'] as const) : []),
-      ...(scope.teamId !== undefined ? (['team'] as const) : []),
+      ...dimensionsOf({ filters: query.filters, tags: query.tags, scope, rawOnly: [] }),
     ]),
   ];
   const rollups = await availableRollups(warehouse);
@@ -167,23 +188,7 @@ export async function runSpendQuery(
   const base: SelectSpec = tagSets ? { ...asked, tagSetCondition: tagSets.condition } : asked;
   const grouped = query.group_by.length > 0 || query.granularity !== 'none';
   const pageSpec: SelectSpec = { ...base, order, limit: query.limit + 1, offset };
-  let page: Row[] = [];
-  let totalRows: Row[];
-  // One scan for the page and the totals: GROUP BY … WITH TOTALS aggregates every group, not just the
-  // page. (Tag rows overlap, so their totals would count a call once per tag: those take a second query.)
-  const answer =
-    grouped && !query.group_by.includes('tag')
-      ? await rowsWithTotals(warehouse, buildSelect({ ...pageSpec, withTotals: true }))
-      : null;
-  if (answer) {
-    page = answer.data;
-    totalRows = answer.totals ? [answer.totals] : [];
-  } else {
-    [page, totalRows] = await Promise.all([
-      grouped ? warehouse.rows(select(pageSpec), rowSchema) : Promise.resolve([]),
-      warehouse.rows(buildSelect({ ...base, groupBy: [], granularity: 'none' }), rowSchema),
-    ]);
-  }
+  const { page, totalRows } = await pageAndTotals(warehouse, base, pageSpec, grouped, select);
   const totals = metricValues(totalRows[0] ?? {}, query.metrics);
   const bucketLabel = bucketLabels(timezone);
   const rows: ResultRow[] = grouped
