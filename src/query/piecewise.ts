@@ -1,7 +1,7 @@
 // Totals over any window from the cheapest tables that have them: the window is cut into whole UTC days
 // (answered by the smallest rollup with the needed dimensions — the planner's choice), whole hours (the
 // hourly rollup) and the partial hours at its edges (raw, a narrow slice of the time-sorted table), and
-// the pieces are summed. Only sums cut this way; the logs pager and spendTotal use it.
+// the pieces are summed. Only sums cut this way; the logs pager and scopeSpendNano (spendTotal.ts) use it.
 import { z } from 'zod';
 import type { Sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
