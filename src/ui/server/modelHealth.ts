@@ -70,17 +70,13 @@ function perMillion(sheet: PriceSheet | null, usage: Partial<TokenUsage>): strin
 /** Provider, upstream model and price exactly as the proxy resolves them for this entry. */
 function routeOf(entry: ModelEntry, now: Date) {
   const deployment = new ModelRouter([entry]).resolve(entry.model_name);
-  const pricing = deployment?.pricing;
-  const sheet = pricing?.at(now)?.sheet ?? null;
+  // The price-book entry in force now (a dated config entry may not have started yet).
+  const prices = deployment?.pricing.at(now) ?? null;
+  const sheet = prices?.sheet ?? null;
   return {
     provider: deployment?.provider ?? '',
     upstream: deployment?.upstreamModel ?? entry.litellm_params.model,
-    source:
-      !pricing || pricing.status === 'unpriced'
-        ? ('unpriced' as const)
-        : pricing.status === 'custom'
-          ? ('config' as const)
-          : ('catalog' as const),
+    source: prices?.source ?? ('unpriced' as const),
     input: perMillion(sheet, { promptTokens: 1_000_000 }),
     output: perMillion(sheet, { completionTokens: 1_000_000 }),
   };
