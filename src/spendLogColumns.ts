@@ -28,7 +28,7 @@ export type ColumnCheck =
   | { kind: 'strings' }
   | { kind: 'none' };
 
-/** The row as encoded so far: a decoder may read its column's sibling (metadata values beside the keys). */
+/** A queued or stored row by column name (a decoder may read a sibling: metadata values beside the keys). */
 export type RowValues = Readonly<Record<string, unknown>>;
 
 export interface SpendLogColumn<V = unknown> {
@@ -404,7 +404,10 @@ export type StoredRow = z.infer<typeof storedRowSchema>;
 
 type Columns = typeof SPEND_LOG_COLUMNS;
 
-/** A spend_logs row as the encoder writes it (JSONEachRow; ClickHouse stamps nothing the row holds). */
+/**
+ * A spend_logs row as the encoder writes it: every column but inserted_at (the worker stamps it) and
+ * tags_hash (ClickHouse computes it).
+ */
 export type WrittenRow = {
   [K in SpendLogColumnName as Columns[K]['encode'] extends null ? never : K]: ReturnType<
     NonNullable<Columns[K]['encode']>
