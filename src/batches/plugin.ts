@@ -26,7 +26,7 @@ export interface BatchWorkerOptions {
   accounts: BatchAccounts;
 }
 
-export const DEFAULT_BATCH_POLL_SECONDS = 60;
+const DEFAULT_BATCH_POLL_SECONDS = 60;
 
 async function ownCharger(app: FastifyInstance, config: AppConfig, ledger: BudgetLedger): Promise<BudgetCharger> {
   const log = app.log.child({ component: 'batches' });

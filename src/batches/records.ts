@@ -18,7 +18,7 @@ export interface BatchModel {
 }
 
 /** Deterministic and unique per line: the batch id, then a hash of the line's custom_id. */
-export function lineRequestId(batchId: string, customId: string): string {
+function lineRequestId(batchId: string, customId: string): string {
   const digest = createHash('sha256').update(batchId).update('\0').update(customId).digest('hex');
   return `${batchId}:${digest.slice(0, 32)}`;
 }

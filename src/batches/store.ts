@@ -6,7 +6,7 @@ import type { Warehouse } from '../clickhouse/warehouse.js';
 import { type BatchObject, batchEndpointSchema, batchObjectSchema, type FileObject, fileObjectSchema } from './wire.js';
 
 /** Who a batch's records are attributed to: the creating call's key, user, team, customer, tags and metadata. */
-export const attributionSchema = z.object({
+const attributionSchema = z.object({
   key_hash: z.string().nullable(),
   key_alias: z.string().nullable(),
   user_id: z.string().nullable(),
@@ -15,9 +15,8 @@ export const attributionSchema = z.object({
   tags: z.array(z.string()),
   metadata: z.record(z.string(), z.string()),
 });
-export type BatchAttribution = z.infer<typeof attributionSchema>;
 
-export const fileDocSchema = z.object({
+const fileDocSchema = z.object({
   id: z.string(),
   key_hash: z.string(),
   /** The OpenAI account the file was uploaded to (BatchTarget.id). */
@@ -32,7 +31,7 @@ export const fileDocSchema = z.object({
 });
 export type FileDoc = z.infer<typeof fileDocSchema>;
 
-export const batchDocSchema = z.object({
+const batchDocSchema = z.object({
   id: z.string(),
   upstream_id: z.string(),
   model: z.string(),
@@ -52,7 +51,7 @@ export type FileState = 'active' | 'deleted';
 export type BatchState = 'pending' | 'settled';
 
 /** A batch's output or error file: whose it is and where it lives (files.content / retrieve / delete). */
-export const outputDocSchema = z.object({
+const outputDocSchema = z.object({
   id: z.string(),
   key_hash: z.string(),
   upstream_id: z.string(),

@@ -19,7 +19,7 @@ export interface UpstreamAnswer {
 }
 
 /** Longest upstream body read into memory (an output file of 50,000 long answers fits). */
-export const MAX_UPSTREAM_BYTES = 512 * 1024 * 1024;
+const MAX_UPSTREAM_BYTES = 512 * 1024 * 1024;
 
 export class BatchUpstream {
   private readonly agent = new Agent({ keepAliveTimeout: 4_000 });

@@ -28,7 +28,7 @@ export const fileObjectSchema = z.looseObject({
 export type FileObject = z.infer<typeof fileObjectSchema>;
 
 /** Statuses after which a batch changes no more (its output and error files are final). */
-export const TERMINAL_STATUSES = ['completed', 'failed', 'expired', 'cancelled'] as const;
+const TERMINAL_STATUSES = ['completed', 'failed', 'expired', 'cancelled'] as const;
 
 export const batchObjectSchema = z.looseObject({
   id: upstreamId,
