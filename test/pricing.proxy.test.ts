@@ -58,10 +58,49 @@ const ANTHROPIC_STREAM = [
   sse('message_stop', { type: 'message_stop' }),
 ].join('');
 
+/** An OpenAI chat stream served at the flex tier: every chunk names it, the last one carries the usage. */
+const FLEX_STREAM = [
+  {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    model: 'o4-mini',
+    service_tier: 'flex',
+    choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: null }],
+  },
+  {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    model: 'o4-mini',
+    service_tier: 'flex',
+    choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+  },
+  {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    model: 'o4-mini',
+    service_tier: 'flex',
+    choices: [],
+    usage: {
+      prompt_tokens: 2006,
+      completion_tokens: 1844,
+      total_tokens: 3850,
+      prompt_tokens_details: { cached_tokens: 1920, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 1792, audio_tokens: 0 },
+    },
+  },
+]
+  .map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`)
+  .concat('data: [DONE]\n\n')
+  .join('');
+
 function fakeProvider(req: IncomingMessage, res: ServerResponse): void {
-  req.resume();
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    if (req.url === '/v1/chat/completions') {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { stream?: boolean };
+    if (req.url === '/v1/chat/completions' && body.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(FLEX_STREAM);
+    } else if (req.url === '/v1/chat/completions') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(OPENROUTER_ANSWER));
     } else if (req.url === '/v1/messages') {
       res.writeHead(200, { 'content-type': 'text/event-stream' }).end(ANTHROPIC_STREAM);
@@ -91,6 +130,10 @@ before(async () => {
             api_key: 'sk-or',
           },
           model_info: { discount: 0.1 },
+        },
+        {
+          model_name: 'o4',
+          litellm_params: { model: 'openai/o4-mini', api_base: `${upstream}/v1`, api_key: 'sk-oa' },
         },
         {
           model_name: 'claude',
@@ -175,4 +218,21 @@ test('Anthropic stream: cache writes by TTL, web searches, service tier and a da
     multiplier: '1.1',
   });
   assert.equal(record.provider_cost_nano, null);
+});
+
+test('OpenAI stream at the flex tier: the final usage chunk and the tier it names price the call at half', async () => {
+  const record = await call('/v1/chat/completions', {
+    model: 'o4',
+    stream: true,
+    service_tier: 'flex',
+    messages: [{ role: 'user', content: 'Hi' }],
+  });
+  assert.deepEqual(
+    [record.prompt_tokens, record.cached_tokens, record.reasoning_tokens, record.service_tier],
+    [2006, 1920, 1792, 'flex'],
+  );
+  // o4-mini standard: 86 × 1.10 + 1920 × 0.275 + 1844 × 4.40 = 8736.2 µUSD; flex is half: 4368.1 µUSD.
+  assert.equal(record.cost_nano, 4_368_100);
+  assert.equal(record.unit_prices.cache_read, '0.0000001375');
+  assert.match(record.price_version, /^genai-prices@\S+ flex×0\.5$/);
 });
