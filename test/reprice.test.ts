@@ -19,6 +19,7 @@ import { LIFETIME } from '../src/periods.js';
 import { formatTable, parseRepriceArgs, UsageError } from '../src/reprice/cli.js';
 import { currentPricer } from '../src/reprice/plan.js';
 import { type RepriceOptions, reprice } from '../src/reprice/run.js';
+import { nanoToUsd } from '../src/spendRecord.js';
 import { clickhouseTotals, duckTotals } from './archive.fixtures.js';
 import { Cli, serveEnv } from './helpers/cliProcess.js';
 import { waitForQueueIdle } from './helpers/ingestRecords.js';
@@ -256,6 +257,34 @@ describe('reprice', () => {
     assert.ok(delta > 0);
     assertAll(await totals(), totalAt(PRICE_B), totalAt(PRICE_B) + OTHER_COST, 'after A → B');
     assert.equal(await archiveAgrees(), BigInt(totalAt(PRICE_B) + OTHER_COST), 'archive re-exported');
+
+    // The call's detail lists its correction; the correction's own detail says what it corrects.
+    const detail = async (id: string) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/spend/logs/v2/${id}`,
+        headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json() as {
+        source: string;
+        cost_nano: number;
+        corrects_request_id: string | null;
+        corrections: { request_id: string; cost_nano: number }[];
+        cost_after_corrections_usd: string;
+      };
+    };
+    const call = await detail('rp-000');
+    assert.deepEqual(
+      call.corrections.map((c) => c.cost_nano),
+      [costAt(PRICE_B, 0) - costAt(PRICE_A, 0)],
+    );
+    assert.equal(call.cost_after_corrections_usd, nanoToUsd(costAt(PRICE_B, 0)));
+    const correction = await detail(call.corrections[0]?.request_id ?? '');
+    assert.deepEqual(
+      [correction.source, correction.corrects_request_id, correction.corrections],
+      ['correction', 'rp-000', []],
+    );
 
     const second = await reprice(deps(PRICE_B), options());
     assert.deepEqual([second.written, second.duplicates], [0, 0], 'nothing left to correct');

@@ -110,6 +110,27 @@ export async function withPayloads(warehouse: Warehouse, rows: readonly LogRow[]
 }
 
 /**
+ * The re-pricing corrections of a call (docs/repricing.md), in the order they were written. A correction
+ * carries its call's start_time, so only that second is read.
+ */
+export async function correctionsOf(
+  warehouse: Warehouse,
+  call: { request_id: string; startTime: string; source: string },
+  scope: AccessScope,
+) {
+  if (call.source === 'correction') return [];
+  const at = new Date(Math.floor(Date.parse(call.startTime) / 1000) * 1000);
+  const rows = await warehouse.rows(
+    sql`SELECT ${catalogSql(LOG_COLUMNS)} FROM spend_logs
+        WHERE toStartOfHour(start_time) = toStartOfHour(${at}) AND start_time = ${at}
+          AND source = 'correction' AND corrects_request_id = ${call.request_id}${scopeConditions(scope)}
+        ORDER BY inserted_at, request_id`,
+    logRowSchema,
+  );
+  return rows.map((row) => toLogEntry(row));
+}
+
+/**
  * Every call the caller may see whose request_id or response_id is `id`: a request_id match first, then
  * calls carrying it as their provider id, newest first (at most 1,000).
  */

@@ -6,13 +6,14 @@ import { z } from 'zod';
 import { type Sql, sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import { AppError } from '../../errors.js';
+import { nanoToUsd } from '../../spendRecord.js';
 import { scopeFor } from '../access.js';
 import type { AccessScope } from '../build.js';
 import type { Dimension } from '../catalog.js';
 import { csvList, keyHashParam, litellmWindow, optionalText } from '../litellm/params.js';
 import type { DimensionFilter } from '../request.js';
 import { availableRollups } from '../rollup.js';
-import { findCalls, locateCalls, locatedCondition } from './callLookup.js';
+import { correctionsOf, findCalls, locateCalls, locatedCondition } from './callLookup.js';
 import { pageLogs, rawCondition } from './logPager.js';
 import { toLogEntry } from './logRows.js';
 
@@ -106,13 +107,20 @@ export async function listLogs(warehouse: Warehouse, query: LogsQuery, scope: Ac
 
 /**
  * One call with its prompt/response (when stored), by its request_id or, failing that, its provider's
- * response_id; 404 when absent or outside the caller's scope.
+ * response_id, and the re-pricing corrections written for it (`corrections`, oldest first; [] for a
+ * correction itself) with the cost they add up to (`cost_after_corrections_usd`); 404 when absent or outside
+ * the caller's scope.
  */
 export async function logDetail(warehouse: Warehouse, id: string, scope: AccessScope) {
   const [entry] = await findCalls(warehouse, id, scope);
   if (!entry) throw new AppError('not_found', `no call with request_id ${JSON.stringify(id).slice(0, 140)}`);
-  return entry;
+  const corrections = await correctionsOf(warehouse, entry, scope);
+  const corrected = corrections.reduce((sum, c) => sum + BigInt(c.cost_nano), BigInt(entry.cost_nano));
+  return { ...entry, corrections, cost_after_corrections_usd: nanoToUsd(corrected) };
 }
+
+/** What GET /spend/logs/v2/{request_id} answers (the dashboard's call detail reads it). */
+export type LogDetail = Awaited<ReturnType<typeof logDetail>>;
 
 export async function logRoutes(app: FastifyInstance): Promise<void> {
   const list = async (request: FastifyRequest) => {

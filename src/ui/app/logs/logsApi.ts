@@ -1,13 +1,14 @@
 // The Logs tab's view of GET /spend/logs/v2 (list, keyset cursor) and /spend/logs/v2/{request_id} (detail),
 // each page with the names of its teams, keys, users and customers (one look-up per page), and the CSV of a
 // page as shown.
+import type { LogDetail } from '../../../query/logs/logRoutes.js';
 import type { LogEntry } from '../../../query/logs/logRows.js';
 import { get, qs } from '../api.js';
 import { fetchNames, type NameBook, nameOf } from '../names.js';
 import { csvText } from '../spend/csv.js';
 
 /** One call as the logs endpoints return it (the query API's own type; nothing of the server is bundled). */
-export type { LogEntry };
+export type { LogDetail, LogEntry };
 
 export interface LogsPage {
   data: LogEntry[];
@@ -134,5 +135,6 @@ export function logsCsv(page: LogsPage): string {
   return csvText(lines);
 }
 
+/** One call with the re-pricing corrections written for it (docs/repricing.md). */
 export const fetchLog = (requestId: string, signal: AbortSignal) =>
-  get<LogEntry>(`/spend/logs/v2/${encodeURIComponent(requestId)}`, signal);
+  get<LogDetail>(`/spend/logs/v2/${encodeURIComponent(requestId)}`, signal);
