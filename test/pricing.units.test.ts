@@ -145,8 +145,12 @@ test('service tiers: batch is half of every token price (cached input at half th
   assert.equal(priceCall(gpt4o, { ...u, serviceTier: 'default' }).cost_nano, 25_000_000);
   // A tier entry is final: pricing the batch entry again at its tier does not halve twice.
   assert.equal(priceCall(gpt4o.tier('batch'), u, { serviceTier: 'batch' }).cost_nano, 12_500_000);
-  // OpenAI priority has no published rule: config prices, else the standard prices.
+  // OpenAI priority has no published rule: config prices, else the standard prices (the same entry: an
+  // unknown tier a client names is not kept per name).
   assert.equal(priceCall(gpt4o, { ...u, serviceTier: 'priority' }).cost_nano, 25_000_000);
+  assert.equal(gpt4o.tier('priority'), gpt4o);
+  assert.equal(gpt4o.tier('made-up-tier'), gpt4o);
+  assert.equal(gpt4o.tier('batch'), gpt4o.tier('batch'), 'a priced tier is built once');
   const priority = modelPricing({
     name: 'gpt-4o-priority',
     model: 'gpt-4o',

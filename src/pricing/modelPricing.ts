@@ -155,7 +155,8 @@ function priceEntry(
       let found = tiers.get(name);
       if (!found) {
         found = tierOf(entry, name);
-        tiers.set(name, found);
+        // Only tiers with prices of their own are kept: a client's arbitrary `service_tier` adds nothing.
+        if (found !== entry) tiers.set(name, found);
       }
       return found;
     },
