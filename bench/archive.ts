@@ -8,6 +8,7 @@
 //     exportWindow itself (fingerprint, lock, check, local store, manifest).
 //  3. For the record, ClickHouse writing the gzipped, sorted JSONEachRow itself (enable_http_compression):
 //     the alternative for jsonl.gz that the archive does not take (docs/archive.md says why).
+//  4. The FOCUS export of the same window (FOCUS 1.2 rows per call and charged dimension, Parquet + CSV).
 // Run: npm run bench -- archive   (env ROWS=200000 WRITER_ROWS=100000 REPS=3)
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -134,7 +135,8 @@ const GENERATE = (
   window: number,
 ) => sql`INSERT INTO spend_logs (request_id, response_id, start_time, start_time_ms,
   end_time_ms, duration_ms, ttft_ms, call_type, status, error_type, key_hash, key_alias, user_id, team_id, customer_id,
-  model, upstream_model, provider, prompt_tokens, completion_tokens, total_tokens, cost_nano, cost_status, tags,
+  model, upstream_model, provider, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens,
+  cost_nano, list_cost_nano, cost_status, price_source, price_version, unit_prices, tags,
   metadata_keys, metadata_values, stream, source, inserted_at)
   SELECT concat('0193', hex(sipHash64(number)), hex(number)), if(number % 5 = 0, '', concat('chatcmpl-', toString(number))),
     toDateTime(${window} + intDiv(number * 3600, ${rows})), (${window} + intDiv(number * 3600, ${rows})) * 1000 + number % 1000,
@@ -143,7 +145,9 @@ const GENERATE = (
     concat('key-', toString(number % 100)), concat('user-', toString(number % 1000)), concat('team-', toString(number % 10)),
     if(number % 2 = 1, concat('cust-', toString(number % 300)), ''),
     ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4', 'o3'][number % 4 + 1], 'gpt-4o-2024-08-06', 'openai',
-    100 + number % 1000, 50 + number % 300, 150 + number % 1300, 1010000 + number * 7, 'priced',
+    100 + number % 1000, 50 + number % 300, if(number % 3 = 0, 40, 0), if(number % 4 = 3, 30, 0), 150 + number % 1300,
+    1010000 + number * 7, 1010000 + number * 7, 'priced', 'catalog', 'genai-prices@bench',
+    '{"cache_read":"0.00000125","input":"0.0000025","multiplier":"1","output":"0.00001","reasoning":"0.00001"}',
     if(number % 3 = 0, emptyArrayString(), ['env:prod', concat('feature:', toString(number % 7))]),
     if(number % 4 = 0, emptyArrayString(), ['trace']), if(number % 4 = 0, emptyArrayString(), [concat('t', toString(number))]),
     number % 2, 'proxy', now()
@@ -223,6 +227,10 @@ async function clickhouseGzipJson(url: string, dir: string): Promise<number> {
   return (await stat(path)).size;
 }
 
+// FOCUS (docs/finops.md): rows/s counts calls in; each call here gives 2–4 FOCUS rows (input, cached input,
+// output, reasoning) out, checked to add up to the window's cost before it is stored.
+const FOCUS_FILES = 'now: duckdb → spend parquet → FOCUS parquet + csv.gz';
+const FOCUS_EXPORT = 'now: exportWindow → local FOCUS, parquet + csv.gz';
 const BACKFILL_SEQUENTIAL = `now: backfill ${BACKFILL_WINDOWS} windows one after another (exportWindow), parquet`;
 const BACKFILL_AHEAD = `now: backfill ${BACKFILL_WINDOWS} windows, next one read ahead (exportWindows), parquet`;
 
@@ -273,7 +281,7 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
     const size = async (path: string) => (await stat(path)).size;
     const files = (formats: ArchiveFormat[]) => async () => {
       const written = await writeWindowFiles(csv, dir, formats, 'zstd');
-      return (written.bodies.parquet?.length ?? 0) + (written.bodies.jsonl?.length ?? 0);
+      return Object.values(written.bodies).reduce((sum, body) => sum + body.length, 0);
     };
     const exported = (formats: ArchiveFormat[]) => async () => {
       const result = await exportWindow(context(formats), WINDOW, true);
@@ -307,6 +315,8 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       await run('now: duckdb → parquet + jsonl.gz', files(['parquet', 'jsonl']));
       await run('now: exportWindow → local archive, parquet', exported(['parquet']));
       await run('now: exportWindow → local archive, parquet + jsonl.gz', exported(['parquet', 'jsonl']));
+      await run(FOCUS_FILES, files(['focus_parquet', 'focus_csv']));
+      await run(FOCUS_EXPORT, exported(['focus_parquet', 'focus_csv']));
       await run(BACKFILL_SEQUENTIAL, () => backfill(false));
       await run(BACKFILL_AHEAD, () => backfill(true));
       await run('clickhouse → sorted JSONEachRow, gzip level 1 (not used)', () =>
@@ -347,6 +357,8 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       m('now: duckdb → parquet + jsonl.gz'),
       m('now: exportWindow → local archive, parquet'),
       m('now: exportWindow → local archive, parquet + jsonl.gz'),
+      m(FOCUS_FILES),
+      m(FOCUS_EXPORT),
       m(BACKFILL_SEQUENTIAL, stage(BACKFILL_SEQUENTIAL), BACKFILL_WINDOWS * WINDOW_ROWS),
       m(BACKFILL_AHEAD, stage(BACKFILL_AHEAD), BACKFILL_WINDOWS * WINDOW_ROWS),
       m('clickhouse → sorted JSONEachRow, gzip level 1 (not used)'),

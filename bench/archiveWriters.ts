@@ -39,6 +39,19 @@ export interface BenchRow {
   metadata: Record<string, string>;
   stream: boolean;
   source: string;
+  cache_write_1h_tokens: number;
+  audio_input_tokens: number;
+  image_input_tokens: number;
+  audio_output_tokens: number;
+  image_output_tokens: number;
+  web_search_requests: number;
+  service_tier: string | null;
+  list_cost_nano: number;
+  provider_cost_nano: number | null;
+  price_source: string;
+  price_version: string | null;
+  unit_prices: string;
+  corrects_request_id: string | null;
 }
 
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4', 'o3'];
@@ -78,6 +91,19 @@ export function benchRows(n: number): BenchRow[] {
       metadata: (i % 4 ? { trace: `t${i}` } : {}) as Record<string, string>,
       stream: i % 2 === 0,
       source: 'proxy',
+      cache_write_1h_tokens: 0,
+      audio_input_tokens: 0,
+      image_input_tokens: 0,
+      audio_output_tokens: 0,
+      image_output_tokens: 0,
+      web_search_requests: 0,
+      service_tier: null,
+      list_cost_nano: 1_010_000 + i * 7,
+      provider_cost_nano: null,
+      price_source: 'catalog',
+      price_version: 'genai-prices@bench',
+      unit_prices: '{"input":"0.0000025","multiplier":"1","output":"0.00001"}',
+      corrects_request_id: null,
     };
   });
 }
@@ -153,7 +179,7 @@ export async function writeWithHyparquet(rows: BenchRow[], path: string): Promis
       columnData.push({ name: c.name, data: rows.map((r) => r[name] as number) });
     } else if (c.athena === 'bigint') {
       schema.push({ name: c.name, repetition_type: optional, type: 'INT64' });
-      columnData.push({ name: c.name, data: rows.map((r) => BigInt(r[name] as number)) });
+      columnData.push({ name: c.name, data: rows.map((r) => (r[name] === null ? null : BigInt(r[name] as number))) });
     } else if (c.athena === 'int' || c.athena === 'boolean') {
       schema.push({ name: c.name, repetition_type: optional, type: c.athena === 'int' ? 'INT32' : 'BOOLEAN' });
       columnData.push({ name: c.name, data: rows.map((r) => r[name] as number | boolean | null) });

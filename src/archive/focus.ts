@@ -56,50 +56,54 @@ const PRICE = 'DECIMAL(38,18)';
 /** Shares are taken in pico-USD units of the list costs (the remainder, in nano-USD, goes to the dearest row). */
 const PICO = '1000000000000';
 
+/** `f(d)` for every dimension, joined by `sep`. */
+const each = (f: (d: (typeof DIMENSIONS)[number]) => string, sep = ', ') => DIMENSIONS.map(f).join(sep);
+
 /**
- * Per call: the used dimensions with their list costs, each row's share of cost_nano, and where the
- * remainder goes. Then one row per (call, dimension) — unnest zips the lists.
+ * Per call, in plain columns (no per-row lambdas: this runs for every call of a window): each dimension's
+ * unit price (`p_`, NULL when the call has none), list cost when charged (`l_`, NULL when not), its share
+ * of cost_nano (`s_`), the remainder and the dearest dimension; then one row per charged dimension (`dim`).
  */
 function chargesSql(source: string): string {
-  const dims = DIMENSIONS.map(
-    (d) =>
-      `{'d': '${d.dimension}', 'q': ${d.quantity}::BIGINT, 'u': '${d.unit}', 'w': '${d.what}', ` +
-      `'p': try_cast(json_extract_string(unit_prices, '$.${d.dimension}') AS ${PRICE})}`,
-  ).join(', ');
+  const priceStruct = `{${each((d) => `"${d.dimension}":"VARCHAR"`, ',')},"multiplier":"VARCHAR"}`;
+  const none = "'-'";
   return `
 WITH calls AS (
-  SELECT *, ${QUANTITIES_SQL},
-    coalesce(try_cast(json_extract_string(unit_prices, '$.multiplier') AS ${PRICE}), 1) AS multiplier
+  SELECT *, ${QUANTITIES_SQL}, json_transform(unit_prices, '${priceStruct}') AS up, ${TAGS_SQL} AS focus_tags
   FROM ${source}
-), used AS (
-  SELECT *, list_filter([${dims}], x -> x.q > 0 AND x.p IS NOT NULL) AS priced_dims FROM calls
 ), listed AS (
   SELECT *,
-    CASE WHEN len(priced_dims) = 0 AND cost_nano <> 0
-      THEN [{'d': 'call', 'q': CASE WHEN source = 'correction' THEN 0 ELSE 1 END::BIGINT, 'u': 'Requests',
-             'w': CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END, 'p': NULL::${PRICE}}]
-      ELSE priced_dims END AS dims
-  FROM used
-), costed AS (
-  SELECT *, list_transform(dims, x -> coalesce((x.q * x.p)::${PRICE}, 0::${PRICE})) AS list_costs FROM listed
-), totals AS (
-  SELECT *,
-    list_sum(list_transform(list_costs, c -> (c * ${PICO})::HUGEINT)) AS total_scaled,
-    list_position(list_costs, list_max(list_costs)) AS dearest
-  FROM costed
+    coalesce(try_cast(up.multiplier AS ${PRICE}), 1) AS multiplier,
+    ${each((d) => `try_cast(up.${d.dimension} AS ${PRICE}) AS p_${d.dimension}`)},
+    ${each((d) => `CASE WHEN ${d.quantity} > 0 THEN (${d.quantity} * p_${d.dimension})::${PRICE} END AS l_${d.dimension}`)}
+  FROM calls
 ), shared AS (
   SELECT *,
-    list_transform(list_costs, c -> CASE WHEN total_scaled > 0
-      THEN (cost_nano::HUGEINT * (c * ${PICO})::HUGEINT) // total_scaled ELSE 0::HUGEINT END) AS shares
-  FROM totals
+    ${each((d) => `coalesce((l_${d.dimension} * ${PICO})::HUGEINT, 0)`, ' + ')} AS u_total,
+    greatest(${each((d) => `coalesce(l_${d.dimension}, -1)`)}) AS l_max,
+    ${each(
+      (d) =>
+        `CASE WHEN u_total > 0 THEN (cost_nano::HUGEINT * coalesce((l_${d.dimension} * ${PICO})::HUGEINT, 0)) // u_total ELSE 0 END AS s_${d.dimension}`,
+    )}
+  FROM listed
 ), balanced AS (
-  SELECT *, list_transform(shares, (s, i) -> (CASE WHEN i = dearest
-      THEN s + (cost_nano::HUGEINT - list_sum(shares)) ELSE s END)::BIGINT) AS billed
+  SELECT *,
+    cost_nano::HUGEINT - (${each((d) => `s_${d.dimension}`, ' + ')}) AS remainder,
+    CASE ${each((d) => `WHEN l_${d.dimension} = l_max THEN '${d.dimension}'`, ' ')} ELSE ${none} END AS dearest
   FROM shared
 )
-SELECT * EXCLUDE (dims, billed, list_costs), unnest(dims) AS dim, unnest(billed) AS billed_nano,
-  unnest(list_costs) AS list_cost
-FROM balanced WHERE len(dims) > 0`;
+SELECT *, unnest(list_filter([
+    ${each(
+      (d) =>
+        `{'d': '${d.dimension}', 'q': ${d.quantity}::BIGINT, 'u': '${d.unit}', 'w': '${d.what}', 'p': p_${d.dimension}, ` +
+        `'l': l_${d.dimension}, 'b': (s_${d.dimension} + CASE WHEN dearest = '${d.dimension}' THEN remainder ELSE 0 END)::BIGINT}`,
+      ',\n    ',
+    )},
+    {'d': 'call', 'q': CASE WHEN source = 'correction' THEN 0 ELSE 1 END::BIGINT, 'u': 'Requests',
+     'w': CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END, 'p': NULL::${PRICE},
+     'l': CASE WHEN l_max < 0 AND cost_nano <> 0 THEN 0::${PRICE} END, 'b': cost_nano}
+  ], x -> x.l IS NOT NULL)) AS dim
+FROM balanced`;
 }
 
 const nanoUsd = (expr: string) => `(${expr}::DECIMAL(38,0) / 1000000000)::DECIMAL(18,9)`;
@@ -107,7 +111,7 @@ const PERIOD_START = "date_trunc('month', start_time)";
 
 /** FOCUS 1.2 columns, then Spendhouse's own (`x_` prefix, as the spec asks for provider-specific ones). */
 export const FOCUS_COLUMNS: readonly FocusColumn[] = [
-  { name: 'BilledCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('billed_nano') },
+  { name: 'BilledCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
   { name: 'BillingAccountId', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'BillingAccountName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'BillingAccountType', duck: 'VARCHAR', athena: 'string', expr: "'LLM provider account'" },
@@ -137,16 +141,16 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
   },
   { name: 'ConsumedQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'dim.q' },
   { name: 'ConsumedUnit', duck: 'VARCHAR', athena: 'string', expr: 'dim.u' },
-  { name: 'ContractedCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('billed_nano') },
+  { name: 'ContractedCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
   {
     name: 'ContractedUnitPrice',
     duck: PRICE,
     athena: 'decimal(38,18)',
     expr: `(dim.p * multiplier::DECIMAL(18,9))::${PRICE}`,
   },
-  { name: 'EffectiveCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('billed_nano') },
+  { name: 'EffectiveCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
   { name: 'InvoiceIssuerName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
-  { name: 'ListCost', duck: PRICE, athena: 'decimal(38,18)', expr: 'list_cost' },
+  { name: 'ListCost', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.l' },
   { name: 'ListUnitPrice', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.p' },
   { name: 'PricingCategory', duck: 'VARCHAR', athena: 'string', expr: "'Standard'" },
   { name: 'PricingCurrency', duck: 'VARCHAR', athena: 'string', expr: "'USD'" },
@@ -204,7 +208,7 @@ const TAGS_SQL = `to_json(map_from_entries(
 /** The FOCUS rows of the archive rows in `source` (a DuckDB relation: read_parquet of a window's file). */
 export function focusRowsSql(source: string): string {
   const select = FOCUS_COLUMNS.map((c) => `(${c.expr})::${c.duck} AS "${c.name}"`).join(',\n  ');
-  return `SELECT\n  ${select}\nFROM (SELECT *, ${TAGS_SQL} AS focus_tags FROM (${chargesSql(source)}))`;
+  return `SELECT\n  ${select}\nFROM (${chargesSql(source)})`;
 }
 
 /** ISO-8601 UTC text for the CSV's timestamps (FOCUS date/time format), exact decimals as text. */
