@@ -6,7 +6,7 @@ import { validateFileConfig } from '../src/config/load.js';
 import { decimalFromNumber, decimalText, nanoUsd, perUnitOf } from '../src/pricing/decimal.js';
 import { modelPricing, type PriceConfig, type PriceEntry } from '../src/pricing/modelPricing.js';
 import { costNano, priceCall, worstCaseCostNano } from '../src/pricing/priceCall.js';
-import { type TokenUsage, ZERO_USAGE } from '../src/pricing/usage.js';
+import { serviceTierOf, type TokenUsage, ZERO_USAGE } from '../src/pricing/usage.js';
 
 const NOW = new Date('2026-12-07T12:00:00Z');
 const usage = (promptTokens: number, completionTokens: number, extra: Partial<TokenUsage> = {}): TokenUsage => ({
@@ -202,4 +202,12 @@ test('config errors name the exact path: a bad effective_from, a repeated one, a
     problems({ service_tier_prices: { priority: { input_cost_per_token: -1 } } }).join('\n'),
     /model_list\[0\]\.model_info\.service_tier_prices\.priority\.input_cost_per_token/,
   );
+});
+
+test('service tiers as read: plain names only, anything else is unknown', () => {
+  assert.equal(serviceTierOf('priority'), 'priority');
+  assert.equal(serviceTierOf('standard_only'), 'standard_only');
+  for (const hostile of ['', 'x'.repeat(33), 'flex\u0000', 'a b', '\uD800', 42, null, { tier: 'flex' }]) {
+    assert.equal(serviceTierOf(hostile), '');
+  }
 });

@@ -57,11 +57,12 @@ export function count(source: unknown, key: string): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
-const MAX_TIER_LENGTH = 32;
+/** A tier name as providers spell them (`default`, `flex`, `priority`, `standard_only`); at most 32 characters. */
+const TIER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
-/** A provider's `service_tier` as recorded: a short string, '' when absent or not a string. */
+/** A provider's (or a request's) `service_tier` as recorded: '' when absent or not a plain tier name. */
 export function serviceTierOf(value: unknown): string {
-  return typeof value === 'string' ? value.slice(0, MAX_TIER_LENGTH) : '';
+  return typeof value === 'string' && TIER_NAME.test(value) ? value : '';
 }
 
 /** A provider-reported cost in USD (a JSON number, e.g. OpenRouter's `usage.cost`) in exact nano-USD. */
