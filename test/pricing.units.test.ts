@@ -3,10 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateFileConfig } from '../src/config/load.js';
+import { createIngestPricer } from '../src/ingest/pricing.js';
 import { decimalFromNumber, decimalText, nanoUsd, perUnitOf } from '../src/pricing/decimal.js';
 import { modelPricing, type PriceConfig, type PriceEntry } from '../src/pricing/modelPricing.js';
 import { costNano, priceCall, worstCaseCostNano } from '../src/pricing/priceCall.js';
 import { serviceTierOf, type TokenUsage, ZERO_USAGE } from '../src/pricing/usage.js';
+import type { SpendRecord } from '../src/spendRecord.js';
+import { spendRecord } from './helpers/ingestRecords.js';
+import { testConfig } from './helpers/testApp.js';
 
 const NOW = new Date('2026-12-07T12:00:00Z');
 const usage = (promptTokens: number, completionTokens: number, extra: Partial<TokenUsage> = {}): TokenUsage => ({
@@ -210,4 +214,46 @@ test('service tiers as read: plain names only, anything else is unknown', () => 
   for (const hostile of ['', 'x'.repeat(33), 'flex\u0000', 'a b', '\uD800', 42, null, { tier: 'flex' }]) {
     assert.equal(serviceTierOf(hostile), '');
   }
+});
+
+test('ingested records without a cost: the model_list name’s price book at start_time, else the catalog by upstream model', () => {
+  const price = createIngestPricer(
+    testConfig({
+      model_list: [
+        {
+          model_name: 'claude-house',
+          litellm_params: { model: 'anthropic/claude-sonnet-4-20250514' },
+          model_info: { markup: 0.5, price_book: [{ effective_from: '2026-12-01', input_cost_per_token: 0.000002 }] },
+        },
+      ],
+    }),
+  );
+  const record = (overrides: Partial<SpendRecord>) =>
+    spendRecord('ingest-price', 1, {
+      prompt_tokens: 1000,
+      completion_tokens: 100,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      cache_write_tokens: 200,
+      cache_write_1h_tokens: 200,
+      ...overrides,
+    });
+  // Before the dated entry: 800 × 3 + 200 × 6 (1-hour writes) + 100 × 15 = 2400 + 1200 + 1500 = 5100 µUSD, × 1.5.
+  const before = price(record({ model: 'claude-house', start_time: '2026-11-30T23:59:59.000Z' }));
+  assert.deepEqual([before.list_cost_nano, before.cost_nano], [5_100_000, 7_650_000]);
+  // From 2026-12-01 the input is 2/M: 1600 + 1200 + 1500 = 4300 µUSD, × 1.5.
+  const after = price(record({ model: 'claude-house', start_time: '2026-12-01T00:00:00.000Z' }));
+  assert.deepEqual([after.list_cost_nano, after.cost_nano, after.price_source], [4_300_000, 6_450_000, 'config']);
+  // A model outside model_list: the catalog by upstream model and provider, at its service tier.
+  const batch = price(
+    record({
+      model: 'elsewhere',
+      upstream_model: 'claude-sonnet-4-20250514',
+      provider: 'anthropic',
+      service_tier: 'batch',
+    }),
+  );
+  assert.deepEqual([batch.cost_nano, batch.price_source], [2_550_000, 'catalog']);
+  const unknown = price(record({ model: 'nobody-knows', upstream_model: 'nobody-knows', provider: 'ollama' }));
+  assert.deepEqual([unknown.cost_nano, unknown.cost_status, unknown.price_source], [0, 'unpriced', 'none']);
 });
