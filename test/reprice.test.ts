@@ -246,6 +246,12 @@ describe('reprice', () => {
     assert.equal(report.written, 0);
     const text = formatTable(report.table);
     assert.match(text, /house-gpt\s+24\s+24\s+0\.\d{9}\s+0\.\d{9}\s+\+0\.\d{9}/);
+    const otherModel = await reprice(deps(PRICE_B), options({ dryRun: true, models: ['gpt-4o'] }));
+    assert.deepEqual(otherModel.table.lines(), [], '--model narrows the calls');
+    const otherTeam = await reprice(deps(PRICE_B), options({ dryRun: true, teams: ['another-team'] }));
+    assert.deepEqual(otherTeam.table.lines(), [], '--team narrows the calls');
+    const ownTeam = await reprice(deps(PRICE_B), options({ dryRun: true, teams: [teamId], models: ['house-gpt'] }));
+    assert.equal(ownTeam.table.lines()[0]?.corrections, CALLS);
     assert.deepEqual(await totals(), before, 'a dry run changes nothing');
     assert.equal(await t.app.redis.hlen('reprice:pending'), 0);
   });

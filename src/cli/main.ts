@@ -256,7 +256,10 @@ async function main(): Promise<void> {
     const env: Env = { ...process.env };
     const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
     const { runRepriceCli } = await import('../reprice/cli.js');
-    process.exitCode = await runRepriceCli(process.argv.slice(3), load);
+    process.exitCode = await runRepriceCli(process.argv.slice(3), load).catch((err: Error) => {
+      console.error(`reprice: ${err.message}`);
+      return 1;
+    });
     return;
   }
   const { command, rest, values } = parseCli(process.argv.slice(2));
