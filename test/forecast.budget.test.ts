@@ -3,8 +3,8 @@
 // budgets and a month with a DST change.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type DailySpend, forecastBudget, localDay } from '../src/forecast/budgetForecast.js';
 import { periodFor } from '../src/periods.js';
+import { type DailySpend, forecastBudget, localDay } from '../src/query/forecast/budgetForecast.js';
 
 const DAY = 86_400_000;
 const utc = (y: number, m: number, d: number, h = 0, min = 0) => Date.UTC(y, m - 1, d, h, min);

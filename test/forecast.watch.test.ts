@@ -107,6 +107,32 @@ describe('budget watch: thresholds and forecasts', () => {
     assert.equal(denied.statusCode, 403);
   });
 
+  it('/team/info and /key/info carry the forecast', async () => {
+    const get = async (url: string) => {
+      const res = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json();
+    };
+    const team = (await get('/team/info?team_id=watched')).team_info.forecast;
+    assert.equal(team.daily_spend, 1);
+    assert.equal(team.exceeds_budget, true);
+    assert.ok(Math.abs(Date.parse(team.runs_out_at) - (Date.now() + 5 * DAY)) < 60_000, team.runs_out_at);
+    const key = (await admin('/key/generate', { key_alias: 'forecast-key', max_budget: 1, budget_duration: '1mo' }))
+      .key;
+    const info = (await get(`/key/info?key=${key}`)).info.forecast;
+    assert.deepEqual(
+      { ...info, projected_period_spend: undefined },
+      {
+        method: 'today_rate',
+        daily_spend: 0,
+        projected_period_spend: undefined,
+        runs_out_at: null,
+        exceeds_budget: false,
+      },
+    );
+    assert.equal(info.projected_period_spend, 0);
+  });
+
   it('sends the highest crossed threshold and the forecast alert, each once', async () => {
     await pollUntil(async () => received.length >= 2, {
       everyMs: 50,

@@ -10,7 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
-import type { BudgetWatch } from '../src/forecast/budgetWatch.js';
+import type { BudgetWatch } from '../src/budgetWatch/budgetWatch.js';
 import { createBudgetGauges } from '../src/metrics/budgetGauges.js';
 import { createCallMetrics } from '../src/metrics/callMetrics.js';
 import {

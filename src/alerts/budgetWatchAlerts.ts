@@ -2,7 +2,7 @@
 // default) and forecasts that pass the max budget before the period ends. Each threshold alerts once per
 // scope and period; when a check finds several newly crossed, only the highest is sent (the lower ones
 // would say less, a moment later). A forecast alert repeats at most once per cooldown while it holds.
-import type { BudgetStatus } from '../forecast/budgetWatch.js';
+import type { BudgetStatus } from '../budgetWatch/budgetWatch.js';
 import { isoSeconds } from '../periods.js';
 import { nanoToUsd } from '../spendRecord.js';
 import type { AlertEvent } from './notifier.js';
@@ -57,7 +57,12 @@ export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: Budge
         text: `Budget forecast: ${scope.label} is projected to reach its ${usd(maxNano)} budget at ${runsOut}${
           projected !== null ? `, and ${usd(projected)} by the period's end` : ''
         } (spent ${usd(spentNano)} so far${periodText}; method ${forecast.method})`,
-        fields: { ...fields, runs_out_at: runsOut, projected_spend: projected === null ? null : nanoToUsd(projected), method: forecast.method },
+        fields: {
+          ...fields,
+          runs_out_at: runsOut,
+          projected_spend: projected === null ? null : nanoToUsd(projected),
+          method: forecast.method,
+        },
         dedupSeconds: Math.min(opts.forecastCooldownSeconds, untilPeriodEnd),
       });
     }

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { periodFor } from '../periods.js';
+import type { BudgetForecast } from '../query/forecast/budgetForecast.js';
+import { scopeForecast } from '../query/forecast/scopeForecast.js';
 import { type SpendFilter, scopeSpendNano } from '../query/spendTotal.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlCache } from './cache.js';
@@ -35,6 +37,29 @@ export class ControlPlane {
     return {
       spend: nanoToUsdNumber(await this.spendNano(filter, budgetDuration)),
       budget_reset_at: this.resetAt(budgetDuration),
+    };
+  }
+
+  /**
+   * Where a scope's budget is heading (docs/finops.md, Forecasts), in the management API's USD numbers:
+   * projected spend at the period's end and when it reaches `maxNano` (null: not this period, or no budget).
+   */
+  async forecastToApi(filter: SpendFilter, budgetDuration: string | null, maxNano: number | null, spentNano: number) {
+    const now = this.now();
+    const period = periodFor(budgetDuration, now, this.timeZone);
+    const forecast: BudgetForecast = await scopeForecast(
+      this.store.warehouse,
+      { spend: filter, maxNano, period, spentNano },
+      this.timeZone,
+      now.getTime(),
+    );
+    return {
+      method: forecast.method,
+      daily_spend: nanoToUsdNumber(forecast.daily_rate_nano),
+      projected_period_spend:
+        forecast.period_end_spend_nano === null ? null : nanoToUsdNumber(forecast.period_end_spend_nano),
+      runs_out_at: forecast.runs_out_at,
+      exceeds_budget: forecast.exceeds_budget,
     };
   }
 

@@ -134,8 +134,10 @@ export async function prepareKey(
 export const aliasLocks = (kind: string, ...aliases: (string | null | undefined)[]) =>
   aliases.filter((a): a is string => !!a).map((a) => `${kind}:${a}`);
 
-export async function keyToApi(plane: ControlPlane, doc: KeyDoc) {
-  const spend = await plane.spendNano({ key_hashes: [doc.token, ...doc.previous_tokens] }, doc.budget_duration);
+/** A key as the API shows it; `forecast` (one more spend query) only where one key is asked for. */
+export async function keyToApi(plane: ControlPlane, doc: KeyDoc, opts: { forecast?: boolean } = {}) {
+  const filter = { key_hashes: [doc.token, ...doc.previous_tokens] };
+  const spend = await plane.spendNano(filter, doc.budget_duration);
   const { previous_tokens: _p, rotated_to: _r, key_id, max_budget_nano: _m, soft_budget_nano: _s, ...rest } = doc;
   return {
     ...rest,
@@ -143,6 +145,9 @@ export async function keyToApi(plane: ControlPlane, doc: KeyDoc) {
     token_id: key_id,
     spend: nanoToUsdNumber(spend),
     budget_reset_at: plane.resetAt(doc.budget_duration),
+    ...(opts.forecast
+      ? { forecast: await plane.forecastToApi(filter, doc.budget_duration, doc.max_budget_nano, spend) }
+      : {}),
   };
 }
 
@@ -207,7 +212,7 @@ export default async function keyRoutes(app: FastifyInstance, opts: { plane: Con
       throw new AppError('forbidden', 'key: a key may only read its own info', { param: 'key' });
     }
     const doc = await requireKey(plane, token);
-    return { key: doc.token, info: await keyToApi(plane, doc) };
+    return { key: doc.token, info: await keyToApi(plane, doc, { forecast: true }) };
   });
 
   app.get('/key/list', async (request) => listKeys(plane, parseInput(listSchema, request.query)));

@@ -166,14 +166,17 @@ async function updateTeam(plane: ControlPlane, input: z.infer<typeof updateTeamS
 
 async function teamInfo(plane: ControlPlane, teamId: string) {
   const team = await plane.require('team', teamId, 'team_id');
-  const [info, { docs: keys }, { docs: members }] = await Promise.all([
+  const filter = { team_id: teamId };
+  const [info, { docs: keys }, { docs: members }, spentNano] = await Promise.all([
     teamToApi(plane, team),
     plane.store.list('key', { team_id: teamId }),
     plane.store.list('member', { team_id: teamId }),
+    plane.spendNano(filter, team.budget_duration),
   ]);
+  const forecast = await plane.forecastToApi(filter, team.budget_duration, team.max_budget_nano, spentNano);
   return {
     team_id: teamId,
-    team_info: info,
+    team_info: { ...info, forecast },
     keys: await Promise.all(keys.map((k) => keyToApi(plane, k))),
     team_memberships: members.map(memberToApi),
   };

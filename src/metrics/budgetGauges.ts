@@ -3,7 +3,7 @@
 // (never per request, never per scrape). The series are replaced wholesale each refresh so a deleted
 // team's gauges disappear.
 import { Gauge, type Metric } from 'prom-client';
-import type { BudgetWatch } from '../forecast/budgetWatch.js';
+import type { BudgetWatch } from '../budgetWatch/budgetWatch.js';
 
 export interface BudgetGauges {
   metrics: Metric[];

@@ -8,8 +8,8 @@
 // mean of the last 7 (or fewer) days, every day alike. `today_rate` (no history): today's spend so far over
 // the elapsed part of today. `period_rate` (periods shorter than a day): the current period's spend rate.
 // Within a day, spend is spread evenly. A forecast is an estimate: rounded to whole nano-USD at the end.
-import { type Period, periodAt } from '../periods.js';
-import { zoneFormatter } from '../zones.js';
+import { type Period, periodAt } from '../../periods.js';
+import { zoneFormatter } from '../../zones.js';
 
 export interface DailySpend {
   /** Local midnight starting the day. */

@@ -10,8 +10,13 @@ import type { ControlPlane } from '../management/control.js';
 import { effectiveLimits, type LimitsDoc } from '../management/limits.js';
 import { type Period, periodFor } from '../periods.js';
 import { runReport } from '../query/engine.js';
+import {
+  type BudgetForecast,
+  type DailySpend,
+  forecastBudget,
+  historyWindow,
+} from '../query/forecast/budgetForecast.js';
 import type { SpendFilter } from '../query/spendTotal.js';
-import { type BudgetForecast, type DailySpend, forecastBudget, historyWindow } from './budgetForecast.js';
 
 /** Bound on scopes per pass: past it, scopes after the first N (by id) are not watched. */
 export const MAX_WATCHED_SCOPES = 2000;

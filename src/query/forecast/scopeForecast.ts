@@ -1,10 +1,10 @@
 // A budget scope's forecast from the warehouse: its daily spend over the last HISTORY_DAYS local days and
 // today, asked through the query planner (a daily rollup answers UTC budgets), then budgetForecast.ts.
 import { z } from 'zod';
-import type { Warehouse } from '../clickhouse/warehouse.js';
-import type { Period } from '../periods.js';
-import { runReport } from '../query/engine.js';
-import { dimensionFilters, type SpendFilter } from '../query/spendTotal.js';
+import type { Warehouse } from '../../clickhouse/warehouse.js';
+import type { Period } from '../../periods.js';
+import { runReport } from '../engine.js';
+import { dimensionFilters, type SpendFilter } from '../spendTotal.js';
 import { type BudgetForecast, type DailySpend, forecastBudget, historyWindow } from './budgetForecast.js';
 
 export interface ScopeBudget {
