@@ -110,6 +110,7 @@ describe('one spend total everywhere', () => {
     await viaTable('key_daily by key', { group_by: ['key', 'user'], granularity: 'day' }, 'spend_key_daily');
     await viaTable('hourly by hour', { group_by: ['customer'], granularity: 'hour' }, 'spend_hourly');
     await viaTable('hourly_team by hour', { group_by: ['tag'], granularity: 'hour' }, 'spend_hourly_team');
+    await viaTable('pricing_daily by tier', { group_by: ['service_tier', 'price_source'] }, 'spend_pricing_daily');
     await viaTable('raw forced', { group_by: ['team', 'model'], source: 'raw' }, 'spend_logs');
     await viaTable('raw p95', { metrics: ['cost', 'p95_latency_ms'], granularity: 'day' }, 'spend_logs');
 

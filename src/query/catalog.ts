@@ -13,6 +13,8 @@ export const DIMENSIONS = [
   'tag',
   'status',
   'call_type',
+  'service_tier',
+  'price_source',
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
@@ -64,6 +66,8 @@ export const RAW: SourceCatalog = {
     tag: 'tags',
     status: "concat(toString(intDiv(status, 100)), 'xx')",
     call_type: 'call_type',
+    service_tier: 'service_tier',
+    price_source: 'price_source',
   },
   // Re-pricing corrections (source 'correction', docs/repricing.md) are rows with a cost but no call: they
   // count in cost only, here as in the rollups (clickhouse/063_correction_counts.sql).

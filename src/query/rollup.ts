@@ -4,7 +4,8 @@
 // - spend_daily (ingest, 012): day × team × model × provider × status class × exact tag set;
 // - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
 // - spend_hourly_team (ingest, 013): hour × team × model × provider × status × call type × tag set;
-// - spend_hourly (ingest, 011): hour × every dimension, tag set included.
+// - spend_hourly (ingest, 011): hour × every dimension, tag set included;
+// - spend_pricing_daily (057): day × team × model × provider × service tier × price source × record source.
 // The exact tag set is a key column where present, so any tag combination is a hasAll/hasAny over it.
 // Availability is probed once per warehouse (tables appear when their migrations run at boot), so the query
 // API works, from raw, before any rollup exists. Daily rollups bucket by the server's toDate(): they are used
@@ -111,8 +112,43 @@ export const HOURLY: SourceCatalog = {
   metrics: summed(),
 };
 
-/** Planner preference: the smallest table that can answer wins. */
-export const ROLLUPS: readonly SourceCatalog[] = [TEAM_DAILY, TEAM_TAGS_DAILY, DAILY, KEY_DAILY, HOURLY_TEAM, HOURLY];
+/**
+ * Only for the questions no other rollup answers (service tier, price source): its rows also split by record
+ * source, and it keeps no errors, unpriced calls or latency. `requests` counts calls, not corrections, as
+ * raw does; correction deltas are in the cost, as in raw.
+ */
+export const PRICING_DAILY: SourceCatalog = {
+  name: 'rollup',
+  table: 'spend_pricing_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  dimensions: {
+    team: 'team_id',
+    model: 'model',
+    provider: 'provider',
+    service_tier: 'service_tier',
+    price_source: 'price_source',
+  },
+  metrics: {
+    cost: 'sum(cost_nano)',
+    requests: 'sum(requests)',
+    prompt_tokens: 'sum(prompt_tokens)',
+    completion_tokens: 'sum(completion_tokens)',
+    cached_tokens: 'sum(cached_tokens)',
+    total_tokens: 'sum(prompt_tokens) + sum(completion_tokens)',
+  },
+};
+
+/** Planner preference: the smallest table that can answer wins (the pricing rollup only when no other can). */
+export const ROLLUPS: readonly SourceCatalog[] = [
+  TEAM_DAILY,
+  TEAM_TAGS_DAILY,
+  DAILY,
+  KEY_DAILY,
+  HOURLY_TEAM,
+  HOURLY,
+  PRICING_DAILY,
+];
 
 const NEGATIVE_TTL_MS = 30_000;
 interface Probe {

@@ -112,6 +112,19 @@ function spendQueries(): Question[] {
       }),
     );
   }
+  // By service tier and price source: the pricing rollup (057), and raw for what it does not keep.
+  for (const source of ['auto', 'raw'] as const) {
+    out.push(
+      spendQuery('spend_query', {
+        ...WINDOWS.days,
+        granularity: 'day',
+        group_by: ['service_tier', 'price_source'],
+        filters: { service_tier: { not_in: [null] } },
+        metrics: ['cost', 'requests', 'total_tokens'],
+        source,
+      }),
+    );
+  }
   out.push({
     family: 'spend_query',
     method: 'GET',
