@@ -109,6 +109,25 @@ function questions(days: number): Question[] {
       ],
     },
     {
+      // What the budget watch reads for every key's forecast (src/budgetWatch): 28 days of daily spend per key.
+      name: 'forecast: daily spend of every key, 28 days',
+      kind: 'rollup',
+      spendhouse: q({ group_by: ['key'], granularity: 'day', metrics: ['cost'], limit: 10_000 }),
+      postgres: [
+        `SELECT api_key, date_trunc('day', "startTime"), SUM(spend) FROM "LiteLLM_SpendLogs" WHERE ${PG_WINDOW} GROUP BY 1, 2`,
+      ],
+    },
+    {
+      // Anomalies (docs/finops.md): the last week's days of every team, key, model and tag against 28-day baselines.
+      name: 'anomalies: last 7 days, all dimensions',
+      kind: 'rollup',
+      spendhouse: {
+        method: 'GET',
+        url: `/spend/anomalies?granularity=day&from=${new Date(START_MS + (days - 7) * DAY_MS).toISOString()}&to=${TO}`,
+      },
+      postgres: null,
+    },
+    {
       name: 'logs page 1',
       kind: 'logs',
       spendhouse: { method: 'GET', url: logsUrl(1) },
