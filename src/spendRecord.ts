@@ -120,12 +120,19 @@ export const ADDED_FIELD_DEFAULTS = {
   corrects_request_id: null,
 } as const satisfies Partial<SpendRecord>;
 
+/** A record without `list_cost_nano` (sent without one, or written before it existed) was billed at list. */
+function withListCost(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'list_cost_nano' in value) return value;
+  return 'cost_nano' in value ? { ...value, list_cost_nano: value.cost_nano } : value;
+}
+
 /**
  * The SpendRecord contract: the fields above plus the rules between them. Only a correction record (a
  * signed delta against an earlier record) may carry a negative cost, and it names the record it corrects;
- * no other record names one.
+ * no other record names one. `list_cost_nano` defaults to `cost_nano`, the other added fields to
+ * ADDED_FIELD_DEFAULTS.
  */
-export const spendRecordSchema = spendRecordFields.superRefine((record, ctx) => {
+export const spendRecordSchema = z.preprocess(withListCost, spendRecordFields).superRefine((record, ctx) => {
   const correction = record.source === 'correction';
   if (!correction) {
     for (const field of ['cost_nano', 'list_cost_nano'] as const) {

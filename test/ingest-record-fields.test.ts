@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { sql } from '../src/clickhouse/sql.js';
-import { spendRecordSchema } from '../src/spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, spendRecordSchema } from '../src/spendRecord.js';
 import { spendRecord, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 
@@ -120,6 +120,27 @@ describe('ingest API: pricing fields', () => {
       results.map((r) => [r.status, r.errors?.[0]?.field]),
       cases.map(([, field]) => ['rejected', field]),
     );
+  });
+
+  test('a record from before the fields existed (a dead letter, a queued row) reads with the defaults', () => {
+    const {
+      cache_write_1h_tokens,
+      audio_input_tokens,
+      image_input_tokens,
+      audio_output_tokens,
+      image_output_tokens,
+      web_search_requests,
+      service_tier,
+      list_cost_nano,
+      provider_cost_nano,
+      price_source,
+      price_version,
+      unit_prices,
+      corrects_request_id,
+      ...old
+    } = spendRecord('old', 1, { cost_nano: 77 });
+    const parsed = spendRecordSchema.parse(old);
+    assert.deepEqual(parsed, { ...old, ...ADDED_FIELD_DEFAULTS, list_cost_nano: 77 });
   });
 
   test('a correction record carries a signed delta and names the record it corrects, and only it does', () => {
