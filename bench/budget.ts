@@ -13,14 +13,14 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
+import type { CallContext } from '../src/callGuards.js';
 import { createWarehouse } from '../src/clickhouse/plugin.js';
 import { databaseIdent, sql } from '../src/clickhouse/sql.js';
 import { loadConfig } from '../src/config/load.js';
-import { MemorySink } from '../src/ingest/sink.js';
 import { startFakeUpstream } from '../src/mock/fakeUpstream.js';
-import type { CallContext } from '../src/proxy/callGuards.js';
+import { LIFETIME } from '../src/periods.js';
+import { MemorySink } from '../src/spendSink.js';
 
 const MASTER_KEY = 'sk-bench-master-key-0123456789';
 const { values } = parseArgs({

@@ -4,12 +4,12 @@
 // tag-policy evaluation. In-process and single-threaded: these are CPU microseconds the proxy spends per
 // call on top of its own overhead (bench/proxy*.ts). `npm run bench -- guardrails [--scale 1]`
 import type { Principal } from '../src/auth/principal.js';
+import type { CallContext, CallScreener } from '../src/callGuards.js';
 import { GuardrailRules } from '../src/guardrails/contentRules.js';
 import { guardrailScreener } from '../src/guardrails/guard.js';
 import { BUILT_IN_NAMES } from '../src/guardrails/patterns.js';
 import { guardrailsSchema } from '../src/guardrails/schema.js';
 import { compileTagPolicies, tagPolicyGuard } from '../src/guardrails/tagPolicies.js';
-import type { CallContext, CallScreener } from '../src/proxy/callGuards.js';
 import { formatTable, machineInfo, writeResult } from './lib/report.js';
 
 const principal: Principal = {

@@ -18,7 +18,6 @@ import healthRoutes from './http/health.js';
 import { registerJsonBodyParser } from './http/jsonBody.js';
 import { withLogRedaction } from './http/logRedaction.js';
 import ingestPlugin, { type IngestWorkerOverrides } from './ingest/plugin.js';
-import type { SpendSink } from './ingest/sink.js';
 import managementPlugin from './management/plugin.js';
 import metricsPlugin from './metrics/plugin.js';
 import { batchAccounts } from './proxy/batches/accounts.js';
@@ -27,6 +26,7 @@ import proxyPlugin from './proxy/plugin.js';
 import queryPlugin from './query/plugin.js';
 import reconciliationPlugin from './reconciliation/plugin.js';
 import redisPlugin from './redis/plugin.js';
+import type { SpendSink } from './spendSink.js';
 import uiPlugin from './ui/plugin.js';
 
 export interface AppOptions {

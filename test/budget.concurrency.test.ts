@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
+import { LIFETIME } from '../src/periods.js';
 import { curlPost, principalFor, simulateCall } from './budgetCalls.js';
 import { startTestApp, type TestApp } from './helpers/testApp.js';
 

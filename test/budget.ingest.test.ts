@@ -2,8 +2,8 @@
 // hard budget filled by ingested spend refuses the next proxied call, and a re-sent payload counts once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
+import { LIFETIME } from '../src/periods.js';
 import { type ProxyHarness, proxyTestModels, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { LIFETIME, periodFor } from '../src/periods.js';
 import { formatUsd, RESERVATION_TTL_MS } from '../src/budgets/guard.js';
 import { ledgerKeys, rateWindow } from '../src/budgets/ledger.js';
+import { LIFETIME, periodFor } from '../src/periods.js';
 import { callContext, curlPost, flushRedis, insertSpend, principalFor, simulateCall } from './budgetCalls.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 

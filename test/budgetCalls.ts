@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../src/auth/principal.js';
+import type { Admission, CallContext } from '../src/callGuards.js';
 import { AppError } from '../src/errors.js';
-import type { Admission, CallContext } from '../src/proxy/callGuards.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
 
 export async function principalFor(app: FastifyInstance, secret: string): Promise<Principal> {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Queue } from 'bullmq';
-import { MemorySink } from '../src/ingest/sink.js';
 import { JournalMover, JournalSink, journalKeys, type SpendJournal, splitEntries } from '../src/ingest/spendJournal.js';
+import { MemorySink } from '../src/spendSink.js';
 import { spendRecord, spendTotals, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 

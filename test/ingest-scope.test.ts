@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hashKey, type Principal } from '../src/auth/principal.js';
-import { LIFETIME } from '../src/periods.js';
 import { ledgerKeys } from '../src/budgets/ledger.js';
 import { ingestScopeChecker } from '../src/ingest/teamScope.js';
+import { LIFETIME } from '../src/periods.js';
 import { spendRecord } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 

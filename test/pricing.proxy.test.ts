@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { MemorySink } from '../src/ingest/sink.js';
 import { CATALOG_VERSION } from '../src/pricing/catalog.js';
 import { type SpendRecord, spendRecordSchema } from '../src/spendRecord.js';
+import { MemorySink } from '../src/spendSink.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
 
 const OPENROUTER_ANSWER = {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import authPlugin from '../src/auth/plugin.js';
-import { type AdmissionGuard, CallGuards } from '../src/proxy/callGuards.js';
+import { type AdmissionGuard, CallGuards } from '../src/callGuards.js';
 import callGuardsPlugin from '../src/proxy/guardsPlugin.js';
 import proxyPlugin from '../src/proxy/plugin.js';
 import { testConfig } from './helpers/testApp.js';

@@ -4,8 +4,8 @@
 // as an admit would. The ledger's settled marker makes a record count once however often it is sent.
 // Nothing is refused here: the call already happened; what changes is what the next proxied call may spend.
 import type { FastifyBaseLogger } from 'fastify';
+import type { CallContext } from '../callGuards.js';
 import type { ControlCache } from '../management/cache.js';
-import type { CallContext } from '../proxy/callGuards.js';
 import type { SpendRecord } from '../spendRecord.js';
 import { type BudgetLedger, ledgerBudgets } from './ledger.js';
 import type { CounterRebuilder } from './rebuild.js';

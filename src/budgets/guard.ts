@@ -1,10 +1,10 @@
 // The budget and rate-limit CallGuard: before a call, reserve its worst-case cost on every scope and count
 // it against every rate window in one ADMIT_CALL; after it, settle to the actual cost (SETTLE_CALL).
 import type { FastifyBaseLogger } from 'fastify';
+import type { Admission, AdmissionGuard, CallContext, CallOutcome } from '../callGuards.js';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
 import { isoSeconds } from '../periods.js';
-import type { Admission, AdmissionGuard, CallContext, CallOutcome } from '../proxy/callGuards.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { type BudgetAlertSender, type BudgetMetrics, hardBudgetAlert, softBudgetAlert } from './alerts.js';
 import {

@@ -2,13 +2,13 @@
 // customer and every tag that has a budget. Each scope carries its limits (own fields, filled in by a
 // budget tier), its current period, a human label for refusals and the filter that rebuilds its spend.
 
+import type { CallContext } from '../callGuards.js';
 import { AppError } from '../errors.js';
 import type { ControlCache } from '../management/cache.js';
 import { type DocOf, memberId } from '../management/entities.js';
 import type { LimitsDoc } from '../management/limits.js';
 import { effectiveLimits } from '../management/limits.js';
 import { type Period, periodFor } from '../periods.js';
-import type { CallContext } from '../proxy/callGuards.js';
 import type { SpendFilter } from '../query/spendTotal.js';
 
 export type ScopeKind = 'key' | 'key_model' | 'user' | 'team' | 'member' | 'customer' | 'tag';

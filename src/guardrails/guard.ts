@@ -1,7 +1,7 @@
 // The guardrail screener: screens a call's text before the upstream request is built. Masked text is
 // what the provider receives and what the Logs tab stores; a block refuses the call with 400
 // content_blocked. Either way the record carries `metadata.guardrail` (`email:mask`, `us_ssn:block`).
-import type { CallScreener, ScreenInput, Screening } from '../proxy/callGuards.js';
+import type { CallScreener, ScreenInput, Screening } from '../callGuards.js';
 import { ContentScreen, type GuardrailRules } from './contentRules.js';
 import { rewriteRequestText } from './requestText.js';
 

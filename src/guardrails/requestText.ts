@@ -2,7 +2,7 @@
 // visited — message content and content parts, tool-call arguments, tool results, the completion prompt,
 // embedding input, Anthropic `system` — never roles, names, image URLs or base64 sources (a mask there
 // would corrupt the request, and a data URL's base64 is not text).
-import type { CallType } from '../proxy/exchange/types.js';
+import type { CallType } from '../callGuards.js';
 
 type Rewrite = (text: string, param: string) => string;
 

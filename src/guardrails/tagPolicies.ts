@@ -1,8 +1,9 @@
 // Tag policies: rules like `{tags: ["data:pii"], deny_providers: ["openai"]}` evaluated on a call's merged
 // tags before it is forwarded. A refused call gets 403 policy_violation naming the rule; its record keeps
 // that status, and the refusal is counted by rule.
+
+import type { Admission, AdmissionGuard, CallContext } from '../callGuards.js';
 import { AppError } from '../errors.js';
-import type { Admission, AdmissionGuard, CallContext } from '../proxy/callGuards.js';
 import type { TagPolicyConfig } from './schema.js';
 
 const ADMITTED: Admission = { settle: async () => {} };

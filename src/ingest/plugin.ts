@@ -8,12 +8,12 @@ import type { Metric } from 'prom-client';
 import { Warehouse } from '../clickhouse/warehouse.js';
 import { clusterClientSettings } from '../cluster/shardingKeys.js';
 import type { AppConfig } from '../config/load.js';
+import type { SpendSink } from '../spendSink.js';
 import { DeadLetterStore } from './deadLetters.js';
 import { createIngestMetrics } from './metrics.js';
 import { SpendProducer } from './producer.js';
 import { startRetentionSchedule } from './retention.js';
 import ingestRoutes from './routes.js';
-import type { SpendSink } from './sink.js';
 import { JournalMover, JournalSink, SpendJournal } from './spendJournal.js';
 import { SpendWorker } from './worker.js';
 

@@ -10,10 +10,10 @@ import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/load.js';
 import { retry } from '../retry.js';
 import type { SpendRecord } from '../spendRecord.js';
+import type { SpendSink } from '../spendSink.js';
 import type { DeadLetterStore } from './deadLetters.js';
 import { type BatchOrigin, SPEND_BATCH_JOB, SPEND_QUEUE_NAME, type SpendBatch, spendQueueOptions } from './queue.js';
 import { BatchEncoder } from './rows.js';
-import type { SpendSink } from './sink.js';
 import { TimeSlicer } from './timeSlice.js';
 
 export interface ProducerOptions {

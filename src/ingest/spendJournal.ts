@@ -14,10 +14,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { asError, sleep } from '../retry.js';
 import type { SpendRecord } from '../spendRecord.js';
+import type { SpendSink } from '../spendSink.js';
 import type { DeadLetterStore } from './deadLetters.js';
 import { retryDelayMs, SPEND_BATCH_JOB, type SpendBatch } from './queue.js';
 import { BatchEncoder } from './rows.js';
-import type { SpendSink } from './sink.js';
 
 /** One hash tag for every key: a Redis Cluster keeps them in one slot, so one script may touch them. */
 export const journalKeys = {

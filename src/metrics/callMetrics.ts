@@ -3,7 +3,7 @@
 // models and providers from model_list (a call that never routed is `(unrouted)`, so a client cannot mint
 // series by inventing model names); tags only from the configured allow-list; never users or keys.
 import { Counter, Histogram, type Metric } from 'prom-client';
-import type { CallObserver, CallTimings } from '../proxy/callGuards.js';
+import type { CallObserver, CallTimings } from '../callGuards.js';
 import type { SpendRecord } from '../spendRecord.js';
 
 const CALL_LABELS = ['team', 'model', 'provider', 'status_class'] as const;

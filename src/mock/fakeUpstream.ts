@@ -5,7 +5,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_MOCK_TEXT, type ReplyScenario, renderMockReply, type WireEndpoint } from './mockReply.js';
+import {
+  DEFAULT_MOCK_TEXT,
+  type ReplyScenario,
+  renderMockReply,
+  type WireEndpoint,
+} from '../proxy/providers/mockReply.js';
 
 export interface FakeScenario extends Partial<ReplyScenario> {
   /** Delay before the response headers. */

@@ -3,9 +3,11 @@
 // passes the matched part on to the upstream model.
 import { ConfigError } from '../config/load.js';
 import type { ModelEntry } from '../config/schema.js';
-import { type ModelPricing, modelPricing } from '../pricing/modelPricing.js';
+import { type EntryPricing, entryPricing } from '../models/entryPricing.js';
+import { globRegex, matchesModel, wildcardSpec } from '../models/modelNames.js';
+import { PROVIDERS, splitProviderModel, type WireProtocol } from '../models/providers.js';
+import type { ModelPricing } from '../pricing/modelPricing.js';
 import { type AwsSettings, bedrockApiBase, resolveAwsSettings } from './providers/bedrock.js';
-import { PROVIDERS, splitProviderModel, type WireProtocol } from './providers/catalog.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';
@@ -35,16 +37,6 @@ export interface RouterSettings {
   requestTimeoutSeconds?: number;
 }
 
-/** `gpt-*` style glob → anchored regex with one capture per `*`. */
-function globRegex(pattern: string): RegExp {
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('(.*)')}$`);
-}
-
-function matchesModel(pattern: string, model: string): boolean {
-  return pattern === model || (pattern.includes('*') && globRegex(pattern).test(model));
-}
-
 function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: RouterSettings, path: string): Deployment {
   const params = entry.litellm_params;
   const info = entry.model_info ?? {};
@@ -71,17 +63,8 @@ function buildDeployment(entry: ModelEntry, upstreamSpec: string, settings: Rout
     streamTimeoutMs: (params.stream_timeout ?? timeoutSeconds) * 1000,
     mockResponse: params.mock_response ?? null,
     maxOutputTokens: info.max_output_tokens ?? info.max_tokens ?? null,
-    pricing: modelPricing({
-      name: entry.model_name,
-      model: info.base_model ?? upstreamModel,
-      providerId: known.pricesId,
-      useCatalog: known.priced,
-      config: {
-        ...info,
-        input_cost_per_token: info.input_cost_per_token ?? params.input_cost_per_token,
-        output_cost_per_token: info.output_cost_per_token ?? params.output_cost_per_token,
-      },
-    }),
+    // Known provider checked above, so the entry has a price book (possibly `unpriced`).
+    pricing: (entryPricing(entry, upstreamSpec) as EntryPricing).pricing,
   };
 }
 
@@ -137,8 +120,7 @@ export class ModelRouter {
     for (const route of this.wildcards) {
       const match = route.pattern.exec(model);
       if (!match) continue;
-      let captured = 0;
-      const spec = route.entry.litellm_params.model.replace(/\*/g, () => match[++captured] ?? '');
+      const spec = wildcardSpec(route.entry.litellm_params.model, match);
       const deployment = { ...buildDeployment(route.entry, spec, this.settings, route.path), modelName: model };
       if (this.wildcardCache.size >= MAX_WILDCARD_CACHE) this.wildcardCache.clear();
       this.wildcardCache.set(model, deployment);

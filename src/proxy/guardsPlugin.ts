@@ -3,7 +3,7 @@
 // dependency, so registration order is checked at boot instead of each creating the list "if absent".
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { CallGuards } from './callGuards.js';
+import { CallGuards } from '../callGuards.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,13 +2,13 @@
 // chat/completions, completions, embeddings, messages (Anthropic-native) and models.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { CallType } from '../callGuards.js';
 import type { AppConfig } from '../config/load.js';
 import { registerBatchApi } from './batches/plugin.js';
 import { handleCall, handleRejectedCall, type ProxyDeps } from './call/handleCall.js';
 import { registerCountTokensRoutes } from './countTokens.js';
 import { keyMayUse, ModelRouter } from './deployments.js';
 import { storedResponseRoutes } from './exchange/responsesStored.js';
-import type { CallType } from './exchange/types.js';
 import { ResponsesItemStore } from './responsesItemStore.js';
 import { countTextTokens } from './tokens.js';
 import { UpstreamClient } from './upstream.js';

@@ -5,7 +5,7 @@
 // (-2024-08-06, -20250514). Lines without a model (tool calls, storage) stay rows of their own, which
 // Spendhouse has nothing against. Money stays BigInt nano-USD to the end; drift % is rounded only for show.
 import type { ModelEntry } from '../config/schema.js';
-import { splitProviderModel } from '../proxy/providers/catalog.js';
+import { splitProviderModel } from '../models/providers.js';
 import { nanoToUsd } from '../spendRecord.js';
 import type { ImportedCost, SpendhouseCost } from './store.js';
 

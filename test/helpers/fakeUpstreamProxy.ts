@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
-import { MemorySink } from '../../src/ingest/sink.js';
 import { type FakeUpstream, startFakeUpstream } from '../../src/mock/fakeUpstream.js';
 import { type SpendRecord, spendRecordSchema } from '../../src/spendRecord.js';
+import { MemorySink } from '../../src/spendSink.js';
 import { startTestApp, TEST_MASTER_KEY, testConfig } from './testApp.js';
 
 export interface ProxyHarness {

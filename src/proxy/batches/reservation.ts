@@ -10,9 +10,9 @@ import type { BudgetLedger } from '../../budgets/ledger.js';
 import { ledgerBudgets } from '../../budgets/ledger.js';
 import type { CounterRebuilder } from '../../budgets/rebuild.js';
 import { resolveScopes } from '../../budgets/scopes.js';
+import type { CallContext } from '../../callGuards.js';
 import { AppError } from '../../errors.js';
 import type { ControlCache } from '../../management/cache.js';
-import type { CallContext } from '../callGuards.js';
 
 /** OpenAI's completion window is 24 h; a day more lets the poller settle before the sweep gives it back. */
 export const BATCH_RESERVATION_TTL_MS = 48 * 3600_000;

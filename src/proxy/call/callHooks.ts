@@ -2,7 +2,7 @@
 // upstream request is built (guardrails rewrite or refuse the text) and `observe` once the call's record
 // exists (metrics). Kept out of handleCall so the proxy's flow reads the same with or without them.
 import type { FastifyBaseLogger } from 'fastify';
-import type { CallGuards } from '../callGuards.js';
+import type { CallGuards } from '../../callGuards.js';
 import type { CallState } from './callState.js';
 import type { ProxyDeps } from './handleCall.js';
 

@@ -3,14 +3,14 @@
 // for successes, upstream errors, refusals and client disconnects alike.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
-import type { SpendSink } from '../../ingest/sink.js';
+import type { Admission, CallOutcome, CallType } from '../../callGuards.js';
 import type { PriceEntry } from '../../pricing/modelPricing.js';
 import { type PricedCall, priceCall } from '../../pricing/priceCall.js';
 import { type TokenUsage, totalTokens, ZERO_USAGE } from '../../pricing/usage.js';
 import type { SpendRecord } from '../../spendRecord.js';
-import type { Admission, CallOutcome } from '../callGuards.js';
+import type { SpendSink } from '../../spendSink.js';
 import type { Deployment } from '../deployments.js';
-import type { CallType, StreamTap } from '../exchange/types.js';
+import type { StreamTap } from '../exchange/types.js';
 import { uuidv7 } from '../requestId.js';
 import type { ResponsesCall } from '../responsesItemStore.js';
 import { countTokensOffLoop } from '../tokenCountPool.js';

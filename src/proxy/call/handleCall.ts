@@ -2,13 +2,13 @@
 // call guards, forward, relay the answer, and — whatever happened — settle the guards and write one record.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
+import type { CallContext, CallGuards, CallType } from '../../callGuards.js';
 import { AppError, badRequest } from '../../errors.js';
-import type { SpendSink } from '../../ingest/sink.js';
 import { serviceTierOf } from '../../pricing/usage.js';
-import type { CallContext, CallGuards } from '../callGuards.js';
+import type { SpendSink } from '../../spendSink.js';
 import { keyMayUse, type ModelRouter } from '../deployments.js';
 import { buildExchange } from '../exchange/buildExchange.js';
-import { type CallType, isRecord } from '../exchange/types.js';
+import { isRecord } from '../exchange/types.js';
 import { promptTokenBound } from '../promptSize.js';
 import type { ResponsesItemStore } from '../responsesItemStore.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';

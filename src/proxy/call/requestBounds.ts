@@ -2,11 +2,12 @@
 // embedding dimensions — checked before anything is priced or forwarded. A call whose worst case cannot be
 // bounded is refused (400 naming the field) rather than reserved at a guess: budgets reserve the worst case,
 // so an unbounded field would either overflow the price arithmetic or let one call spend past its budget.
+
+import type { CallType } from '../../callGuards.js';
 import { badRequest } from '../../errors.js';
 import type { PriceEntry } from '../../pricing/modelPricing.js';
 import { worstCaseCostNano } from '../../pricing/priceCall.js';
 import type { Deployment } from '../deployments.js';
-import type { CallType } from '../exchange/types.js';
 
 /** Documented in docs/proxy.md ("Request limits"). */
 export const REQUEST_LIMITS = {

@@ -2,9 +2,11 @@
 // both ways between OpenAI chat and Anthropic Messages (Claude behind the OpenAI SDK, OpenAI-compatible
 // models behind the Anthropic SDK), and the in-process mock when the deployment is `mock/…` or the request
 // carries LiteLLM's `mock_response`.
+
+import type { CallType } from '../../callGuards.js';
 import { AppError } from '../../errors.js';
-import { checkMockEmbedding, DEFAULT_MOCK_TEXT, renderMockReply } from '../../mock/mockReply.js';
 import type { Deployment } from '../deployments.js';
+import { checkMockEmbedding, DEFAULT_MOCK_TEXT, renderMockReply } from '../providers/mockReply.js';
 import { anthropicTarget, type OpenAIPath, openAITarget } from '../providers/targets.js';
 import { messagesToChatRequest } from '../translate/anthropicToOpenAIRequest.js';
 import { chatToMessagesRequest } from '../translate/chatToMessages.js';
@@ -15,7 +17,7 @@ import { bedrockExchange } from './bedrock.js';
 import { geminiExchange } from './gemini.js';
 import { anthropicJsonResult, anthropicStreamTap, openAIJsonResult, openAIStreamTap } from './passthrough.js';
 import { buildResponsesExchange } from './responsesExchange.js';
-import { type CallType, type Exchange, isRecord } from './types.js';
+import { type Exchange, isRecord } from './types.js';
 
 export interface ExchangeInput {
   callType: CallType;

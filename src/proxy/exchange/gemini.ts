@@ -1,6 +1,8 @@
 // Exchanges with Gemini deployments: OpenAI chat is translated to `generateContent` and back; the
 // Anthropic Messages API goes through the chat form (Messages → chat → Gemini, Gemini → chat → Messages).
 // Gemini's error envelope is re-shaped for the call layer. Embeddings and legacy completions are refused.
+
+import type { CallType } from '../../callGuards.js';
 import { badRequest } from '../../errors.js';
 import type { Deployment } from '../deployments.js';
 import { geminiTarget } from '../providers/gemini.js';
@@ -10,7 +12,7 @@ import { chatStreamFromGemini, geminiErrorInfo, geminiToChatCompletion } from '.
 import { messageFromChatResult, messagesStreamViaChat } from '../translate/messagesViaChat.js';
 import { openAIErrorResponse, parseJson, readErrorText } from '../translate/providerErrors.js';
 import type { UpstreamClient } from '../upstream.js';
-import { type CallType, type Exchange, isRecord } from './types.js';
+import { type Exchange, isRecord } from './types.js';
 
 export interface ProviderExchangeInput {
   callType: CallType;

@@ -7,7 +7,6 @@ import type { SseEvent } from '../sse.js';
 import type { UpstreamResponse } from '../upstream.js';
 
 export type ClientFormat = 'openai' | 'anthropic';
-export type CallType = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
 
 export interface JsonResult {
   /** The response body for the client, serialized. */

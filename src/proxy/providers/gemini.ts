@@ -2,10 +2,9 @@
 // https://generativelanguage.googleapis.com/v1beta; a base without a version path, as @google/genai's
 // `baseUrl` is written, gets `/v1beta`), `models/{model}:generateContent` for JSON answers and
 // `:streamGenerateContent?alt=sse` for server-sent events, authenticated by the `x-goog-api-key` header.
+import { GEMINI_API_BASE } from '../../models/providers.js';
 import type { Deployment } from '../deployments.js';
 import type { HttpTarget } from '../upstream.js';
-
-export const GEMINI_API_BASE = 'https://generativelanguage.googleapis.com/v1beta';
 
 export function geminiTarget(d: Deployment, stream: boolean): HttpTarget {
   const model = encodeURIComponent(d.upstreamModel.replace(/^models\//, ''));

@@ -9,10 +9,10 @@ import { sql } from '../../clickhouse/sql.js';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { ModelEntry } from '../../config/schema.js';
 import { errorStatus } from '../../errors.js';
+import { entryPricing } from '../../models/entryPricing.js';
 import { costNano } from '../../pricing/priceCall.js';
 import type { PriceSheet } from '../../pricing/sheet.js';
 import { type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
-import { ModelRouter } from '../../proxy/deployments.js';
 import { nanoToUsd } from '../../spendRecord.js';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'idle';
@@ -67,15 +67,15 @@ function perMillion(sheet: PriceSheet | null, usage: Partial<TokenUsage>): strin
   return usd.replace(/\.?0+$/, '');
 }
 
-/** Provider, upstream model and price exactly as the proxy resolves them for this entry. */
+/** Provider, upstream model and price exactly as the proxy prices this entry's calls (models/entryPricing.ts). */
 function routeOf(entry: ModelEntry, now: Date) {
-  const deployment = new ModelRouter([entry]).resolve(entry.model_name);
+  const priced = entryPricing(entry);
   // The price-book entry in force now (a dated config entry may not have started yet).
-  const prices = deployment?.pricing.at(now) ?? null;
+  const prices = priced?.pricing.at(now) ?? null;
   const sheet = prices?.sheet ?? null;
   return {
-    provider: deployment?.provider ?? '',
-    upstream: deployment?.upstreamModel ?? entry.litellm_params.model,
+    provider: priced?.provider ?? '',
+    upstream: priced?.upstreamModel ?? entry.litellm_params.model,
     source: prices?.source ?? ('unpriced' as const),
     input: perMillion(sheet, { promptTokens: 1_000_000 }),
     output: perMillion(sheet, { completionTokens: 1_000_000 }),

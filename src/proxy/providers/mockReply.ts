@@ -2,10 +2,10 @@
 // JSON or as the SSE frames a streaming provider sends. Shared by the test upstream (src/mock/fakeUpstream.ts,
 // which adds latency and errors) and the proxy's in-process `mock` provider, so both speak the same bytes.
 import { randomBytes } from 'node:crypto';
-import { badRequest } from '../errors.js';
-import { anthropicUsageBody, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../pricing/usage.js';
-import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../proxy/sse.js';
-import { countPromptTokens, countTextTokens, truncateToTokens } from '../proxy/tokens.js';
+import { badRequest } from '../../errors.js';
+import { anthropicUsageBody, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
+import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
+import { countPromptTokens, countTextTokens, truncateToTokens } from '../tokens.js';
 
 export type WireEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
 

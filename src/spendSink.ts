@@ -1,6 +1,6 @@
 // Where the proxy (and the ingest API) hand finished SpendRecords. The production sink is the spend journal
 // (src/ingest/spendJournal.ts: durable in Redis before record() resolves); tests may use MemorySink.
-import type { SpendRecord } from '../spendRecord.js';
+import type { SpendRecord } from './spendRecord.js';
 
 export interface SpendSink {
   /**

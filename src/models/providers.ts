@@ -2,7 +2,8 @@
 // differs only in URL shape and auth header; Anthropic, Gemini (generateContent) and Bedrock (Converse,
 // SigV4-signed) have their own. `pricesId` is the provider id in genai-prices (`google` for Gemini, `aws` for
 // Bedrock); self-hosted providers have none (a model name there says nothing about its price).
-import { GEMINI_API_BASE } from './gemini.js';
+/** Gemini's Generative Language API (a Gemini deployment's default api_base). */
+export const GEMINI_API_BASE = 'https://generativelanguage.googleapis.com/v1beta';
 
 export type WireProtocol = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'bedrock' | 'mock';
 

@@ -7,9 +7,11 @@
 //   observation once the call's record exists (metrics); never refuses.
 // A guard refuses a call by throwing an AppError (429 budget_exceeded, 403 policy_violation, …). A call pays
 // only for what is registered: a phase nobody uses costs nothing.
-import type { Principal } from '../auth/principal.js';
-import type { SpendRecord } from '../spendRecord.js';
-import type { CallType } from './exchange/types.js';
+import type { Principal } from './auth/principal.js';
+import type { SpendRecord } from './spendRecord.js';
+
+/** The kinds of call the proxy serves (a SpendRecord's `call_type`). */
+export type CallType = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
 
 export interface CallContext {
   requestId: string;
