@@ -95,12 +95,12 @@ WITH calls AS (
 SELECT *, unnest(list_filter([
     ${each(
       (d) =>
-        `{'d': '${d.dimension}', 'q': ${d.quantity}::BIGINT, 'u': '${d.unit}', 'w': '${d.what}', 'p': p_${d.dimension}, ` +
+        `{'d': '${d.dimension}', 'q': ${d.quantity}::BIGINT, 'u': '${d.unit}', 'w': '${d.what}', 'p': p_${d.dimension}, 't': up.${d.dimension}, ` +
         `'l': l_${d.dimension}, 'b': (s_${d.dimension} + CASE WHEN dearest = '${d.dimension}' THEN remainder ELSE 0 END)::BIGINT}`,
       ',\n    ',
     )},
     {'d': 'call', 'q': CASE WHEN source = 'correction' THEN 0 ELSE 1 END::BIGINT, 'u': 'Requests',
-     'w': CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END, 'p': NULL::${PRICE},
+     'w': CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END, 'p': NULL::${PRICE}, 't': NULL::VARCHAR,
      'l': CASE WHEN l_max < 0 AND cost_nano <> 0 THEN 0::${PRICE} END, 'b': cost_nano}
   ], x -> x.l IS NOT NULL)) AS dim
 FROM balanced`;
@@ -111,7 +111,7 @@ const PERIOD_START = "date_trunc('month', start_time)";
 
 /** FOCUS 1.2 columns, then Spendhouse's own (`x_` prefix, as the spec asks for provider-specific ones). */
 export const FOCUS_COLUMNS: readonly FocusColumn[] = [
-  { name: 'BilledCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
+  { name: 'BilledCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: 'billed_usd' },
   { name: 'BillingAccountId', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'BillingAccountName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'BillingAccountType', duck: 'VARCHAR', athena: 'string', expr: "'LLM provider account'" },
@@ -141,14 +141,15 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
   },
   { name: 'ConsumedQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'dim.q' },
   { name: 'ConsumedUnit', duck: 'VARCHAR', athena: 'string', expr: 'dim.u' },
-  { name: 'ContractedCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
+  { name: 'ContractedCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: 'billed_usd' },
   {
     name: 'ContractedUnitPrice',
     duck: PRICE,
     athena: 'decimal(38,18)',
-    expr: `(dim.p * multiplier::DECIMAL(18,9))::${PRICE}`,
+    // The decimal product is costly: only a discounted or marked-up deployment pays for it.
+    expr: `CASE WHEN multiplier = 1 THEN dim.p ELSE (dim.p * multiplier::DECIMAL(18,9))::${PRICE} END`,
   },
-  { name: 'EffectiveCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: nanoUsd('dim.b') },
+  { name: 'EffectiveCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: 'billed_usd' },
   { name: 'InvoiceIssuerName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'ListCost', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.l' },
   { name: 'ListUnitPrice', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.p' },
@@ -175,7 +176,8 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
     name: 'SkuPriceId',
     duck: 'VARCHAR',
     athena: 'string',
-    expr: "CASE WHEN dim.p IS NOT NULL THEN concat(coalesce(upstream_model, model), ':', dim.d, ':', dim.p::VARCHAR) END",
+    // The unit price as the record wrote it (`dim.t`): formatting the decimal again costs more than the rest.
+    expr: "CASE WHEN dim.p IS NOT NULL THEN concat(coalesce(upstream_model, model), ':', dim.d, ':', dim.t) END",
   },
   { name: 'SubAccountId', duck: 'VARCHAR', athena: 'string', expr: 'team_id' },
   { name: 'SubAccountName', duck: 'VARCHAR', athena: 'string', expr: 'team_id' },
@@ -208,7 +210,8 @@ const TAGS_SQL = `to_json(map_from_entries(
 /** The FOCUS rows of the archive rows in `source` (a DuckDB relation: read_parquet of a window's file). */
 export function focusRowsSql(source: string): string {
   const select = FOCUS_COLUMNS.map((c) => `(${c.expr})::${c.duck} AS "${c.name}"`).join(',\n  ');
-  return `SELECT\n  ${select}\nFROM (${chargesSql(source)})`;
+  // billed_usd once per row: three columns carry it.
+  return `SELECT\n  ${select}\nFROM (SELECT *, ${nanoUsd('dim.b')} AS billed_usd FROM (${chargesSql(source)}))`;
 }
 
 /** ISO-8601 UTC text for the CSV's timestamps (FOCUS date/time format), exact decimals as text. */
