@@ -230,6 +230,7 @@ async function clickhouseGzipJson(url: string, dir: string): Promise<number> {
 // FOCUS (docs/finops.md): rows/s counts calls in; each call here gives 2–4 FOCUS rows (input, cached input,
 // output, reasoning) out, checked to add up to the window's cost before it is stored.
 const FOCUS_FILES = 'now: duckdb → spend parquet → FOCUS parquet + csv.gz';
+const FOCUS_PARQUET = 'now: exportWindow → local FOCUS, parquet only';
 const FOCUS_EXPORT = 'now: exportWindow → local FOCUS, parquet + csv.gz';
 const BACKFILL_SEQUENTIAL = `now: backfill ${BACKFILL_WINDOWS} windows one after another (exportWindow), parquet`;
 const BACKFILL_AHEAD = `now: backfill ${BACKFILL_WINDOWS} windows, next one read ahead (exportWindows), parquet`;
@@ -317,6 +318,7 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       await run('now: exportWindow → local archive, parquet + jsonl.gz', exported(['parquet', 'jsonl']));
       await run(FOCUS_FILES, files(['focus_parquet', 'focus_csv']));
       await run(FOCUS_EXPORT, exported(['focus_parquet', 'focus_csv']));
+      await run(FOCUS_PARQUET, exported(['focus_parquet']));
       await run(BACKFILL_SEQUENTIAL, () => backfill(false));
       await run(BACKFILL_AHEAD, () => backfill(true));
       await run('clickhouse → sorted JSONEachRow, gzip level 1 (not used)', () =>
@@ -359,6 +361,7 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       m('now: exportWindow → local archive, parquet + jsonl.gz'),
       m(FOCUS_FILES),
       m(FOCUS_EXPORT),
+      m(FOCUS_PARQUET),
       m(BACKFILL_SEQUENTIAL, stage(BACKFILL_SEQUENTIAL), BACKFILL_WINDOWS * WINDOW_ROWS),
       m(BACKFILL_AHEAD, stage(BACKFILL_AHEAD), BACKFILL_WINDOWS * WINDOW_ROWS),
       m('clickhouse → sorted JSONEachRow, gzip level 1 (not used)'),
