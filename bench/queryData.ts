@@ -112,7 +112,12 @@ export async function loadClickHouse(client: ClickHouseClient, total: number, fr
   // fall behind and ClickHouse then throttles the insert ("too many parts").
   await client.command({
     clickhouse_settings: { max_block_size: '1048576', max_insert_block_size: '1048576' },
-    query: `INSERT INTO spend_logs
+    // The columns named: spend_logs gained columns since (issue 19's pricing fields keep their defaults here).
+    query: `INSERT INTO spend_logs (request_id, response_id, start_time, start_time_ms, end_time_ms, duration_ms,
+        ttft_ms, call_type, status, error_type, key_hash, key_alias, user_id, team_id, customer_id, model,
+        upstream_model, provider, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
+        reasoning_tokens, total_tokens, cost_nano, cost_status, usage_estimated, tags, metadata_keys,
+        metadata_values, stream, source, inserted_at)
       SELECT ${c.request_id}, concat('resp-', toString(number + ${from})),
         toDateTime(intDiv(${c.start_ms}, 1000)), ${c.start_ms}, ${c.start_ms} + ${c.duration_ms}, ${c.duration_ms}, NULL,
         'chat', ${c.status}, if(${c.status} >= 400, 'upstream_error', ''),

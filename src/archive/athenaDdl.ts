@@ -24,62 +24,78 @@ export function athenaLocation(settings: ArchiveSettings, format: 'parquet' | 'f
   return `s3://${bucket}/${tableRoot(settings.prefix, format)}/`;
 }
 
-export function athenaDdl(settings: ArchiveSettings, options: AthenaDdlOptions = {}): string {
-  const table = ident(options.table ?? 'spend_logs');
-  const qualified = options.database ? `${ident(options.database)}.${table}` : table;
-  const since = options.since ?? '2024-01-01';
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(since)) throw new Error('--since: a date like 2026-01-01');
-  const width = Math.max(...ARCHIVE_COLUMNS.map((c) => c.name.length));
-  const columns = ARCHIVE_COLUMNS.map((c) => `  \`${c.name}\`${' '.repeat(width - c.name.length)} ${c.athena}`);
-  const location = athenaLocation(settings);
+/** The CREATE EXTERNAL TABLE of one Parquet table with partition projection. */
+function externalTable(
+  settings: ArchiveSettings,
+  options: AthenaDdlOptions,
+  table: { name: string; format: 'parquet' | 'focus_parquet'; columns: readonly { name: string; athena: string }[] },
+  partitions: { columns: string; projection: string[]; template: string },
+): string {
+  const name = ident(options.table ?? table.name);
+  const qualified = options.database ? `${ident(options.database)}.${name}` : name;
+  const width = Math.max(...table.columns.map((c) => c.name.length));
+  const columns = table.columns.map((c) => `  \`${c.name}\`${' '.repeat(width - c.name.length)} ${c.athena}`);
+  const location = athenaLocation(settings, table.format);
   return [
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualified} (`,
     columns.join(',\n'),
     ')',
-    'PARTITIONED BY (`dt` string, `hour` string)',
+    `PARTITIONED BY (${partitions.columns})`,
     'STORED AS PARQUET',
     `LOCATION '${location}'`,
     'TBLPROPERTIES (',
     "  'projection.enabled' = 'true',",
-    "  'projection.dt.type' = 'date',",
-    "  'projection.dt.format' = 'yyyy-MM-dd',",
-    `  'projection.dt.range' = '${since},NOW',`,
-    "  'projection.dt.interval' = '1',",
-    "  'projection.dt.interval.unit' = 'DAYS',",
-    "  'projection.hour.type' = 'integer',",
-    "  'projection.hour.range' = '0,23',",
-    "  'projection.hour.digits' = '2',",
-    `  'storage.location.template' = '${location}dt=\${dt}/hour=\${hour}/',`,
+    ...partitions.projection.map((line) => `  ${line},`),
+    `  'storage.location.template' = '${location}${partitions.template}',`,
     `  'parquet.compression' = '${settings.compression.toUpperCase()}'`,
     ');',
   ].join('\n');
 }
 
+function sinceDate(options: AthenaDdlOptions): string {
+  const since = options.since ?? '2024-01-01';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(since)) throw new Error('--since: a date like 2026-01-01');
+  return since;
+}
+
+export function athenaDdl(settings: ArchiveSettings, options: AthenaDdlOptions = {}): string {
+  return externalTable(
+    settings,
+    options,
+    { name: 'spend_logs', format: 'parquet', columns: ARCHIVE_COLUMNS },
+    {
+      columns: '`dt` string, `hour` string',
+      projection: [
+        "'projection.dt.type' = 'date'",
+        "'projection.dt.format' = 'yyyy-MM-dd'",
+        `'projection.dt.range' = '${sinceDate(options)},NOW'`,
+        "'projection.dt.interval' = '1'",
+        "'projection.dt.interval.unit' = 'DAYS'",
+        "'projection.hour.type' = 'integer'",
+        "'projection.hour.range' = '0,23'",
+        "'projection.hour.digits' = '2'",
+      ],
+      template: `dt=\${dt}/hour=\${hour}/`,
+    },
+  );
+}
+
 /** The FOCUS table (`archive focus` / the focus_parquet format): partitions by billing period (`2026-11`). */
 export function focusAthenaDdl(settings: ArchiveSettings, options: AthenaDdlOptions = {}): string {
-  const table = ident(options.table ?? 'focus');
-  const qualified = options.database ? `${ident(options.database)}.${table}` : table;
-  const since = (options.since ?? '2024-01-01').slice(0, 7);
-  if (!/^\d{4}-\d{2}$/.test(since)) throw new Error('--since: a date like 2026-01-01');
-  const width = Math.max(...FOCUS_COLUMNS.map((c) => c.name.length));
-  const columns = FOCUS_COLUMNS.map((c) => `  \`${c.name}\`${' '.repeat(width - c.name.length)} ${c.athena}`);
-  const location = athenaLocation(settings, 'focus_parquet');
-  return [
-    `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualified} (`,
-    columns.join(',\n'),
-    ')',
-    'PARTITIONED BY (`billing_period` string)',
-    'STORED AS PARQUET',
-    `LOCATION '${location}'`,
-    'TBLPROPERTIES (',
-    "  'projection.enabled' = 'true',",
-    "  'projection.billing_period.type' = 'date',",
-    "  'projection.billing_period.format' = 'yyyy-MM',",
-    `  'projection.billing_period.range' = '${since},NOW',`,
-    "  'projection.billing_period.interval' = '1',",
-    "  'projection.billing_period.interval.unit' = 'MONTHS',",
-    `  'storage.location.template' = '${location}billing_period=\${billing_period}/',`,
-    `  'parquet.compression' = '${settings.compression.toUpperCase()}'`,
-    ');',
-  ].join('\n');
+  return externalTable(
+    settings,
+    options,
+    { name: 'focus', format: 'focus_parquet', columns: FOCUS_COLUMNS },
+    {
+      columns: '`billing_period` string',
+      projection: [
+        "'projection.billing_period.type' = 'date'",
+        "'projection.billing_period.format' = 'yyyy-MM'",
+        `'projection.billing_period.range' = '${sinceDate(options).slice(0, 7)},NOW'`,
+        "'projection.billing_period.interval' = '1'",
+        "'projection.billing_period.interval.unit' = 'MONTHS'",
+      ],
+      template: `billing_period=\${billing_period}/`,
+    },
+  );
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelPricing } from '../pricing/modelPricing.js';
 import { priceCall } from '../pricing/priceCall.js';
-import { type TokenUsage, totalTokens, usageFromOpenAI, ZERO_USAGE } from '../pricing/usage.js';
+import { type TokenUsage, usageFromOpenAI, usageRecordFields, ZERO_USAGE } from '../pricing/usage.js';
 import { ADDED_FIELD_DEFAULTS, type SpendRecord } from '../spendRecord.js';
 import type { BatchDoc } from './store.js';
 import { BATCH_ENDPOINTS, BATCH_TIER, type BatchObject, endedAt, type ResultLine } from './wire.js';
@@ -74,19 +74,8 @@ export function lineRecord(doc: BatchDoc, batch: BatchObject, model: BatchModel,
     model: doc.model,
     upstream_model: clip(upstreamModel, 256),
     provider: 'openai',
-    prompt_tokens: usage.promptTokens,
-    completion_tokens: usage.completionTokens,
-    cached_tokens: usage.cachedTokens,
-    cache_write_tokens: usage.cacheWriteTokens,
-    reasoning_tokens: usage.reasoningTokens,
-    total_tokens: totalTokens(usage),
     ...ADDED_FIELD_DEFAULTS,
-    cache_write_1h_tokens: usage.cacheWrite1hTokens,
-    audio_input_tokens: usage.audioInputTokens,
-    image_input_tokens: usage.imageInputTokens,
-    audio_output_tokens: usage.audioOutputTokens,
-    image_output_tokens: usage.imageOutputTokens,
-    web_search_requests: usage.webSearchRequests,
+    ...usageRecordFields(usage),
     ...priced,
     service_tier: BATCH_TIER,
     usage_estimated: false,

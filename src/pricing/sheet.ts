@@ -1,27 +1,17 @@
 // A price sheet: USD per unit for each usage dimension, and how a call's usage splits into those
 // dimensions. The split and the fallbacks below are the whole pricing rule (docs/pricing.md): anyone can
 // recompute a record's cost from its counts and its `unit_prices`.
-import type { UnitPriceKey } from '../spendRecord.js';
+import { UNIT_PRICE_KEYS, type UnitPriceKey } from '../spendRecord.js';
 import type { Decimal, PricedQuantity } from './decimal.js';
 import type { TokenUsage } from './usage.js';
 
 export type Dimension = Exclude<UnitPriceKey, 'multiplier'>;
 
-/** In fallback order: a dimension's fallback always comes before it. */
-export const DIMENSIONS = [
-  'input',
-  'cache_read',
-  'cache_write_5m',
-  'cache_write_1h',
-  'output',
-  'reasoning',
-  'audio_input',
-  'audio_output',
-  'image_input',
-  'image_output',
-  'request',
-  'web_search',
-] as const satisfies readonly Dimension[];
+/**
+ * In fallback order (a dimension's fallback always comes before it): the record's unit-price keys
+ * (spendRecord.ts UNIT_PRICE_KEYS, in the same order) but the multiplier.
+ */
+export const DIMENSIONS: readonly Dimension[] = UNIT_PRICE_KEYS.filter((k): k is Dimension => k !== 'multiplier');
 
 /** The token dimensions (what service-tier rules such as "batch is half price" scale). */
 export const TOKEN_DIMENSIONS = DIMENSIONS.filter((d) => d !== 'request' && d !== 'web_search');

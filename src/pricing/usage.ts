@@ -141,6 +141,24 @@ export function usageFromRecord(record: SpendRecord): TokenUsage {
   };
 }
 
+/** The record's counts of a usage — usageFromRecord's inverse (proxied calls, Batch API result lines). */
+export function usageRecordFields(usage: TokenUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    cached_tokens: usage.cachedTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+    reasoning_tokens: usage.reasoningTokens,
+    total_tokens: totalTokens(usage),
+    cache_write_1h_tokens: usage.cacheWrite1hTokens,
+    audio_input_tokens: usage.audioInputTokens,
+    image_input_tokens: usage.imageInputTokens,
+    audio_output_tokens: usage.audioOutputTokens,
+    image_output_tokens: usage.imageOutputTokens,
+    web_search_requests: usage.webSearchRequests,
+  } satisfies Partial<SpendRecord>;
+}
+
 /** The OpenAI `usage` object for a TokenUsage (translated responses, mock replies). */
 export function openAIUsageBody(usage: TokenUsage) {
   return {

@@ -18,19 +18,12 @@ import {
   type SelectSpec,
   tagSetExpr,
 } from './build.js';
-import { catalogSql, dimensionAlias, dimensionSql, type Metric, metricAlias } from './catalog.js';
+import { catalogSql, dimensionAlias, dimensionSql, METRICS, type Metric, metricAlias } from './catalog.js';
 
-/** Metrics a call's share can be taken of; latencies are not sums. */
-const SPLITTABLE: ReadonlySet<Metric> = new Set<Metric>([
-  'cost',
-  'requests',
-  'errors',
-  'prompt_tokens',
-  'completion_tokens',
-  'cached_tokens',
-  'total_tokens',
-  'unpriced_requests',
-]);
+/** Metrics a call's share can be taken of: all but the latencies, which are not sums. */
+const SPLITTABLE: ReadonlySet<Metric> = new Set(
+  METRICS.filter((m) => m !== 'avg_latency_ms' && m !== 'p95_latency_ms'),
+);
 
 /** A 400 naming `metrics` when one cannot be split among tags. */
 export function checkSplittable(metrics: readonly Metric[]): void {

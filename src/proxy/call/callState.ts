@@ -6,7 +6,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { Admission, CallOutcome, CallType } from '../../callGuards.js';
 import type { PriceEntry } from '../../pricing/modelPricing.js';
 import { type PricedCall, priceCall } from '../../pricing/priceCall.js';
-import { type TokenUsage, totalTokens, ZERO_USAGE } from '../../pricing/usage.js';
+import { type TokenUsage, totalTokens, usageRecordFields, ZERO_USAGE } from '../../pricing/usage.js';
 import type { SpendRecord } from '../../spendRecord.js';
 import type { SpendSink } from '../../spendSink.js';
 import type { Deployment } from '../deployments.js';
@@ -188,18 +188,7 @@ export class CallState {
       model: clip(this.model, 256),
       upstream_model: clip(this.deployment?.upstreamModel ?? '', 256),
       provider: clip(this.provider, 64),
-      prompt_tokens: usage.promptTokens,
-      completion_tokens: usage.completionTokens,
-      cached_tokens: usage.cachedTokens,
-      cache_write_tokens: usage.cacheWriteTokens,
-      reasoning_tokens: usage.reasoningTokens,
-      total_tokens: totalTokens(usage),
-      cache_write_1h_tokens: usage.cacheWrite1hTokens,
-      audio_input_tokens: usage.audioInputTokens,
-      image_input_tokens: usage.imageInputTokens,
-      audio_output_tokens: usage.audioOutputTokens,
-      image_output_tokens: usage.imageOutputTokens,
-      web_search_requests: usage.webSearchRequests,
+      ...usageRecordFields(usage),
       service_tier: usage.serviceTier,
       ...priced,
       corrects_request_id: null,
