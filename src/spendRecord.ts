@@ -198,6 +198,9 @@ const NAME_FIELDS = [
   'model',
   'upstream_model',
   'provider',
+  'service_tier',
+  'price_version',
+  'corrects_request_id',
 ] as const satisfies readonly (keyof SpendRecord)[];
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { sql } from '../src/clickhouse/sql.js';
-import { ADDED_FIELD_DEFAULTS, spendRecordSchema } from '../src/spendRecord.js';
+import { ADDED_FIELD_DEFAULTS, spendRecordSchema, storableRecord } from '../src/spendRecord.js';
 import { spendRecord, waitForQueueIdle, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 
@@ -151,4 +151,17 @@ describe('ingest API: pricing fields', () => {
     );
     assert.equal(spendRecordSchema.safeParse({ ...correction, corrects_request_id: 'corr-0' }).success, true);
   });
+});
+
+test('service tier, price version and corrected id are stored as safe names (control and bidi characters replaced)', () => {
+  const record = spendRecordSchema.parse({
+    ...spendRecord('safe', 1, { source: 'correction', cost_nano: -5 }),
+    service_tier: 'fl\u0000ex',
+    price_version: 'config:gpt\u202e@always',
+    corrects_request_id: 'req\u001b[31m',
+  });
+  const stored = storableRecord(record);
+  assert.equal(stored.service_tier, 'fl\uFFFDex');
+  assert.equal(stored.price_version, 'config:gpt\uFFFD@always');
+  assert.equal(stored.corrects_request_id, 'req\uFFFD[31m');
 });
