@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createBudgetWatch } from '../src/budgetWatch/budgetWatch.js';
 import { periodFor } from '../src/periods.js';
 import { pollUntil } from '../src/retry.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
@@ -77,6 +78,27 @@ describe('budget watch: thresholds and forecasts', () => {
     const idle = statuses.find((s) => s.scope.id === 'team:idle');
     assert.equal(idle?.spentNano, 0);
     assert.equal(idle?.forecast?.runs_out_at, null);
+  });
+
+  it('more scopes than one question may name are asked in several (the same answer)', async () => {
+    for (let i = 0; i < 3; i++)
+      await admin('/team/new', { team_id: `extra-${i}`, max_budget: 1, budget_duration: DURATION });
+    const one = await t.app.budgetWatch.statuses({ forecast: true });
+    const chunked = await createBudgetWatch(t.app.controlPlane, t.app.budgetLedger, t.app.warehouse, {
+      idsPerQuery: 2,
+    }).statuses({ forecast: true });
+    assert.ok(one.length >= 5);
+    // What the histories decide (the projections move with the clock between the two asks).
+    const seen = (list: typeof one) =>
+      list.map((s) => [
+        s.scope.id,
+        s.spentNano,
+        s.forecast?.method,
+        s.forecast?.daily_rate_nano,
+        s.forecast?.exceeds_budget,
+      ]);
+    assert.deepEqual(seen(chunked), seen(one));
+    assert.equal(chunked.find((s) => s.scope.id === 'team:watched')?.forecast?.daily_rate_nano, USD);
   });
 
   it('GET /spend/forecast lists every budget with its forecast (admins only)', async () => {

@@ -18,6 +18,9 @@ import {
 } from '../query/forecast/budgetForecast.js';
 import type { SpendFilter } from '../query/spendTotal.js';
 
+/** Ids per daily-spend question (`/spend/query` filters take at most 1,000 values). */
+const MAX_FILTER_VALUES = 1000;
+
 /** Bound on scopes per pass: past it, scopes after the first N (by id) are not watched. */
 export const MAX_WATCHED_SCOPES = 2000;
 
@@ -49,7 +52,13 @@ const dayRow = z.object({
   cost_nano: z.union([z.number(), z.string()]),
 });
 
-export function createBudgetWatch(plane: ControlPlane, ledger: BudgetLedger, warehouse: Warehouse): BudgetWatch {
+export function createBudgetWatch(
+  plane: ControlPlane,
+  ledger: BudgetLedger,
+  warehouse: Warehouse,
+  opts: { idsPerQuery?: number } = {},
+): BudgetWatch {
+  const idsPerQuery = opts.idsPerQuery ?? MAX_FILTER_VALUES;
   async function budgetedScopes(): Promise<BudgetedScope[]> {
     const [teams, keys] = await Promise.all([plane.store.list('team', {}), plane.store.list('key', {})]);
     const tierOf = async (limits: LimitsDoc) =>
@@ -86,26 +95,28 @@ export function createBudgetWatch(plane: ControlPlane, ledger: BudgetLedger, war
     const { fromMs, today } = historyWindow(nowMs, plane.timeZone);
     const ask = async (dimension: 'key' | 'team', ids: string[]) => {
       const byId = new Map<string, Map<number, number>>();
-      if (ids.length === 0) return byId;
-      const result = await runReport(
-        warehouse,
-        {
-          from: new Date(fromMs).toISOString(),
-          to: today.end.toISOString(),
-          timezone: plane.timeZone,
-          granularity: 'day',
-          group_by: [dimension],
-          filters: { [dimension]: { in: ids } },
-          metrics: ['cost'],
-        },
-        {},
-      );
-      for (const raw of result.rows) {
-        const row = dayRow.parse(raw);
-        const id = row[dimension] ?? '';
-        const days = byId.get(id) ?? new Map<number, number>();
-        days.set(Date.parse(row.bucket), Number(row.cost_nano));
-        byId.set(id, days);
+      // A filter takes at most MAX_FILTER_VALUES ids (the query API's bound): more scopes, more questions.
+      for (let at = 0; at < ids.length; at += idsPerQuery) {
+        const result = await runReport(
+          warehouse,
+          {
+            from: new Date(fromMs).toISOString(),
+            to: today.end.toISOString(),
+            timezone: plane.timeZone,
+            granularity: 'day',
+            group_by: [dimension],
+            filters: { [dimension]: { in: ids.slice(at, at + idsPerQuery) } },
+            metrics: ['cost'],
+          },
+          {},
+        );
+        for (const raw of result.rows) {
+          const row = dayRow.parse(raw);
+          const id = row[dimension] ?? '';
+          const days = byId.get(id) ?? new Map<number, number>();
+          days.set(Date.parse(row.bucket), Number(row.cost_nano));
+          byId.set(id, days);
+        }
       }
       return byId;
     };
