@@ -71,6 +71,7 @@ test('headers that reach a log line are redacted', async () => {
     },
   });
   server.log.info({ litellm_params: { aws_secret_access_key: 'amz-secret-5', aws_session_token: 'amz-secret-6' } });
+  server.log.info({ openai: { admin_key: 'sk-admin-secret-7' } }, 'reconciliation');
   await server.close();
   const line = out.find((l) => l.includes('"msg":"headers"'));
   assert.ok(line);
@@ -78,6 +79,8 @@ test('headers that reach a log line are redacted', async () => {
   assert.match(line, /"authorization":"\[REDACTED\]"/);
   const params = out.find((l) => l.includes('litellm_params'));
   assert.ok(params && !params.includes('amz-secret'), params);
+  const admin = out.find((l) => l.includes('"msg":"reconciliation"'));
+  assert.ok(admin && !admin.includes('sk-admin-secret') && admin.includes('[REDACTED]'), admin);
 });
 
 test('keys in request URLs never reach the log: query parameters, sk- tokens, /key/…/regenerate', async () => {

@@ -27,6 +27,8 @@ export const REDACTED_LOG_PATHS = [
   '*.password',
   '*.aws_secret_access_key',
   '*.aws_session_token',
+  // Organization admin keys of the providers (reconciliation.openai / .anthropic).
+  '*.admin_key',
 ];
 
 /** Query parameters whose value is a credential (or a key's hash, which names a key as well as its secret). */
