@@ -38,33 +38,9 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (day, team_id, model, provider, service_tier, price_source, source)
 SETTINGS index_granularity = 8192;
 
--- Backfill before the view exists (as 052 does): a view only sees inserts made after it is created, and
--- migrations run at boot before this process starts its worker.
-INSERT INTO spend_pricing_daily
-SELECT
-  toDate(start_time) AS day,
-  team_id, model, provider, service_tier, price_source, source,
-  countIf(source != 'correction') AS requests,
-  countIf(source = 'correction') AS corrections,
-  sum(cost_nano) AS cost_nano,
-  sum(list_cost_nano) AS list_cost_nano,
-  sum(ifNull(provider_cost_nano, 0)) AS provider_reported_nano,
-  countIf(isNotNull(provider_cost_nano)) AS provider_reported,
-  sum(prompt_tokens) AS prompt_tokens,
-  sum(completion_tokens) AS completion_tokens,
-  sum(cached_tokens) AS cached_tokens,
-  sum(cache_write_tokens) AS cache_write_tokens,
-  sum(cache_write_1h_tokens) AS cache_write_1h_tokens,
-  sum(reasoning_tokens) AS reasoning_tokens,
-  sum(audio_input_tokens) AS audio_input_tokens,
-  sum(audio_output_tokens) AS audio_output_tokens,
-  sum(image_input_tokens) AS image_input_tokens,
-  sum(image_output_tokens) AS image_output_tokens,
-  sum(web_search_requests) AS web_search_requests
-FROM spend_logs
-GROUP BY day, team_id, model, provider, service_tier, price_source, source;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS spend_pricing_daily_mv {{on_cluster}} TO spend_pricing_daily AS
+-- The backfill marker after the target: the runner first inserts this view's own SELECT over the calls
+-- already stored (a view only sees inserts made after it exists), then creates the view (migrate.ts).
+CREATE MATERIALIZED VIEW IF NOT EXISTS spend_pricing_daily_mv {{on_cluster}} TO spend_pricing_daily {{backfill}} AS
 SELECT
   toDate(start_time) AS day,
   team_id, model, provider, service_tier, price_source, source,
