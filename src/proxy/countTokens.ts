@@ -11,7 +11,7 @@ import { type Deployment, keyMayUse, type ModelRouter } from './deployments.js';
 import { isRecord } from './exchange/types.js';
 import { anthropicTarget } from './providers/targets.js';
 import { countTokensOffLoop } from './tokenCountPool.js';
-import { countPromptTokens } from './tokens.js';
+import { countPromptTokens, EVENT_LOOP_EXACT_CHARS } from './tokens.js';
 import type { UpstreamClient } from './upstream.js';
 
 export interface CountTokensDeps {
@@ -103,7 +103,7 @@ async function countTokens(deps: CountTokensDeps, request: FastifyRequest, reply
   // the token-count worker, never on the event loop (a rough estimate until that worker is ready).
   const inputTokens =
     mocked || deployment.protocol === 'mock'
-      ? countPromptTokens('messages', body)
+      ? countPromptTokens('messages', body, EVENT_LOOP_EXACT_CHARS)
       : (await countTokensOffLoop({ prompt: { shape: 'messages', body }, text: '' })).prompt;
   return reply.header(TOKEN_COUNT_HEADER, 'estimate').send({ input_tokens: inputTokens });
 }

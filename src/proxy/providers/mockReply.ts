@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { badRequest } from '../../errors.js';
 import { anthropicUsageBody, openAIUsageBody, type TokenUsage, ZERO_USAGE } from '../../pricing/usage.js';
 import { anthropicFrame, OPENAI_DONE_FRAME, openAIFrame } from '../sse.js';
-import { countPromptTokens, countTextTokens, truncateToTokens } from '../tokens.js';
+import { countPromptTokens, countTextTokens, EVENT_LOOP_EXACT_CHARS, truncateToTokens } from '../tokens.js';
 
 export type WireEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
 
@@ -57,7 +57,7 @@ function resolveUsage(endpoint: WireEndpoint, body: Record<string, unknown>, s: 
   return {
     ...ZERO_USAGE,
     ...s.usage,
-    promptTokens: s.usage?.promptTokens ?? countPromptTokens(endpoint, body),
+    promptTokens: s.usage?.promptTokens ?? countPromptTokens(endpoint, body, EVENT_LOOP_EXACT_CHARS),
     completionTokens: s.usage?.completionTokens ?? output,
   };
 }
