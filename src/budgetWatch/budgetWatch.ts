@@ -3,19 +3,13 @@
 // (thresholds, forecast). Spend is the ledger's counter of the current period when loaded (what admissions
 // see), else ClickHouse's sum (what the counter would be rebuilt from). Forecast histories come from two
 // grouped queries (all keys by day, all teams by day), not one query per scope.
-import { z } from 'zod';
 import { type BudgetLedger, ledgerKeys } from '../budgets/ledger.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { ControlPlane } from '../management/control.js';
 import { effectiveLimits, type LimitsDoc } from '../management/limits.js';
 import { type Period, periodFor } from '../periods.js';
-import { runReport } from '../query/engine.js';
-import {
-  type BudgetForecast,
-  type DailySpend,
-  forecastBudget,
-  historyWindow,
-} from '../query/forecast/budgetForecast.js';
+import type { BudgetForecast } from '../query/forecast/budgetForecast.js';
+import { type DaySpend, dailySpend, forecastFromDays } from '../query/forecast/scopeForecast.js';
 import type { SpendFilter } from '../query/spendTotal.js';
 
 /** Ids per daily-spend question (`/spend/query` filters take at most 1,000 values). */
@@ -44,13 +38,6 @@ export interface BudgetStatus {
 export interface BudgetWatch {
   statuses(opts: { forecast: boolean }): Promise<BudgetStatus[]>;
 }
-
-const dayRow = z.object({
-  bucket: z.string(),
-  key: z.string().nullable().optional(),
-  team: z.string().nullable().optional(),
-  cost_nano: z.union([z.number(), z.string()]),
-});
 
 export function createBudgetWatch(
   plane: ControlPlane,
@@ -90,31 +77,14 @@ export function createBudgetWatch(
     return counter.loaded ? counter.spent : plane.spendNano(scope.spend, scope.limits.budget_duration);
   }
 
-  /** Daily spend (HISTORY_DAYS local days and today) of every key hash and every team among `scopes`. */
-  async function dailySpend(scopes: BudgetedScope[], nowMs: number) {
-    const { fromMs, today } = historyWindow(nowMs, plane.timeZone);
+  /** Daily spend (the forecast window) of every key hash and every team among `scopes`. */
+  async function dailySpendOf(scopes: BudgetedScope[], nowMs: number) {
     const ask = async (dimension: 'key' | 'team', ids: string[]) => {
-      const byId = new Map<string, Map<number, number>>();
+      const byId = new Map<string, DaySpend>();
       // A filter takes at most MAX_FILTER_VALUES ids (the query API's bound): more scopes, more questions.
       for (let at = 0; at < ids.length; at += idsPerQuery) {
-        const result = await runReport(
-          warehouse,
-          {
-            from: new Date(fromMs).toISOString(),
-            to: today.end.toISOString(),
-            timezone: plane.timeZone,
-            granularity: 'day',
-            group_by: [dimension],
-            filters: { [dimension]: { in: ids.slice(at, at + idsPerQuery) } },
-            metrics: ['cost'],
-          },
-          {},
-        );
-        for (const raw of result.rows) {
-          const row = dayRow.parse(raw);
-          const id = row[dimension] ?? '';
-          const days = byId.get(id) ?? new Map<number, number>();
-          days.set(Date.parse(row.bucket), Number(row.cost_nano));
+        const filters = { [dimension]: { in: ids.slice(at, at + idsPerQuery) } };
+        for (const [id, days] of await dailySpend(warehouse, filters, plane.timeZone, nowMs, dimension)) {
           byId.set(id, days);
         }
       }
@@ -123,7 +93,7 @@ export function createBudgetWatch(
     const keyHashes = scopes.flatMap((s) => s.spend.key_hashes ?? []);
     const teamIds = scopes.flatMap((s) => (s.spend.team_id === undefined ? [] : [s.spend.team_id]));
     const [keys, teams] = await Promise.all([ask('key', keyHashes), ask('team', teamIds)]);
-    return { today, keys, teams };
+    return { keys, teams };
   }
 
   return {
@@ -132,7 +102,7 @@ export function createBudgetWatch(
       const scopes = await budgetedScopes();
       const periods = scopes.map((s) => periodFor(s.limits.budget_duration, new Date(nowMs), plane.timeZone));
       const spent = await Promise.all(scopes.map((s, i) => spendOf(s, periods[i] as Period)));
-      const daily = forecast ? await dailySpend(scopes, nowMs) : null;
+      const daily = forecast ? await dailySpendOf(scopes, nowMs) : null;
       return scopes.map((scope, i) => {
         const period = periods[i] as Period;
         const maxNano = scope.limits.max_budget_nano ?? 0;
@@ -140,27 +110,14 @@ export function createBudgetWatch(
         let projection: BudgetForecast | null = null;
         if (daily) {
           // A key's days summed over its hashes (a regenerated key keeps its old hashes' spend).
-          const days = new Map<number, number>();
+          const days: DaySpend = new Map();
           const sources =
             scope.type === 'key'
               ? (scope.spend.key_hashes ?? []).map((h) => daily.keys.get(h))
               : [daily.teams.get(scope.spend.team_id ?? '')];
           for (const source of sources)
             for (const [day, cost] of source ?? []) days.set(day, (days.get(day) ?? 0) + cost);
-          const todayStart = daily.today.start.getTime();
-          const history: DailySpend[] = [...days]
-            .filter(([day]) => day < todayStart)
-            .sort(([a], [b]) => a - b)
-            .map(([dayStartMs, costNano]) => ({ dayStartMs, costNano }));
-          projection = forecastBudget({
-            spentNano,
-            maxNano,
-            period,
-            nowMs,
-            timeZone: plane.timeZone,
-            history,
-            todayNano: days.get(todayStart) ?? 0,
-          });
+          projection = forecastFromDays(days, { spentNano, maxNano, period }, plane.timeZone, nowMs);
         }
         return { scope, maxNano, spentNano, period, forecast: projection };
       });

@@ -1,11 +1,14 @@
-// A budget scope's forecast from the warehouse: its daily spend over the last HISTORY_DAYS local days and
-// today, asked through the query planner (a daily rollup answers UTC budgets), then budgetForecast.ts.
+// Forecasts from the warehouse: daily spend over the last HISTORY_DAYS local days and today, asked through
+// the query planner (a daily rollup answers UTC budgets) — for one scope, or per key or team for many at
+// once (the budget watch) — then budgetForecast.ts.
 import { z } from 'zod';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { Period } from '../../periods.js';
+import type { Dimension } from '../catalog.js';
 import { runReport } from '../engine.js';
+import type { DimensionFilter } from '../request.js';
 import { dimensionFilters, type SpendFilter } from '../spendTotal.js';
-import { type BudgetForecast, type DailySpend, forecastBudget, historyWindow } from './budgetForecast.js';
+import { type BudgetForecast, type DailySpend, forecastBudget, historyWindow, localDay } from './budgetForecast.js';
 
 export interface ScopeBudget {
   spend: SpendFilter;
@@ -15,14 +18,23 @@ export interface ScopeBudget {
   spentNano: number;
 }
 
-const bucketRow = z.object({ bucket: z.string(), cost_nano: z.union([z.number(), z.string()]) });
+/** Local day start (epoch ms) → spend in nano-USD. */
+export type DaySpend = Map<number, number>;
 
-export async function scopeForecast(
+const dayRow = z.object({ bucket: z.string(), cost_nano: z.union([z.number(), z.string()]) });
+const groupRow = z.object({ key: z.string().nullable().optional(), team: z.string().nullable().optional() });
+
+/**
+ * The forecast window's daily spend of the calls `filters` pick, per value of `groupBy` ('' when not
+ * grouped): one question through the planner.
+ */
+export async function dailySpend(
   warehouse: Warehouse,
-  budget: ScopeBudget,
+  filters: Partial<Record<Dimension, DimensionFilter>>,
   timeZone: string,
-  nowMs = Date.now(),
-): Promise<BudgetForecast> {
+  nowMs: number,
+  groupBy?: 'key' | 'team',
+): Promise<Map<string, DaySpend>> {
   const { fromMs, today } = historyWindow(nowMs, timeZone);
   const result = await runReport(
     warehouse,
@@ -31,27 +43,44 @@ export async function scopeForecast(
       to: today.end.toISOString(),
       timezone: timeZone,
       granularity: 'day',
-      filters: dimensionFilters(budget.spend),
+      group_by: groupBy ? [groupBy] : [],
+      filters,
       metrics: ['cost'],
     },
     {},
   );
-  const history: DailySpend[] = [];
-  let todayNano = 0;
+  const byValue = new Map<string, DaySpend>();
   for (const row of result.rows) {
-    const { bucket, cost_nano } = bucketRow.parse(row);
-    const dayStartMs = Date.parse(bucket);
-    const costNano = Number(cost_nano);
-    if (dayStartMs >= today.start.getTime()) todayNano += costNano;
-    else history.push({ dayStartMs, costNano });
+    const { bucket, cost_nano } = dayRow.parse(row);
+    const value = groupBy ? (groupRow.parse(row)[groupBy] ?? '') : '';
+    const days = byValue.get(value) ?? new Map<number, number>();
+    days.set(Date.parse(bucket), Number(cost_nano));
+    byValue.set(value, days);
   }
-  return forecastBudget({
-    spentNano: budget.spentNano,
-    maxNano: budget.maxNano,
-    period: budget.period,
-    nowMs,
-    timeZone,
-    history,
-    todayNano,
-  });
+  return byValue;
+}
+
+/** A budget's forecast from its daily spend: the complete days before today are its history. */
+export function forecastFromDays(
+  days: DaySpend,
+  budget: Omit<ScopeBudget, 'spend'>,
+  timeZone: string,
+  nowMs: number,
+): BudgetForecast {
+  const todayStart = localDay(nowMs, timeZone).start.getTime();
+  const history: DailySpend[] = [...days]
+    .filter(([day]) => day < todayStart)
+    .sort(([a], [b]) => a - b)
+    .map(([dayStartMs, costNano]) => ({ dayStartMs, costNano }));
+  return forecastBudget({ ...budget, nowMs, timeZone, history, todayNano: days.get(todayStart) ?? 0 });
+}
+
+export async function scopeForecast(
+  warehouse: Warehouse,
+  budget: ScopeBudget,
+  timeZone: string,
+  nowMs = Date.now(),
+): Promise<BudgetForecast> {
+  const days = await dailySpend(warehouse, dimensionFilters(budget.spend), timeZone, nowMs);
+  return forecastFromDays(days.get('') ?? new Map(), budget, timeZone, nowMs);
 }
