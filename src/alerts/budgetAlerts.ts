@@ -6,8 +6,13 @@ import type { AlertNotifier } from './notifier.js';
 /** Lifetime budgets have no period end: one alert per scope in this window. */
 const LIFETIME_DEDUP_SECONDS = 30 * 86_400;
 
-/** `1.200000000` → `1.20`, `0.001010000` → `0.00101`: exact digits, without the trailing zeros. */
-const usd = (decimal: string | null) => `$${(decimal ?? '0').replace(/(\.\d{2}\d*?)0+$/, '$1')}`;
+/** A budget alert's de-duplication window: the rest of its period (LIFETIME_DEDUP_SECONDS without one). */
+export function periodDedupSeconds(periodEnd: Date | null, nowMs: number): number {
+  return periodEnd ? (periodEnd.getTime() - nowMs) / 1000 : LIFETIME_DEDUP_SECONDS;
+}
+
+/** `1.200000000` → `$1.20`, `0.001010000` → `$0.00101`: exact digits, without the trailing zeros. */
+export const usd = (decimal: string | null) => `$${(decimal ?? '0').replace(/(\.\d{2}\d*?)0+$/, '$1')}`;
 
 function budgetText(alert: BudgetAlert): string {
   const period = alert.period_end ? ` (period ${alert.period_start} to ${alert.period_end})` : '';
@@ -20,7 +25,7 @@ function budgetText(alert: BudgetAlert): string {
 
 export function budgetAlertSender(notifier: AlertNotifier, nowMs: () => number = Date.now): BudgetAlertSender {
   return (alert, periodEnd) => {
-    const dedupSeconds = periodEnd ? (periodEnd.getTime() - nowMs()) / 1000 : LIFETIME_DEDUP_SECONDS;
+    const dedupSeconds = periodDedupSeconds(periodEnd, nowMs());
     const { event, ...fields } = alert;
     notifier
       .send({ event, subject: `${alert.scope}:${alert.period_start}`, text: budgetText(alert), fields, dedupSeconds })

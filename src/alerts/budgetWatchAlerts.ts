@@ -5,12 +5,11 @@
 import type { BudgetStatus } from '../budgetWatch/budgetWatch.js';
 import { isoSeconds } from '../periods.js';
 import { nanoToUsd } from '../spendRecord.js';
+import { periodDedupSeconds, usd } from './budgetAlerts.js';
 import type { AlertEvent } from './notifier.js';
 
 export const DEFAULT_BUDGET_THRESHOLDS = [50, 80, 100];
 export const DEFAULT_FORECAST_COOLDOWN_SECONDS = 86_400;
-/** Lifetime budgets have no period end: one threshold alert per scope in this window. */
-const LIFETIME_DEDUP_SECONDS = 30 * 86_400;
 
 export interface BudgetWatchAlertOptions {
   thresholds: readonly number[];
@@ -19,14 +18,14 @@ export interface BudgetWatchAlertOptions {
   nowMs: number;
 }
 
-const usd = (nano: number) => `$${nanoToUsd(nano).replace(/(\.\d{2}\d*?)0+$/, '$1')}`;
+const usdOf = (nano: number) => usd(nanoToUsd(nano));
 
 export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: BudgetWatchAlertOptions): AlertEvent[] {
   const events: AlertEvent[] = [];
   for (const { scope, maxNano, spentNano, period, forecast } of statuses) {
     if (maxNano <= 0) continue;
     const periodKey = isoSeconds(period.start);
-    const untilPeriodEnd = period.end ? (period.end.getTime() - opts.nowMs) / 1000 : LIFETIME_DEDUP_SECONDS;
+    const untilPeriodEnd = periodDedupSeconds(period.end, opts.nowMs);
     const periodText = period.end ? ` (period ${isoSeconds(period.start)} to ${isoSeconds(period.end)})` : '';
     const fields = {
       scope: scope.id,
@@ -43,7 +42,7 @@ export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: Budge
       events.push({
         event: 'budget_threshold_crossed',
         subject: `${scope.id}:${periodKey}:${highest}`,
-        text: `Budget ${highest}% reached: ${scope.label} spent ${usd(spentNano)} of ${usd(maxNano)}${periodText}`,
+        text: `Budget ${highest}% reached: ${scope.label} spent ${usdOf(spentNano)} of ${usdOf(maxNano)}${periodText}`,
         fields: { ...fields, threshold_percent: highest },
         dedupSeconds: untilPeriodEnd,
       });
@@ -54,9 +53,9 @@ export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: Budge
       events.push({
         event: 'budget_forecast_exceeded',
         subject: `${scope.id}:${periodKey}`,
-        text: `Budget forecast: ${scope.label} is projected to reach its ${usd(maxNano)} budget at ${runsOut}${
-          projected !== null ? `, and ${usd(projected)} by the period's end` : ''
-        } (spent ${usd(spentNano)} so far${periodText}; method ${forecast.method})`,
+        text: `Budget forecast: ${scope.label} is projected to reach its ${usdOf(maxNano)} budget at ${runsOut}${
+          projected !== null ? `, and ${usdOf(projected)} by the period's end` : ''
+        } (spent ${usdOf(spentNano)} so far${periodText}; method ${forecast.method})`,
         fields: {
           ...fields,
           runs_out_at: runsOut,
