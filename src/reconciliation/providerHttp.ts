@@ -2,6 +2,8 @@
 // provider's Retry-After (bounded), 5xx and network failures back off, anything else (401 bad admin key,
 // 400, 404) fails at once. Failures are ReportErrors carrying the status and the provider's own message —
 // never the admin key, which travels only in a header.
+
+import { asError, type Backoff, backoffDelay, sleep } from '../retry.js';
 import { storableName } from '../spendRecord.js';
 
 export type CostProvider = 'openai' | 'anthropic';
@@ -31,7 +33,7 @@ export interface HttpPolicy {
 
 export const DEFAULT_HTTP_POLICY: HttpPolicy = {
   fetch: (input, init) => fetch(input, init),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  sleep: (ms) => sleep(ms, { unref: true }),
   maxAttempts: 4,
   maxRetryAfterMs: 120_000,
   timeoutMs: 30_000,
@@ -69,7 +71,9 @@ async function readBody(response: Response, limit: number, provider: CostProvide
   return text;
 }
 
-const backoffMs = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1));
+/** 1 s, 2 s, 4 s … at most 30 s between attempts (src/retry.ts's schedule). */
+const BACKOFF: Backoff = { baseMs: 1000, maxMs: 30_000 };
+const backoffMs = (attempt: number) => backoffDelay(attempt, BACKOFF);
 
 /** GETs `url` and returns its parsed JSON body, retrying what is worth retrying. */
 export async function getJson(
@@ -84,7 +88,7 @@ export async function getJson(
     try {
       response = await policy.fetch(url, { headers, signal: AbortSignal.timeout(policy.timeoutMs) });
     } catch (err) {
-      lastError = new ReportError(provider, null, `request failed (${(err as Error).name})`);
+      lastError = new ReportError(provider, null, `request failed (${asError(err).name})`);
       if (attempt < policy.maxAttempts) await policy.sleep(backoffMs(attempt));
       continue;
     }

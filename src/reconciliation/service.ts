@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { AlertNotifier } from '../alerts/notifier.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { ModelEntry } from '../config/schema.js';
+import { asError } from '../retry.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { fetchAnthropicCosts, fetchOpenAiCosts, type ProviderReport, type ReportRequest } from './costReports.js';
 import { DEFAULT_HTTP_POLICY, type HttpPolicy, ReportError } from './providerHttp.js';
@@ -110,7 +111,7 @@ export class ReconciliationImporter {
     } catch (err) {
       // A ReportError's message is ours (status + the provider's message); anything else is only named.
       const error =
-        err instanceof ReportError ? err.message : `${source.provider} cost import failed (${(err as Error).name})`;
+        err instanceof ReportError ? err.message : `${source.provider} cost import failed (${asError(err).name})`;
       this.deps.log.warn({ provider: source.provider, status: err instanceof ReportError ? err.status : null }, error);
       status = { ...base, ok: false, error, days: 0, lines: 0, skipped: [] };
     }

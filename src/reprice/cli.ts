@@ -5,6 +5,7 @@
 // inserts them.
 import { parseArgs } from 'node:util';
 import type { AppConfig } from '../config/load.js';
+import { asError } from '../retry.js';
 import { nanoToUsd } from '../spendRecord.js';
 import { currentPricer, type DeltaTable } from './plan.js';
 import { RepriceError, type RepriceOptions, reprice } from './run.js';
@@ -28,7 +29,7 @@ export function parseRepriceArgs(argv: string[]): RepriceOptions & { config?: st
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(asError(err).message);
   }
   const { values } = parsed;
   const from = isoTime('from', values.from);
