@@ -16,7 +16,6 @@ import type { ControlCache } from '../../management/cache.js';
 
 /** OpenAI's completion window is 24 h; a day more lets the poller settle before the sweep gives it back. */
 export const BATCH_RESERVATION_TTL_MS = 48 * 3600_000;
-const LOAD_ATTEMPTS = 3;
 
 export interface BatchReservationDeps {
   cache: ControlCache;
@@ -42,39 +41,32 @@ export async function reserveBatch(
     return unavailable(deps, err);
   }
   if (scopes.budgets.length === 0) return null;
-  const budgets = ledgerBudgets(scopes.budgets);
-  const nowMs = ctx.now.getTime();
-  for (let attempt = 1; ; attempt++) {
-    let result: Awaited<ReturnType<BudgetLedger['admit']>>;
-    try {
-      result = await deps.ledger.admit({
+  // One admit, the missing counters rebuilt and retried (CounterRebuilder.admit, as for proxied calls).
+  let result: Awaited<ReturnType<CounterRebuilder['admit']>>;
+  try {
+    result = await deps.rebuilder.admit(
+      {
         requestId,
-        nowMs,
+        nowMs: ctx.now.getTime(),
         amountNano: ctx.maxCostNano,
         promptTokens: 0,
         reservationTtlMs: BATCH_RESERVATION_TTL_MS,
-        budgets,
+        budgets: ledgerBudgets(scopes.budgets),
         rates: [],
-      });
-      if (!result.ok && result.reason === 'load') {
-        if (attempt >= LOAD_ATTEMPTS) throw new Error('budget counters could not be loaded');
-        await Promise.all(
-          result.indices.map((i) => (scopes.budgets[i] ? deps.rebuilder.load(scopes.budgets[i], nowMs) : null)),
-        );
-        continue;
-      }
-    } catch (err) {
-      return unavailable(deps, err);
-    }
-    if (result.ok) return requestId;
-    if (result.reason !== 'budget') throw new Error(`unexpected batch admission refusal ${result.reason}`);
-    const scope = scopes.budgets[result.index];
-    const message =
-      `Budget exceeded for ${scope?.label ?? 'a budget'}: this batch may cost up to ${formatUsd(ctx.maxCostNano)} ` +
-      `(batch price, every line at its output limit); spent ${formatUsd(result.spent)}, reserved ` +
-      `${formatUsd(result.reserved)} of ${formatUsd(scope?.maxNano ?? 0)}`;
-    throw new AppError('budget_exceeded', message, { headers: { 'x-should-retry': 'false' } });
+      },
+      scopes.budgets,
+    );
+  } catch (err) {
+    return unavailable(deps, err);
   }
+  if (result.ok) return requestId;
+  if (result.reason !== 'budget') throw new Error(`unexpected batch admission refusal ${result.reason}`);
+  const scope = scopes.budgets[result.index];
+  const message =
+    `Budget exceeded for ${scope?.label ?? 'a budget'}: this batch may cost up to ${formatUsd(ctx.maxCostNano)} ` +
+    `(batch price, every line at its output limit); spent ${formatUsd(result.spent)}, reserved ` +
+    `${formatUsd(result.reserved)} of ${formatUsd(scope?.maxNano ?? 0)}`;
+  throw new AppError('budget_exceeded', message, { headers: { 'x-should-retry': 'false' } });
 }
 
 /** Redis or the control plane is unreachable: budget_fail_mode decides, as for proxied calls. */
