@@ -1,6 +1,7 @@
 // The anomaly series' SQL on both ClickHouse versions (DESIGN.md): every granularity × dimension read of
-// the rollups — with the ARRAY JOIN of tags, the bucket lists, the series narrowing and the top-N — answers
-// identically on ClickHouse 18.16 and on ClickHouse 26.x in this process (chdb).
+// the rollups (spend_scope_daily per day) — with the ARRAY JOIN of tags, the bucket lists, the series
+// narrowing and the top-N — answers identically on ClickHouse 18.16 and on ClickHouse 26.x in this process
+// (chdb). Both migrate first, so the scope rollup's view is created on both.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -29,8 +30,7 @@ const hourText = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace
 
 async function fill(warehouse: Warehouse) {
   await migrate(warehouse, redis);
-  const daily = [];
-  const keyDaily = [];
+  const scopeDaily = [];
   const hourly = [];
   const hourlyTeam = [];
   for (let d = 0; d < 10; d++) {
@@ -40,21 +40,16 @@ async function fill(warehouse: Warehouse) {
       ['', []],
     ] as const) {
       const cost = String((d + 1) * 1000 + team.length);
-      daily.push({
-        day: dayText(T0 + d * DAY),
-        team_id: team,
-        model: `m-${team}`,
-        provider: 'openai',
-        tags,
-        cost_nano: cost,
-      });
-      keyDaily.push({
-        day: dayText(T0 + d * DAY),
-        key_hash: `k-${team}`,
-        team_id: team,
-        model: `m-${team}`,
-        cost_nano: cost,
-      });
+      // The day's rows of spend_scope_daily for these calls: one per scope, one per tag ('' for none).
+      const day = dayText(T0 + d * DAY);
+      for (const [scope, value] of [
+        ['team', team],
+        ['key', `k-${team}`],
+        ['model', `m-${team}`],
+        ...(tags.length ? tags.map((tag) => ['tag', tag]) : [['tag', '']]),
+      ]) {
+        scopeDaily.push({ day, scope, value, cost_nano: cost });
+      }
       const hour = T0 + d * DAY + 9 * HOUR;
       // DateTime as text is read in the server's zone: both sides run in UTC here (conformance/servers.ts).
       hourly.push({
@@ -68,8 +63,7 @@ async function fill(warehouse: Warehouse) {
       hourlyTeam.push({ hour: Math.floor(hour / 1000), team_id: team, model: `m-${team}`, tags, cost_nano: cost });
     }
   }
-  await warehouse.insert('spend_daily', daily);
-  await warehouse.insert('spend_key_daily', keyDaily);
+  await warehouse.insert('spend_scope_daily', scopeDaily);
   await warehouse.insert('spend_hourly', hourly);
   await warehouse.insert('spend_hourly_team', hourlyTeam);
 }

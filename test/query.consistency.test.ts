@@ -104,7 +104,11 @@ describe('one spend total everywhere', () => {
         answers[`${label} (rows)`] = result.rows.reduce((s: number, r: { cost_nano: number }) => s + r.cost_nano, 0);
       }
     };
-    await viaTable('team_daily by team', { group_by: ['team'] }, 'spend_team_daily');
+    await viaTable('team_daily by team', { group_by: ['team', 'call_type'] }, 'spend_team_daily');
+    await viaTable('scope_daily by team', { group_by: ['team'] }, 'spend_scope_daily');
+    await viaTable('scope_daily by key per day', { group_by: ['key'], granularity: 'day' }, 'spend_scope_daily');
+    await viaTable('scope_daily by customer', { group_by: ['customer'], granularity: 'week' }, 'spend_scope_daily');
+    await viaTable('scope_daily per day', { granularity: 'day', metrics: ['cost', 'errors'] }, 'spend_scope_daily');
     await viaTable('team_tags_daily by tag', { group_by: ['team'], tags: { none: ['nope'] } }, 'spend_team_tags_daily');
     await viaTable('daily by tag', { group_by: ['model'], tags: { none: ['nope'] } }, 'spend_daily');
     await viaTable('key_daily by key', { group_by: ['key', 'user'], granularity: 'day' }, 'spend_key_daily');

@@ -19,8 +19,26 @@ const input = (over: Partial<PlanInput> = {}): PlanInput => ({
 const table = (over: Partial<PlanInput>) => choosePlan(input(over), ROLLUPS).source.table;
 
 describe('query planner', () => {
+  it('answers questions about one key, team, user, customer or model alone over UTC days from spend_scope_daily', () => {
+    const scope = (over: Partial<PlanInput>) => choosePlan(input(over), ROLLUPS).source.where;
+    for (const d of ['key', 'team', 'user', 'customer', 'model'] as const) {
+      assert.equal(table({ dimensions: [d], granularity: 'day' }), 'spend_scope_daily', d);
+      assert.equal(scope({ dimensions: [d], granularity: 'month' }), `scope = '${d}'`, d);
+    }
+    // No dimension at all: the model rows, the fewest (every call is in exactly one of them).
+    assert.equal(scope({ granularity: 'day' }), "scope = 'model'");
+    assert.equal(scope({ metrics: ['cost', 'requests', 'errors', 'total_tokens'] }), "scope = 'model'");
+    // Never for two dimensions, a tag, a metric it does not keep, hours or a zone other than UTC.
+    assert.equal(table({ dimensions: ['key', 'team'] }), 'spend_key_daily');
+    assert.equal(table({ dimensions: ['tag'] }), 'spend_team_tags_daily');
+    assert.equal(table({ dimensions: ['key'], metrics: ['cost', 'unpriced_requests'] }), 'spend_key_daily');
+    assert.equal(table({ dimensions: ['team'], metrics: ['avg_latency_ms'] }), 'spend_team_daily');
+    assert.equal(table({ dimensions: ['team'], granularity: 'hour' }), 'spend_hourly_team');
+    assert.equal(table({ dimensions: ['key'], granularity: 'day', timezone: 'Europe/Paris' }), 'spend_hourly');
+  });
+
   it('answers team / model questions without tags over whole UTC days from spend_team_daily', () => {
-    assert.equal(table({ dimensions: ['team'] }), 'spend_team_daily');
+    assert.equal(table({ dimensions: ['team', 'model'] }), 'spend_team_daily');
     assert.equal(table({ dimensions: ['model', 'call_type'], granularity: 'month' }), 'spend_team_daily');
   });
 
@@ -35,7 +53,7 @@ describe('query planner', () => {
   });
 
   it('answers key / user / customer questions without tags from spend_key_daily', () => {
-    assert.equal(table({ dimensions: ['key'], granularity: 'day' }), 'spend_key_daily');
+    assert.equal(table({ dimensions: ['key', 'model'], granularity: 'day' }), 'spend_key_daily');
     assert.equal(table({ dimensions: ['user', 'customer', 'call_type'] }), 'spend_key_daily');
   });
 

@@ -1,7 +1,8 @@
-// Spend series for the anomaly test, read from the rollups at the grain asked: per day from spend_daily
-// (team, model, tag) and spend_key_daily (key); per hour from spend_hourly_team (team, model, tag) and
-// spend_hourly (key). A tag series counts each call under each of its tags (ARRAY JOIN): a spike in any
-// tag is what is looked for. Buckets are epoch ms of the UTC day / hour start.
+// Spend series for the anomaly test, read from the rollups at the grain asked: per day from spend_scope_daily
+// (clickhouse/066: one row per day × team, key, model or tag — a few rows per series and day, sorted by
+// series); per hour from spend_hourly_team (team, model, tag) and spend_hourly (key). A tag series counts
+// each call under each of its tags (the scope rollup's tag rows; ARRAY JOIN per hour): a spike in any tag is
+// what is looked for. Buckets are epoch ms of the UTC day / hour start.
 import { z } from 'zod';
 import { ident, joinSql, type Sql, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
@@ -11,19 +12,17 @@ export type AnomalyDimension = (typeof ANOMALY_DIMENSIONS)[number];
 export const ANOMALY_GRANULARITIES = ['day', 'hour'] as const;
 export type AnomalyGranularity = (typeof ANOMALY_GRANULARITIES)[number];
 
-const TABLES = ['spend_daily', 'spend_key_daily', 'spend_hourly_team', 'spend_hourly'] as const;
-const COLUMNS = ['team_id', 'key_hash', 'model', 'tag'] as const;
+const TABLES = ['spend_scope_daily', 'spend_hourly_team', 'spend_hourly'] as const;
+const COLUMNS = ['value', 'team_id', 'key_hash', 'model', 'tag'] as const;
 interface Source {
   table: (typeof TABLES)[number];
   column: (typeof COLUMNS)[number];
+  /** The rows of spend_scope_daily that hold this dimension's series. */
+  scope?: AnomalyDimension;
 }
+const scopeRows = (scope: AnomalyDimension): Source => ({ table: 'spend_scope_daily', column: 'value', scope });
 const SOURCES: Record<AnomalyGranularity, Record<AnomalyDimension, Source>> = {
-  day: {
-    team: { table: 'spend_daily', column: 'team_id' },
-    key: { table: 'spend_key_daily', column: 'key_hash' },
-    model: { table: 'spend_daily', column: 'model' },
-    tag: { table: 'spend_daily', column: 'tag' },
-  },
+  day: { team: scopeRows('team'), key: scopeRows('key'), model: scopeRows('model'), tag: scopeRows('tag') },
   hour: {
     team: { table: 'spend_hourly_team', column: 'team_id' },
     key: { table: 'spend_hourly', column: 'key_hash' },
@@ -74,9 +73,12 @@ export async function spendPoints(
   const source = SOURCES[granularity][dimension];
   const column = ident(source.column, COLUMNS);
   const table = ident(source.table, TABLES);
-  const arrayJoin = dimension === 'tag' ? sql`ARRAY JOIN tags AS tag` : sql``;
+  const arrayJoin = source.column === 'tag' ? sql`ARRAY JOIN tags AS tag` : sql``;
+  // The scope first: it leads spend_scope_daily's sort order, then the series' values.
+  const scope = source.scope ? sql`scope = ${source.scope} AND ` : sql``;
   const bucketKey = granularity === 'day' ? sql`day` : sql`toUInt32(hour)`;
-  // IN, not has(): the key column leads spend_key_daily's sort order, so IN reads only those keys' granules.
+  // IN, not has(): the value follows the scope in spend_scope_daily's sort order, so IN reads only those
+  // series' granules.
   const values = narrow.values ? sql`AND ${column} IN (${joinSql(narrow.values)})` : sql``;
   const top = narrow.top
     ? sql`HAVING total_nano > 0 ORDER BY total_nano DESC, series, bucket_key LIMIT ${narrow.top}`
@@ -84,7 +86,7 @@ export async function spendPoints(
   const rows = await warehouse.rows(
     sql`SELECT ${bucketKey} AS bucket_key, ${column} AS series, sum(cost_nano) AS total_nano
         FROM ${table} ${arrayJoin}
-        WHERE ${timeFilter(granularity, buckets)} AND ${column} != '' ${values}
+        WHERE ${scope}${timeFilter(granularity, buckets)} AND ${column} != '' ${values}
         GROUP BY bucket_key, series ${top}`,
     pointRow,
   );

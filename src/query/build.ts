@@ -142,6 +142,7 @@ function scopeWhere(source: SourceCatalog, scope: AccessScope): Sql[] {
 /** Every condition of `spec` except the tag-set condition (which buildSelect reads first, as PREWHERE). */
 export function conditions(spec: SelectSpec): Sql {
   const parts = [
+    ...(spec.source.where ? [catalogSql(spec.source.where)] : []),
     ...windowWhere(spec),
     ...scopeWhere(spec.source, spec.scope),
     ...(spec.tagSetCondition ? [] : tagConditions(spec, spec.source)),

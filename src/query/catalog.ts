@@ -47,6 +47,8 @@ export interface SourceCatalog {
   dimensions: Partial<Record<Dimension, string>>;
   /** Metric → aggregate expression; a missing metric means this source cannot answer it. */
   metrics: Partial<Record<Metric, string>>;
+  /** A constant condition every read of this source adds (the scope of spend_scope_daily's rows: rollup.ts). */
+  where?: string;
 }
 
 // Status is exposed as its class ("2xx", "4xx", "5xx"): the rollup keeps only the class, and a class is

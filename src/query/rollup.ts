@@ -5,7 +5,9 @@
 // - spend_key_daily (query, 051): key first — one key's spend reads a few granules;
 // - spend_hourly_team (ingest, 013): hour × team × model × provider × status × call type × tag set;
 // - spend_hourly (ingest, 011): hour × every dimension, tag set included;
-// - spend_pricing_daily (057): day × team × model × provider × service tier × price source × record source.
+// - spend_pricing_daily (057): day × team × model × provider × service tier × price source × record source;
+// - spend_scope_daily (066): day × one scope's value (key, team, user, customer or model; tags are not used
+//   here, see SCOPE_DAILY) — the smallest table for any question about one of those dimensions alone.
 // The exact tag set is a key column where present, so any tag combination is a hasAll/hasAny over it.
 // Availability is probed once per warehouse (tables appear when their migrations run at boot), so the query
 // API works, from raw, before any rollup exists. Daily rollups bucket by the server's toDate(): they are used
@@ -139,8 +141,40 @@ export const PRICING_DAILY: SourceCatalog = {
   },
 };
 
+/**
+ * spend_scope_daily (clickhouse/066) as one catalog per scope: its rows for scope `key` hold every call once,
+ * under its key ('' for none), and likewise for team, user, customer and model — so a question that touches
+ * that one dimension (group_by, filters, a caller's access scope) or none reads the exact answer from them.
+ * Each catalog has its one dimension only: the planner's usual rule (every dimension the question touches is
+ * kept) then picks it only for questions about that dimension alone. Its tag rows are left out: a call is in
+ * the row of each of its tags, which is the query API's tag rows but not its tag filters (hasAny/hasAll over
+ * a call's set, one call counted once) nor its totals beside tag rows (each call once).
+ */
+const scopeDaily = (dimension: 'key' | 'team' | 'user' | 'customer' | 'model'): SourceCatalog => ({
+  name: 'rollup',
+  table: 'spend_scope_daily',
+  time: 'toDateTime(day)',
+  grainMs: DAY_MS,
+  where: `scope = '${dimension}'`,
+  dimensions: { [dimension]: 'value' },
+  metrics: {
+    cost: 'sum(cost_nano)',
+    requests: 'sum(requests)',
+    errors: 'sum(errors)',
+    prompt_tokens: 'sum(prompt_tokens)',
+    completion_tokens: 'sum(completion_tokens)',
+    total_tokens: 'sum(total_tokens)',
+  },
+});
+
+/** By cardinality: a question about no dimension at all (a total, a daily series) reads the model rows. */
+export const SCOPE_DAILY: readonly SourceCatalog[] = (['model', 'team', 'customer', 'user', 'key'] as const).map(
+  scopeDaily,
+);
+
 /** Planner preference: the smallest table that can answer wins (the pricing rollup only when no other can). */
 export const ROLLUPS: readonly SourceCatalog[] = [
+  ...SCOPE_DAILY,
   TEAM_DAILY,
   TEAM_TAGS_DAILY,
   DAILY,

@@ -168,7 +168,8 @@ describe('ClickHouse 18.16 and current ClickHouse (chdb) give identical answers'
     }
     cmp.assertNoneSince(since);
     // The matrix reached every table the planner can choose, and raw tag questions through the index.
-    assert.deepEqual([...sourceTables].sort(), [...ROLLUPS.map((r) => r.table), RAW.table].sort());
+    // (spend_scope_daily is one catalog per scope: its table once.)
+    assert.deepEqual([...sourceTables].sort(), [...new Set([...ROLLUPS.map((r) => r.table), RAW.table])].sort());
     assert.ok(tagSetsMatched > 10, `tag-set index used ${tagSetsMatched} times`);
     assert.ok(splitAnswered >= 10, `split tag attribution answered ${splitAnswered} times`);
   });

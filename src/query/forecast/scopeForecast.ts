@@ -1,6 +1,6 @@
 // Forecasts from the warehouse: daily spend over the last HISTORY_DAYS local days and today, asked through
-// the query planner (a daily rollup answers UTC budgets) — for one scope, or per key or team for many at
-// once (the budget watch) — then budgetForecast.ts.
+// the query planner (for UTC budgets spend_scope_daily answers a key's or team's days, per key or team for
+// many at once: the budget watch) — then budgetForecast.ts.
 import { z } from 'zod';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { Period } from '../../periods.js';
