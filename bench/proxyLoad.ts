@@ -3,18 +3,22 @@
 //   npm run bench -- proxy [--rates 500,1000,2000,5000] [--seconds 10] [--stream-rate 1000]
 //                          [--saturation-connections 64] [--latency-ms 2] [--proxies N] [--workers W]
 //                          [--cutoff-ms 2000] [--profile]
+//   npm run bench -- proxy --floor fastify|raw [--quick]  (the same load on the floor: bench/lib/floorProxy.ts)
 //   npm run bench -- proxy --quick [--workers 2]    (≤ 60 s: 1,000 calls/s and a short saturation, a summary)
 //   npm run bench -- proxy --target https://gateway.example.com --key sk-… [--rates 5,20] [--seconds 30]
 // Processes: the fake provider, Spendhouse (`node bin/spendhouse.mjs serve --workers W`: one in role `all`, or
 // with --proxies N that many in role `proxy` plus one `worker`), the load generator, and this one (which only
 // coordinates and samples /proc). Each rate runs direct to the fake provider, then through Spendhouse, in
-// the same run; "added" is the difference of the two percentiles.
+// the same run; "added" is the difference of the two percentiles. `--floor` puts the least a budgeted,
+// recorded proxy must do per call (fastify + undici + two Redis scripts) where Spendhouse was: run both and
+// read Spendhouse's CPU per call as a multiple of the floor's.
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forkTs } from './lib/children.js';
 import { topSelfFramesOf } from './lib/cpuProfile.js';
+import { startFloor } from './lib/floorDeployment.js';
 import { type LoadGenerator, startLoadGenerator } from './lib/loadGenerator.js';
 import type { LoadJob } from './lib/loadJob.js';
 import { worstLoop } from './lib/loopProbe.js';
@@ -112,6 +116,7 @@ export async function run(argv: string[]): Promise<void> {
       'node-options': { type: 'string', default: '' },
       'cutoff-ms': { type: 'string', default: PROXY_DEFAULTS.cutoffMs },
       profile: { type: 'boolean', default: false },
+      floor: { type: 'string' },
       prompts: { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'warn' },
       target: { type: 'string' },
@@ -133,24 +138,26 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(proxies) || proxies < 0) throw new Error('--proxies must be 0 (one `all` process) or more');
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be 1 or more (serve --workers)');
-  const plan = stepPlan(values);
+  // The floor answers JSON only: no stream step.
+  const plan = stepPlan(values.floor ? { ...values, 'stream-rate': '0' } : values);
   const durationMs = plan.durationMs;
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'spendhouse-prof-')) : undefined;
   const machine = machineInfo();
   const fake = await forkTs<string>('./fakeUpstreamChild.ts', { FAKE_LATENCY_MS: values['latency-ms'] });
-  const spendhouse = await startSpendhouse(
-    { clickhouseUrl: values['clickhouse-url'], redisUrl: values['redis-url'] },
-    fake.ready,
-    {
-      proxies,
-      workers,
-      cpuProfileDir: profileDir,
-      nodeOptions: values['node-options'].split(' ').filter(Boolean),
-      logLevel: values['log-level'],
-    },
-  );
+  const services = { clickhouseUrl: values['clickhouse-url'], redisUrl: values['redis-url'] };
+  const nodeOptions = values['node-options'].split(' ').filter(Boolean);
+  if (values.floor && !['fastify', 'raw'].includes(values.floor)) throw new Error('--floor is fastify or raw');
+  const spendhouse = values.floor
+    ? await startFloor(services, fake.ready, { http: values.floor, cpuProfileDir: profileDir, nodeOptions })
+    : await startSpendhouse(services, fake.ready, {
+        proxies,
+        workers,
+        cpuProfileDir: profileDir,
+        nodeOptions,
+        logLevel: values['log-level'],
+      });
   const generator = await startLoadGenerator();
-  const services = {
+  const servicePids = {
     redis: localPid(values['redis-url']),
     clickhouse: localPid(values['clickhouse-url']),
   };
@@ -162,7 +169,7 @@ export async function run(argv: string[]): Promise<void> {
         fakePid: fake.pid,
         spendhouse,
         generator,
-        services,
+        services: servicePids,
         values,
         plan,
         cutoffMs,
@@ -174,30 +181,36 @@ export async function run(argv: string[]): Promise<void> {
     }
     const profile = profileDir ? topFramesIn(profileDir) : null;
     if (profileDir) console.log(`\nCPU profiles (open in Chrome DevTools or speedscope): ${profileDir}`);
-    const layout = layoutOf(proxies, workers);
+    const layout = values.floor ? floorLayout(values.floor) : layoutOf(proxies, workers);
     const summary = printProxyLoad(outcome.rows, { durationMs, cutoffMs, layout, ...outcome, profile });
     const wallS = Math.round((performance.now() - started) / 1000);
     const quick = printSummary(outcome.rows, { layout, ...outcome, wallS });
     // Its own file: a quick check must not overwrite the last full run's results.
-    const path = writeResult(values.quick ? 'proxy-quick' : 'proxy', {
-      machine,
-      loadAverageAtEnd: loadavg(),
-      upstreamLatencyMs: Number(values['latency-ms']),
-      durationMs,
-      cutoffMs,
-      layout,
-      quick: values.quick,
-      plan,
-      ...summary,
-      summary: quick,
-      rows: outcome.rows,
-      profile,
-    });
+    const path = writeResult(
+      `${values.quick ? 'proxy-quick' : 'proxy'}${values.floor ? `-floor-${values.floor}` : ''}`,
+      {
+        machine,
+        loadAverageAtEnd: loadavg(),
+        upstreamLatencyMs: Number(values['latency-ms']),
+        durationMs,
+        cutoffMs,
+        layout,
+        quick: values.quick,
+        plan,
+        ...summary,
+        summary: quick,
+        rows: outcome.rows,
+        profile,
+      },
+    );
     console.log(`\nwritten ${path}\ndropping the bench database and Redis keys…`);
   } finally {
     await spendhouse.dropData();
   }
 }
+
+const floorLayout = (http: string) =>
+  `the floor (bench/lib/floorProxy.ts): ${http === 'raw' ? 'node:http' : 'fastify'} + undici + 2 Redis scripts per call, 1 process`;
 
 const layoutOf = (proxies: number, workers: number) => {
   const each = workers > 1 ? ` (serve --workers ${workers}: a primary + ${workers} server processes each)` : '';

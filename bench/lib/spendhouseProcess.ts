@@ -61,7 +61,7 @@ export interface DeploymentOptions {
   nodeOptions?: string[];
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -69,9 +69,9 @@ async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitReady(origin: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+export async function waitReady(origin: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`spendhouse exited with ${child.exitCode} while starting`);
@@ -111,9 +111,9 @@ function forkedPids(child: ChildProcess, count: number): Promise<number[]> {
 const childrenOf = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
-const PROBE = fileURLToPath(new URL('./loopProbe.ts', import.meta.url));
+export const PROBE = fileURLToPath(new URL('./loopProbe.ts', import.meta.url));
 
-function probeOf(child: ChildProcess): () => Promise<LoopReport> {
+export function probeOf(child: ChildProcess): () => Promise<LoopReport> {
   return () =>
     new Promise((resolve) => {
       const onMessage = (message: { probe?: LoopReport }) => {
