@@ -9,7 +9,7 @@ import authPlugin from './auth/plugin.js';
 import batchWorkerPlugin from './batches/plugin.js';
 import budgetsPlugin from './budgets/plugin.js';
 import budgetWatchPlugin from './budgetWatch/plugin.js';
-import { migrate } from './clickhouse/migrate.js';
+import { MIGRATION_BOOT_MS, migrate } from './clickhouse/migrate.js';
 import clickhousePlugin from './clickhouse/plugin.js';
 import type { AppConfig } from './config/load.js';
 import guardrailsPlugin from './guardrails/plugin.js';
@@ -108,9 +108,10 @@ export async function buildApp(
     trustProxy: trustedHops(opts.config.trustProxy),
     // Callers may send their own x-request-id; ours are UUIDv7 made per call by the proxy.
     requestIdHeader: false,
-    // Boot runs migrations and may wait for another instance's migration lock; ON CLUSTER migrations wait
-    // for every node (docs/scaling.md). Fastify's 10 s default fails boots on a busy machine.
-    pluginTimeout: opts.config.clickhouse.cluster ? 300_000 : 60_000,
+    // Boot runs migrations: it may wait for another instance's migration lock, ON CLUSTER migrations wait for
+    // every node (docs/scaling.md), and a new rollup's backfill reads every stored call (minutes at 100M).
+    // A boot cut short mid-backfill would only start the same backfill again.
+    pluginTimeout: MIGRATION_BOOT_MS,
   });
   await app.register(spendhouse, opts);
   await app.ready();

@@ -10,6 +10,7 @@ import { loadMigrations, migrate, renderMigration } from '../src/clickhouse/migr
 import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
 import { sql } from '../src/clickhouse/sql.js';
 import { createRedis } from '../src/redis/plugin.js';
+import { pollUntil } from '../src/retry.js';
 import { dropTestState, startTestApp, testConfig } from './helpers/testApp.js';
 
 test('every migration applies once; a second and concurrent runs change nothing', async (t) => {
@@ -41,6 +42,8 @@ test('every migration applies once; a second and concurrent runs change nothing'
 });
 
 /** A fresh database, its clients and an empty folder of migrations for one test. */
+const countRow = z.object({ c: z.coerce.number() });
+
 async function scratchMigrations(t: TestContext) {
   const config = testConfig();
   t.after(() => dropTestState(config));
@@ -123,6 +126,49 @@ SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`,
     { team: 'a', cost: 3 },
     { team: 'b', cost: 15 },
     { team: 'c', cost: 100 },
+  ]);
+});
+
+test('a backfill whose runner died is run again from scratch, never added twice', async (t) => {
+  const { warehouse, redis, dir } = await scratchMigrations(t);
+  writeFileSync(
+    join(dir, '001_calls.sql'),
+    `CREATE TABLE IF NOT EXISTS calls {{on_cluster}} (team String, cost Int64) ENGINE = MergeTree() ORDER BY team;
+CREATE TABLE IF NOT EXISTS by_team {{on_cluster}} (team String, cost Int64) ENGINE = SummingMergeTree() ORDER BY team;`,
+  );
+  await migrate(warehouse, redis, loadMigrations(dir));
+  await warehouse.exec(sql`INSERT INTO calls VALUES ('a', 1), ('a', 2), ('b', 5)`);
+  const view = `CREATE MATERIALIZED VIEW IF NOT EXISTS by_team_mv {{on_cluster}} TO by_team {{backfill}} AS
+SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`;
+  writeFileSync(join(dir, '002_by_team_mv.sql'), view);
+  const totals = () =>
+    warehouse.rows(
+      sql`SELECT team, toString(sum(cost)) AS cost FROM by_team GROUP BY team ORDER BY team`,
+      z.object({ team: z.string(), cost: z.coerce.number() }),
+    );
+  const once = [
+    { team: 'a', cost: 3 },
+    { team: 'b', cost: 5 },
+  ];
+  // A runner killed during its backfill (the boot timed out, the process was killed): part of the rows are
+  // in the target, the view does not exist, the migration is not recorded.
+  await warehouse.exec(sql`INSERT INTO by_team VALUES ('a', 3)`);
+  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  assert.deepEqual(await totals(), once);
+  // A runner killed after it created the view, before it recorded the migration: the next adds nothing.
+  await warehouse.exec(sql`ALTER TABLE schema_migrations DELETE WHERE version = 2`);
+  await pollUntil(
+    async () =>
+      (await warehouse.rows(sql`SELECT count() AS c FROM schema_migrations WHERE version = 2`, countRow))[0]?.c === 0,
+    { everyMs: 50, timeoutMs: 10_000 },
+  );
+  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  assert.deepEqual(await totals(), once);
+  // And the view rolls up what comes after.
+  await warehouse.exec(sql`INSERT INTO calls VALUES ('b', 10)`);
+  assert.deepEqual(await totals(), [
+    { team: 'a', cost: 3 },
+    { team: 'b', cost: 15 },
   ]);
 });
 

@@ -7,6 +7,8 @@
 // own SELECT: write `{{backfill}}` after `TO target` in its CREATE MATERIALIZED VIEW and the runner inserts
 // `INSERT INTO target <the view's SELECT>` just before creating the view (withBackfills). The rollups of
 // 011–013 and 051–053 spell theirs out and stay so: applied files are checksummed and must not change.
+// A backfill over a large spend_logs takes minutes (spend_scope_daily at 100M calls: ~75 s) and a runner can
+// die in it; the next runner must not add the same rows twice: runBackfill.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,26 +101,45 @@ function renderForCluster(statement: string, cluster: string, database: string):
 const BACKFILL = /\s*\{\{backfill\}\}/;
 const VIEW_TARGET_SELECT = /\bTO\s+(`?\w+`?)\s+AS\s+(SELECT\b[\s\S]*)$/i;
 
+/** A `{{backfill}}` view: its name, its target and the INSERT of its SELECT into the target. */
+interface Backfill {
+  view: string;
+  target: string;
+  insert: string;
+}
+
+function backfillOf(statement: string): Backfill | null {
+  if (!BACKFILL.test(statement)) return null;
+  const view = statement.replace(BACKFILL, '');
+  const name = CREATE_VIEW.exec(view)?.[1];
+  const parts = name ? VIEW_TARGET_SELECT.exec(view) : null;
+  if (!(name && parts?.[1] && parts[2])) {
+    throw new Error(`{{backfill}} belongs in CREATE MATERIALIZED VIEW … TO table {{backfill}} AS SELECT …`);
+  }
+  const target = parts[1].replaceAll('`', '');
+  return { view: name, target, insert: `INSERT INTO ${parts[1]} ${parts[2]}` };
+}
+
 /** A view marked `{{backfill}}` becomes the insert of its SELECT into its target, then the view itself. */
 function withBackfills(statement: string): string[] {
-  if (!BACKFILL.test(statement)) return [statement];
-  const view = statement.replace(BACKFILL, '');
-  const parts = CREATE_VIEW.test(view) ? VIEW_TARGET_SELECT.exec(view) : null;
-  if (!parts) throw new Error(`{{backfill}} belongs in CREATE MATERIALIZED VIEW … TO table {{backfill}} AS SELECT …`);
-  return [`INSERT INTO ${parts[1]} ${parts[2]}`, view];
+  const backfill = backfillOf(statement);
+  return backfill ? [backfill.insert, statement.replace(BACKFILL, '')] : [statement];
+}
+
+/** A migration's statements as written, without comments. */
+function statementsOf(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Splits a migration into statements and fills in the cluster-dependent parts. */
 export function renderMigration(text: string, cluster: string | null, database: string): string[] {
-  const withoutComments = text
-    .split('\n')
-    .filter((line) => !line.trim().startsWith('--'))
-    .join('\n');
-  const statements = withoutComments
-    .split(/;\s*(?:\n|$)/)
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .flatMap(withBackfills);
+  const statements = statementsOf(text).flatMap(withBackfills);
   if (!cluster) return statements.map((s) => s.replaceAll('{{on_cluster}}', ''));
   return statements.flatMap((s) => renderForCluster(s, cluster, database));
 }
@@ -130,21 +151,69 @@ async function appliedMigrations(warehouse: Warehouse): Promise<Map<number, stri
   return new Map(rows.map((r) => [r.version, r.checksum]));
 }
 
-// Deletes the lock only if we still hold it (compare-and-delete).
+// Deletes the lock only if we still hold it (compare-and-delete); extends it only if we still hold it.
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+const EXTEND_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
+const LOCK_MS = 120_000;
+/** How long a runner waits for another's migrations: backfills over a large spend_logs take minutes. */
+const LOCK_WAIT_MS = 30 * 60_000;
+/** How long a boot may spend in migrations: waiting for another runner, then its own backfills. */
+export const MIGRATION_BOOT_MS = 2 * LOCK_WAIT_MS;
 
+/**
+ * The lock lives LOCK_MS after its holder died, and is extended every third of that while its holder runs:
+ * a backfill longer than LOCK_MS must not let a second runner in to run the same migration beside it.
+ */
 async function withLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
   const token = randomUUID();
-  await pollUntil(async () => (await redis.set(key, token, 'PX', 120_000, 'NX')) === 'OK', {
+  await pollUntil(async () => (await redis.set(key, token, 'PX', LOCK_MS, 'NX')) === 'OK', {
     everyMs: 200,
-    timeoutMs: 120_000,
+    timeoutMs: LOCK_WAIT_MS,
     timeoutError: () => new Error(`timed out waiting for migration lock ${key}`),
   });
+  const extend = setInterval(() => {
+    redis.eval(EXTEND_LOCK, 1, key, token, LOCK_MS).catch(() => {}); // a missed extension: the next one tries again
+  }, LOCK_MS / 3);
   try {
     return await fn();
   } finally {
+    clearInterval(extend);
     await redis.eval(RELEASE_LOCK, 1, key, token);
   }
+}
+
+const processRow = z.object({ c: z.coerce.number() });
+const tableExists = async (warehouse: Warehouse, name: string) =>
+  (
+    await warehouse.rows(
+      sql`SELECT count() AS c FROM system.tables WHERE database = ${warehouse.database} AND name = ${name}`,
+      processRow,
+    )
+  )[0]?.c === 1;
+
+/**
+ * A backfill that can be run again: if the view exists, an earlier runner backfilled and created it and
+ * stopped before recording the migration — nothing to add. Otherwise whatever an earlier runner's backfill
+ * left in the target (all of it or part) is removed before it runs again: nothing else writes there while
+ * the view does not exist. A backfill whose runner died may still run on the server (the query outlives
+ * its client): it carries a fixed query id, and the next runner waits for it to end before clearing.
+ */
+async function runBackfill(warehouse: Warehouse, backfill: Backfill): Promise<void> {
+  if (await tableExists(warehouse, backfill.view)) return;
+  const queryId = `spendhouse-backfill-${warehouse.database}-${backfill.view}`;
+  await pollUntil(
+    async () =>
+      (await warehouse.rows(sql`SELECT count() AS c FROM system.processes WHERE query_id = ${queryId}`, processRow))[0]
+        ?.c === 0,
+    { everyMs: 1000, timeoutMs: LOCK_WAIT_MS },
+  );
+  const db = databaseIdent(warehouse.database).text;
+  const { cluster } = warehouse;
+  const target = cluster
+    ? `${db}.${localTable(backfill.target)} ON CLUSTER ${databaseIdent(cluster).text}`
+    : `${db}.${backfill.target}`;
+  await warehouse.exec(new Sql(`TRUNCATE TABLE ${target}`));
+  await warehouse.exec(new Sql(backfill.insert), { queryId });
 }
 
 export interface MigrateResult {
@@ -175,7 +244,18 @@ export async function migrate(
         continue;
       }
       const { cluster } = warehouse;
+      const backfills = new Map(
+        statementsOf(m.text)
+          .map(backfillOf)
+          .filter((b) => b !== null)
+          .map((b) => [b.insert, b]),
+      );
       for (const statement of renderMigration(m.text, cluster, warehouse.database)) {
+        const backfill = backfills.get(statement);
+        if (backfill) {
+          await runBackfill(warehouse, backfill);
+          continue;
+        }
         const added = ADD_COLUMN.exec(statement);
         if (!(added && (await columnExists(warehouse, added)))) await warehouse.exec(new Sql(statement));
         if (added && cluster) await recreateDistributed(warehouse, cluster, (added[2] ?? '').replace(/_local$/, ''));

@@ -17,8 +17,9 @@ export class Warehouse {
     return raw.map((row) => rowSchema.parse(row));
   }
 
-  async exec(statement: Sql): Promise<void> {
-    await this.client.command({ query: statement.text });
+  /** `queryId`: the server refuses a second query with the same id while the first runs. */
+  async exec(statement: Sql, options: { queryId?: string } = {}): Promise<void> {
+    await this.client.command({ query: statement.text, query_id: options.queryId });
   }
 
   /** Inserts rows already shaped for `table` (the caller's zod insert schema has checked them). */
