@@ -37,10 +37,14 @@ export interface SpendPoint {
   nano: number;
 }
 
-const pointRow = z.object({
-  bucket_key: z.union([z.string(), z.number()]),
+/**
+ * One row per series, its buckets and totals side by side: the baselines of 1,000 keys over 28 days are
+ * 1,000 rows to check, not 28,000 (measured at 100M calls: the Node side of /spend/anomalies was most of it).
+ */
+const seriesRow = z.object({
   series: z.string(),
-  total_nano: z.coerce.number(),
+  buckets: z.array(z.union([z.string(), z.number()])),
+  totals: z.array(z.coerce.number()),
 });
 const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -84,15 +88,22 @@ export async function spendPoints(
     ? sql`HAVING total_nano > 0 ORDER BY total_nano DESC, series, bucket_key LIMIT ${narrow.top}`
     : sql``;
   const rows = await warehouse.rows(
-    sql`SELECT ${bucketKey} AS bucket_key, ${column} AS series, sum(cost_nano) AS total_nano
-        FROM ${table} ${arrayJoin}
-        WHERE ${scope}${timeFilter(granularity, buckets)} AND ${column} != '' ${values}
-        GROUP BY bucket_key, series ${top}`,
-    pointRow,
+    sql`SELECT series, groupArray(bucket_key) AS buckets, groupArray(total_nano) AS totals
+        FROM (
+          SELECT ${bucketKey} AS bucket_key, ${column} AS series, sum(cost_nano) AS total_nano
+          FROM ${table} ${arrayJoin}
+          WHERE ${scope}${timeFilter(granularity, buckets)} AND ${column} != '' ${values}
+          GROUP BY bucket_key, series ${top}
+        )
+        GROUP BY series`,
+    seriesRow,
   );
-  return rows.map((r) => ({
-    bucketMs: typeof r.bucket_key === 'number' ? r.bucket_key * 1000 : Date.parse(`${r.bucket_key}T00:00:00Z`),
-    value: r.series,
-    nano: r.total_nano,
-  }));
+  const points: SpendPoint[] = [];
+  for (const row of rows) {
+    row.buckets.forEach((bucket, i) => {
+      const bucketMs = typeof bucket === 'number' ? bucket * 1000 : Date.parse(`${bucket}T00:00:00Z`);
+      points.push({ bucketMs, value: row.series, nano: row.totals[i] ?? 0 });
+    });
+  }
+  return points;
 }

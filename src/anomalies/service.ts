@@ -63,42 +63,57 @@ export async function findAnomalies(
   dimensions: readonly AnomalyDimension[],
   targets: readonly number[],
 ): Promise<Anomaly[]> {
+  // The dimensions are independent questions: asked at once, the answer waits for the slowest, not the sum.
+  const perDimension = await Promise.all(
+    dimensions.map((dimension) => dimensionAnomalies(warehouse, settings, granularity, dimension, targets)),
+  );
+  return perDimension
+    .flat()
+    .sort((a, b) => b.rank - a.rank || a.bucket.localeCompare(b.bucket))
+    .map(({ rank: _, ...a }) => a);
+}
+
+async function dimensionAnomalies(
+  warehouse: Warehouse,
+  settings: AnomalySettings,
+  granularity: AnomalyGranularity,
+  dimension: AnomalyDimension,
+  targets: readonly number[],
+): Promise<(Anomaly & { rank: number })[]> {
   const found: (Anomaly & { rank: number })[] = [];
-  for (const dimension of dimensions) {
-    const spent = await spendPoints(warehouse, granularity, dimension, targets, { top: TOP_SERIES });
-    if (spent.length === 0) continue;
-    const values = [...new Set(spent.map((p) => p.value))];
-    const baselineBuckets = [...new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)))];
-    const history = new Map<string, Map<number, number>>();
-    for (const p of await spendPoints(warehouse, granularity, dimension, baselineBuckets, { values })) {
-      const series = history.get(p.value) ?? new Map<number, number>();
-      series.set(p.bucketMs, p.nano);
-      history.set(p.value, series);
-    }
-    for (const point of spent) {
-      const series = history.get(point.value) ?? new Map<number, number>();
-      // Before a series' first spend it did not exist: those days are no baseline of zeros.
-      const firstSeen = Math.min(...series.keys());
-      const baseline = baselineOf(granularity, point.bucketMs, settings.baselineDays)
-        .filter((b) => b >= firstSeen)
-        .map((b) => series.get(b) ?? 0);
-      const verdict = judge(point.nano, baseline, settings.thresholds);
-      if (!verdict?.anomalous) continue;
-      found.push({
-        granularity,
-        bucket: new Date(point.bucketMs).toISOString(),
-        dimension,
-        value: point.value,
-        cost_usd: nanoToUsd(point.nano),
-        expected_usd: nanoToUsd(verdict.expectedNano),
-        excess_usd: nanoToUsd(verdict.excessNano),
-        score: verdict.score.toFixed(2),
-        baseline_points: baseline.length,
-        rank: verdict.score,
-      });
-    }
+  const spent = await spendPoints(warehouse, granularity, dimension, targets, { top: TOP_SERIES });
+  if (spent.length === 0) return found;
+  const values = [...new Set(spent.map((p) => p.value))];
+  const baselineBuckets = [...new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)))];
+  const history = new Map<string, Map<number, number>>();
+  for (const p of await spendPoints(warehouse, granularity, dimension, baselineBuckets, { values })) {
+    const series = history.get(p.value) ?? new Map<number, number>();
+    series.set(p.bucketMs, p.nano);
+    history.set(p.value, series);
   }
-  return found.sort((a, b) => b.rank - a.rank || a.bucket.localeCompare(b.bucket)).map(({ rank: _, ...a }) => a);
+  for (const point of spent) {
+    const series = history.get(point.value) ?? new Map<number, number>();
+    // Before a series' first spend it did not exist: those days are no baseline of zeros.
+    const firstSeen = Math.min(...series.keys());
+    const baseline = baselineOf(granularity, point.bucketMs, settings.baselineDays)
+      .filter((b) => b >= firstSeen)
+      .map((b) => series.get(b) ?? 0);
+    const verdict = judge(point.nano, baseline, settings.thresholds);
+    if (!verdict?.anomalous) continue;
+    found.push({
+      granularity,
+      bucket: new Date(point.bucketMs).toISOString(),
+      dimension,
+      value: point.value,
+      cost_usd: nanoToUsd(point.nano),
+      expected_usd: nanoToUsd(verdict.expectedNano),
+      excess_usd: nanoToUsd(verdict.excessNano),
+      score: verdict.score.toFixed(2),
+      baseline_points: baseline.length,
+      rank: verdict.score,
+    });
+  }
+  return found;
 }
 
 /** The last complete bucket before `nowMs`. */
