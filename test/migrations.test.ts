@@ -102,7 +102,11 @@ SELECT a, 1 AS c FROM spend_logs GROUP BY a;`;
   );
 });
 
-test('a derived backfill rolls up the rows that were there before the view, and the view the rows after', async (t) => {
+/**
+ * Calls (a, 1), (a, 2), (b, 5) in `calls`, an empty rollup `by_team`, and 002_by_team_mv written: a view
+ * marked {{backfill}} not yet applied. `totals` reads the rollup per team.
+ */
+async function callsBeforeRollup(t: TestContext) {
   const { warehouse, redis, dir } = await scratchMigrations(t);
   writeFileSync(
     join(dir, '001_calls.sql'),
@@ -116,13 +120,20 @@ CREATE TABLE IF NOT EXISTS by_team {{on_cluster}} (team String, cost Int64) ENGI
     `CREATE MATERIALIZED VIEW IF NOT EXISTS by_team_mv {{on_cluster}} TO by_team {{backfill}} AS
 SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`,
   );
-  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  const totals = () =>
+    warehouse.rows(
+      sql`SELECT team, toString(sum(cost)) AS cost FROM by_team GROUP BY team ORDER BY team`,
+      z.object({ team: z.string(), cost: z.coerce.number() }),
+    );
+  const applyMigrations = async () => (await migrate(warehouse, redis, loadMigrations(dir))).applied;
+  return { warehouse, totals, applyMigrations };
+}
+
+test('a derived backfill rolls up the rows that were there before the view, and the view the rows after', async (t) => {
+  const { warehouse, totals, applyMigrations } = await callsBeforeRollup(t);
+  assert.deepEqual(await applyMigrations(), ['002_by_team_mv']);
   await warehouse.exec(sql`INSERT INTO calls VALUES ('b', 10), ('c', 100)`);
-  const rows = await warehouse.rows(
-    sql`SELECT team, toString(sum(cost)) AS cost FROM by_team GROUP BY team ORDER BY team`,
-    z.object({ team: z.string(), cost: z.coerce.number() }),
-  );
-  assert.deepEqual(rows, [
+  assert.deepEqual(await totals(), [
     { team: 'a', cost: 3 },
     { team: 'b', cost: 15 },
     { team: 'c', cost: 100 },
@@ -130,22 +141,7 @@ SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`,
 });
 
 test('a backfill whose runner died is run again from scratch, never added twice', async (t) => {
-  const { warehouse, redis, dir } = await scratchMigrations(t);
-  writeFileSync(
-    join(dir, '001_calls.sql'),
-    `CREATE TABLE IF NOT EXISTS calls {{on_cluster}} (team String, cost Int64) ENGINE = MergeTree() ORDER BY team;
-CREATE TABLE IF NOT EXISTS by_team {{on_cluster}} (team String, cost Int64) ENGINE = SummingMergeTree() ORDER BY team;`,
-  );
-  await migrate(warehouse, redis, loadMigrations(dir));
-  await warehouse.exec(sql`INSERT INTO calls VALUES ('a', 1), ('a', 2), ('b', 5)`);
-  const view = `CREATE MATERIALIZED VIEW IF NOT EXISTS by_team_mv {{on_cluster}} TO by_team {{backfill}} AS
-SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`;
-  writeFileSync(join(dir, '002_by_team_mv.sql'), view);
-  const totals = () =>
-    warehouse.rows(
-      sql`SELECT team, toString(sum(cost)) AS cost FROM by_team GROUP BY team ORDER BY team`,
-      z.object({ team: z.string(), cost: z.coerce.number() }),
-    );
+  const { warehouse, totals, applyMigrations } = await callsBeforeRollup(t);
   const once = [
     { team: 'a', cost: 3 },
     { team: 'b', cost: 5 },
@@ -153,7 +149,7 @@ SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`;
   // A runner killed during its backfill (the boot timed out, the process was killed): part of the rows are
   // in the target, the view does not exist, the migration is not recorded.
   await warehouse.exec(sql`INSERT INTO by_team VALUES ('a', 3)`);
-  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  assert.deepEqual(await applyMigrations(), ['002_by_team_mv']);
   assert.deepEqual(await totals(), once);
   // A runner killed after it created the view, before it recorded the migration: the next adds nothing.
   await warehouse.exec(sql`ALTER TABLE schema_migrations DELETE WHERE version = 2`);
@@ -162,7 +158,7 @@ SELECT team, sum(cost) AS cost FROM calls GROUP BY team;`;
       (await warehouse.rows(sql`SELECT count() AS c FROM schema_migrations WHERE version = 2`, countRow))[0]?.c === 0,
     { everyMs: 50, timeoutMs: 10_000 },
   );
-  assert.deepEqual((await migrate(warehouse, redis, loadMigrations(dir))).applied, ['002_by_team_mv']);
+  assert.deepEqual(await applyMigrations(), ['002_by_team_mv']);
   assert.deepEqual(await totals(), once);
   // And the view rolls up what comes after.
   await warehouse.exec(sql`INSERT INTO calls VALUES ('b', 10)`);
