@@ -10,6 +10,7 @@ import { RAW } from '../src/query/catalog.js';
 import { availableRollups } from '../src/query/rollup.js';
 import { type SpendFilter, scopeSpendNano } from '../src/query/spendTotal.js';
 import { tagSetIndex } from '../src/query/tagSetIndex.js';
+import { seededInts } from './helpers/seededRandom.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
 
@@ -18,13 +19,7 @@ const TAGS = ['onboarding', 'search', 'prod', 'staging', 'enterprise', 'free'];
 
 /** Deterministic pseudo-random calls over three days (mulberry32: the test must be repeatable). */
 function syntheticCalls(n: number): CallRow[] {
-  let seed = 42;
-  const next = (mod: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % mod;
-  };
+  const next = seededInts(42);
   return Array.from({ length: n }, (_, i) => ({
     request_id: `r-${i}`,
     start_ms: BASE_MS + next(3 * DAY),

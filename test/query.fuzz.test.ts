@@ -3,6 +3,7 @@
 // filter over the inserted calls gives, and every bad name is a 400.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { seededFloats } from './helpers/seededRandom.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, insertCalls } from './query.fixtures.js';
 
@@ -39,19 +40,9 @@ const HOSTILE = [
   ';',
 ];
 
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('query API under hostile input', () => {
   let t: TestApp;
-  const random = rng(7);
+  const random = seededFloats(7);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
   const calls: CallRow[] = HOSTILE.flatMap((value, i) => [
     {

@@ -17,6 +17,7 @@ import type { Dimension } from '../src/query/catalog.js';
 import { runReport } from '../src/query/engine.js';
 import { dailySpend } from '../src/query/forecast/scopeForecast.js';
 import { createRedis } from '../src/redis/plugin.js';
+import { seededInts } from './helpers/seededRandom.js';
 import { dropTestState, testConfig } from './helpers/testApp.js';
 import { BASE_MS, type CallRow, HOUR_MS, spendLogRow } from './query.fixtures.js';
 
@@ -31,13 +32,7 @@ interface Call extends CallRow {
 
 /** Deterministic calls over DAYS days (mulberry32): some without team, customer or tags, some with several. */
 function calls(prefix: string, n: number, seed0: number): Call[] {
-  let seed = seed0;
-  const next = (mod: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % mod;
-  };
+  const next = seededInts(seed0);
   return Array.from({ length: n }, (_, i) => ({
     request_id: `${prefix}-${i}`,
     start_ms: BASE_MS + next(DAYS * DAY),

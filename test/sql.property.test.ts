@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createWarehouse, ensureDatabase } from '../src/clickhouse/plugin.js';
 import { ident, joinSql, renderValue, Sql, sql } from '../src/clickhouse/sql.js';
 import type { Warehouse } from '../src/clickhouse/warehouse.js';
+import { seededFloats } from './helpers/seededRandom.js';
 import { dropTestState, testConfig } from './helpers/testApp.js';
 
 const config = testConfig();
@@ -24,18 +25,6 @@ after(async () => {
   await warehouse.client.close();
   await dropTestState(config);
 });
-
-// A seeded generator so a failure is reproducible (the seed is printed in the assertion message).
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_PIECES = [
   "'",
@@ -88,8 +77,9 @@ function hostileNumber(next: () => number): number {
 const selectRow = z.object({ s: z.string(), f: z.number(), n: z.coerce.number() });
 
 test('2,000 hostile strings and numbers round-trip through SELECT', async () => {
+  // Seeded, so a failure is reproducible (the seed is printed in the assertion message).
   const seed = 20261127;
-  const next = rng(seed);
+  const next = seededFloats(seed);
   const cases = Array.from({ length: 2000 }, () => ({ s: hostileString(next), f: hostileNumber(next) }));
   // Batched as UNION ALL of 100 selects per query: fewer round trips, same literal rendering.
   for (let start = 0; start < cases.length; start += 100) {
@@ -109,7 +99,7 @@ test('2,000 hostile strings and numbers round-trip through SELECT', async () => 
 });
 
 test('hostile strings round-trip through INSERT … VALUES and SELECT … WHERE', async () => {
-  const next = rng(7);
+  const next = seededFloats(7);
   const cases = Array.from({ length: 2000 }, (_, i) => ({
     i,
     s: hostileString(next),

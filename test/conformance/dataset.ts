@@ -5,6 +5,7 @@
 // query filters, groups or pages on. Seeded (mulberry32): every run, and both servers, get the same calls.
 import { hashKey } from '../../src/auth/principal.js';
 import type { CostStatus, PriceSource, SpendRecord } from '../../src/spendRecord.js';
+import { seededInts } from '../helpers/seededRandom.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -55,16 +56,6 @@ const ALIASES = ['alias-1', "alias'2", 'alias\\3', 'alias "4"', 'ålias-5'];
 const STATUSES = [200, 200, 200, 200, 201, 302, 400, 401, 429, 429, 500, 503];
 const CALL_TYPES = ['chat', 'chat', 'completion', 'embedding', 'messages'];
 const COST_STATUSES = ['priced', 'priced', 'priced', 'custom', 'provided', 'unpriced'] as const;
-
-function rng(seed: number): (mod: number) => number {
-  let state = seed;
-  return (mod) => {
-    state = (state + 0x6d2b79f5) | 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % mod;
-  };
-}
 
 const pick = <T>(next: (mod: number) => number, items: readonly T[]): T => items[next(items.length)] as T;
 const maybe = <T>(next: (mod: number) => number, value: T, nullOneIn: number): T | null =>
@@ -167,7 +158,7 @@ export const HOSTILE_REQUEST_IDS = ["q'uote-1", 'back\\slash-2', 'ünï-3', 'emo
 
 /** Every call of the suite, in insertion order (the tags of a record are as a client sends them: unsorted). */
 export function conformanceRecords(count = 3000): SpendRecord[] {
-  const next = rng(20261207);
+  const next = seededInts(20261207);
   const out: SpendRecord[] = [];
   const edges = edgeInstants();
   for (let i = 0; i < count; i++) out.push(record(i, BASE_MS + next(DAYS * DAY_MS), next));
