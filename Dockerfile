@@ -22,5 +22,7 @@ EXPOSE 4000
 ENV HOST=0.0.0.0
 # The primary is PID 1: it forwards SIGTERM to the server processes (one per core the container may use:
 # `--workers auto` counts CPU affinity, not a --cpus quota — give `--workers N` to match a quota).
-ENTRYPOINT ["node", "bin/spendhouse.mjs"]
+# A 64 MB young generation: the proxy allocates per call, and with the default one its GC took twice the time
+# and each call ~1.6x the CPU (bench/README.md, "The young generation"). Forked server processes inherit it.
+ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/spendhouse.mjs"]
 CMD ["serve", "--workers", "auto"]

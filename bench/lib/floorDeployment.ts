@@ -11,6 +11,7 @@ import {
   freePort,
   PROBE,
   probeOf,
+  SERVER_NODE_FLAG,
   type ServiceUrls,
   type SpendhouseDeployment,
   sleep,
@@ -29,7 +30,7 @@ export async function startFloor(
   const key = `sk-floor-${id}`;
   const port = await freePort();
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const node = [...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
+  const node = [SERVER_NODE_FLAG, ...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
   const child: ChildProcess = spawn(process.execPath, [...node, FLOOR], {
     env: {
       ...process.env,

@@ -57,7 +57,7 @@ export interface DeploymentOptions {
   cpuProfileDir?: string;
   /** LOG_LEVEL of the Spendhouse processes (default `warn`; `info` is what `npm start` and `serve` default to). */
   logLevel?: string;
-  /** Extra node flags for the Spendhouse processes (e.g. `--max-semi-space-size=64`). */
+  /** Extra node flags for the Spendhouse processes (e.g. `--max-old-space-size=512`), after SERVER_NODE_FLAG. */
   nodeOptions?: string[];
 }
 
@@ -111,6 +111,9 @@ function forkedPids(child: ChildProcess, count: number): Promise<number[]> {
 const childrenOf = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
+/** As package.json's `start` and the Dockerfile's ENTRYPOINT run Spendhouse. */
+export const SERVER_NODE_FLAG = '--max-semi-space-size=64';
+
 export const PROBE = fileURLToPath(new URL('./loopProbe.ts', import.meta.url));
 
 export function probeOf(child: ChildProcess): () => Promise<LoopReport> {
@@ -146,7 +149,8 @@ export async function startSpendhouse(
 
   async function launch(role: SpendhouseProcess['role']): Promise<SpendhouseProcess> {
     const port = await freePort();
-    const node = [...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
+    // The young generation `npm start` and the image give Spendhouse (a later --node-options flag wins).
+    const node = [SERVER_NODE_FLAG, ...(options.nodeOptions ?? []), ...profiling, '--import', 'tsx', '--import', PROBE];
     const workers = role === 'worker' ? 1 : (options.workers ?? 1);
     const args = [...node, 'bin/spendhouse.mjs', 'serve', '--workers', String(workers)];
     const child = spawn(process.execPath, [...args, '--port', String(port), '--role', role], {
