@@ -8,7 +8,8 @@
 // `INSERT INTO target <the view's SELECT>` just before creating the view (withBackfills). The rollups of
 // 011–013 and 051–053 spell theirs out and stay so: applied files are checksummed and must not change.
 // A backfill over a large spend_logs takes minutes (spend_scope_daily at 100M calls: ~75 s) and a runner can
-// die in it; the next runner must not add the same rows twice: runBackfill.
+// die in it; the next runner must not add the same rows twice: runBackfill. So a `{{backfill}}` view must be
+// the only writer of its target (a new table of the same migration): a re-run clears the target first.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
