@@ -135,10 +135,17 @@ async function serveRaw(port: number): Promise<() => Promise<void>> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      proxyCall(req.headers.authorization, JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody).then(
-        (answer) => res.writeHead(answer.status, headersOf(answer)).end(answer.body),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
+      // A body that is not JSON is a 400 as in fastify, not a crash of the floor.
+      Promise.resolve()
+        .then(() => JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody)
+        .then(
+          (body) => proxyCall(req.headers.authorization, body),
+          () => refusal(400, 'body is not JSON'),
+        )
+        .then(
+          (answer) => res.writeHead(answer.status, headersOf(answer)).end(answer.body),
+          (err: Error) => res.writeHead(500).end(err.message),
+        );
     });
   });
   server.keepAliveTimeout = 72_000;
