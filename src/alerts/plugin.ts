@@ -1,10 +1,12 @@
 // The alert notifier (`app.alerts`) and the timer of operational checks. Registered before the budgets
 // plugin, which sends its soft/hard budget alerts through it. The webhook URL is alerts.webhook_url, or
 // budgets.alert_webhook_url for configs written before alerts existed.
+
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
 import { oldestQueuedAgeSeconds } from '../metrics/systemMetrics.js';
+import { startPeriodic } from '../periodic.js';
 import { operationalAlerts } from './checks.js';
 import { AlertNotifier } from './notifier.js';
 
@@ -41,18 +43,16 @@ async function alertsPlugin(app: FastifyInstance, opts: { config: AppConfig }): 
     );
     for (const event of events) await notifier.send(event);
   };
-  let timer: NodeJS.Timeout | null = null;
+  let stop: (() => void) | null = null;
   app.addHook('onReady', async () => {
-    timer = setInterval(
-      () => {
-        runChecks().catch((err: unknown) => log.warn({ err }, 'operational alert checks failed'));
-      },
-      (settings.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS) * 1000,
-    );
-    timer.unref();
+    stop = startPeriodic(runChecks, {
+      everyMs: (settings.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS) * 1000,
+      onError: (err) => log.warn({ err }, 'operational alert checks failed'),
+    });
   });
+  // The checks stop before the notifier drains: nothing is sent after the drain.
   app.addHook('onClose', async () => {
-    if (timer) clearInterval(timer);
+    stop?.();
     await notifier.drain();
   });
 }

@@ -1,9 +1,12 @@
 // Spend anomalies (docs/finops.md): GET /spend/anomalies on HTTP-facing roles; on worker roles, every
 // 15 minutes, the last complete hour and day are judged and each anomaly is sent to the alert webhook once
 // (the notifier's SET NX per anomaly; a Redis lock lets one worker of N do each pass).
+
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
+import { periodicTask } from '../periodic.js';
+import { asError } from '../retry.js';
 import { anomalyRoutes } from './routes.js';
 import { ANOMALY_DIMENSIONS } from './series.js';
 import { alertAnomalies, resolveAnomalySettings } from './service.js';
@@ -21,18 +24,10 @@ async function anomaliesPlugin(app: FastifyInstance, opts: { config: AppConfig }
     if ((await app.redis.set(LOCK_KEY, '1', 'PX', PASS_MS - 30_000, 'NX')) !== 'OK') return;
     await alertAnomalies(app.warehouse, app.alerts, settings, ANOMALY_DIMENSIONS, Date.now());
   };
-  const tick = () => void run().catch((err: Error) => log.warn({ err: err.message }, 'anomaly pass failed'));
-  let first: NodeJS.Timeout | null = null;
-  let every: NodeJS.Timeout | null = null;
-  app.addHook('onReady', async () => {
-    first = setTimeout(tick, 10_000);
-    every = setInterval(tick, PASS_MS);
-    first.unref();
-    every.unref();
-  });
-  app.addHook('onClose', async () => {
-    if (first) clearTimeout(first);
-    if (every) clearInterval(every);
+  periodicTask(app, run, {
+    everyMs: PASS_MS,
+    firstAfterMs: 10_000,
+    onError: (err) => log.warn({ err: asError(err).message }, 'anomaly pass failed'),
   });
 }
 

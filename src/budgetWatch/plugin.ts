@@ -1,6 +1,7 @@
 // The budget watch (`app.budgetWatch`): read by GET /spend/forecast and the budget gauges of /metrics, and, when alert webhooks are
 // configured, checked on a timer for utilisation thresholds and forecasts (src/alerts/budgetWatchAlerts.ts).
 // Forecasts are recomputed at most every FORECAST_EVERY_MS (they move with whole days of spend).
+
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -9,6 +10,7 @@ import {
   DEFAULT_FORECAST_COOLDOWN_SECONDS,
 } from '../alerts/budgetWatchAlerts.js';
 import type { AppConfig } from '../config/load.js';
+import { periodicTask } from '../periodic.js';
 import { type BudgetWatch, createBudgetWatch } from './budgetWatch.js';
 import { forecastRoutes } from './routes.js';
 
@@ -45,18 +47,9 @@ async function budgetWatchPlugin(app: FastifyInstance, opts: { config: AppConfig
     });
     for (const event of events) await app.alerts.send(event);
   };
-  let timer: NodeJS.Timeout | null = null;
-  app.addHook('onReady', async () => {
-    timer = setInterval(
-      () => {
-        check().catch((err: unknown) => log.warn({ err }, 'budget threshold and forecast checks failed'));
-      },
-      (settings.budget_check_seconds ?? DEFAULT_BUDGET_CHECK_SECONDS) * 1000,
-    );
-    timer.unref();
-  });
-  app.addHook('onClose', async () => {
-    if (timer) clearInterval(timer);
+  periodicTask(app, check, {
+    everyMs: (settings.budget_check_seconds ?? DEFAULT_BUDGET_CHECK_SECONDS) * 1000,
+    onError: (err) => log.warn({ err }, 'budget threshold and forecast checks failed'),
   });
 }
 

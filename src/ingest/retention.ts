@@ -3,11 +3,14 @@
 // `maximum_spend_logs_retention_period`; `ingest.payload_max_age` for prompts). Never row deletes, and
 // rollups (spend_hourly, spend_hourly_team, spend_daily) are not touched. Runs hourly in worker processes; a Redis lock keeps
 // two workers from doing the same drops at once (harmless, but noisy).
+
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { databaseIdent, ident, sql } from '../clickhouse/sql.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import { localTable } from '../cluster/shardingKeys.js';
+import { startPeriodic } from '../periodic.js';
+import { asError } from '../retry.js';
 import type { IngestSettings } from './settings.js';
 
 const RETENTION_TABLES = ['spend_logs', 'spend_payloads'] as const;
@@ -83,13 +86,9 @@ export function startRetentionSchedule(
     const dropped = await applyRetention(warehouse, settings);
     if (dropped.length) log.info({ dropped }, 'retention: dropped expired spend partitions');
   };
-  const tick = () => void run().catch((err: Error) => log.warn({ err: err.message }, 'retention pass failed'));
-  const first = setTimeout(tick, FIRST_RUN_DELAY_MS);
-  const every = setInterval(tick, RETENTION_INTERVAL_MS);
-  first.unref();
-  every.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
-  };
+  return startPeriodic(run, {
+    everyMs: RETENTION_INTERVAL_MS,
+    firstAfterMs: FIRST_RUN_DELAY_MS,
+    onError: (err) => log.warn({ err: asError(err).message }, 'retention pass failed'),
+  });
 }

@@ -1,9 +1,12 @@
 // Reconciliation with the providers' bills (docs/finops.md): GET /spend/reconciliation on HTTP-facing roles,
 // and on worker roles the importer of the configured providers' cost reports, every interval_minutes.
 // A Redis lock (held for most of the interval) makes one worker of N do each run.
+
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config/load.js';
+import { periodicTask } from '../periodic.js';
+import { asError } from '../retry.js';
 import { reconciliationRoutes } from './routes.js';
 import { ReconciliationImporter } from './service.js';
 import { resolveReconciliationSettings } from './settings.js';
@@ -29,18 +32,10 @@ async function reconciliationPlugin(app: FastifyInstance, opts: { config: AppCon
     const got = await app.redis.set(LOCK_KEY, '1', 'PX', Math.max(1000, settings.intervalMs - 30_000), 'NX');
     if (got === 'OK') await importer.runOnce();
   };
-  const tick = () => void run().catch((err: Error) => log.warn({ err: err.message }, 'reconciliation import failed'));
-  let first: NodeJS.Timeout | null = null;
-  let every: NodeJS.Timeout | null = null;
-  app.addHook('onReady', async () => {
-    first = setTimeout(tick, 5_000);
-    every = setInterval(tick, settings.intervalMs);
-    first.unref();
-    every.unref();
-  });
-  app.addHook('onClose', async () => {
-    if (first) clearTimeout(first);
-    if (every) clearInterval(every);
+  periodicTask(app, run, {
+    everyMs: settings.intervalMs,
+    firstAfterMs: 5_000,
+    onError: (err) => log.warn({ err: asError(err).message }, 'reconciliation import failed'),
   });
 }
 
