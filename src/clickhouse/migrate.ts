@@ -183,14 +183,14 @@ async function withLock<T>(redis: Redis, key: string, fn: () => Promise<T>): Pro
   }
 }
 
-const processRow = z.object({ c: z.coerce.number() });
+const countRow = z.object({ c: z.coerce.number() });
+/** The `c` of a `SELECT count() AS c …` (the system tables the runner asks about). */
+const countOf = async (warehouse: Warehouse, query: Sql) => (await warehouse.rows(query, countRow))[0]?.c ?? 0;
 const tableExists = async (warehouse: Warehouse, name: string) =>
-  (
-    await warehouse.rows(
-      sql`SELECT count() AS c FROM system.tables WHERE database = ${warehouse.database} AND name = ${name}`,
-      processRow,
-    )
-  )[0]?.c === 1;
+  (await countOf(
+    warehouse,
+    sql`SELECT count() AS c FROM system.tables WHERE database = ${warehouse.database} AND name = ${name}`,
+  )) === 1;
 
 /**
  * A backfill that can be run again: if the view exists, an earlier runner backfilled and created it and
@@ -204,8 +204,7 @@ async function runBackfill(warehouse: Warehouse, backfill: Backfill): Promise<vo
   const queryId = `spendhouse-backfill-${warehouse.database}-${backfill.view}`;
   await pollUntil(
     async () =>
-      (await warehouse.rows(sql`SELECT count() AS c FROM system.processes WHERE query_id = ${queryId}`, processRow))[0]
-        ?.c === 0,
+      (await countOf(warehouse, sql`SELECT count() AS c FROM system.processes WHERE query_id = ${queryId}`)) === 0,
     { everyMs: 1000, timeoutMs: LOCK_WAIT_MS },
   );
   const db = databaseIdent(warehouse.database).text;
@@ -276,11 +275,11 @@ export async function migrate(
  */
 async function columnExists(warehouse: Warehouse, added: RegExpExecArray): Promise<boolean> {
   const [, database = warehouse.database, table = '', column = ''] = added;
-  const rows = await warehouse.rows(
+  const count = await countOf(
+    warehouse,
     sql`SELECT count() AS c FROM system.columns WHERE database = ${database} AND table = ${table} AND name = ${column}`,
-    z.object({ c: z.coerce.number() }),
   );
-  return (rows[0]?.c ?? 0) > 0;
+  return count > 0;
 }
 
 const columnRow = z.object({
