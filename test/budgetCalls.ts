@@ -82,11 +82,6 @@ export async function curlPost(app: FastifyInstance, url: string, body: unknown,
   return { status: response.statusCode, body: response.json() as Record<string, unknown> };
 }
 
-export async function adminGet(app: FastifyInstance, url: string) {
-  const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
-  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
-}
-
 /** Rows as the ingest worker would write them (only the columns budgets read). */
 export async function insertSpend(
   app: FastifyInstance,

@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { AppError } from '../src/errors.js';
-import { adminGet, curlPost, insertSpend, principalFor, simulateCall } from './budgetCalls.js';
-import { startTestApp, type TestApp } from './helpers/testApp.js';
+import { curlPost, insertSpend, principalFor, simulateCall } from './budgetCalls.js';
+import { adminGet, startTestApp, type TestApp } from './helpers/testApp.js';
 
 let clock = new Date('2026-11-27T10:00:00Z');
 let t: TestApp;

@@ -23,7 +23,7 @@ import { nanoToUsd } from '../src/spendRecord.js';
 import { clickhouseTotals, duckTotals } from './archive.fixtures.js';
 import { Cli, serveEnv } from './helpers/cliProcess.js';
 import { waitForQueueIdle } from './helpers/ingestRecords.js';
-import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig, testEnv } from './helpers/testApp.js';
+import { adminGet, startTestApp, TEST_MASTER_KEY, type TestApp, testConfig, testEnv } from './helpers/testApp.js';
 
 const HOUR_MS = 3_600_000;
 /** Six closed hours ending two hours ago: every window is archivable and in the lifetime budget period. */
@@ -266,13 +266,9 @@ describe('reprice', () => {
 
     // The call's detail lists its correction; the correction's own detail says what it corrects.
     const detail = async (id: string) => {
-      const res = await t.app.inject({
-        method: 'GET',
-        url: `/spend/logs/v2/${id}`,
-        headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
-      });
-      assert.equal(res.statusCode, 200, res.body);
-      return res.json() as {
+      const { status, body } = await adminGet(t.app, `/spend/logs/v2/${id}`);
+      assert.equal(status, 200, JSON.stringify(body));
+      return body as unknown as {
         source: string;
         cost_nano: number;
         corrects_request_id: string | null;

@@ -15,7 +15,7 @@ import { createRedis } from '../src/redis/plugin.js';
 import { COLUMN_LIST, decodeUnitPrices, encodeUnitPrices } from '../src/spendLogColumns.js';
 import type { SpendRecord } from '../src/spendRecord.js';
 import { spendRecord } from './helpers/ingestRecords.js';
-import { dropTestState, startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { adminGet, dropTestState, startTestApp, type TestApp, testConfig } from './helpers/testApp.js';
 
 const priced = (i: number, overrides: Partial<SpendRecord> = {}): SpendRecord =>
   spendRecord('pricing', i, {
@@ -98,13 +98,9 @@ describe('spend_logs columns', () => {
     await t.app.warehouse.insert('spend_logs', [toSpendLogRow(record, 1), toSpendLogRow(correction, 1)]);
 
     const detail = async (id: string) => {
-      const res = await t.app.inject({
-        method: 'GET',
-        url: `/spend/logs/v2/${id}`,
-        headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
-      });
-      assert.equal(res.statusCode, 200, res.body);
-      return res.json();
+      const { status, body } = await adminGet(t.app, `/spend/logs/v2/${id}`);
+      assert.equal(status, 200, JSON.stringify(body));
+      return body;
     };
     const call = await detail('pricing-1');
     for (const field of [

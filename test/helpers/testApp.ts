@@ -10,6 +10,12 @@ import { createRedis } from '../../src/redis/plugin.js';
 
 export const TEST_MASTER_KEY = 'sk-test-master-key-0123456789';
 
+/** A GET with the master key: its status and its JSON body. */
+export async function adminGet(app: FastifyInstance, url: string) {
+  const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
 export function testEnv(extra: Env = {}): Env {
   return {
     CLICKHOUSE_URL: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123',
