@@ -58,6 +58,17 @@ function sinceDate(options: AthenaDdlOptions): string {
   return since;
 }
 
+/** Athena partition projection of a date column, from `since` to now in steps of one `unit`. */
+function dateProjection(column: string, format: string, since: string, unit: 'DAYS' | 'MONTHS'): string[] {
+  return [
+    `'projection.${column}.type' = 'date'`,
+    `'projection.${column}.format' = '${format}'`,
+    `'projection.${column}.range' = '${since},NOW'`,
+    `'projection.${column}.interval' = '1'`,
+    `'projection.${column}.interval.unit' = '${unit}'`,
+  ];
+}
+
 export function athenaDdl(settings: ArchiveSettings, options: AthenaDdlOptions = {}): string {
   return externalTable(
     settings,
@@ -66,11 +77,7 @@ export function athenaDdl(settings: ArchiveSettings, options: AthenaDdlOptions =
     {
       columns: '`dt` string, `hour` string',
       projection: [
-        "'projection.dt.type' = 'date'",
-        "'projection.dt.format' = 'yyyy-MM-dd'",
-        `'projection.dt.range' = '${sinceDate(options)},NOW'`,
-        "'projection.dt.interval' = '1'",
-        "'projection.dt.interval.unit' = 'DAYS'",
+        ...dateProjection('dt', 'yyyy-MM-dd', sinceDate(options), 'DAYS'),
         "'projection.hour.type' = 'integer'",
         "'projection.hour.range' = '0,23'",
         "'projection.hour.digits' = '2'",
@@ -88,13 +95,7 @@ export function focusAthenaDdl(settings: ArchiveSettings, options: AthenaDdlOpti
     { name: 'focus', format: 'focus_parquet', columns: FOCUS_COLUMNS },
     {
       columns: '`billing_period` string',
-      projection: [
-        "'projection.billing_period.type' = 'date'",
-        "'projection.billing_period.format' = 'yyyy-MM'",
-        `'projection.billing_period.range' = '${sinceDate(options).slice(0, 7)},NOW'`,
-        "'projection.billing_period.interval' = '1'",
-        "'projection.billing_period.interval.unit' = 'MONTHS'",
-      ],
+      projection: [...dateProjection('billing_period', 'yyyy-MM', sinceDate(options).slice(0, 7), 'MONTHS')],
       template: `billing_period=\${billing_period}/`,
     },
   );
