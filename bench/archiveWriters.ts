@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import { ARCHIVE_COLUMNS, archiveInputs } from '../src/archive/columns.js';
 import { writeWindowFiles } from '../src/archive/windowWriter.js';
+import { ADDED_FIELD_DEFAULTS } from '../src/spendRecord.js';
 
 export interface BenchRow {
   request_id: string;
@@ -91,19 +92,13 @@ export function benchRows(n: number): BenchRow[] {
       metadata: (i % 4 ? { trace: `t${i}` } : {}) as Record<string, string>,
       stream: i % 2 === 0,
       source: 'proxy',
-      cache_write_1h_tokens: 0,
-      audio_input_tokens: 0,
-      image_input_tokens: 0,
-      audio_output_tokens: 0,
-      image_output_tokens: 0,
-      web_search_requests: 0,
+      // The usage dimensions the bench's calls do not use, as a record without them holds them.
+      ...ADDED_FIELD_DEFAULTS,
       service_tier: null,
       list_cost_nano: 1_010_000 + i * 7,
-      provider_cost_nano: null,
       price_source: 'catalog',
       price_version: 'genai-prices@bench',
       unit_prices: '{"input":"0.0000025","multiplier":"1","output":"0.00001"}',
-      corrects_request_id: null,
     };
   });
 }
