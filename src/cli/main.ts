@@ -239,25 +239,23 @@ function workersOrExit(value: string | undefined, fallback: number | 'auto'): nu
   return workers;
 }
 
+type OwnArgumentsCli = (args: string[], load: (path?: string) => AppConfig) => Promise<number>;
+/** Commands that parse their own arguments, loaded only when run. */
+const OWN_ARGUMENT_COMMANDS: Record<string, () => Promise<OwnArgumentsCli>> = {
+  archive: async () => (await import('../archive/cli.js')).runArchiveCli,
+  reprice: async () => (await import('../reprice/cli.js')).runRepriceCli,
+};
+
 async function main(): Promise<void> {
-  // `archive` has its own options (--from, --to, …), so it takes the raw arguments.
-  if (process.argv[2] === 'archive') {
+  // `archive` (--from, --to, …) and `reprice` (--from, --to, --model, --dry-run, …: src/reprice/cli.ts) have
+  // their own options, so they take the raw arguments.
+  const ownArgs = OWN_ARGUMENT_COMMANDS[process.argv[2] ?? ''];
+  if (ownArgs) {
     const env: Env = { ...process.env };
     const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
-    const { runArchiveCli } = await import('../archive/cli.js');
-    process.exitCode = await runArchiveCli(process.argv.slice(3), load).catch((err: Error) => {
-      console.error(`archive: ${err.message}`);
-      return 1;
-    });
-    return;
-  }
-  // `reprice` too (--from, --to, --model, --dry-run, …: src/reprice/cli.ts).
-  if (process.argv[2] === 'reprice') {
-    const env: Env = { ...process.env };
-    const load = (path?: string) => loadOrExit(configPathFrom({ config: path }, env, true), env, undefined, true);
-    const { runRepriceCli } = await import('../reprice/cli.js');
-    process.exitCode = await runRepriceCli(process.argv.slice(3), load).catch((err: Error) => {
-      console.error(`reprice: ${err.message}`);
+    const run = await ownArgs();
+    process.exitCode = await run(process.argv.slice(3), load).catch((err: Error) => {
+      console.error(`${process.argv[2]}: ${err.message}`);
       return 1;
     });
     return;
