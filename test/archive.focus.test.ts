@@ -23,19 +23,20 @@ import { startTestApp, type TestApp } from './helpers/testApp.js';
 
 const usageOf = (u: Partial<TokenUsage>): TokenUsage => ({ ...ZERO_USAGE, ...u });
 
-/** A record priced by the pricing module itself (gpt-4o from the catalog, a 10% discount). */
-function priced(i: number, startSeconds: number, usage: TokenUsage, overrides: Partial<SpendRecord> = {}): SpendRecord {
-  const pricing = modelPricing({
-    name: 'gpt-4o',
-    model: 'gpt-4o',
-    providerId: 'openai',
-    useCatalog: true,
-    config: { discount: 0.1 },
-  });
+/** A record priced by the pricing module itself (from the catalog; gpt-4o with a 10% discount unless told). */
+function priced(
+  i: number,
+  startSeconds: number,
+  usage: TokenUsage,
+  overrides: Partial<SpendRecord> = {},
+  model = 'gpt-4o',
+  discount = 0.1,
+): SpendRecord {
+  const pricing = modelPricing({ name: model, model, providerId: 'openai', useCatalog: true, config: { discount } });
   const cost = priceCall(pricing.at(new Date(startSeconds * 1000)), usage);
   return record(i, startSeconds, {
-    model: 'gpt-4o',
-    upstream_model: 'gpt-4o',
+    model,
+    upstream_model: model,
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
@@ -98,6 +99,21 @@ describe('FOCUS export', () => {
         total_tokens: 0,
         cost_nano: -12_345,
         list_cost_nano: -12_345,
+      }),
+    );
+    // Calls whose FOCUS rows are easy to get wrong: another price set, a huge cost (shares near 2^53), a cost
+    // the caller gave with nothing priced (one `call` row), and tags FOCUS must escape and merge.
+    const usage = usageOf({ promptTokens: 5000, completionTokens: 700, cachedTokens: 1200, reasoningTokens: 300 });
+    records.push(priced(950, BASE + 30, usage, {}, 'gpt-4o-mini', 0));
+    records.push(priced(951, BASE + 31, usage, { cost_nano: 4_000_000_000_000_123 }));
+    records.push(
+      record(952, BASE + 32, { unit_prices: {}, cost_nano: 5_000_000, list_cost_nano: 0, cost_status: 'provided' }),
+    );
+    records.push(
+      priced(953, BASE + 33, usage, {
+        user_id: 'u"1\\',
+        customer_id: null,
+        tags: ['env:prod', 'env:dev', 'bare', 'quote:"x"\\y', 'a:b:c', 'ü:✓', 'tab:\t'],
       }),
     );
     await insertRecords(t.app, records, BASE + 3 * HOUR);
@@ -203,6 +219,39 @@ describe('FOCUS export', () => {
         audio_input: '30',
         output: '200',
       });
+      // Tags: the user and customer, then each tag key with its values (a key given twice: joined by `,`, in
+      // the record's tag order — sorted when the record is made).
+      const tagsOf = async (id: string | undefined) => {
+        const rows = await conn.runAndReadAll(`SELECT DISTINCT "Tags" FROM ${source} WHERE "x_RequestId" = '${id}'`);
+        assert.equal(rows.getRows().length, 1, `one Tags value for every row of ${id}`);
+        return JSON.parse(String(rows.getRows()[0]?.[0]));
+      };
+      assert.deepEqual(await tagsOf(records.at(-1)?.request_id), {
+        'spendhouse:user_id': 'u"1\\',
+        env: 'dev,prod',
+        bare: '',
+        quote: '"x"\\y',
+        a: 'b:c',
+        ü: '✓',
+        tab: '\t',
+      });
+      assert.deepEqual(await tagsOf(records[0]?.request_id), {
+        'spendhouse:user_id': 'user-0',
+        'spendhouse:customer_id': 'cust\nwith newline',
+      });
+      assert.deepEqual(await tagsOf(records[1]?.request_id), {
+        'spendhouse:user_id': 'user-1',
+        env: 'prod',
+        feature: '1',
+        "it's \\ odd": '',
+      });
+      const given = await conn.runAndReadAll(
+        `SELECT "x_ChargeDimension", "ListCost"::VARCHAR, "ListUnitPrice", ("BilledCost" * 1000000000)::BIGINT::VARCHAR FROM ${source} WHERE "x_RequestId" = '${records.at(-2)?.request_id}'`,
+      );
+      assert.deepEqual(
+        given.getRows().map((r) => r.map((v) => (v === null ? null : String(v)))),
+        [['call', '0.000000000000000000', null, '5000000']],
+      );
       const correction = await conn.runAndReadAll(
         `SELECT "ChargeClass", "x_CorrectsRequestId", ("BilledCost" * 1000000000)::BIGINT::VARCHAR FROM ${source} WHERE "x_Source" = 'correction'`,
       );

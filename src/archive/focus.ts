@@ -53,58 +53,109 @@ export const QUANTITIES_SQL = `
     web_search_requests AS q_web_search`;
 
 const PRICE = 'DECIMAL(38,18)';
-/** Shares are taken in pico-USD units of the list costs (the remainder, in nano-USD, goes to the dearest row). */
-const PICO = '1000000000000';
+/** The `call` row's index, after the dimensions' (1-based, as DuckDB's lists). */
+const CALL_ROW = DIMENSIONS.length + 1;
 
-/** `f(d)` for every dimension, joined by `sep`. */
-const each = (f: (d: (typeof DIMENSIONS)[number]) => string, sep = ', ') => DIMENSIONS.map(f).join(sep);
+/** `f(d, i)` for every dimension (i 1-based), joined by `sep`. */
+const each = (f: (d: (typeof DIMENSIONS)[number], i: number) => string, sep = ', ') =>
+  DIMENSIONS.map((d, i) => f(d, i + 1)).join(sep);
+
+/** A DuckDB list literal of one text per row kind (the dimensions, then `call`), indexed by `charge`. */
+const perRow = (f: (d: (typeof DIMENSIONS)[number]) => string, call: string) =>
+  `[${each((d) => `'${f(d)}'`)}, ${call}][charge]`;
 
 /**
- * Per call, in plain columns (no per-row lambdas: this runs for every call of a window): each dimension's
- * unit price (`p_`, NULL when the call has none), list cost when charged (`l_`, NULL when not), its share
- * of cost_nano (`s_`), the remainder and the dearest dimension; then one row per charged dimension (`dim`).
+ * The columns a FOCUS row is built from (the archive columns FOCUS_COLUMNS use, tokens and prices), so the
+ * rows multiplied by the unnest carry nothing else.
  */
-function chargesSql(source: string): string {
+const CALL_COLUMNS = `file_row_number request_id start_time end_time call_type key_hash key_alias user_id team_id
+  customer_id model upstream_model provider cost_nano source service_tier price_source price_version
+  corrects_request_id unit_prices tags prompt_tokens completion_tokens cached_tokens cache_write_tokens
+  cache_write_1h_tokens reasoning_tokens audio_input_tokens audio_output_tokens image_input_tokens
+  image_output_tokens web_search_requests`.split(/\s+/);
+
+/**
+ * The charges of every call, in the file's order (file_row_number), one row per charged dimension:
+ * - `prices`: each distinct `unit_prices` of the window parsed once (a window has a handful), each
+ *   dimension's exact unit price (`p_`, NULL when the call has none), its text (`t_`) and a DOUBLE (`f_`);
+ * - `tag_sets`: each distinct tag list's JSON members once (the Tags column, below);
+ * - per call: each charged dimension's weight (quantity × price as DOUBLE, NULL when not charged), its share
+ *   of cost_nano rounded down, and the remainder; the shares only decide how cost_nano is divided, and the
+ *   remainder on the dearest row makes a call's rows add up to its cost_nano exactly, whatever the rounding;
+ * - then one row per charged dimension (`charge`: its 1-based index, CALL_ROW for a call's single row).
+ * The per-call work stays in plain columns and exact decimals are multiplied once per row written:
+ * measured in bench/README.md ("FOCUS export").
+ */
+function chargesSql(parquet: string): string {
   const priceStruct = `{${each((d) => `"${d.dimension}":"VARCHAR"`, ',')},"multiplier":"VARCHAR"}`;
-  const none = "'-'";
   return `
-WITH calls AS (
-  SELECT *, ${QUANTITIES_SQL}, json_transform(unit_prices, '${priceStruct}') AS up, ${TAGS_SQL} AS focus_tags
-  FROM ${source}
-), listed AS (
+WITH prices AS (
+  SELECT *, ${each((d) => `p_${d.dimension}::DOUBLE AS f_${d.dimension}`)} FROM (
+  SELECT price_key, coalesce(try_cast(up.multiplier AS ${PRICE}), 1) AS multiplier,
+    ${each((d) => `try_cast(up.${d.dimension} AS ${PRICE}) AS p_${d.dimension}, up.${d.dimension} AS t_${d.dimension}`)}
+  FROM (SELECT price_key, json_transform(price_key, '${priceStruct}') AS up
+        FROM (SELECT DISTINCT unit_prices AS price_key FROM read_parquet(${parquet}))))
+), tag_sets AS (
+  SELECT tag_key, substr(members, 2, length(members) - 2) AS tag_members
+  FROM (SELECT tag_key, ${TAG_MEMBERS_SQL} AS members FROM (SELECT DISTINCT tags AS tag_key FROM read_parquet(${parquet})))
+), calls AS (
+  SELECT ${CALL_COLUMNS.map((c) => `c.${c}`).join(', ')}, ${QUANTITIES_SQL},
+    prices.* EXCLUDE (price_key), tag_members
+  FROM read_parquet(${parquet}, file_row_number = true) AS c
+  LEFT JOIN prices ON c.unit_prices = prices.price_key
+  LEFT JOIN tag_sets ON c.tags = tag_sets.tag_key
+), weighed AS (
   SELECT *,
-    coalesce(try_cast(up.multiplier AS ${PRICE}), 1) AS multiplier,
-    ${each((d) => `try_cast(up.${d.dimension} AS ${PRICE}) AS p_${d.dimension}`)},
-    ${each((d) => `CASE WHEN ${d.quantity} > 0 THEN (${d.quantity} * p_${d.dimension})::${PRICE} END AS l_${d.dimension}`)}
+    ${each((d) => `CASE WHEN ${d.quantity} > 0 THEN ${d.quantity} * f_${d.dimension} END AS w_${d.dimension}`)}
   FROM calls
 ), shared AS (
   SELECT *,
-    ${each((d) => `coalesce((l_${d.dimension} * ${PICO})::HUGEINT, 0)`, ' + ')} AS u_total,
-    greatest(${each((d) => `coalesce(l_${d.dimension}, -1)`)}) AS l_max,
+    ${each((d) => `coalesce(w_${d.dimension}, 0)`, ' + ')} AS w_total,
+    greatest(${each((d) => `coalesce(w_${d.dimension}, -1)`)}) AS w_max,
     ${each(
       (d) =>
-        `CASE WHEN u_total > 0 THEN (cost_nano::HUGEINT * coalesce((l_${d.dimension} * ${PICO})::HUGEINT, 0)) // u_total ELSE 0 END AS s_${d.dimension}`,
+        `CASE WHEN w_total > 0 THEN floor(cost_nano * (coalesce(w_${d.dimension}, 0) / w_total))::BIGINT ELSE 0 END AS s_${d.dimension}`,
     )}
-  FROM listed
+  FROM weighed
 ), balanced AS (
   SELECT *,
-    cost_nano::HUGEINT - (${each((d) => `s_${d.dimension}`, ' + ')}) AS remainder,
-    CASE ${each((d) => `WHEN l_${d.dimension} = l_max THEN '${d.dimension}'`, ' ')} ELSE ${none} END AS dearest
+    cost_nano - (${each((d) => `s_${d.dimension}`, ' + ')}) AS remainder,
+    CASE ${each((d, i) => `WHEN w_${d.dimension} = w_max THEN ${i}`, ' ')} ELSE 0 END AS dearest
   FROM shared
+), charged AS (
+  SELECT *, unnest(list_filter([
+      ${each(
+        (d, i) =>
+          `{'c': w_${d.dimension} IS NOT NULL, 'i': ${i}, 'q': ${d.quantity}, 'p': p_${d.dimension}, 't': t_${d.dimension}, ` +
+          `'b': s_${d.dimension} + CASE WHEN dearest = ${i} THEN remainder ELSE 0 END}`,
+        ',\n      ',
+      )},
+      {'c': w_max < 0 AND cost_nano <> 0, 'i': ${CALL_ROW}, 'q': CASE WHEN source = 'correction' THEN 0 ELSE 1 END,
+       'p': NULL::${PRICE}, 't': NULL::VARCHAR, 'b': cost_nano}
+    ], x -> x.c)) AS dim
+  FROM balanced
 )
-SELECT *, unnest(list_filter([
-    ${each(
-      (d) =>
-        `{'d': '${d.dimension}', 'q': ${d.quantity}::BIGINT, 'u': '${d.unit}', 'w': '${d.what}', 'p': p_${d.dimension}, 't': up.${d.dimension}, ` +
-        `'l': l_${d.dimension}, 'b': (s_${d.dimension} + CASE WHEN dearest = '${d.dimension}' THEN remainder ELSE 0 END)::BIGINT}`,
-      ',\n    ',
-    )},
-    {'d': 'call', 'q': CASE WHEN source = 'correction' THEN 0 ELSE 1 END::BIGINT, 'u': 'Requests',
-     'w': CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END, 'p': NULL::${PRICE}, 't': NULL::VARCHAR,
-     'l': CASE WHEN l_max < 0 AND cost_nano <> 0 THEN 0::${PRICE} END, 'b': cost_nano}
-  ], x -> x.l IS NOT NULL)) AS dim
-FROM balanced`;
+SELECT * EXCLUDE (dim), dim.i AS charge, dim.q AS charge_quantity, dim.p AS unit_price, dim.t AS unit_price_text,
+  dim.b AS billed_nano,
+  ${perRow((d) => d.dimension, "'call'")} AS charge_dimension,
+  ${perRow((d) => d.unit, "'Requests'")} AS charge_unit,
+  ${perRow((d) => d.what, "CASE WHEN source = 'correction' THEN 're-pricing correction' ELSE 'call' END")} AS charge_what,
+  CASE WHEN dim.i = ${CALL_ROW} THEN 0::${PRICE} ELSE (dim.q * dim.p)::${PRICE} END AS list_cost
+FROM charged
+ORDER BY file_row_number, charge`;
 }
+
+/**
+ * Tags as FOCUS wants them, a JSON object of strings: the call's user and customer, then each request tag —
+ * `key:value` as key → value, a bare tag as tag → "" (values of a key given twice joined with `,`). A tag's
+ * key never holds a `:`, so it never meets the two `spendhouse:` names. TAG_MEMBERS_SQL is the object of one
+ * distinct tag list (`tag_key`), built once per list; TAGS_SQL adds a row's user and customer to its members.
+ */
+const TAG_MEMBERS_SQL = `to_json(map_from_entries(list_transform(list_distinct(list_transform(tag_key, t -> split_part(t, ':', 1))),
+    key -> {'k': key, 'v': array_to_string(list_transform(list_filter(tag_key, t -> split_part(t, ':', 1) = key),
+      t -> substr(t, length(key) + 2)), ',')})))`;
+const TAGS_SQL = `concat('{', concat_ws(',', '"spendhouse:user_id":' || to_json(user_id),
+    '"spendhouse:customer_id":' || to_json(customer_id), nullif(tag_members, '')), '}')`;
 
 const nanoUsd = (expr: string) => `(${expr}::DECIMAL(38,0) / 1000000000)::DECIMAL(18,9)`;
 const PERIOD_START = "date_trunc('month', start_time)";
@@ -129,7 +180,7 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
     name: 'ChargeDescription',
     duck: 'VARCHAR',
     athena: 'string',
-    expr: "concat(coalesce(upstream_model, model), ' ', dim.w, ' (', provider, ')')",
+    expr: "concat(coalesce(upstream_model, model), ' ', charge_what, ' (', provider, ')')",
   },
   { name: 'ChargeFrequency', duck: 'VARCHAR', athena: 'string', expr: "'Usage-Based'" },
   { name: 'ChargePeriodStart', duck: 'TIMESTAMP', athena: 'timestamp', expr: 'start_time' },
@@ -139,24 +190,24 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
     athena: 'timestamp',
     expr: 'greatest(end_time, start_time + INTERVAL 1 MILLISECOND)',
   },
-  { name: 'ConsumedQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'dim.q' },
-  { name: 'ConsumedUnit', duck: 'VARCHAR', athena: 'string', expr: 'dim.u' },
+  { name: 'ConsumedQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'charge_quantity' },
+  { name: 'ConsumedUnit', duck: 'VARCHAR', athena: 'string', expr: 'charge_unit' },
   { name: 'ContractedCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: 'billed_usd' },
   {
     name: 'ContractedUnitPrice',
     duck: PRICE,
     athena: 'decimal(38,18)',
     // The decimal product is costly: only a discounted or marked-up deployment pays for it.
-    expr: `CASE WHEN multiplier = 1 THEN dim.p ELSE (dim.p * multiplier::DECIMAL(18,9))::${PRICE} END`,
+    expr: `CASE WHEN multiplier = 1 THEN unit_price ELSE (unit_price * multiplier::DECIMAL(18,9))::${PRICE} END`,
   },
   { name: 'EffectiveCost', duck: 'DECIMAL(18,9)', athena: 'decimal(18,9)', expr: 'billed_usd' },
   { name: 'InvoiceIssuerName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
-  { name: 'ListCost', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.l' },
-  { name: 'ListUnitPrice', duck: PRICE, athena: 'decimal(38,18)', expr: 'dim.p' },
+  { name: 'ListCost', duck: PRICE, athena: 'decimal(38,18)', expr: 'list_cost' },
+  { name: 'ListUnitPrice', duck: PRICE, athena: 'decimal(38,18)', expr: 'unit_price' },
   { name: 'PricingCategory', duck: 'VARCHAR', athena: 'string', expr: "'Standard'" },
   { name: 'PricingCurrency', duck: 'VARCHAR', athena: 'string', expr: "'USD'" },
-  { name: 'PricingQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'dim.q' },
-  { name: 'PricingUnit', duck: 'VARCHAR', athena: 'string', expr: 'dim.u' },
+  { name: 'PricingQuantity', duck: 'DECIMAL(38,0)', athena: 'decimal(38,0)', expr: 'charge_quantity' },
+  { name: 'PricingUnit', duck: 'VARCHAR', athena: 'string', expr: 'charge_unit' },
   { name: 'ProviderName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'PublisherName', duck: 'VARCHAR', athena: 'string', expr: 'provider' },
   { name: 'ResourceId', duck: 'VARCHAR', athena: 'string', expr: 'key_hash' },
@@ -171,20 +222,20 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
   { name: 'ServiceSubcategory', duck: 'VARCHAR', athena: 'string', expr: "'Generative AI'" },
   { name: 'ServiceName', duck: 'VARCHAR', athena: 'string', expr: "concat(provider, ' ', call_type)" },
   { name: 'SkuId', duck: 'VARCHAR', athena: 'string', expr: 'coalesce(upstream_model, model)' },
-  { name: 'SkuMeter', duck: 'VARCHAR', athena: 'string', expr: 'dim.d' },
+  { name: 'SkuMeter', duck: 'VARCHAR', athena: 'string', expr: 'charge_dimension' },
   {
     name: 'SkuPriceId',
     duck: 'VARCHAR',
     athena: 'string',
-    // The unit price as the record wrote it (`dim.t`): formatting the decimal again costs more than the rest.
-    expr: "CASE WHEN dim.p IS NOT NULL THEN concat(coalesce(upstream_model, model), ':', dim.d, ':', dim.t) END",
+    // The unit price as the record wrote it: formatting the decimal again costs more than the rest.
+    expr: "CASE WHEN unit_price IS NOT NULL THEN concat(coalesce(upstream_model, model), ':', charge_dimension, ':', unit_price_text) END",
   },
   { name: 'SubAccountId', duck: 'VARCHAR', athena: 'string', expr: 'team_id' },
   { name: 'SubAccountName', duck: 'VARCHAR', athena: 'string', expr: 'team_id' },
   { name: 'SubAccountType', duck: 'VARCHAR', athena: 'string', expr: "CASE WHEN team_id IS NOT NULL THEN 'Team' END" },
-  { name: 'Tags', duck: 'VARCHAR', athena: 'string', expr: 'focus_tags' },
+  { name: 'Tags', duck: 'VARCHAR', athena: 'string', expr: TAGS_SQL },
   { name: 'x_RequestId', duck: 'VARCHAR', athena: 'string', expr: 'request_id' },
-  { name: 'x_ChargeDimension', duck: 'VARCHAR', athena: 'string', expr: 'dim.d' },
+  { name: 'x_ChargeDimension', duck: 'VARCHAR', athena: 'string', expr: 'charge_dimension' },
   { name: 'x_CorrectsRequestId', duck: 'VARCHAR', athena: 'string', expr: 'corrects_request_id' },
   { name: 'x_Model', duck: 'VARCHAR', athena: 'string', expr: 'model' },
   { name: 'x_UserId', duck: 'VARCHAR', athena: 'string', expr: 'user_id' },
@@ -196,22 +247,11 @@ export const FOCUS_COLUMNS: readonly FocusColumn[] = [
   { name: 'x_Source', duck: 'VARCHAR', athena: 'string', expr: 'source' },
 ];
 
-/**
- * Tags as FOCUS wants them, a JSON object of strings: the call's user and customer, and each request tag —
- * `key:value` as key → value, a bare tag as tag → "" (values of a key given twice joined with `,`).
- */
-const TAGS_SQL = `to_json(map_from_entries(
-    list_filter([{'k': 'spendhouse:user_id', 'v': user_id::VARCHAR}, {'k': 'spendhouse:customer_id', 'v': customer_id::VARCHAR}],
-      x -> x.v IS NOT NULL)
-    || list_transform(list_distinct(list_transform(tags, t -> split_part(t, ':', 1))), key -> {'k': key,
-      'v': array_to_string(list_transform(list_filter(tags, t -> split_part(t, ':', 1) = key),
-        t -> substr(t, length(key) + 2)), ',')})))`;
-
-/** The FOCUS rows of the archive rows in `source` (a DuckDB relation: read_parquet of a window's file). */
-export function focusRowsSql(source: string): string {
+/** The FOCUS rows of a window's archive Parquet file (`parquet`: its path as a DuckDB string literal). */
+export function focusRowsSql(parquet: string): string {
   const select = FOCUS_COLUMNS.map((c) => `(${c.expr})::${c.duck} AS "${c.name}"`).join(',\n  ');
   // billed_usd once per row: three columns carry it.
-  return `SELECT\n  ${select}\nFROM (SELECT *, ${nanoUsd('dim.b')} AS billed_usd FROM (${chargesSql(source)}))`;
+  return `SELECT\n  ${select}\nFROM (SELECT *, ${nanoUsd('billed_nano')} AS billed_usd FROM (${chargesSql(parquet)}))`;
 }
 
 /** ISO-8601 UTC text for the CSV's timestamps (FOCUS date/time format), exact decimals as text. */

@@ -101,11 +101,9 @@ async function writeFocusFiles(
   costNano: bigint,
 ): Promise<WindowFiles['bodies']> {
   const path = join(workDir, 'focus.parquet');
-  await conn.run(
-    `COPY (${focusRowsSql(`read_parquet(${parquet})`)}) TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION ${compression})`,
-  );
+  await conn.run(`COPY (${focusRowsSql(parquet)}) TO ${duckString(path)} (FORMAT PARQUET, COMPRESSION ${compression})`);
   const billed = await conn.runAndReadAll(
-    `SELECT coalesce(sum("BilledCost" * 1000000000), 0)::HUGEINT::VARCHAR FROM read_parquet(${duckString(path)})`,
+    `SELECT coalesce(sum("BilledCost") * 1000000000, 0)::HUGEINT::VARCHAR FROM read_parquet(${duckString(path)})`,
   );
   const billedNano = BigInt(String(billed.getRows()[0]?.[0] ?? '0'));
   if (billedNano !== costNano) {
