@@ -79,10 +79,17 @@ async function answers(warehouse: Warehouse) {
         await spendPoints(warehouse, granularity, dimension, buckets),
       );
       out[`${granularity}:${dimension}:top`] = sortPoints(
-        await spendPoints(warehouse, granularity, dimension, buckets.slice(-1), { top: 1 }),
+        await spendPoints(warehouse, granularity, dimension, buckets.slice(-1), {
+          costliest: 1,
+          among: buckets.slice(-1),
+        }),
       );
+      // The series of the two costliest points of the last three buckets, over the first three buckets.
       out[`${granularity}:${dimension}:narrow`] = sortPoints(
-        await spendPoints(warehouse, granularity, dimension, buckets.slice(0, 3), { values: ['a', 'k-a', 'm-a', 'x'] }),
+        await spendPoints(warehouse, granularity, dimension, buckets.slice(0, 3), {
+          costliest: 2,
+          among: buckets.slice(-3),
+        }),
       );
     }
   }
@@ -99,9 +106,17 @@ test('anomaly series read the rollups identically on ClickHouse 18.16 and curren
   assert.equal((old['day:team:all'] as string[]).length, 20);
   assert.deepEqual(old['day:tag:top'], [`${T0 + 9 * DAY}|y|20002`]);
   assert.deepEqual(old['day:key:top'], [`${T0 + 9 * DAY}|k-a|10001`]);
+  // The two costliest team-hours of the last three: teams a and b tie on the last day (10,001 each), so
+  // both series come back over the first three hours; of the tags, y's last two days are the costliest.
   assert.deepEqual(
     old['hour:team:narrow'],
-    [0, 1, 2].map((d) => `${T0 + d * DAY + 9 * HOUR}|a|${(d + 1) * 1000 + 1}`),
+    [0, 1, 2]
+      .flatMap((d) => ['a', 'b'].map((team) => `${T0 + d * DAY + 9 * HOUR}|${team}|${(d + 1) * 1000 + 1}`))
+      .sort(),
+  );
+  assert.deepEqual(
+    old['day:tag:narrow'],
+    [0, 1, 2].map((d) => `${T0 + d * DAY}|y|${2 * ((d + 1) * 1000 + 1)}`),
   );
   assert.equal(hourText(T0), '2026-11-01 00:00:00');
 });

@@ -229,7 +229,10 @@ describe('spend_scope_daily', () => {
         .map(([id, w]) => `${id}|${w.cost}`)
         .sort();
       assert.deepEqual(points.map((p) => `${p.bucketMs}|${p.value}|${p.nano}`).sort(), want, dimension);
-      const top = await spendPoints(warehouse, 'day', dimension, buckets.slice(-1), { top: 1 });
+      const top = await spendPoints(warehouse, 'day', dimension, buckets.slice(-1), {
+        costliest: 1,
+        among: buckets.slice(-1),
+      });
       assert.equal(top.length, 1, dimension);
       const costliest = want
         .filter((p) => p.startsWith(`${buckets.at(-1)}|`))

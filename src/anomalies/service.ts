@@ -1,8 +1,9 @@
 // Anomalies: each complete day (or hour) of spend per team, key, model and tag judged against its own
 // trailing baseline (detect.ts) — for a day the 28 days before it (anomalies.baseline_days), for an hour
 // the same hour of the 14 days before it (hourly spend follows the working day, so 3 a.m. is compared with
-// 3 a.m.). Only series that spent in the judged buckets are read back for their baseline (the costliest
-// 1000 per dimension), so the work follows what happened, not how many keys exist.
+// 3 a.m.). Only series that spent in the judged buckets are read, with their baselines, in one query per
+// dimension (the series of the costliest 1000 points in the judged buckets; each is judged on every judged
+// bucket it spent in), so the work follows what happened, not how many keys exist.
 import type { AlertNotifier } from '../alerts/notifier.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { FileConfig } from '../config/schema.js';
@@ -81,12 +82,17 @@ async function dimensionAnomalies(
   targets: readonly number[],
 ): Promise<(Anomaly & { rank: number })[]> {
   const found: (Anomaly & { rank: number })[] = [];
-  const spent = await spendPoints(warehouse, granularity, dimension, targets, { top: TOP_SERIES });
-  if (spent.length === 0) return found;
-  const values = [...new Set(spent.map((p) => p.value))];
-  const baselineBuckets = [...new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)))];
+  const baselineBuckets = new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)));
+  // One read: the series with the costliest points in the targets, each with its targets and baselines.
+  const points = await spendPoints(warehouse, granularity, dimension, [...new Set([...targets, ...baselineBuckets])], {
+    costliest: TOP_SERIES,
+    among: targets,
+  });
+  const judged = new Set(targets);
+  const spent = points.filter((p) => judged.has(p.bucketMs) && p.nano > 0);
   const history = new Map<string, Map<number, number>>();
-  for (const p of await spendPoints(warehouse, granularity, dimension, baselineBuckets, { values })) {
+  for (const p of points) {
+    if (!baselineBuckets.has(p.bucketMs)) continue;
     const series = history.get(p.value) ?? new Map<number, number>();
     series.set(p.bucketMs, p.nano);
     history.set(p.value, series);
