@@ -244,7 +244,9 @@ function median(timings: Timing[]): Timing {
   };
 }
 
-async function exportPath(dir: string): Promise<{ writers: Measurement[]; exporting: Measurement[] }> {
+async function exportPath(
+  dir: string,
+): Promise<{ writers: Measurement[]; exporting: Measurement[]; focusRows: number }> {
   // Every query of the bench's client is logged, so timed() can read the server's CPU from query_log.
   const url = new URL(CLICKHOUSE_URL);
   url.searchParams.set('clickhouse_setting_log_queries', '1');
@@ -366,11 +368,25 @@ async function exportPath(dir: string): Promise<{ writers: Measurement[]; export
       m(BACKFILL_AHEAD, stage(BACKFILL_AHEAD), BACKFILL_WINDOWS * WINDOW_ROWS),
       m('clickhouse → sorted JSONEachRow, gzip level 1 (not used)'),
     ];
-    return { writers, exporting };
+    return { writers, exporting, focusRows: await focusRowsWritten(join(dir, 'archive')) };
   } finally {
     await warehouse.exec(sql`DROP DATABASE IF EXISTS ${databaseIdent(DATABASE)}`);
     await warehouse.client.close();
     redis.disconnect();
+  }
+}
+
+/** How many FOCUS rows the window became (the exported FOCUS Parquet, read back). */
+async function focusRowsWritten(root: string): Promise<number> {
+  const db = await openDuckDb(root);
+  const conn = await db.connect();
+  try {
+    const files = duckString(join(root, 'focus', '**', '*.parquet'));
+    const count = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM read_parquet(${files})`);
+    return Number(count.getRows()[0]?.[0] ?? 0);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
   }
 }
 
@@ -381,7 +397,17 @@ const tableRows = (rows: Measurement[]) =>
 const dir = await mkdtemp(join(tmpdir(), 'bench-archive-'));
 try {
   const machine = machineInfo();
-  const { writers, exporting } = await exportPath(dir);
+  const { writers, exporting, focusRows } = await exportPath(dir);
+  // FOCUS rows out per second (the issue's target, "≥ 200k rows/s"), beside the calls in per second above.
+  const focus = exporting
+    .filter((m) => m.name.includes('FOCUS'))
+    .map((m) => ({
+      name: m.name,
+      calls: m.rows,
+      focus_rows: focusRows,
+      ms: m.ms,
+      focus_rows_per_s: Math.round((focusRows / m.ms) * 1000),
+    }));
   // The machine is shared: the load averages (start and end) say how much wall-clock numbers can be trusted.
   const path = writeResult('archive', {
     machine,
@@ -391,6 +417,7 @@ try {
     reps: REPS,
     writers,
     export: exporting,
+    focus,
   });
   console.log(
     `load average at start ${machine.loadAverage.join(' ')}, at end ${loadavg()
@@ -402,6 +429,12 @@ try {
   );
   console.log(
     `\nExport path (one window of ${WINDOW_ROWS} rows, median of ${REPS} interleaved runs)\n\n${formatTable(columns, tableRows(exporting))}`,
+  );
+  console.log(
+    `\nFOCUS rows out (${focusRows} FOCUS rows for the window's ${WINDOW_ROWS} calls)\n\n${formatTable(
+      ['name', 'calls', 'FOCUS rows', 'ms', 'FOCUS rows/s'],
+      focus.map((f) => [f.name, f.calls, f.focus_rows, f.ms, f.focus_rows_per_s]),
+    )}`,
   );
   console.log(`\n${path}`);
 } finally {
