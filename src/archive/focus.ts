@@ -74,6 +74,11 @@ const CALL_COLUMNS = `file_row_number request_id start_time end_time call_type k
   cache_write_1h_tokens reasoning_tokens audio_input_tokens audio_output_tokens image_input_tokens
   image_output_tokens web_search_requests`.split(/\s+/);
 
+/** What a call's FOCUS rows keep of it (FOCUS_COLUMNS' inputs): the unnest copies these, and the sort moves them. */
+const ROW_COLUMNS = `file_row_number request_id start_time end_time call_type key_hash key_alias user_id team_id
+  customer_id model upstream_model provider source service_tier price_source price_version corrects_request_id
+  multiplier tag_members`.split(/\s+/);
+
 /**
  * The charges of every call, in the file's order (file_row_number), one row per charged dimension:
  * - `prices`: each distinct `unit_prices` of the window parsed once (a window has a handful), each
@@ -123,7 +128,7 @@ WITH prices AS (
     CASE ${each((d, i) => `WHEN w_${d.dimension} = w_max THEN ${i}`, ' ')} ELSE 0 END AS dearest
   FROM shared
 ), charged AS (
-  SELECT *, unnest(list_filter([
+  SELECT ${ROW_COLUMNS.join(', ')}, unnest(list_filter([
       ${each(
         (d, i) =>
           `{'c': w_${d.dimension} IS NOT NULL, 'i': ${i}, 'q': ${d.quantity}, 'p': p_${d.dimension}, 't': t_${d.dimension}, ` +
