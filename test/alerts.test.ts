@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { operationalAlerts } from '../src/alerts/checks.js';
-import { type AlertEvent, AlertNotifier } from '../src/alerts/notifier.js';
+import { type AlertEvent, AlertNotifier, slackEscape } from '../src/alerts/notifier.js';
 import { pollUntil } from '../src/retry.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
@@ -127,6 +127,24 @@ test('a hard budget hit alerts once however many calls it refuses', async () => 
     hard[0]?.text ?? '',
     /^Hard budget hit: team hard-team has spent \$0\.002\d* of \$0\.0025; calls are refused$/,
   );
+});
+
+test('caller-chosen names reach the webhook with Slack mentions escaped (text only; the fields stay exact)', async () => {
+  const alias = '<!channel> & <@U0123|boss>';
+  const key = await teamKey({ team_alias: alias, max_budget: 0.0025 });
+  assert.deepEqual([await call(key), await call(key)], [200, 429]);
+  await pollUntil(async () => alertsOf('hard_budget_hit').some((a) => a.label === `team ${alias}`), {
+    everyMs: 10,
+    timeoutMs: 10_000,
+    timeoutError: () => new Error('the escaped hard_budget_hit alert never arrived'),
+  });
+  const hit = alertsOf('hard_budget_hit').find((a) => a.label === `team ${alias}`);
+  assert.match(
+    hit?.text ?? '',
+    /^Hard budget hit: team &lt;!channel&gt; &amp; &lt;@U0123\|boss&gt; has spent \$0\.002\d* of \$0\.0025; calls are refused$/,
+  );
+  assert.ok(!/[<>]/.test(hit?.text ?? ''), hit?.text);
+  assert.equal(slackEscape('a < b && c > d'), 'a &lt; b &amp;&amp; c &gt; d');
 });
 
 test('dead letters and ingest lag: the periodic checks alert once each, not once per check', async () => {

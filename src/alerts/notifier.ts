@@ -2,6 +2,8 @@
 // not parse the text) per event and subject per period. De-duplication is a Redis SET NX with a TTL, so N
 // instances noticing the same condition (ingest lag, dead letters) still send one alert. Delivery is
 // fire-and-forget: a failing webhook is logged, never surfaced to the call or check that raised it.
+// Alert texts carry caller-chosen values (budget labels, key aliases, tags, models): `text` is escaped as
+// Slack documents (`&`, `<`, `>`), so a tag `<!channel>` reads as text instead of pinging a channel.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 
@@ -35,6 +37,11 @@ export interface AlertNotifierOptions {
 
 const DELIVERY_TIMEOUT_MS = 5000;
 
+/** Slack's control characters as entities (api.slack.com, "Escaping text"): no mention, link or command. */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export class AlertNotifier {
   private readonly inflight = new Set<Promise<void>>();
 
@@ -55,7 +62,7 @@ export class AlertNotifier {
     const claimed = await this.redis.set(`alerts:sent:${alert.event}:${alert.subject}`, '1', 'EX', ttl, 'NX');
     if (claimed !== 'OK') return false;
     this.options.log.warn({ alert: alert.event, subject: alert.subject }, alert.text);
-    const body = JSON.stringify({ text: alert.text, ...alert.fields, event: alert.event });
+    const body = JSON.stringify({ text: slackEscape(alert.text), ...alert.fields, event: alert.event });
     const delivery = fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
