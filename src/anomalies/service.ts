@@ -128,12 +128,35 @@ export function lastComplete(granularity: AnomalyGranularity, nowMs: number): nu
   return Math.floor(nowMs / size) * size - size;
 }
 
-/** More than this per pass is a storm, not news: the highest scores are sent, the rest are in the API. */
+/**
+ * More than this in one bucket is a storm, not news: its highest scores are sent, the rest are in the API.
+ * Also the most a pass sends per granularity.
+ */
 const MAX_ALERTS_PER_PASS = 20;
-/** Once per anomaly: longer than a judged day stays "the last complete day". */
+/**
+ * Complete hours judged by each pass: an hour whose spend lands late (a batch import, ingest lag, a worker
+ * down) is still alerted when it lands within this many hours of the hour's end.
+ */
+export const ALERT_HOURS_BACK = 6;
+/** Complete days judged by each pass: yesterday, and the day before for spend of its last hours landing late. */
+export const ALERT_DAYS_BACK = 2;
+/** Once per anomaly: longer than any judged bucket stays among the last ALERT_HOURS_BACK / ALERT_DAYS_BACK. */
 const ALERT_DEDUP_SECONDS = 8 * 86_400;
 
-/** Judges the last complete hour and day and sends each anomaly found once; resolves to how many were sent. */
+/** The last `count` complete buckets before `nowMs`, newest first. */
+export function lastCompleteBuckets(granularity: AnomalyGranularity, nowMs: number, count: number): number[] {
+  const size = granularity === 'day' ? DAY_MS : HOUR_MS;
+  const last = lastComplete(granularity, nowMs);
+  return Array.from({ length: count }, (_, k) => last - k * size);
+}
+
+/**
+ * Judges the last ALERT_HOURS_BACK complete hours and ALERT_DAYS_BACK complete days and sends each anomaly
+ * found once (the notifier's de-duplication: the subject holds the bucket, so re-judging a bucket on the
+ * next passes sends nothing again). Of each bucket only its MAX_ALERTS_PER_PASS highest scores are ever
+ * sent, and a pass sends at most MAX_ALERTS_PER_PASS per granularity (highest scores first; what a pass
+ * leaves out of that cap goes on the next). Resolves to how many were sent.
+ */
 export async function alertAnomalies(
   warehouse: Warehouse,
   alerts: AlertNotifier,
@@ -143,8 +166,16 @@ export async function alertAnomalies(
 ): Promise<number> {
   let sent = 0;
   for (const granularity of ['hour', 'day'] as const) {
-    const found = await findAnomalies(warehouse, settings, granularity, dimensions, [lastComplete(granularity, nowMs)]);
-    for (const a of found.slice(0, MAX_ALERTS_PER_PASS)) {
+    const targets = lastCompleteBuckets(granularity, nowMs, granularity === 'day' ? ALERT_DAYS_BACK : ALERT_HOURS_BACK);
+    // Highest score first (findAnomalies' order): a bucket's first MAX_ALERTS_PER_PASS are its sendable ones.
+    const found = await findAnomalies(warehouse, settings, granularity, dimensions, targets);
+    const perBucket = new Map<string, number>();
+    let sentNowHere = 0;
+    for (const a of found) {
+      if (sentNowHere >= MAX_ALERTS_PER_PASS) break;
+      const rank = (perBucket.get(a.bucket) ?? 0) + 1;
+      perBucket.set(a.bucket, rank);
+      if (rank > MAX_ALERTS_PER_PASS) continue;
       const sentNow = await alerts.send({
         event: 'spend_anomaly',
         subject: `${a.granularity}:${a.dimension}:${a.bucket}:${a.value}`,
@@ -152,8 +183,9 @@ export async function alertAnomalies(
         text: `Unusual spend: ${a.dimension} ${JSON.stringify(a.value.slice(0, 80))} spent $${a.cost_usd} in the ${a.granularity} from ${a.bucket}, usually $${a.expected_usd} (score ${a.score})`,
         fields: { ...a },
       });
-      if (sentNow) sent++;
+      if (sentNow) sentNowHere++;
     }
+    sent += sentNowHere;
   }
   return sent;
 }
