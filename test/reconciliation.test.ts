@@ -2,7 +2,7 @@
 // report (pagination included): Spendhouse's spend arrives through the ingest API into the real rollups, the
 // importer reads both reports into ClickHouse, GET /spend/reconciliation shows provider / Spendhouse / drift
 // per day × provider × model, a re-import replaces a day, a drift past the threshold alerts once per
-// day × provider, and provider errors (401, 429 + Retry-After, 500, a looping cursor) and hostile report
+// day × provider once the day has settled (never on a first import of yesterday), and provider errors (401, 429 + Retry-After, 500, a looping cursor) and hostile report
 // values end in a status, never in a crash.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -308,11 +308,12 @@ describe('importing the providers’ cost reports', () => {
       ['openai', true],
     ]);
 
-    // The drift past 5% and $0.25 alerts once (openai, 2026-12-06); the -0.17% and the $0.05 do not.
+    // The drift past 5% and $0.25 (openai, 2026-12-06) is yesterday's, a first import of a day the provider
+    // has not settled: no alert yet (the test after next sends it); the -0.17% and the $0.05 never alert.
     await t.app.alerts.drain();
     assert.deepEqual(
-      received.filter((a) => a.event === 'reconciliation_drift').map((a) => [a.provider, a.day, a.drift_usd]),
-      [['openai', '2026-12-06', '-0.500000000']],
+      received.filter((a) => a.event === 'reconciliation_drift'),
+      [],
     );
   });
 
@@ -332,8 +333,30 @@ describe('importing the providers’ cost reports', () => {
     assert.equal(row(body.rows, '2026-12-05', 'openai', null, 'web search tool calls'), undefined);
     assert.equal(row(body.rows, '2026-12-05', 'anthropic', 'claude-sonnet-4')?.provider_cost_nano, '3005000000');
     await t.app.alerts.drain();
-    // 2026-12-05 openai is now +11.11% and $0.20 (< $0.25): still quiet; 2026-12-06 was sent already.
-    assert.equal(received.filter((a) => a.event === 'reconciliation_drift').length, 1);
+    // 2026-12-05 openai is now +11.11% and $0.20 (< $0.25): still quiet; 2026-12-06 has not settled.
+    assert.equal(received.filter((a) => a.event === 'reconciliation_drift').length, 0);
+  });
+
+  test('a day’s drift alerts once the day has settled (two full days after it), then never again', async () => {
+    resetFakes();
+    billDays();
+    const drifts = async () => {
+      await t.app.alerts.drain();
+      return received.filter((a) => a.event === 'reconciliation_drift').map((a) => [a.provider, a.day, a.drift_usd]);
+    };
+    // 2026-12-08, mid-day: 2026-12-06 ended 34 hours ago, not two full days.
+    await importer().runOnce(new Date('2026-12-08T10:00:00Z'));
+    assert.deepEqual(await drifts(), []);
+    // Two full UTC days after it ended: settled, and still within the lookback (2026-12-06..08).
+    await importer().runOnce(new Date('2026-12-09T00:30:00Z'));
+    assert.deepEqual(await drifts(), [['openai', '2026-12-06', '-0.500000000']]);
+    await importer().runOnce(new Date('2026-12-09T10:00:00Z'));
+    assert.deepEqual(await drifts(), [['openai', '2026-12-06', '-0.500000000']]);
+    // A lookback of two days re-reads no settled day: nothing to alert, whatever the drift.
+    resetFakes();
+    fakes.openai.days.set('2026-12-08', [{ line_item: 'gpt-4o-mini-2024-07-18, input', amount: usd(9) }]);
+    await importer({ lookback_days: 2 }).runOnce(new Date('2026-12-10T10:00:00Z'));
+    assert.deepEqual(await drifts(), [['openai', '2026-12-06', '-0.500000000']]);
   });
 
   test('hostile report values are skipped by name; the sane lines of the same day still land', async () => {

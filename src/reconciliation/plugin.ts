@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/load.js';
 import { periodicTask } from '../periodic.js';
 import { asError } from '../retry.js';
 import { reconciliationRoutes } from './routes.js';
-import { ReconciliationImporter } from './service.js';
+import { ReconciliationImporter, SETTLED_AFTER_DAYS } from './service.js';
 import { resolveReconciliationSettings } from './settings.js';
 
 const LOCK_KEY = 'reconciliation:import:lock';
@@ -20,6 +20,11 @@ async function reconciliationPlugin(app: FastifyInstance, opts: { config: AppCon
   if (config.role === 'proxy' || settings.sources.length === 0) return;
 
   const log = app.log.child({ component: 'reconciliation' });
+  if (app.alerts.enabled && settings.lookbackDays <= SETTLED_AFTER_DAYS)
+    log.warn(
+      { lookback_days: settings.lookbackDays },
+      `reconciliation.lookback_days ≤ ${SETTLED_AFTER_DAYS}: no re-read day is settled, so no drift is alerted`,
+    );
   const importer = new ReconciliationImporter({
     warehouse: app.warehouse,
     redis: app.redis,

@@ -1,7 +1,8 @@
 // Reconciliation as the routes and the worker use it: the table for a window of days, and one import run
 // (every configured provider's report for the last lookback_days complete UTC days, stored, then an alert
-// for each day × provider whose drift passes the threshold — once each, however often the import re-reads
-// the day). A provider that fails (bad admin key, rate limit, outage) is recorded in the import status and
+// for each settled day × provider whose drift passes the threshold — once each, however often the import
+// re-reads the day). A day is settled SETTLED_AFTER_DAYS full days after it ended: the bill of yesterday
+// (often of the day before too) is still growing, so its drift is not news yet. A provider that fails (bad admin key, rate limit, outage) is recorded in the import status and
 // the run goes on with the next: nothing here may take the worker down.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -19,6 +20,12 @@ import { readImportedCosts, readSpendhouseCosts, storeReport } from './store.js'
 const DAY_MS = 86_400_000;
 /** An alert per day × provider, once: longer than any lookback re-reads the day. */
 const ALERT_DEDUP_SECONDS = 40 * 86_400;
+/**
+ * Drift alerts wait until a day ended this many full UTC days ago (today 12-10: days up to 12-07): providers
+ * settle a day's costs a day or more late, and a first import of yesterday is partial. With lookback_days
+ * at most this, no imported day is ever old enough, and no drift is alerted (the table still shows it).
+ */
+export const SETTLED_AFTER_DAYS = 2;
 const STATUS_KEY = 'reconciliation:status';
 
 export const dayString = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -82,7 +89,9 @@ export class ReconciliationImporter {
     const toDay = dayString(today);
     const statuses: ImportStatus[] = [];
     for (const source of settings.sources) statuses.push(await this.importSource(source, fromDay, toDay, now));
-    await this.alertDrift(fromDay, toDay);
+    // Only the re-read days that have settled: [fromDay, the first unsettled day).
+    const settledToDay = today - SETTLED_AFTER_DAYS * DAY_MS;
+    if (settledToDay > today - settings.lookbackDays * DAY_MS) await this.alertDrift(fromDay, dayString(settledToDay));
     return statuses;
   }
 
