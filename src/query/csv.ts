@@ -2,11 +2,17 @@
 // the leading `row_type` column, so a spreadsheet sum over `group` rows can be checked against it.
 import type { ResultRow, SpendQueryResult } from './engine.js';
 
+/** A cell that is one number as these CSVs write it: an integer, a decimal, a JS number with an exponent. */
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+/** What a spreadsheet reads as the start of a formula (OWASP CSV injection: = + - @ tab CR). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
-  // A leading =, +, - or @ would be read as a formula by spreadsheets: prefix a quote to keep it text.
-  const safe = /^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
+  // A formula-leading cell is prefixed with a quote to keep it text — unless the whole cell is a number
+  // (a negative cost): `-1+cmd|' /C calc'!A0` starts like one but is a formula.
+  const safe = FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
