@@ -1,9 +1,12 @@
 // /spend/showback: one team's month as a statement whose lines (tags split exactly) add up to the team's
 // total to the nano-USD — as CSV, Parquet (read back with DuckDB) and JSON; a team admin's key gets only
-// its own team; bad input is a 400 naming the field.
+// its own team, any other key none (403); bad input is a 400 naming the field; past the row limit the 400
+// names group_by (the month is fixed).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { runReport } from '../src/query/engine.js';
+import { showbackReport } from '../src/query/showback.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { type CallRow, insertCalls } from './query.fixtures.js';
 
@@ -13,6 +16,8 @@ const DAY = 86_400_000;
 describe('GET /spend/showback', () => {
   let t: TestApp;
   let leadKey = '';
+  let devKey = '';
+  let searchLeadKey = '';
   const calls: CallRow[] = [
     // growth, November: 1,000,000,001 over {a, b} and 10 over {a, b, c}, 7 untagged, 5 on another model.
     { request_id: 's-1', start_ms: NOV + DAY, team: 'growth', cost_nano: 1_000_000_001, tags: ['a', 'b'] },
@@ -41,9 +46,19 @@ describe('GET /spend/showback', () => {
       return res.json();
     };
     await admin('/user/new', { user_id: 'lead', user_role: 'internal_user' });
-    await admin('/team/new', { team_id: 'growth', members_with_roles: [{ user_id: 'lead', role: 'admin' }] });
-    await admin('/team/new', { team_id: 'search' });
+    await admin('/user/new', { user_id: 'dev', user_role: 'internal_user' });
+    await admin('/user/new', { user_id: 'seeker', user_role: 'internal_user' });
+    await admin('/team/new', {
+      team_id: 'growth',
+      members_with_roles: [
+        { user_id: 'lead', role: 'admin' },
+        { user_id: 'dev', role: 'user' },
+      ],
+    });
+    await admin('/team/new', { team_id: 'search', members_with_roles: [{ user_id: 'seeker', role: 'admin' }] });
     leadKey = (await admin('/key/generate', { user_id: 'lead', team_id: 'growth' })).key;
+    devKey = (await admin('/key/generate', { user_id: 'dev', team_id: 'growth' })).key;
+    searchLeadKey = (await admin('/key/generate', { user_id: 'seeker', team_id: 'search' })).key;
   });
   after(async () => t?.close());
 
@@ -105,8 +120,60 @@ describe('GET /spend/showback', () => {
     assert.equal(own.statusCode, 200, own.body);
     assert.equal(own.json().team_id, 'growth');
     const other = await get('/spend/showback?month=2026-11&team_id=search&format=json', leadKey);
-    assert.equal(other.statusCode, 400);
+    assert.equal(other.statusCode, 403, other.body);
     assert.equal(other.json().error.param, 'team_id');
+    assert.match(other.json().error.message, /^team_id: .*only its own team \(growth\)/);
+    // The other way round: search's admin may not read growth's month either.
+    const theirs = await get('/spend/showback?month=2026-11&team_id=growth&format=json', searchLeadKey);
+    assert.equal(theirs.statusCode, 403, theirs.body);
+    assert.equal(theirs.json().error.param, 'team_id');
+  });
+
+  it("a plain key (not a team admin's) gets no showback, not even of its own team: 403 naming team_id", async () => {
+    for (const query of ['month=2026-11', 'month=2026-11&team_id=growth', 'month=2026-11&team_id=growth&format=json']) {
+      const res = await get(`/spend/showback?${query}`, devKey);
+      assert.equal(res.statusCode, 403, `${query} → ${res.body}`);
+      const { error } = res.json();
+      assert.equal(error.code, 'forbidden');
+      assert.equal(error.param, 'team_id');
+      assert.match(error.message, /^team_id: .*team's admins/);
+      assert.doesNotMatch(res.body, /cost_usd/);
+    }
+    // Bad input is still a 400 first, whoever asks.
+    const bad = await get('/spend/showback?month=2026-13&team_id=growth', devKey);
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.param, 'month');
+  });
+
+  it('past the row limit: a 400 naming group_by and what to do (other reports keep their message)', async () => {
+    const request = { month: '2026-11', timezone: 'UTC', group_by: ['tag', 'model'] as const, team: 'growth' };
+    await assert.rejects(
+      showbackReport(t.app.warehouse, { ...request, group_by: [...request.group_by] }, {}, 4),
+      (err: { status: number; param: string; message: string }) => {
+        assert.equal(err.status, 400);
+        assert.equal(err.param, 'group_by');
+        assert.match(err.message, /^group_by: the report has more than 4 rows: .*fewer or coarser dimensions/);
+        return true;
+      },
+    );
+    // Five lines fit in five rows: the limit is on lines, not one less.
+    const fits = await showbackReport(t.app.warehouse, { ...request, group_by: [...request.group_by] }, {}, 5);
+    assert.equal(fits.lines.length, 5 + 1);
+    // A caller without a hint (the LiteLLM reports) gets the window advice, as before.
+    await assert.rejects(
+      runReport(
+        t.app.warehouse,
+        { from: '2026-11-01', to: '2026-12-01', group_by: ['tag'], filters: { team: { in: ['growth'] } } },
+        {},
+        { maxRows: 1 },
+      ),
+      (err: { status: number; param: string | null; message: string }) => {
+        assert.equal(err.status, 400);
+        assert.equal(err.param, null);
+        assert.match(err.message, /more than 1 rows: narrow the window/);
+        return true;
+      },
+    );
   });
 
   it('bad input is a 400 naming the field', async () => {
@@ -114,6 +181,10 @@ describe('GET /spend/showback', () => {
       ['team_id=growth&month=2026-13', 'month'],
       ['team_id=growth&month=nov', 'month'],
       ['month=2026-11', 'team_id'],
+      ['team_id=&month=2026-11', 'team_id'],
+      ['team_id=gro%1Bwth&month=2026-11', 'team_id'],
+      ['team_id=gro%E2%80%AEwth&month=2026-11', 'team_id'],
+      [`team_id=${'g'.repeat(513)}&month=2026-11`, 'team_id'],
       ['team_id=growth&month=2026-11&group_by=team', 'group_by'],
       ['team_id=growth&month=2026-11&group_by=tag,tag', 'group_by'],
       ['team_id=growth&month=2026-11&format=xlsx', 'format'],
@@ -122,7 +193,7 @@ describe('GET /spend/showback', () => {
     ]) {
       const res = await get(`/spend/showback?${query}`);
       assert.equal(res.statusCode, 400, `${query} → ${res.body}`);
-      assert.match(JSON.stringify(res.json().error), new RegExp(param as string), query);
+      assert.equal(res.json().error.param, param, query);
     }
   });
 });

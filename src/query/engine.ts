@@ -247,16 +247,32 @@ function formatRow(
 /** Server-side reports (LiteLLM endpoints) read every row; past this they ask for a narrower window. */
 const REPORT_MAX_ROWS = 200_000;
 
+export interface ReportLimit {
+  /** At most this many rows (default REPORT_MAX_ROWS). */
+  maxRows?: number;
+  /**
+   * What a caller past the limit can change, when it is not the window (a report of a fixed month): the
+   * request field and what to do with it, e.g. `{ param: 'group_by', hint: 'group by fewer dimensions' }`.
+   */
+  tooLarge?: { param: string; hint: string };
+}
+
 /** A query built in code, answered whole (no paging), through the same planner and totals as /spend/query. */
 export async function runReport(
   warehouse: Warehouse,
   input: SpendQueryInput,
   scope: AccessScope,
+  limit: ReportLimit = {},
 ): Promise<SpendQueryResult> {
-  const query = { ...spendQuerySchema.parse(input), limit: REPORT_MAX_ROWS };
+  const maxRows = limit.maxRows ?? REPORT_MAX_ROWS;
+  const query = { ...spendQuerySchema.parse(input), limit: maxRows };
   const result = await runSpendQuery(warehouse, query, scope);
   if (result.next_cursor) {
-    throw new AppError('bad_request', `the report has more than ${REPORT_MAX_ROWS} rows: narrow the window`);
+    const { tooLarge } = limit;
+    if (tooLarge) {
+      throw badRequest(tooLarge.param, `the report has more than ${maxRows} rows: ${tooLarge.hint}`);
+    }
+    throw new AppError('bad_request', `the report has more than ${maxRows} rows: narrow the window`);
   }
   return result;
 }
