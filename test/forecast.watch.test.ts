@@ -115,7 +115,7 @@ describe('budget watch: thresholds and forecasts', () => {
     assert.equal(watched.forecast.exceeds_budget, true);
     const bad = await t.app.inject({
       method: 'GET',
-      url: '/spend/forecast?scope_type=user',
+      url: '/spend/forecast?scope_type=nobody',
       headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
     });
     assert.equal(bad.statusCode, 400);

@@ -25,14 +25,20 @@ const FORECAST_EVERY_MS = 5 * 60_000;
 
 async function budgetWatchPlugin(app: FastifyInstance, opts: { config: AppConfig }): Promise<void> {
   const settings = opts.config.file.alerts;
-  const watch = createBudgetWatch(app.controlPlane, app.budgetLedger, app.warehouse);
+  const log = app.log.child({ component: 'budget-watch' });
+  const watch = createBudgetWatch(app.controlPlane, app.budgetLedger, app.warehouse, {
+    onSkipped: (skipped, watched) =>
+      log.warn(
+        { skipped, watched },
+        `budget watch: ${skipped} budgeted scope(s) past the first ${watched} get no forecast, gauge or budget alert`,
+      ),
+  });
   app.decorate('budgetWatch', watch);
   await app.register(forecastRoutes, { watch });
   const thresholds = settings.budget_thresholds_percent ?? DEFAULT_BUDGET_THRESHOLDS;
   const forecastAlerts = settings.forecast_alerts ?? true;
   if (!app.alerts.enabled || (thresholds.length === 0 && !forecastAlerts)) return;
 
-  const log = app.log.child({ component: 'budget-watch' });
   let lastForecastMs = 0;
   const check = async () => {
     const nowMs = Date.now();

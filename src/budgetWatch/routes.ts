@@ -1,13 +1,13 @@
-// GET /spend/forecast (admins): every team and key budget with its spend, its period and its forecast —
-// projected spend at the period's end and when it runs out (budgetForecast.ts). Money as exact decimal USD
-// strings, like the query API. The Budgets tab shows it beside each team's spend.
+// GET /spend/forecast (admins): every budget (team, user, customer, tag, key) with its spend, its period and
+// its forecast — projected spend at the period's end and when it runs out (budgetForecast.ts). Money as exact
+// decimal USD strings, like the query API. The Budgets tab shows it beside each row's spend.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/plugin.js';
 import { nanoToUsd } from '../spendRecord.js';
-import type { BudgetWatch } from './budgetWatch.js';
+import { BUDGET_SCOPE_TYPES, type BudgetWatch } from './budgetWatch.js';
 
-const forecastQuery = z.strictObject({ scope_type: z.enum(['team', 'key']).optional() });
+const forecastQuery = z.strictObject({ scope_type: z.enum(BUDGET_SCOPE_TYPES).optional() });
 
 export async function forecastRoutes(app: FastifyInstance, opts: { watch: BudgetWatch }): Promise<void> {
   app.get('/spend/forecast', async (request) => {

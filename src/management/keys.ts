@@ -7,12 +7,22 @@ import { requireAdmin } from '../auth/plugin.js';
 import { hashKey, KEY_PERMISSIONS, type KeyPermission } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { addDuration } from '../periods.js';
+import type { SpendFilter } from '../query/spendTotal.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlPlane } from './control.js';
 import type { KeyDoc } from './entities.js';
 import { lookupId, lookupInput, metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { keyReference, pageOf, parseInput, totalPages } from './http.js';
-import { applyLimits, durationInput, EMPTY_LIMITS, limitsInputShape, limitsToApi, nanoToUsdNumber } from './limits.js';
+import {
+  applyLimits,
+  durationInput,
+  EMPTY_LIMITS,
+  effectiveLimits,
+  type LimitsDoc,
+  limitsInputShape,
+  limitsToApi,
+  nanoToUsdNumber,
+} from './limits.js';
 
 const keyFields = {
   key_alias: nameInput.nullable().optional(),
@@ -134,6 +144,21 @@ export async function prepareKey(
 export const aliasLocks = (kind: string, ...aliases: (string | null | undefined)[]) =>
   aliases.filter((a): a is string => !!a).map((a) => `${kind}:${a}`);
 
+/**
+ * A budget's forecast as /key/info and /team/info show it, against the limits the budget guard and the
+ * budget watch apply: the record's own, filled in from its budget tier (`budget_id`). `ownSpentNano` is the
+ * spend of the record's own period; a tier's other period is read again.
+ */
+export async function forecastOfLimits(plane: ControlPlane, filter: SpendFilter, own: LimitsDoc, ownSpentNano: number) {
+  const tier = own.budget_id ? await plane.cache.get('budget', own.budget_id) : null;
+  const limits = effectiveLimits(own, tier);
+  const spent =
+    limits.budget_duration === own.budget_duration
+      ? ownSpentNano
+      : await plane.spendNano(filter, limits.budget_duration);
+  return plane.forecastToApi(filter, limits.budget_duration, limits.max_budget_nano, spent);
+}
+
 /** A key as the API shows it; `forecast` (one more spend query) only where one key is asked for. */
 export async function keyToApi(plane: ControlPlane, doc: KeyDoc, opts: { forecast?: boolean } = {}) {
   const filter = { key_hashes: [doc.token, ...doc.previous_tokens] };
@@ -145,9 +170,7 @@ export async function keyToApi(plane: ControlPlane, doc: KeyDoc, opts: { forecas
     token_id: key_id,
     spend: nanoToUsdNumber(spend),
     budget_reset_at: plane.resetAt(doc.budget_duration),
-    ...(opts.forecast
-      ? { forecast: await plane.forecastToApi(filter, doc.budget_duration, doc.max_budget_nano, spend) }
-      : {}),
+    ...(opts.forecast ? { forecast: await forecastOfLimits(plane, filter, doc, spend) } : {}),
   };
 }
 

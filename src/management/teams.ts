@@ -11,7 +11,7 @@ import type { ControlPlane } from './control.js';
 import { type MemberDoc, memberId, memberRoleSchema, type TeamDoc } from './entities.js';
 import { lookupId, lookupInput, metadataInput, modelsInput, nameInput, tagsInput } from './fields.js';
 import { parseInput } from './http.js';
-import { aliasLocks, keyToApi } from './keys.js';
+import { aliasLocks, forecastOfLimits, keyToApi } from './keys.js';
 import { applyLimits, EMPTY_LIMITS, limitsInputShape, nanoToUsdNumber, usdAmount, withLimitsToApi } from './limits.js';
 
 const memberRef = z.strictObject({
@@ -173,7 +173,7 @@ async function teamInfo(plane: ControlPlane, teamId: string) {
     plane.store.list('member', { team_id: teamId }),
     plane.spendNano(filter, team.budget_duration),
   ]);
-  const forecast = await plane.forecastToApi(filter, team.budget_duration, team.max_budget_nano, spentNano);
+  const forecast = await forecastOfLimits(plane, filter, team, spentNano);
   return {
     team_id: teamId,
     team_info: { ...info, forecast },

@@ -1,6 +1,6 @@
 // Forecasts from the warehouse: daily spend over the last HISTORY_DAYS local days and today, asked through
-// the query planner (for UTC budgets spend_scope_daily answers a key's or team's days, per key or team for
-// many at once: the budget watch) — then budgetForecast.ts.
+// the query planner (for UTC budgets spend_scope_daily answers a key's, team's, user's, customer's or tag's
+// days, per scope for many at once: the budget watch) — then budgetForecast.ts.
 import { z } from 'zod';
 import type { Warehouse } from '../../clickhouse/warehouse.js';
 import type { Period } from '../../periods.js';
@@ -22,7 +22,16 @@ export interface ScopeBudget {
 export type DaySpend = Map<number, number>;
 
 const dayRow = z.object({ bucket: z.string(), cost_nano: z.union([z.number(), z.string()]) });
-const groupRow = z.object({ key: z.string().nullable().optional(), team: z.string().nullable().optional() });
+/** The dimensions a budget's daily spend is grouped by (one per budgeted scope kind; a key by its hashes). */
+export type DailySpendGroup = 'key' | 'team' | 'user' | 'customer' | 'tag';
+const groupValue = z.string().nullable().optional();
+const groupRow = z.object({
+  key: groupValue,
+  team: groupValue,
+  user: groupValue,
+  customer: groupValue,
+  tag: groupValue,
+});
 
 /**
  * The forecast window's daily spend of the calls `filters` pick, per value of `groupBy` ('' when not
@@ -33,7 +42,7 @@ export async function dailySpend(
   filters: Partial<Record<Dimension, DimensionFilter>>,
   timeZone: string,
   nowMs: number,
-  groupBy?: 'key' | 'team',
+  groupBy?: DailySpendGroup,
 ): Promise<Map<string, DaySpend>> {
   const { fromMs, today } = historyWindow(nowMs, timeZone);
   const result = await runReport(
