@@ -6,13 +6,13 @@ import { dateTime, num, text, usd } from '../format.js';
 import { EMPTY_LIMITS, limitsBody, limitsFormOf } from '../keys/keyApi.js';
 import { LimitsFields } from '../keys/LimitsFields.js';
 import {
+  type BudgetForecast,
   type BudgetKind,
+  budgetForecasts,
   type Entity,
   KINDS,
   listEntities,
   saveEntity,
-  type TeamForecast,
-  teamForecasts,
 } from './budgetKinds.js';
 import { TeamMembersDialog } from './TeamMembers.js';
 
@@ -112,7 +112,7 @@ function EntityRow({
   id: string;
   kind: BudgetKind;
   entity: Entity;
-  forecast: TeamForecast | undefined;
+  forecast: BudgetForecast | undefined;
   onEdit: () => void;
   onMembers: () => void;
 }) {
@@ -155,9 +155,9 @@ function EntityRow({
 
 function KindSection({ kind }: { kind: BudgetKind }) {
   const [entities, reload] = useAsync((signal) => listEntities(kind, signal), [kind.id]);
-  // Teams show where their budget is heading; a failed forecast read leaves the table as it is.
+  // Each budget shows where it is heading; a failed forecast read leaves the table as it is.
   const [forecasts] = useAsync(
-    (signal) => (kind.id === 'team' ? teamForecasts(signal).catch(() => new Map()) : Promise.resolve(new Map())),
+    (signal) => budgetForecasts(kind, signal).catch(() => new Map<string, BudgetForecast>()),
     [kind.id],
   );
   const [editing, setEditing] = useState<{ entity: Entity | null } | null>(null);
@@ -227,7 +227,7 @@ function KindSection({ kind }: { kind: BudgetKind }) {
   );
 }
 
-function ForecastLine({ forecast }: { forecast: TeamForecast }) {
+function ForecastLine({ forecast }: { forecast: BudgetForecast }) {
   return (
     <div class={`small ${forecast.exceeds_budget ? 'warn-text' : 'muted'}`} title={`forecast: ${forecast.method}`}>
       {forecast.period_end_spend_usd !== null && <>projected {usd(forecast.period_end_spend_usd)} by period end</>}

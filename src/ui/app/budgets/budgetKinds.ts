@@ -94,21 +94,26 @@ export const addMember = (teamId: string, userId: string, role: string) =>
 export const removeMember = (teamId: string, userId: string) =>
   post('/team/member_delete', { team_id: teamId, user_id: userId });
 
-/** A team's forecast as GET /spend/forecast gives it (docs/finops.md, Forecasts). */
-export interface TeamForecast {
+/** A budget's forecast as GET /spend/forecast gives it (docs/finops.md, Forecasts). */
+export interface BudgetForecast {
   period_end_spend_usd: string | null;
   runs_out_at: string | null;
   exceeds_budget: boolean;
   method: string;
 }
 
-/** Forecasts of every team budget by team id; empty when the caller may not read them. */
-export async function teamForecasts(signal?: AbortSignal): Promise<Map<string, TeamForecast>> {
-  const body = await get<{ budgets: { scope: string; forecast: TeamForecast | null }[] }>(
-    '/spend/forecast?scope_type=team',
+/**
+ * Forecasts of every budget of `kind` by entity id (teams, users, customers, tags; a tier has none of its
+ * own); empty when the caller may not read them.
+ */
+export async function budgetForecasts(kind: BudgetKind, signal?: AbortSignal): Promise<Map<string, BudgetForecast>> {
+  const out = new Map<string, BudgetForecast>();
+  if (kind.id === 'budget') return out;
+  const body = await get<{ budgets: { scope: string; forecast: BudgetForecast | null }[] }>(
+    `/spend/forecast?scope_type=${kind.id}`,
     signal,
   );
-  const out = new Map<string, TeamForecast>();
-  for (const b of body.budgets) if (b.forecast) out.set(b.scope.replace(/^team:/, ''), b.forecast);
+  const prefix = `${kind.id}:`;
+  for (const b of body.budgets) if (b.forecast) out.set(b.scope.slice(prefix.length), b.forecast);
   return out;
 }
