@@ -244,11 +244,13 @@ type OwnArgumentsCli = (args: string[], load: (path?: string) => AppConfig) => P
 const OWN_ARGUMENT_COMMANDS: Record<string, () => Promise<OwnArgumentsCli>> = {
   archive: async () => (await import('../archive/cli.js')).runArchiveCli,
   reprice: async () => (await import('../reprice/cli.js')).runRepriceCli,
+  showback: async () => (await import('./showback.js')).runShowbackCli,
 };
 
 async function main(): Promise<void> {
-  // `archive` (--from, --to, …) and `reprice` (--from, --to, --model, --dry-run, …: src/reprice/cli.ts) have
-  // their own options, so they take the raw arguments.
+  // `archive` (--from, --to, …), `reprice` (--from, --to, --model, --dry-run, …: src/reprice/cli.ts) and
+  // `showback` (--team, --month, --format, --out: ./showback.ts) have their own options, so they take the
+  // raw arguments.
   const ownArgs = OWN_ARGUMENT_COMMANDS[process.argv[2] ?? ''];
   if (ownArgs) {
     const env: Env = { ...process.env };
@@ -321,7 +323,7 @@ async function main(): Promise<void> {
     }
     default:
       console.error(
-        `unknown command "${command}". Commands: start, serve, migrate, archive, reprice, import, dlq, test`,
+        `unknown command "${command}". Commands: start, serve, migrate, archive, reprice, showback, import, dlq, test`,
       );
       process.exit(2);
   }
