@@ -1,14 +1,24 @@
 // Budget alerts (src/budgets) as webhook events: soft crossings and hard refusals, each at most once per
-// scope and budget period (the de-duplication window runs to the period's end).
+// scope and budget period (the de-duplication window runs to the period's end). A lifetime budget (no
+// budget_duration) has one period for life: its alerts are de-duplicated per budget amount for good, so a
+// crossed line is told once, and raising (or lowering) the budget re-arms it.
 import type { BudgetAlert, BudgetAlertSender } from '../budgets/alerts.js';
 import type { AlertNotifier } from './notifier.js';
 
-/** Lifetime budgets have no period end: one alert per scope in this window. */
-const LIFETIME_DEDUP_SECONDS = 30 * 86_400;
+/** Lifetime budgets have no period end: their alerts hold for ten years, the life of the budget. */
+export const LIFETIME_DEDUP_SECONDS = 10 * 365 * 86_400;
 
 /** A budget alert's de-duplication window: the rest of its period (LIFETIME_DEDUP_SECONDS without one). */
 export function periodDedupSeconds(periodEnd: Date | null, nowMs: number): number {
   return periodEnd ? (periodEnd.getTime() - nowMs) / 1000 : LIFETIME_DEDUP_SECONDS;
+}
+
+/**
+ * What a budget alert's subject says of its period: the period's start, or for a lifetime budget (one period
+ * for good) the budget amount the alert is about, so that a new amount is a new subject.
+ */
+export function periodSubject(periodStart: string, periodEnd: Date | string | null, amount: string | null): string {
+  return periodEnd ? periodStart : `lifetime:${amount ?? 'none'}`;
 }
 
 /** `1.200000000` → `$1.20`, `0.001010000` → `$0.00101`: exact digits, without the trailing zeros. */
@@ -27,10 +37,10 @@ export function budgetAlertSender(notifier: AlertNotifier, nowMs: () => number =
   return (alert, periodEnd) => {
     const dedupSeconds = periodDedupSeconds(periodEnd, nowMs());
     const { event, ...fields } = alert;
-    notifier
-      .send({ event, subject: `${alert.scope}:${alert.period_start}`, text: budgetText(alert), fields, dedupSeconds })
-      .catch(() => {
-        // Redis unreachable: the budget guard's own fail mode already governs the call; no alert this time.
-      });
+    const amount = alert.event === 'soft_budget_crossed' ? alert.soft_budget : alert.max_budget;
+    const subject = `${alert.scope}:${periodSubject(alert.period_start, periodEnd, amount)}`;
+    notifier.send({ event, subject, text: budgetText(alert), fields, dedupSeconds }).catch(() => {
+      // Redis unreachable: the budget guard's own fail mode already governs the call; no alert this time.
+    });
   };
 }

@@ -1,11 +1,11 @@
 // Budget alerts from the budget watch (src/forecast/budgetWatch.ts): utilisation thresholds (50/80/100% by
 // default) and forecasts that pass the max budget before the period ends. Each threshold alerts once per
-// scope and period; when a check finds several newly crossed, only the highest is sent (the lower ones
+// scope and period (a lifetime budget's: once per max budget, for good — budgetAlerts.ts); when a check finds several newly crossed, only the highest is sent (the lower ones
 // would say less, a moment later). A forecast alert repeats at most once per cooldown while it holds.
 import type { BudgetStatus } from '../budgetWatch/budgetWatch.js';
 import { isoSeconds } from '../periods.js';
 import { nanoToUsd } from '../spendRecord.js';
-import { periodDedupSeconds, usd } from './budgetAlerts.js';
+import { periodDedupSeconds, periodSubject, usd } from './budgetAlerts.js';
 import type { AlertEvent } from './notifier.js';
 
 export const DEFAULT_BUDGET_THRESHOLDS = [50, 80, 100];
@@ -25,6 +25,7 @@ export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: Budge
   for (const { scope, maxNano, spentNano, period, forecast } of statuses) {
     if (maxNano <= 0) continue;
     const periodKey = isoSeconds(period.start);
+    const thresholdKey = periodSubject(periodKey, period.end, nanoToUsd(maxNano));
     const untilPeriodEnd = periodDedupSeconds(period.end, opts.nowMs);
     const periodText = period.end ? ` (period ${isoSeconds(period.start)} to ${isoSeconds(period.end)})` : '';
     const fields = {
@@ -41,7 +42,7 @@ export function budgetWatchAlerts(statuses: readonly BudgetStatus[], opts: Budge
     if (highest !== null) {
       events.push({
         event: 'budget_threshold_crossed',
-        subject: `${scope.id}:${periodKey}:${highest}`,
+        subject: `${scope.id}:${thresholdKey}:${highest}`,
         text: `Budget ${highest}% reached: ${scope.label} spent ${usdOf(spentNano)} of ${usdOf(maxNano)}${periodText}`,
         fields: { ...fields, threshold_percent: highest },
         dedupSeconds: untilPeriodEnd,
