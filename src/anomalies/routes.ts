@@ -7,13 +7,11 @@ import { requireAdmin } from '../auth/plugin.js';
 import { badRequest } from '../errors.js';
 import { checkWindowRange, parseTime } from '../query/time.js';
 import { ANOMALY_DIMENSIONS, ANOMALY_GRANULARITIES, type AnomalyDimension, type AnomalyGranularity } from './series.js';
-import { type AnomalySettings, DAY_MS, findAnomalies, HOUR_MS, lastComplete } from './service.js';
+import { type AnomalySettings, findAnomalies } from './service.js';
+import { ANOMALY_WINDOWS, anomalyBuckets } from './window.js';
 
 const KNOWN = ['granularity', 'dimension', 'from', 'to'];
-const LIMITS: Record<AnomalyGranularity, { size: number; max: number; from: string }> = {
-  day: { size: DAY_MS, max: 31, from: '-7d' },
-  hour: { size: HOUR_MS, max: 48, from: '-24h' },
-};
+const DEFAULT_FROM: Record<AnomalyGranularity, string> = { day: '-7d', hour: '-24h' };
 
 function text(query: Record<string, unknown>, name: string): string | undefined {
   const value = query[name];
@@ -42,14 +40,12 @@ export function parseAnomalyRequest(query: Record<string, unknown>, nowMs = Date
   }
   const granularity = oneOf(query, 'granularity', ANOMALY_GRANULARITIES) ?? 'day';
   const dimension = oneOf(query, 'dimension', ANOMALY_DIMENSIONS);
-  const { size, max, from: defaultFrom } = LIMITS[granularity];
-  const fromMs = parseTime(text(query, 'from') ?? defaultFrom, 'from', 'UTC', nowMs);
+  const { sizeMs: size, maxBuckets: max } = ANOMALY_WINDOWS[granularity];
+  const fromMs = parseTime(text(query, 'from') ?? DEFAULT_FROM[granularity], 'from', 'UTC', nowMs);
   const toMs = parseTime(text(query, 'to') ?? 'now', 'to', 'UTC', nowMs);
   checkWindowRange({ fromMs, toMs });
   if (toMs <= fromMs) throw badRequest('to', '`to` must be after `from`');
-  const first = Math.floor(fromMs / size) * size;
-  const last = Math.min(Math.ceil(toMs / size) * size - size, lastComplete(granularity, nowMs));
-  const count = Math.max(0, (last - first) / size + 1);
+  const { first, count } = anomalyBuckets(granularity, fromMs, toMs, nowMs);
   if (count > max) throw badRequest('from', `at most ${max} ${granularity}s at once`);
   return {
     granularity,

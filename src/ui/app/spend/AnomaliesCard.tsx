@@ -3,6 +3,8 @@
 
 import { useEffect } from 'preact/hooks';
 import type { Anomaly } from '../../../anomalies/service.js';
+// The API's own bounds (a pure module: the one server value the bundle carries).
+import { ANOMALY_WINDOWS, anomalyBuckets } from '../../../anomalies/window.js';
 import { get, qs } from '../api.js';
 import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
 import { dateTime, usd } from '../format.js';
@@ -16,6 +18,31 @@ interface AnomaliesAnswer {
 }
 
 const SHOWN = 20;
+const UNIT_MS = { h: 3_600_000, d: 86_400_000 } as const;
+
+/** A window bound as epoch ms: `now`, `-24h` / `-7d`, a date (UTC midnight) or an ISO instant; null if unknown. */
+function boundMs(text: string, nowMs: number): number | null {
+  if (text === 'now') return nowMs;
+  const relative = /^-(\d+)([hd])$/.exec(text);
+  if (relative) return nowMs - Number(relative[1]) * UNIT_MS[relative[2] as 'h' | 'd'];
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * The most buckets the card may ask GET /spend/anomalies for when `window` holds more than that (the API
+ * would answer 400), else null. Weekly and monthly charts are always longer than 31 days; a window the card
+ * cannot read is left to the API.
+ */
+export function anomalyRangeLimit(window: Window, nowMs = Date.now()): { max: number; unit: 'day' | 'hour' } | null {
+  const granularity = window.granularity === 'hour' ? 'hour' : 'day';
+  const max = ANOMALY_WINDOWS[granularity].maxBuckets;
+  if (window.granularity === 'week' || window.granularity === 'month') return { max, unit: granularity };
+  const fromMs = boundMs(window.from, nowMs);
+  const toMs = boundMs(window.to, nowMs);
+  if (fromMs === null || toMs === null || toMs <= fromMs) return null;
+  return anomalyBuckets(granularity, fromMs, toMs, nowMs).count > max ? { max, unit: granularity } : null;
+}
 
 export function AnomaliesCard({
   window,
@@ -28,8 +55,8 @@ export function AnomaliesCard({
   onMarks: (marks: ReadonlySet<number>) => void;
 }) {
   const granularity = window.granularity === 'hour' ? 'hour' : 'day';
-  // Days are judged over at most 31 of them: a weekly chart's range is longer than that.
-  const tooLong = window.granularity === 'week' || window.granularity === 'month';
+  // The API judges at most 31 days or 48 hours at once: a longer range is not asked for.
+  const tooLong = anomalyRangeLimit(window);
   const [state, reload] = useAsync(
     (signal) =>
       tooLong
@@ -47,7 +74,11 @@ export function AnomaliesCard({
       <h3>Unusual spend</h3>
       {state.status === 'loading' && <Loading />}
       {state.status === 'error' && <ErrorBox error={state.error} onRetry={reload} />}
-      {state.status === 'ok' && state.data === null && <Empty>Pick a range of at most 31 days.</Empty>}
+      {state.status === 'ok' && state.data === null && tooLong && (
+        <Empty>
+          Pick a range of at most {tooLong.max} {tooLong.unit}s.
+        </Empty>
+      )}
       {state.status === 'ok' &&
         state.data !== null &&
         (state.data.anomalies.length === 0 ? (
