@@ -2,7 +2,8 @@
 // with a quote to stay text; only a cell that is wholly a number (a negative cost) may start with `-`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { csvText, resultToCsv } from '../src/query/csv.js';
+import { csvText } from '../src/csvText.js';
+import { resultToCsv } from '../src/query/csv.js';
 import type { SpendQueryResult } from '../src/query/engine.js';
 
 const one = (value: unknown) => csvText([[value]]).slice(0, -2);

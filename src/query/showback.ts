@@ -13,7 +13,7 @@ import { nameText } from '../validation/nameText.js';
 import { scopeFor } from './access.js';
 import type { AccessScope } from './build.js';
 import { DIMENSIONS, type Dimension } from './catalog.js';
-import { csvText } from './csv.js';
+import { csvText } from '../csvText.js';
 import { type ResultRow, runReport } from './engine.js';
 import { checkTimezone } from './time.js';
 

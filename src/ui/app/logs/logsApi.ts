@@ -5,7 +5,7 @@ import type { LogDetail } from '../../../query/logs/logRoutes.js';
 import type { LogEntry } from '../../../query/logs/logRows.js';
 import { get, qs } from '../api.js';
 import { fetchNames, type NameBook, nameOf } from '../names.js';
-import { csvText } from '../spend/csv.js';
+import { csvText } from '../../../csvText.js';
 
 /** One call as the logs endpoints return it (the query API's own type; nothing of the server is bundled). */
 export type { LogDetail, LogEntry };

@@ -1,16 +1,10 @@
 // CSV of exactly what the Spend tab shows: the totals, the time series and every breakdown table, one
 // section per block, money as the exact decimal strings the query API returned. A breakdown row carries its
 // id (`value`) and, for teams, users, keys and customers, the alias shown (`name`, the last column).
+import { csvText } from '../../../csvText.js';
 import { isNamed, nameOf } from '../names.js';
 import type { NamedResult } from './BreakdownCard.js';
 import type { Breakdown, QueryResult, TagFilter, Window } from './spendApi.js';
-
-function cell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  // Quote when needed; a leading = + - @ is neutralised so spreadsheets do not run it as a formula.
-  const safe = /^[=+\-@]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 export function spendCsv(
   window: Window,
@@ -74,11 +68,6 @@ export function spendCsv(
     }
   }
   return csvText(lines);
-}
-
-/** RFC 4180 text of rows of cells (CRLF line ends), formula-leading cells neutralised. */
-export function csvText(lines: readonly (readonly string[])[]): string {
-  return `${lines.map((l) => l.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
 export function download(filename: string, body: string, type = 'text/csv'): void {
