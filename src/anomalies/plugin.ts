@@ -1,5 +1,6 @@
 // Spend anomalies (docs/finops.md): GET /spend/anomalies on HTTP-facing roles; on worker roles, every
-// 15 minutes, the last complete hour and day are judged and each anomaly is sent to the alert webhook once
+// 15 minutes, the last 6 complete hours and 2 complete days are judged and each anomaly is sent to the alert
+// webhook once
 // (the notifier's SET NX per anomaly; a Redis lock lets one worker of N do each pass).
 
 import type { FastifyInstance } from 'fastify';
