@@ -15,7 +15,10 @@ export function createBudgetGauges(watch: BudgetWatch): BudgetGauges {
   // `first`: under `serve --workers N` one process refreshes (plugin.ts); the others hold no series.
   const gauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames, registers: [], aggregator: 'first' });
-  const max = gauge('spendhouse_budget_max_nano', 'Max budget of the current period in nano-USD (teams, users, customers, tags, keys)');
+  const max = gauge(
+    'spendhouse_budget_max_nano',
+    'Max budget of the current period in nano-USD (teams, users, customers, tags, keys)',
+  );
   const spent = gauge('spendhouse_budget_spend_nano', 'Spend of the current budget period in nano-USD');
   const remaining = gauge('spendhouse_budget_remaining_nano', 'Max budget minus spend, in nano-USD (0 when over)');
   const utilisation = gauge('spendhouse_budget_utilisation_ratio', 'Spend / max budget of the current period');
