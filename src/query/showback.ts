@@ -8,12 +8,12 @@ import { z } from 'zod';
 import { parquetOfRows } from '../archive/parquetRows.js';
 import type { Principal } from '../auth/principal.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
+import { csvText } from '../csvText.js';
 import { AppError, badRequest } from '../errors.js';
 import { nameText } from '../validation/nameText.js';
 import { scopeFor } from './access.js';
 import type { AccessScope } from './build.js';
 import { DIMENSIONS, type Dimension } from './catalog.js';
-import { csvText } from '../csvText.js';
 import { type ResultRow, runReport } from './engine.js';
 import { checkTimezone } from './time.js';
 

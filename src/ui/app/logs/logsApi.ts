@@ -1,11 +1,12 @@
 // The Logs tab's view of GET /spend/logs/v2 (list, keyset cursor) and /spend/logs/v2/{request_id} (detail),
 // each page with the names of its teams, keys, users and customers (one look-up per page), and the CSV of a
 // page as shown.
+
+import { csvText } from '../../../csvText.js';
 import type { LogDetail } from '../../../query/logs/logRoutes.js';
 import type { LogEntry } from '../../../query/logs/logRows.js';
 import { get, qs } from '../api.js';
 import { fetchNames, type NameBook, nameOf } from '../names.js';
-import { csvText } from '../../../csvText.js';
 
 /** One call as the logs endpoints return it (the query API's own type; nothing of the server is bundled). */
 export type { LogDetail, LogEntry };
