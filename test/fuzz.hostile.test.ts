@@ -283,6 +283,10 @@ const READ_ROUTES: Record<string, string[]> = {
   '/customer/info': ['end_user_id'],
   '/budget/info': ['budgets'],
   '/ingest/v1/dead-letters': ['offset', 'limit'],
+  '/spend/anomalies': ['granularity', 'dimension', 'from', 'to'],
+  '/spend/reconciliation': ['from', 'to'],
+  '/spend/forecast': ['scope_type'],
+  '/spend/showback': ['team_id', 'month', 'format', 'group_by', 'timezone'],
 };
 
 test('read routes: hostile query strings never 5xx or stall', async () => {
