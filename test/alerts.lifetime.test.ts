@@ -4,7 +4,6 @@
 // its TTL) and a local webhook receiver.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -16,6 +15,7 @@ import { hardBudgetAlert } from '../src/budgets/alerts.js';
 import type { BudgetScope } from '../src/budgets/scopes.js';
 import type { BudgetStatus } from '../src/budgetWatch/budgetWatch.js';
 import { LIFETIME, type Period } from '../src/periods.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 
 const DAY_MS = 86_400_000;
 const USD = 1_000_000_000;
@@ -23,14 +23,7 @@ const NOW = Date.parse('2026-12-07T10:00:00Z');
 const YEAR_S = 365 * 86_400;
 
 const received: { text: string; event: string; [field: string]: unknown }[] = [];
-const receiver = createServer((req, res) => {
-  let body = '';
-  req.on('data', (chunk) => (body += chunk));
-  req.on('end', () => {
-    received.push(JSON.parse(body));
-    res.end('ok');
-  });
-});
+const receiver = webhookReceiver(received);
 const prefix = `test:lifetime-alerts:${randomUUID()}:`;
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: prefix, lazyConnect: true });
 let notifier: AlertNotifier;

@@ -3,7 +3,6 @@
 // operational checks (dead letters, ingest lag, archive failing) alert once per window across repeated
 // checks and instances (Redis SET NX).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { operationalAlerts } from '../src/alerts/checks.js';
@@ -11,6 +10,7 @@ import { type AlertEvent, AlertNotifier, slackEscape } from '../src/alerts/notif
 import { pollUntil } from '../src/retry.js';
 import { HOUSE_PRICES, type ProxyHarness, startProxyHarness } from './helpers/fakeUpstreamProxy.js';
 import { TEST_MASTER_KEY } from './helpers/testApp.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 
 interface Alert {
   text: string;
@@ -21,14 +21,7 @@ interface Alert {
 const received: Alert[] = [];
 /** Every send the app's notifier was asked for (sent or de-duplicated), to await before counting deliveries. */
 const sends: { event: string; sent: Promise<boolean> }[] = [];
-const receiver = createServer((req, res) => {
-  let body = '';
-  req.on('data', (chunk) => (body += chunk));
-  req.on('end', () => {
-    received.push(JSON.parse(body) as Alert);
-    res.end('ok');
-  });
-});
+const receiver = webhookReceiver(received);
 
 let h: ProxyHarness;
 before(async () => {

@@ -3,7 +3,6 @@
 // a calm team, a days-old team and a cent-sized spike are not; an hour is judged against the same hour of
 // the days before. The statistics (median/MAD) are checked on their own first.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
@@ -15,6 +14,7 @@ import { ident, sql } from '../src/clickhouse/sql.js';
 import type { SpendRecord } from '../src/spendRecord.js';
 import { spendRecord, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -61,14 +61,7 @@ describe('anomalies from the rollups', () => {
   // Three hours old: its spend landed late (a batch import, a worker down); the alert pass still judges it.
   const lateHour = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
   const received: Record<string, unknown>[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      res.end('ok');
-    });
-  });
+  const receiver = webhookReceiver(received);
   let t: TestApp;
   let n = 0;
   const record = (at: number, team: string, model: string, tag: string, usd: number): SpendRecord => ({

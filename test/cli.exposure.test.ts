@@ -17,6 +17,7 @@ import {
   MIN_MASTER_KEY_LENGTH,
 } from '../src/config/exposure.js';
 import { type Env, loadConfig } from '../src/config/load.js';
+import { type CliExit, runCliProcess } from './helpers/cliProcess.js';
 import { dropTestState } from './helpers/testApp.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -28,26 +29,8 @@ function cliEnv(extra: Env): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
 }
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Env): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], env: Env): Promise<CliExit> {
+  return runCliProcess(args, cliEnv(env));
 }
 
 const load = (env: Env, fallback?: string) => loadConfig({ configPath: null, env, fallbackMasterKey: fallback });

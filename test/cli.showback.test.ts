@@ -1,19 +1,18 @@
 // `spendhouse showback`: the same statement as GET /spend/showback (one builder), to stdout or --out, as
 // CSV, Parquet or JSON; hostile arguments exit 2 with an error naming the flag.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runShowbackCli } from '../src/cli/showback.js';
+import { runCliProcess } from './helpers/cliProcess.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp } from './helpers/testApp.js';
 import { insertCalls } from './query.fixtures.js';
 
 const NOV = Date.UTC(2026, 10, 1);
 const DAY = 86_400_000;
-const ROOT = join(import.meta.dirname, '..');
 
 describe('spendhouse showback', () => {
   let t: TestApp;
@@ -144,27 +143,12 @@ describe('spendhouse showback', () => {
 
   it('bin/spendhouse.mjs showback runs the command (real process, the test database)', async () => {
     const run = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [join(ROOT, 'bin', 'spendhouse.mjs'), 'showback', ...args], {
-          cwd: ROOT,
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            CLICKHOUSE_URL: t.config.clickhouse.url,
-            CLICKHOUSE_DATABASE: t.config.clickhouse.database,
-            REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:16379',
-          },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      runCliProcess(['showback', ...args], {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CLICKHOUSE_URL: t.config.clickhouse.url,
+        CLICKHOUSE_DATABASE: t.config.clickhouse.database,
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:16379',
       });
     const ok = await run(['--team', 'search', '--month', '2026-11', '--group-by', 'tag']);
     assert.equal(ok.code, 0, ok.stderr);

@@ -3,12 +3,12 @@
 // customer and tag budgets get a forecast (the watch, /spend/forecast) and threshold and forecast alerts;
 // budgets past the watch's bound are reported, not dropped silently.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createBudgetWatch } from '../src/budgetWatch/budgetWatch.js';
 import { pollUntil } from '../src/retry.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 import { type CallRow, insertCalls } from './query.fixtures.js';
 
 const DAY = 86_400_000;
@@ -21,14 +21,7 @@ describe('budget watch: tiers and every budgeted scope kind', () => {
   let keySecret = '';
   let keyId = '';
   const received: Record<string, unknown>[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      res.end('ok');
-    });
-  });
+  const receiver = webhookReceiver(received);
   const todayStart = Math.floor(Date.now() / DAY) * DAY;
   const auth = { authorization: `Bearer ${TEST_MASTER_KEY}` };
   const admin = async (url: string, payload: Record<string, unknown>) => {

@@ -2,13 +2,13 @@
 // history through a daily rollup), the threshold and forecast alerts it sends to a local webhook (once
 // each), and the forecast on /team/info and /key/info.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createBudgetWatch } from '../src/budgetWatch/budgetWatch.js';
 import { periodFor } from '../src/periods.js';
 import { pollUntil } from '../src/retry.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig } from './helpers/testApp.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 import { insertCalls } from './query.fixtures.js';
 
 const DAY = 86_400_000;
@@ -19,14 +19,7 @@ const DURATION = '3650d';
 describe('budget watch: thresholds and forecasts', () => {
   let t: TestApp;
   const received: Record<string, unknown>[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      res.end('ok');
-    });
-  });
+  const receiver = webhookReceiver(received);
   const todayStart = Math.floor(Date.now() / DAY) * DAY;
   const admin = async (url: string, payload: Record<string, unknown>) => {
     const res = await t.app.inject({

@@ -5,7 +5,6 @@
 // day × provider once the day has settled (never on a first import of yesterday), and provider errors (401, 429 + Retry-After, 500, a looping cursor) and hostile report
 // values end in a status, never in a crash.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
@@ -23,6 +22,7 @@ import {
 } from './helpers/fakeCostApis.js';
 import { spendRecord, waitForRows } from './helpers/ingestRecords.js';
 import { startTestApp, TEST_MASTER_KEY, type TestApp, testConfig, testEnv } from './helpers/testApp.js';
+import { webhookReceiver } from './helpers/webhookReceiver.js';
 
 describe('provider amounts and drift arithmetic', () => {
   test('OpenAI USD numbers and Anthropic cent strings become exact nano-USD', () => {
@@ -75,14 +75,7 @@ interface Alert {
 describe('importing the providers’ cost reports', () => {
   const NOW = new Date('2026-12-07T10:00:00Z');
   const received: Alert[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Alert);
-      res.end('ok');
-    });
-  });
+  const receiver = webhookReceiver(received);
   let fakes: FakeCostApis;
   let t: TestApp;
   const sleeps: number[] = [];

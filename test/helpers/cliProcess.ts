@@ -1,6 +1,6 @@
-// The real CLI (bin/spendhouse.mjs) as a child process for tests that spawn `serve`: its output kept, a wait
-// for the next line that matches, and the environment a `serve` child needs to use the test's own database and
-// Redis key prefix (test/helpers/testApp.ts).
+// The real CLI (bin/spendhouse.mjs) as a child process: run to its exit (code and output), or for tests that
+// spawn `serve`, its output kept, a wait for the next line that matches, and the environment a `serve` child
+// needs to use the test's own database and Redis key prefix (test/helpers/testApp.ts).
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -8,6 +8,29 @@ import type { AppConfig, Env } from '../../src/config/load.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'spendhouse.mjs');
+
+export interface CliExit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `args` in `env` (nothing else of the caller's environment) to its exit. */
+export function runCliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliExit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** What a `serve` child needs: the test's services, database and key prefix, any port, quiet logs. */
 export function serveEnv(env: Env, config: AppConfig, masterKey: string, extra: Env = {}): NodeJS.ProcessEnv {
