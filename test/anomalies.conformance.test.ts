@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { ANOMALY_DIMENSIONS, ANOMALY_GRANULARITIES, spendPoints } from '../src/anomalies/series.js';
+import { ANOMALY_DIMENSIONS, ANOMALY_GRANULARITIES } from '../src/anomalies/series.js';
 import { migrate } from '../src/clickhouse/migrate.js';
 import type { Warehouse } from '../src/clickhouse/warehouse.js';
 import { createRedis } from '../src/redis/plugin.js';
 import { openServerPair, type ServerPair } from './conformance/servers.js';
+import { spendPoints } from './helpers/anomalyPoints.js';
 
 let pair: ServerPair;
 let redis: Redis;

@@ -31,21 +31,14 @@ const SOURCES: Record<AnomalyGranularity, Record<AnomalyDimension, Source>> = {
   },
 };
 
-export interface SpendPoint {
-  bucketMs: number;
+/** Spend per bucket of one series, `totals[i]` for the i-th of the buckets asked (0 when it spent nothing). */
+export interface SpendSeries {
   value: string;
-  nano: number;
+  totals: number[];
 }
 
-/**
- * One row per series, its buckets and totals side by side: the baselines of 1,000 keys over 28 days are
- * 1,000 rows to check, not 28,000 (measured at 100M calls: the Node side of /spend/anomalies was most of it).
- */
-const seriesRow = z.object({
-  series: z.string(),
-  buckets: z.array(z.union([z.string(), z.number()])),
-  totals: z.array(z.coerce.number()),
-});
+/** One row per series, its spend per asked bucket side by side (dense: no bucket keys to match). */
+const seriesRow = z.object({ series: z.string(), totals: z.array(z.coerce.number()) });
 const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** A bucket as a typed literal. Day literals, not DateTimes: toDate(DateTime) would follow the server's zone. */
@@ -70,17 +63,17 @@ export interface CostliestSeries {
 }
 
 /**
- * Spend per bucket × value of `dimension` in the given buckets, every series or (`top`) only the series with
- * the costliest points among some of them — the targets of a run, read with their baselines in one query.
- * Series with an empty value (calls without a team) are left out.
+ * Spend of each series of `dimension` in each of `buckets` (`totals` in the order of `buckets`), every series
+ * or (`top`) only the series with the costliest points among some of the buckets — the targets of a run, read
+ * with their baselines in one query. Series with an empty value (calls without a team) are left out.
  */
-export async function spendPoints(
+export async function spendSeries(
   warehouse: Warehouse,
   granularity: AnomalyGranularity,
   dimension: AnomalyDimension,
   buckets: readonly number[],
   top?: CostliestSeries,
-): Promise<SpendPoint[]> {
+): Promise<SpendSeries[]> {
   if (buckets.length === 0 || top?.among.length === 0) return [];
   const source = SOURCES[granularity][dimension];
   const column = ident(source.column, COLUMNS);
@@ -88,41 +81,32 @@ export async function spendPoints(
   const arrayJoin = source.column === 'tag' ? sql`ARRAY JOIN tags AS tag` : sql``;
   // The scope first: it leads spend_scope_daily's sort order, then the series' values.
   const scope = source.scope ? sql`scope = ${source.scope} AND ` : sql``;
-  const bucketKey = granularity === 'day' ? sql`day` : sql`toUInt32(hour)`;
   const bucketColumn = granularity === 'day' ? sql`day` : sql`hour`;
-  // The costliest points: one row per series with a sum per bucket, unrolled — grouping by the series alone
-  // is what makes it cheap (measured at 100M calls, bench/README.md). IN, not has(): the value follows the
-  // scope in spend_scope_daily's sort order, so IN reads only those series' granules.
-  const among = top?.among.map((ms) => bucketLiteral(granularity, ms)) ?? [];
+  // One sum per bucket, grouped by the series alone: grouping by series × bucket cost ClickHouse 18.16 more
+  // than the rest of the read (measured at 100M calls, bench/README.md), and rows of one bucket that are not
+  // merged yet (or an hourly rollup's rows per model, user, …) add up in the same sum.
+  const perBucket = (among: readonly number[]) =>
+    joinSql(among.map((ms) => sql`sumIf(cost_nano, ${bucketColumn} = ${bucketLiteral(granularity, ms)})`));
+  // The costliest points, unrolled from those sums. IN, not has(): the value follows the scope in
+  // spend_scope_daily's sort order, so IN reads only those series' granules.
   const costliest = top
     ? sql`AND ${column} IN (
           SELECT series FROM (
-            SELECT ${column} AS series, [${joinSql(among.map((b) => sql`sumIf(cost_nano, ${bucketColumn} = ${b})`))}] AS bucket_totals
+            SELECT ${column} AS series, [${perBucket(top.among)}] AS bucket_totals
             FROM ${table} ${arrayJoin}
             WHERE ${scope}${timeFilter(granularity, top.among)} AND ${column} != ''
             GROUP BY series)
-          ARRAY JOIN bucket_totals AS bucket_total, [${joinSql(among)}] AS bucket
+          ARRAY JOIN bucket_totals AS bucket_total, [${joinSql(top.among.map((ms) => bucketLiteral(granularity, ms)))}] AS bucket
           WHERE bucket_total > 0
           ORDER BY bucket_total DESC, series, bucket
           LIMIT ${top.costliest})`
     : sql``;
   const rows = await warehouse.rows(
-    sql`SELECT series, groupArray(bucket_key) AS buckets, groupArray(total_nano) AS totals
-        FROM (
-          SELECT ${bucketKey} AS bucket_key, ${column} AS series, sum(cost_nano) AS total_nano
-          FROM ${table} ${arrayJoin}
-          WHERE ${scope}${timeFilter(granularity, buckets)} AND ${column} != '' ${costliest}
-          GROUP BY bucket_key, series
-        )
+    sql`SELECT ${column} AS series, [${perBucket(buckets)}] AS totals
+        FROM ${table} ${arrayJoin}
+        WHERE ${scope}${timeFilter(granularity, buckets)} AND ${column} != '' ${costliest}
         GROUP BY series`,
     seriesRow,
   );
-  const points: SpendPoint[] = [];
-  for (const row of rows) {
-    row.buckets.forEach((bucket, i) => {
-      const bucketMs = typeof bucket === 'number' ? bucket * 1000 : Date.parse(`${bucket}T00:00:00Z`);
-      points.push({ bucketMs, value: row.series, nano: row.totals[i] ?? 0 });
-    });
-  }
-  return points;
+  return rows.map((r) => ({ value: r.series, totals: r.totals }));
 }

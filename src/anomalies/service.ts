@@ -9,7 +9,7 @@ import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { FileConfig } from '../config/schema.js';
 import { nanoToUsd, usdToNano } from '../spendRecord.js';
 import { type AnomalyThresholds, judge } from './detect.js';
-import { type AnomalyDimension, type AnomalyGranularity, spendPoints } from './series.js';
+import { type AnomalyDimension, type AnomalyGranularity, spendSeries } from './series.js';
 
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
@@ -83,41 +83,44 @@ async function dimensionAnomalies(
 ): Promise<(Anomaly & { rank: number })[]> {
   const found: (Anomaly & { rank: number })[] = [];
   const baselineBuckets = new Set(targets.flatMap((t) => baselineOf(granularity, t, settings.baselineDays)));
-  // One read: the series with the costliest points in the targets, each with its targets and baselines.
-  const points = await spendPoints(warehouse, granularity, dimension, [...new Set([...targets, ...baselineBuckets])], {
+  const buckets = [...new Set([...targets, ...baselineBuckets])].sort((a, b) => a - b);
+  // One read: the series with the costliest points in the targets, each with its spend in every bucket.
+  const series = await spendSeries(warehouse, granularity, dimension, buckets, {
     costliest: TOP_SERIES,
     among: targets,
   });
-  const judged = new Set(targets);
-  const spent = points.filter((p) => judged.has(p.bucketMs) && p.nano > 0);
-  const history = new Map<string, Map<number, number>>();
-  for (const p of points) {
-    if (!baselineBuckets.has(p.bucketMs)) continue;
-    const series = history.get(p.value) ?? new Map<number, number>();
-    series.set(p.bucketMs, p.nano);
-    history.set(p.value, series);
-  }
-  for (const point of spent) {
-    const series = history.get(point.value) ?? new Map<number, number>();
-    // Before a series' first spend it did not exist: those days are no baseline of zeros.
-    const firstSeen = Math.min(...series.keys());
-    const baseline = baselineOf(granularity, point.bucketMs, settings.baselineDays)
-      .filter((b) => b >= firstSeen)
-      .map((b) => series.get(b) ?? 0);
-    const verdict = judge(point.nano, baseline, settings.thresholds);
-    if (!verdict?.anomalous) continue;
-    found.push({
-      granularity,
-      bucket: new Date(point.bucketMs).toISOString(),
-      dimension,
-      value: point.value,
-      cost_usd: nanoToUsd(point.nano),
-      expected_usd: nanoToUsd(verdict.expectedNano),
-      excess_usd: nanoToUsd(verdict.excessNano),
-      score: verdict.score.toFixed(2),
-      baseline_points: baseline.length,
-      rank: verdict.score,
-    });
+  const index = new Map(buckets.map((b, i) => [b, i]));
+  const at = (b: number) => index.get(b) ?? -1;
+  const plans = targets.map((t) => ({
+    t,
+    at: at(t),
+    baseline: baselineOf(granularity, t, settings.baselineDays).map(at),
+  }));
+  for (const { value, totals } of series) {
+    // Before a series' first spend it did not exist: those buckets are no baseline of zeros.
+    const first = buckets.findIndex((b, i) => totals[i] !== 0 && baselineBuckets.has(b));
+    const firstSeen = first < 0 ? Number.POSITIVE_INFINITY : (buckets[first] ?? 0);
+    for (const plan of plans) {
+      const spend = totals[plan.at] ?? 0;
+      // A judged bucket is above its baseline's median (> 0) by at most its own spend: one that spent less
+      // than the minimum excess cannot be anomalous, and most of 1,000 keys' days are such.
+      if (spend <= 0 || spend < settings.thresholds.minExcessNano) continue;
+      const baseline = plan.baseline.filter((i) => (buckets[i] ?? 0) >= firstSeen).map((i) => totals[i] ?? 0);
+      const verdict = judge(spend, baseline, settings.thresholds);
+      if (!verdict?.anomalous) continue;
+      found.push({
+        granularity,
+        bucket: new Date(plan.t).toISOString(),
+        dimension,
+        value,
+        cost_usd: nanoToUsd(spend),
+        expected_usd: nanoToUsd(verdict.expectedNano),
+        excess_usd: nanoToUsd(verdict.excessNano),
+        score: verdict.score.toFixed(2),
+        baseline_points: baseline.length,
+        rank: verdict.score,
+      });
+    }
   }
   return found;
 }
