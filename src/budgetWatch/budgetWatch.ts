@@ -7,7 +7,7 @@
 import { type BudgetLedger, ledgerKeys } from '../budgets/ledger.js';
 import type { Warehouse } from '../clickhouse/warehouse.js';
 import type { ControlPlane } from '../management/control.js';
-import { effectiveLimits, type LimitsDoc } from '../management/limits.js';
+import type { LimitsDoc } from '../management/limits.js';
 import { type Period, periodFor } from '../periods.js';
 import type { BudgetForecast } from '../query/forecast/budgetForecast.js';
 import { type DailySpendGroup, type DaySpend, dailySpend, forecastFromDays } from '../query/forecast/scopeForecast.js';
@@ -73,8 +73,6 @@ export function createBudgetWatch(
       plane.store.list('tag', {}),
       plane.store.list('key', {}),
     ]);
-    const tierOf = async (limits: LimitsDoc) =>
-      effectiveLimits(limits, limits.budget_id ? await plane.cache.get('budget', limits.budget_id) : null);
     const scopes: BudgetedScope[] = [];
     const add = async (
       type: BudgetScopeType,
@@ -86,7 +84,7 @@ export function createBudgetWatch(
     ) => {
       // Unbudgeted records (most users, most tags) need no tier lookup.
       if (own.max_budget_nano == null && own.budget_id == null) return;
-      const limits = await tierOf(own);
+      const limits = await plane.limitsOf(own);
       if (limits.max_budget_nano != null) scopes.push({ type, id: `${type}:${id}`, label, limits, spend, days });
     };
     for (const t of teams.docs)

@@ -12,7 +12,7 @@ import { type SpendFilter, scopeSpendNano } from '../query/spendTotal.js';
 import { quoted } from '../validation/zodMessages.js';
 import type { ControlCache } from './cache.js';
 import { type DocOf, type IndexColumns, KINDS, type Kind, memberId } from './entities.js';
-import { nanoToUsdNumber } from './limits.js';
+import { effectiveLimits, type LimitsDoc, nanoToUsdNumber } from './limits.js';
 import type { ControlStore } from './store.js';
 
 const LOCK_MS = 10_000;
@@ -26,6 +26,11 @@ export class ControlPlane {
     readonly now: () => Date,
     readonly timeZone: string,
   ) {}
+
+  /** The limits the budget guard applies to a record: its own, filled in from its budget tier (`budget_id`). */
+  async limitsOf(own: LimitsDoc): Promise<LimitsDoc> {
+    return effectiveLimits(own, own.budget_id ? await this.cache.get('budget', own.budget_id) : null);
+  }
 
   /** Spend of a scope in its current budget period (lifetime when it has no budget_duration). */
   spendNano(filter: SpendFilter, budgetDuration: string | null): Promise<number> {

@@ -17,7 +17,6 @@ import {
   applyLimits,
   durationInput,
   EMPTY_LIMITS,
-  effectiveLimits,
   type LimitsDoc,
   limitsInputShape,
   limitsToApi,
@@ -150,8 +149,7 @@ export const aliasLocks = (kind: string, ...aliases: (string | null | undefined)
  * spend of the record's own period; a tier's other period is read again.
  */
 export async function forecastOfLimits(plane: ControlPlane, filter: SpendFilter, own: LimitsDoc, ownSpentNano: number) {
-  const tier = own.budget_id ? await plane.cache.get('budget', own.budget_id) : null;
-  const limits = effectiveLimits(own, tier);
+  const limits = await plane.limitsOf(own);
   const spent =
     limits.budget_duration === own.budget_duration
       ? ownSpentNano
