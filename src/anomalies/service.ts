@@ -10,9 +10,9 @@ import type { FileConfig } from '../config/schema.js';
 import { nanoToUsd, usdToNano } from '../spendRecord.js';
 import { type AnomalyThresholds, judge } from './detect.js';
 import { type AnomalyDimension, type AnomalyGranularity, spendSeries } from './series.js';
+import { ANOMALY_WINDOWS, lastComplete } from './window.js';
 
-export const DAY_MS = 86_400_000;
-export const HOUR_MS = 3_600_000;
+const DAY_MS = ANOMALY_WINDOWS.day.sizeMs;
 const HOURLY_BASELINE_DAYS = 14;
 const MIN_POINTS = 7;
 const TOP_SERIES = 1000;
@@ -125,12 +125,6 @@ async function dimensionAnomalies(
   return found;
 }
 
-/** The last complete bucket before `nowMs`. */
-export function lastComplete(granularity: AnomalyGranularity, nowMs: number): number {
-  const size = granularity === 'day' ? DAY_MS : HOUR_MS;
-  return Math.floor(nowMs / size) * size - size;
-}
-
 /**
  * More than this in one bucket is a storm, not news: its highest scores are sent, the rest are in the API.
  * Also the most a pass sends per granularity.
@@ -148,7 +142,7 @@ const ALERT_DEDUP_SECONDS = 8 * 86_400;
 
 /** The last `count` complete buckets before `nowMs`, newest first. */
 export function lastCompleteBuckets(granularity: AnomalyGranularity, nowMs: number, count: number): number[] {
-  const size = granularity === 'day' ? DAY_MS : HOUR_MS;
+  const size = ANOMALY_WINDOWS[granularity].sizeMs;
   const last = lastComplete(granularity, nowMs);
   return Array.from({ length: count }, (_, k) => last - k * size);
 }

@@ -3,7 +3,7 @@
 
 import { useEffect } from 'preact/hooks';
 import type { Anomaly } from '../../../anomalies/service.js';
-// The API's own bounds (a pure module: the one server value the bundle carries).
+// The API's own bounds (a pure module, so the bundle may carry it).
 import { ANOMALY_WINDOWS, anomalyBuckets } from '../../../anomalies/window.js';
 import { get, qs } from '../api.js';
 import { Badge, Empty, ErrorBox, Loading, staleClass, useAsync } from '../components.js';
